@@ -1,0 +1,38 @@
+/* addr: parsing and printing of the values both rawlb and rawlb-ctl accept on their command
+ * lines (IPv4 addresses, ports, ADDR:PORT[:WEIGHT], netmasks, bounded integers).
+ * One implementation so the daemon and the control tool refuse the same inputs with the same
+ * words. All functions are pure; errors are written into a caller's buffer, never printed. */
+#ifndef RAWLB_ADDR_H
+#define RAWLB_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RAWLB_WEIGHT_MAX 65535
+#define RAWLB_ERRLEN 256
+
+/* Addresses and ports are kept in network byte order everywhere in rawlb. */
+struct endpoint {
+    uint32_t addr;
+    uint16_t port;
+};
+
+/* A host address a service or real server may use: not 0.0.0.0, not broadcast, not multicast. */
+bool addr_parse_host(const char *s, uint32_t *addr, char *err, size_t errlen);
+/* "ADDR:PORT" */
+bool addr_parse_endpoint(const char *s, struct endpoint *ep, char *err, size_t errlen);
+/* "ADDR:PORT[:WEIGHT]"; weight defaults to 1. */
+bool addr_parse_real_server(const char *s, struct endpoint *ep, int *weight, char *err, size_t errlen);
+/* Dotted netmask ("255.255.255.0") or prefix length ("24" or "/24"); must be contiguous. */
+bool addr_parse_netmask(const char *s, uint32_t *mask, char *err, size_t errlen);
+/* Decimal integer in [min, max], nothing else in the string. */
+bool addr_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
+/* "a.b.c.d:port" into buf (at least ENDPOINT_STRLEN bytes). Returns buf. */
+#define ENDPOINT_STRLEN 24
+char *endpoint_str(uint32_t addr, uint16_t port, char *buf);
+#define ADDR_STRLEN 16
+char *addr_str(uint32_t addr, char *buf);
+
+#endif

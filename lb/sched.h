@@ -1,0 +1,40 @@
+/* sched: the scheduler interface and registry. Each scheduler lives in its own file
+ * (sched_rr.c, sched_wrr.c, sched_lc.c, sched_wlc.c, sched_sh.c) and exports one const ops
+ * table; sched_find() looks them up by the name given to -s. (IPVS ip_vs_sched.c) */
+#ifndef RAWLB_SCHED_H
+#define RAWLB_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "service.h"
+
+struct sched_ops {
+    const char *name;
+    /* Control path, when a service is created. Allocates svc->sched_data if it needs state.
+     * Returns false on allocation failure. May be NULL. */
+    bool (*init)(struct service *svc);
+    /* Control path, when a service goes away. May be NULL. */
+    void (*done)(struct service *svc);
+    /* Control path, after weights or availability changed. May be NULL. */
+    void (*update)(struct service *svc);
+    /* Fast path: picks a real server for a new flow from client caddr (network order).
+     * Returns its index in svc->rs, or -1 when no server is schedulable. Never NULL. */
+    int (*schedule)(struct service *svc, uint32_t caddr);
+};
+
+extern const struct sched_ops sched_rr_ops, sched_wrr_ops, sched_lc_ops, sched_wlc_ops, sched_sh_ops;
+
+/* NULL for an unknown name. */
+const struct sched_ops *sched_find(const char *name);
+/* Space-separated list of names, for messages and --help. */
+const char *sched_names(void);
+
+/* IPVS's cost of a server for the least-connection family: active*256 + inactive
+ * (ip_vs_dest_conn_overhead). */
+static inline uint64_t sched_conn_overhead(const struct real_server *rs)
+{
+    return ((uint64_t)rs->active << 8) + rs->inactive;
+}
+
+#endif

@@ -1,0 +1,69 @@
+/* service: the virtual services and their real servers as the fast path sees them, with the
+ * counters rawlb-ctl shows. Built from struct rawlb_config at start; later edits (ctl, health)
+ * go through the functions here so schedulers are told about every change.
+ * Connection entries refer to services and real servers by index (Katran); anything that leaves
+ * the process names them by address and port. */
+#ifndef RAWLB_SERVICE_H
+#define RAWLB_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct sched_ops;
+
+struct rs_stats {
+    uint64_t conns;
+    uint64_t in_pkts, out_pkts;
+    uint64_t in_bytes, out_bytes;
+};
+
+struct real_server {
+    struct endpoint ep;
+    int weight;          /* 0 = quiesced: keeps its flows, gets no new ones */
+    bool available;      /* false while health checks hold it out of the schedule */
+    uint32_t active;     /* ActiveConn: entries in ESTABLISHED */
+    uint32_t inactive;   /* InActConn: every other state (UDP entries included, as in IPVS) */
+    uint32_t persistent; /* persistence templates pointing here */
+    struct rs_stats stats;
+};
+
+struct service {
+    uint8_t proto;
+    struct endpoint vip;
+    const struct sched_ops *sched;
+    void *sched_data; /* owned by sched; NULL for schedulers without state */
+    uint32_t persist_timeout;
+    uint32_t persist_mask;
+    bool one_packet;
+    unsigned n_rs;
+    struct real_server rs[RAWLB_MAX_RS_PER_SERVICE];
+    struct rs_stats stats;
+};
+
+struct service_table {
+    unsigned n;
+    struct service svc[RAWLB_MAX_SERVICES];
+};
+
+/* Builds the table from a validated config; false with a message when a scheduler fails to
+ * initialise (out of memory). */
+bool service_table_init(struct service_table *t, const struct rawlb_config *cfg, char *err, size_t errlen);
+void service_table_free(struct service_table *t);
+
+/* Fast path: service for a destination, or -1. Linear over a handful of services. */
+int service_find(const struct service_table *t, uint8_t proto, uint32_t vip, uint16_t vport);
+/* Fast path: the address is a VIP of some service (ARP, ICMP echo). */
+bool service_is_vip(const struct service_table *t, uint32_t addr);
+
+/* A real server may take new connections: weight > 0 and not held out by health. */
+static inline bool rs_schedulable(const struct real_server *rs)
+{
+    return rs->weight > 0 && rs->available;
+}
+
+/* Control: change a weight and tell the scheduler. */
+void service_set_weight(struct service *svc, unsigned rs_index, int weight);
+
+#endif

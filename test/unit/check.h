@@ -1,0 +1,34 @@
+/* check: the few assertion macros the unit tests share. A failed CHECK prints where and goes
+ * on, so one run shows every failure; CHECK_DONE() turns the count into the exit status. */
+#ifndef RAWLB_TEST_CHECK_H
+#define RAWLB_TEST_CHECK_H
+
+#include <stdio.h>
+
+static int check_failures;
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            check_failures++;                                                    \
+        }                                                                        \
+    } while (0)
+
+#define CHECK_EQ_U(a, b)                                                                       \
+    do {                                                                                       \
+        unsigned long long check_a_ = (unsigned long long)(a), check_b_ = (unsigned long long)(b); \
+        if (check_a_ != check_b_) {                                                            \
+            fprintf(stderr, "%s:%d: CHECK failed: %s == %s (%llu != %llu)\n", __FILE__, __LINE__, \
+                    #a, #b, check_a_, check_b_);                                               \
+            check_failures++;                                                                  \
+        }                                                                                      \
+    } while (0)
+
+#define CHECK_DONE()                                                          \
+    do {                                                                      \
+        if (check_failures) fprintf(stderr, "%d check(s) failed\n", check_failures); \
+        return check_failures ? 1 : 0;                                        \
+    } while (0)
+
+#endif
