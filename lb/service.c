@@ -1,0 +1,93 @@
+/* service: the table of virtual services built from the config, lookups for the fast path, and
+ * the weight and availability changes that schedulers must hear about. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sched.h"
+#include "service.h"
+
+bool service_table_init(struct service_table *t, const struct rawlb_config *cfg, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof(*t));
+    for (unsigned i = 0; i < cfg->n_services && i < RAWLB_MAX_SERVICES; i++) {
+        const struct service_config *sc = &cfg->services[i];
+        struct service *svc = &t->svc[i];
+        char ep[ENDPOINT_STRLEN];
+
+        svc->proto = sc->proto;
+        svc->vip = sc->vip;
+        svc->persist_timeout = sc->persist_timeout;
+        svc->persist_mask = sc->persist_mask;
+        svc->one_packet = sc->one_packet;
+        svc->n_rs = sc->n_rs < RAWLB_MAX_RS_PER_SERVICE ? sc->n_rs : RAWLB_MAX_RS_PER_SERVICE;
+        for (unsigned j = 0; j < svc->n_rs; j++) {
+            svc->rs[j].ep = sc->rs[j].ep;
+            svc->rs[j].weight = sc->rs[j].weight;
+            svc->rs[j].available = true;
+        }
+        svc->sched = sched_find(sc->scheduler);
+        if (!svc->sched) {
+            snprintf(err, errlen, "service %s: unknown scheduler '%s' (known: %s)",
+                     endpoint_str(sc->vip.addr, sc->vip.port, ep), sc->scheduler, sched_names());
+            goto fail;
+        }
+        if (svc->sched->init && !svc->sched->init(svc)) {
+            snprintf(err, errlen, "service %s: scheduler %s: out of memory",
+                     endpoint_str(sc->vip.addr, sc->vip.port, ep), svc->sched->name);
+            svc->sched = NULL;
+            goto fail;
+        }
+        t->n = i + 1;
+    }
+    return true;
+
+fail:
+    service_table_free(t);
+    return false;
+}
+
+void service_table_free(struct service_table *t)
+{
+    for (unsigned i = 0; i < t->n; i++) {
+        struct service *svc = &t->svc[i];
+        if (svc->sched && svc->sched->done) svc->sched->done(svc);
+        svc->sched = NULL;
+        svc->sched_data = NULL;
+    }
+    t->n = 0;
+}
+
+int service_find(const struct service_table *t, uint8_t proto, uint32_t vip, uint16_t vport)
+{
+    for (unsigned i = 0; i < t->n; i++) {
+        const struct service *svc = &t->svc[i];
+        if (svc->proto == proto && svc->vip.addr == vip && svc->vip.port == vport) return (int)i;
+    }
+    return -1;
+}
+
+bool service_is_vip(const struct service_table *t, uint32_t addr)
+{
+    for (unsigned i = 0; i < t->n; i++)
+        if (t->svc[i].vip.addr == addr) return true;
+    return false;
+}
+
+static void service_changed(struct service *svc)
+{
+    if (svc->sched && svc->sched->update) svc->sched->update(svc);
+}
+
+void service_set_weight(struct service *svc, unsigned rs_index, int weight)
+{
+    if (rs_index >= svc->n_rs || svc->rs[rs_index].weight == weight) return;
+    svc->rs[rs_index].weight = weight;
+    service_changed(svc);
+}
+
+void service_set_available(struct service *svc, unsigned rs_index, bool available)
+{
+    if (rs_index >= svc->n_rs || svc->rs[rs_index].available == available) return;
+    svc->rs[rs_index].available = available;
+    service_changed(svc);
+}

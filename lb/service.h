@@ -63,7 +63,11 @@ static inline bool rs_schedulable(const struct real_server *rs)
     return rs->weight > 0 && rs->available;
 }
 
-/* Control: change a weight and tell the scheduler. */
+/* Control (rawlb-ctl): change a weight and tell the scheduler. Out-of-range indexes are
+ * ignored; the scheduler hears only of real changes. */
 void service_set_weight(struct service *svc, unsigned rs_index, int weight);
+/* Health (checker timer callbacks): put a real server in or out of the schedule and tell the
+ * scheduler. Same rules as service_set_weight. */
+void service_set_available(struct service *svc, unsigned rs_index, bool available);
 
 #endif
