@@ -1,0 +1,449 @@
+/* config: the daemon's flags into one validated struct rawlb_config (../shared/README.md,
+ * "Command-line contract"). Options keep their order ("+" optstring): -s -p -M -o before the
+ * first service are defaults for every service, after a -t/-u they belong to that service.
+ * Every refusal names the flag and the value as typed; nothing is printed except for --help and
+ * --version, and nothing here looks at the host (interfaces are checked by the daemon). */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "sched.h"
+
+#define PERSIST_MAX 2147483647ul /* 2^31-1 seconds, as ipvsadm */
+#define TIMEOUT_MAX 2147483647ul
+
+enum {
+    OPT_TIMEOUTS = 256,
+    OPT_MAX_CONNS,
+    OPT_CTL,
+    OPT_PIDFILE,
+};
+
+static const char short_opts[] = "+:e:i:n:t:u:s:p:M:or:hV";
+
+static const struct option long_opts[] = {
+    {"ext-if", required_argument, NULL, 'e'},
+    {"int-if", required_argument, NULL, 'i'},
+    {"nat-ip", required_argument, NULL, 'n'},
+    {"tcp-service", required_argument, NULL, 't'},
+    {"udp-service", required_argument, NULL, 'u'},
+    {"scheduler", required_argument, NULL, 's'},
+    {"persistent", required_argument, NULL, 'p'},
+    {"netmask", required_argument, NULL, 'M'},
+    {"ops", no_argument, NULL, 'o'},
+    {"real-server", required_argument, NULL, 'r'},
+    {"timeouts", required_argument, NULL, OPT_TIMEOUTS},
+    {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"ctl", required_argument, NULL, OPT_CTL},
+    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The per-service settings, and whether -M was given in this scope: it needs -p to mean anything. */
+struct svc_opts {
+    const struct sched_ops *sched;
+    uint32_t persist_timeout;
+    uint32_t persist_mask;
+    bool one_packet;
+    bool mask_given;
+};
+
+struct parser {
+    struct rawlb_config *cfg;
+    char *err;
+    size_t errlen;
+    struct svc_opts defaults;
+    struct svc_opts per_svc[RAWLB_MAX_SERVICES];
+    struct service_config *cur; /* the service the per-service options go to, or NULL */
+};
+
+static bool fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool fail(struct parser *p, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err, p->errlen, fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+/* The long name of an option, for messages. */
+static const char *opt_name(int val)
+{
+    for (const struct option *o = long_opts; o->name; o++)
+        if (o->val == val) return o->name;
+    return "?";
+}
+
+static const char *proto_name(uint8_t proto)
+{
+    return proto == IPPROTO_TCP ? "TCP" : "UDP";
+}
+
+/* "TCP 198.51.100.10:80", for messages about a service. */
+static const char *svc_str(const struct service_config *sc, char *buf, size_t len)
+{
+    char ep[ENDPOINT_STRLEN];
+    snprintf(buf, len, "%s %s", proto_name(sc->proto), endpoint_str(sc->vip.addr, sc->vip.port, ep));
+    return buf;
+}
+
+/* Where the service-scoped options go: the open service, or the defaults before any. */
+static struct svc_opts *scope(struct parser *p)
+{
+    return p->cur ? &p->per_svc[p->cur - p->cfg->services] : &p->defaults;
+}
+
+static bool set_ifname(struct parser *p, int opt, char *dst, const char *val)
+{
+    if (*val == '\0')
+        return fail(p, "--%s: empty interface name", opt_name(opt));
+    if (strlen(val) >= IF_NAMESIZE)
+        return fail(p, "--%s: interface name '%s' is too long (at most %d characters)", opt_name(opt),
+                    val, IF_NAMESIZE - 1);
+    /* What the kernel refuses too (dev_valid_name). */
+    if (strcmp(val, ".") == 0 || strcmp(val, "..") == 0 || strpbrk(val, "/: \t\n"))
+        return fail(p, "--%s: '%s' is not a valid interface name", opt_name(opt), val);
+    strcpy(dst, val);
+    return true;
+}
+
+static bool set_path(struct parser *p, int opt, char *dst, size_t size, const char *val)
+{
+    if (*val == '\0')
+        return fail(p, "--%s: empty path", opt_name(opt));
+    if (strlen(val) >= size)
+        return fail(p, "--%s: path '%s' is too long (at most %zu bytes)", opt_name(opt), val, size - 1);
+    strcpy(dst, val);
+    return true;
+}
+
+static bool add_service(struct parser *p, int opt, const char *val)
+{
+    struct rawlb_config *cfg = p->cfg;
+    struct endpoint vip;
+    char why[RAWLB_ERRLEN];
+    uint8_t proto = opt == 't' ? IPPROTO_TCP : IPPROTO_UDP;
+
+    if (!addr_parse_endpoint(val, &vip, why, sizeof(why)))
+        return fail(p, "--%s: %s", opt_name(opt), why);
+    for (unsigned i = 0; i < cfg->n_services; i++) {
+        const struct service_config *o = &cfg->services[i];
+        if (o->proto == proto && o->vip.addr == vip.addr && o->vip.port == vip.port)
+            return fail(p, "--%s: service %s/%s is given twice", opt_name(opt), val,
+                        opt == 't' ? "tcp" : "udp");
+    }
+    if (cfg->n_services == RAWLB_MAX_SERVICES)
+        return fail(p, "--%s: '%s' is one service too many (at most %d)", opt_name(opt), val,
+                    RAWLB_MAX_SERVICES);
+
+    struct service_config *sc = &cfg->services[cfg->n_services];
+    struct svc_opts *so = &p->per_svc[cfg->n_services];
+    cfg->n_services++;
+    memset(sc, 0, sizeof(*sc));
+    sc->proto = proto;
+    sc->vip = vip;
+    *so = p->defaults;
+    so->one_packet = so->one_packet && proto == IPPROTO_UDP; /* a default -o is for UDP services */
+    so->mask_given = false; /* a default -M is checked against the defaults, not per service */
+    p->cur = sc;
+    return true;
+}
+
+static bool add_real_server(struct parser *p, const char *val)
+{
+    struct service_config *sc = p->cur;
+    struct endpoint ep;
+    int weight;
+    char why[RAWLB_ERRLEN], name[64];
+
+    if (!sc)
+        return fail(p, "-r needs a service (-t or -u) before it (--real-server '%s')", val);
+    if (!addr_parse_real_server(val, &ep, &weight, why, sizeof(why)))
+        return fail(p, "--real-server: %s", why);
+    for (unsigned i = 0; i < sc->n_rs; i++)
+        if (sc->rs[i].ep.addr == ep.addr && sc->rs[i].ep.port == ep.port)
+            return fail(p, "--real-server: '%s' is given twice for %s", val, svc_str(sc, name, sizeof(name)));
+    if (sc->n_rs == RAWLB_MAX_RS_PER_SERVICE)
+        return fail(p, "--real-server: '%s' is one real server too many for %s (at most %d)", val,
+                    svc_str(sc, name, sizeof(name)), RAWLB_MAX_RS_PER_SERVICE);
+    sc->rs[sc->n_rs].ep = ep;
+    sc->rs[sc->n_rs].weight = weight;
+    sc->n_rs++;
+    return true;
+}
+
+/* --timeouts TCP,TCPFIN,UDP: seconds, 0 keeps that timeout as it is (ipvsadm --set). */
+static bool set_timeouts(struct parser *p, const char *val)
+{
+    static const char *const field[] = {"tcp", "tcpfin", "udp"};
+    uint32_t *dst[] = {&p->cfg->timeouts.tcp, &p->cfg->timeouts.tcpfin, &p->cfg->timeouts.udp};
+    unsigned long v[3];
+    char copy[64];
+
+    if (strlen(val) >= sizeof(copy) || strspn(val, "0123456789,") != strlen(val))
+        return fail(p, "--timeouts: '%s' is not TCP,TCPFIN,UDP (three numbers of seconds)", val);
+    strcpy(copy, val);
+    char *s = copy;
+    for (int i = 0; i < 3; i++) {
+        char *comma = strchr(s, ',');
+        if ((i < 2) != (comma != NULL))
+            return fail(p, "--timeouts: '%s' is not TCP,TCPFIN,UDP (three numbers of seconds)", val);
+        if (comma) *comma = '\0';
+        if (*s == '\0')
+            return fail(p, "--timeouts: '%s' is not TCP,TCPFIN,UDP (three numbers of seconds)", val);
+        if (!addr_parse_uint(s, 0, TIMEOUT_MAX, &v[i]))
+            return fail(p, "--timeouts: %s timeout '%s' is out of range 0..%lu (0 keeps the default)",
+                        field[i], s, TIMEOUT_MAX);
+        s = comma + 1;
+    }
+    for (int i = 0; i < 3; i++)
+        if (v[i]) *dst[i] = (uint32_t)v[i];
+    return true;
+}
+
+static bool set_scheduler(struct parser *p, const char *val)
+{
+    const struct sched_ops *ops = sched_find(val);
+    if (!ops)
+        return fail(p, "--scheduler: unknown scheduler '%s' (known: %s)", val, sched_names());
+    scope(p)->sched = ops;
+    return true;
+}
+
+static bool set_persistent(struct parser *p, const char *val)
+{
+    unsigned long v;
+    if (!addr_parse_uint(val, 1, PERSIST_MAX, &v))
+        return fail(p, "--persistent: '%s' is not a number of seconds 1..%lu", val, PERSIST_MAX);
+    scope(p)->persist_timeout = (uint32_t)v;
+    return true;
+}
+
+static bool set_netmask(struct parser *p, const char *val)
+{
+    char why[RAWLB_ERRLEN];
+    uint32_t mask;
+    if (!addr_parse_netmask(val, &mask, why, sizeof(why)))
+        return fail(p, "--netmask: %s", why);
+    scope(p)->persist_mask = mask;
+    scope(p)->mask_given = true;
+    return true;
+}
+
+static bool set_ops(struct parser *p)
+{
+    char name[64];
+    if (p->cur && p->cur->proto != IPPROTO_UDP)
+        return fail(p, "--ops: one-packet scheduling is for UDP services only, not %s",
+                    svc_str(p->cur, name, sizeof(name)));
+    scope(p)->one_packet = true;
+    return true;
+}
+
+static bool set_max_conns(struct parser *p, const char *val)
+{
+    unsigned long v;
+    if (!addr_parse_uint(val, 1, RAWLB_MAX_MAX_CONNS, &v))
+        return fail(p, "--max-conns: '%s' is out of range 1..%u", val, RAWLB_MAX_MAX_CONNS);
+    p->cfg->max_conns = (uint32_t)v;
+    return true;
+}
+
+/* The option getopt refused, as the user typed it: "--name" (without "=value") or "-x". */
+static bool fail_option(struct parser *p, int c, const char *arg)
+{
+    char shortopt[3] = {'-', (char)optopt, '\0'};
+    const char *name = shortopt;
+    int namelen = 2;
+    bool is_long = arg[0] == '-' && arg[1] == '-';
+
+    if (is_long) {
+        name = arg;
+        namelen = (int)strcspn(arg, "=");
+    }
+    if (c == ':')
+        return fail(p, "option '%.*s' needs a value", namelen, name);
+    if (is_long && optopt)
+        return fail(p, "option '%.*s' does not take a value ('%s')", namelen, name, arg);
+    if (!is_long && strlen(arg) > 2)
+        return fail(p, "unknown option '%s' (in '%s')", name, arg);
+    if (is_long && namelen > 2) {
+        /* getopt_long takes unique prefixes; say so when this one was not unique. */
+        char could[RAWLB_ERRLEN] = "";
+        size_t n = 0;
+        for (const struct option *o = long_opts; o->name; o++)
+            if (strncmp(o->name, name + 2, (size_t)namelen - 2) == 0 && n < sizeof(could))
+                n += (size_t)snprintf(could + n, sizeof(could) - n, "%s--%s", n ? ", " : "", o->name);
+        if (n)
+            return fail(p, "ambiguous option '%.*s' (could be %s)", namelen, name, could);
+    }
+    return fail(p, "unknown option '%.*s'", namelen, name);
+}
+
+static bool check_services(struct parser *p)
+{
+    struct rawlb_config *cfg = p->cfg;
+    bool any_persistent = p->defaults.persist_timeout != 0;
+    char name[64];
+
+    if (cfg->n_services == 0)
+        return fail(p, "no service: give at least one -t/--tcp-service or -u/--udp-service");
+    for (unsigned i = 0; i < cfg->n_services; i++) {
+        struct service_config *sc = &cfg->services[i];
+        const struct svc_opts *so = &p->per_svc[i];
+        if (sc->n_rs == 0)
+            return fail(p, "service %s has no real servers (give -r/--real-server after it)",
+                        svc_str(sc, name, sizeof(name)));
+        if (so->mask_given && so->persist_timeout == 0)
+            return fail(p, "--netmask: only meaningful with --persistent, which %s does not have",
+                        svc_str(sc, name, sizeof(name)));
+        snprintf(sc->scheduler, sizeof(sc->scheduler), "%s", so->sched->name);
+        sc->persist_timeout = so->persist_timeout;
+        sc->persist_mask = so->persist_mask;
+        sc->one_packet = so->one_packet;
+        any_persistent |= so->persist_timeout != 0;
+    }
+    if (p->defaults.mask_given && !any_persistent)
+        return fail(p, "--netmask: only meaningful with --persistent, which no service has");
+    return true;
+}
+
+static bool check_globals(struct parser *p)
+{
+    struct rawlb_config *cfg = p->cfg;
+    if (cfg->ext_if[0] == '\0')
+        return fail(p, "missing -e/--ext-if (the interface facing the clients)");
+    if (cfg->int_if[0] == '\0')
+        return fail(p, "missing -i/--int-if (the interface facing the real servers)");
+    if (cfg->nat_ip == 0)
+        return fail(p, "missing -n/--nat-ip (the real servers' default gateway address)");
+    if (strcmp(cfg->ext_if, cfg->int_if) == 0)
+        return fail(p, "--int-if: '%s' is also the --ext-if; rawlb needs two interfaces", cfg->int_if);
+    return true;
+}
+
+static void set_defaults(struct parser *p)
+{
+    struct rawlb_config *cfg = p->cfg;
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->timeouts.tcp = RAWLB_DEFAULT_TCP_TIMEOUT;
+    cfg->timeouts.tcpfin = RAWLB_DEFAULT_TCPFIN_TIMEOUT;
+    cfg->timeouts.udp = RAWLB_DEFAULT_UDP_TIMEOUT;
+    cfg->max_conns = RAWLB_DEFAULT_MAX_CONNS;
+    snprintf(cfg->ctl_path, sizeof(cfg->ctl_path), "%s", RAWLB_DEFAULT_CTL);
+    p->defaults.sched = &sched_wlc_ops;
+    p->defaults.persist_mask = 0xffffffffu;
+}
+
+static bool parse_one(struct parser *p, int c, const char *arg)
+{
+    char why[RAWLB_ERRLEN];
+    switch (c) {
+    case 'e':
+        return set_ifname(p, c, p->cfg->ext_if, optarg);
+    case 'i':
+        return set_ifname(p, c, p->cfg->int_if, optarg);
+    case 'n':
+        if (!addr_parse_host(optarg, &p->cfg->nat_ip, why, sizeof(why)))
+            return fail(p, "--nat-ip: %s", why);
+        return true;
+    case 't':
+    case 'u':
+        return add_service(p, c, optarg);
+    case 's':
+        return set_scheduler(p, optarg);
+    case 'p':
+        return set_persistent(p, optarg);
+    case 'M':
+        return set_netmask(p, optarg);
+    case 'o':
+        return set_ops(p);
+    case 'r':
+        return add_real_server(p, optarg);
+    case OPT_TIMEOUTS:
+        return set_timeouts(p, optarg);
+    case OPT_MAX_CONNS:
+        return set_max_conns(p, optarg);
+    case OPT_CTL:
+        return set_path(p, c, p->cfg->ctl_path, sizeof(p->cfg->ctl_path), optarg);
+    case OPT_PIDFILE:
+        return set_path(p, c, p->cfg->pidfile, sizeof(p->cfg->pidfile), optarg);
+    default: /* '?' or ':' */
+        return fail_option(p, c, arg);
+    }
+}
+
+enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    struct parser p = {.cfg = cfg, .err = err, .errlen = errlen};
+    int c;
+
+    set_defaults(&p);
+    if (errlen) err[0] = '\0';
+    optind = 0; /* GNU: full reinitialisation, so tests can call us again */
+    opterr = 0;
+    for (;;) {
+        /* With "+" getopt never permutes: the option it looks at is argv[optind]. */
+        int at = optind ? optind : 1;
+        c = getopt_long(argc, argv, short_opts, long_opts, NULL);
+        if (c == -1) break;
+        if (c == 'h') {
+            config_usage(stdout);
+            return CONFIG_EXIT_OK;
+        }
+        if (c == 'V') {
+            printf("rawlb %s\n", RAWLB_VERSION);
+            return CONFIG_EXIT_OK;
+        }
+        if (!parse_one(&p, c, argv[at]))
+            return CONFIG_ERROR;
+    }
+    if (optind < argc) {
+        fail(&p, "unexpected argument '%s' (every value follows its flag)", argv[optind]);
+        return CONFIG_ERROR;
+    }
+    if (!check_globals(&p) || !check_services(&p))
+        return CONFIG_ERROR;
+    return CONFIG_OK;
+}
+
+void config_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: rawlb -e IF -i IF -n ADDR [SERVICE-OPTIONS] SERVICE... [OPTIONS]\n"
+            "       SERVICE = -t|-u VIP:PORT [SERVICE-OPTIONS] -r ADDR:PORT[:WEIGHT]...\n"
+            "userspace LVS-NAT load balancer. Service options before the first service are\n"
+            "defaults for every service; after a service they belong to that service only.\n"
+            "\n"
+            "  -e, --ext-if IF               interface facing the clients (VIPs live here)\n"
+            "  -i, --int-if IF               interface facing the real servers\n"
+            "  -n, --nat-ip ADDR             NAT router address, the real servers' default gateway\n"
+            "  -t, --tcp-service VIP:PORT    open a TCP virtual service (repeatable)\n"
+            "  -u, --udp-service VIP:PORT    open a UDP virtual service (repeatable)\n"
+            "  -s, --scheduler NAME          %s (default wlc)\n"
+            "  -p, --persistent SECONDS      send a client to the same real server for SECONDS\n"
+            "  -M, --netmask MASK            persistence granularity, a.b.c.d or /LEN (default /32)\n"
+            "  -o, --ops                     UDP one-packet scheduling: each datagram on its own\n"
+            "  -r, --real-server ADDR:PORT[:WEIGHT]\n"
+            "                                add a real server to the service before it (repeatable;\n"
+            "                                weight 0..%d, default 1, 0 = quiesced)\n"
+            "      --timeouts TCP,TCPFIN,UDP connection timeouts in seconds, 0 keeps one\n"
+            "                                (default %d,%d,%d, as ipvsadm --set)\n"
+            "      --max-conns N             connection table size (default %u, at most %u)\n"
+            "      --ctl PATH                control socket for rawlb-ctl (default %s)\n"
+            "      --pidfile PATH            write the process id to PATH\n"
+            "  -h, --help                    print this help and exit\n"
+            "  -V, --version                 print the version and exit\n"
+            "\n"
+            "example: rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -s wlc \\\n"
+            "             -r 203.0.113.11:80 -r 203.0.113.12:80:2\n",
+            sched_names(), RAWLB_WEIGHT_MAX, RAWLB_DEFAULT_TCP_TIMEOUT, RAWLB_DEFAULT_TCPFIN_TIMEOUT,
+            RAWLB_DEFAULT_UDP_TIMEOUT, RAWLB_DEFAULT_MAX_CONNS, RAWLB_MAX_MAX_CONNS, RAWLB_DEFAULT_CTL);
+}

@@ -1,0 +1,343 @@
+/* test_config: the daemon's flags, the grouping rules and every refusal. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "config.h"
+
+static struct rawlb_config cfg;
+static char err[RAWLB_ERRLEN];
+
+#define BASE "rawlb -e ext -i int -n 203.0.113.1 "
+
+/* Splits cmd at spaces into argv and runs the parser on it. */
+static enum config_result parse(const char *cmd)
+{
+    static char buf[8192];
+    char *argv[1024];
+    int argc = 0;
+    snprintf(buf, sizeof(buf), "%s", cmd);
+    for (char *tok = strtok(buf, " "); tok && argc < 1023; tok = strtok(NULL, " "))
+        argv[argc++] = tok;
+    argv[argc] = NULL;
+    err[0] = '\0';
+    return config_parse(&cfg, argc, argv, err, sizeof(err));
+}
+
+static uint32_t ip(const char *s)
+{
+    struct in_addr in;
+    inet_pton(AF_INET, s, &in);
+    return in.s_addr;
+}
+
+#define CHECK_OK(cmd)                                                              \
+    do {                                                                           \
+        if (parse(cmd) != CONFIG_OK) {                                             \
+            fprintf(stderr, "%s:%d: '%.200s' refused: %s\n", __FILE__, __LINE__, cmd, err); \
+            check_failures++;                                                      \
+        }                                                                          \
+    } while (0)
+
+/* Refused, and the message contains each of the given pieces (the flag, the value). */
+#define CHECK_ERR(cmd, ...)                                                                  \
+    do {                                                                                     \
+        const char *want_[] = {__VA_ARGS__};                                                 \
+        if (parse(cmd) != CONFIG_ERROR) {                                                    \
+            fprintf(stderr, "%s:%d: '%.200s' accepted\n", __FILE__, __LINE__, cmd);              \
+            check_failures++;                                                                \
+        }                                                                                    \
+        for (size_t i_ = 0; i_ < sizeof(want_) / sizeof(want_[0]); i_++)                     \
+            if (!strstr(err, want_[i_])) {                                                   \
+                fprintf(stderr, "%s:%d: message for '%.200s' is '%s', lacks '%s'\n", __FILE__, __LINE__, \
+                        cmd, err, want_[i_]);                                                \
+                check_failures++;                                                            \
+            }                                                                                \
+    } while (0)
+
+static void test_minimal_and_defaults(void)
+{
+    CHECK_OK(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80");
+    CHECK(strcmp(cfg.ext_if, "ext") == 0);
+    CHECK(strcmp(cfg.int_if, "int") == 0);
+    CHECK_EQ_U(cfg.nat_ip, ip("203.0.113.1"));
+    CHECK_EQ_U(cfg.timeouts.tcp, RAWLB_DEFAULT_TCP_TIMEOUT);
+    CHECK_EQ_U(cfg.timeouts.tcpfin, RAWLB_DEFAULT_TCPFIN_TIMEOUT);
+    CHECK_EQ_U(cfg.timeouts.udp, RAWLB_DEFAULT_UDP_TIMEOUT);
+    CHECK_EQ_U(cfg.max_conns, RAWLB_DEFAULT_MAX_CONNS);
+    CHECK(strcmp(cfg.ctl_path, RAWLB_DEFAULT_CTL) == 0);
+    CHECK(cfg.pidfile[0] == '\0');
+    CHECK_EQ_U(cfg.n_services, 1);
+    const struct service_config *sc = &cfg.services[0];
+    CHECK_EQ_U(sc->proto, IPPROTO_TCP);
+    CHECK_EQ_U(sc->vip.addr, ip("198.51.100.10"));
+    CHECK_EQ_U(sc->vip.port, htons(80));
+    CHECK(strcmp(sc->scheduler, "wlc") == 0);
+    CHECK_EQ_U(sc->persist_timeout, 0);
+    CHECK_EQ_U(sc->persist_mask, 0xffffffffu);
+    CHECK(!sc->one_packet);
+    CHECK_EQ_U(sc->n_rs, 1);
+    CHECK_EQ_U(sc->rs[0].ep.addr, ip("203.0.113.11"));
+    CHECK_EQ_U(sc->rs[0].ep.port, htons(80));
+    CHECK_EQ_U(sc->rs[0].weight, 1);
+
+    /* Long spellings, --opt=value, and the global options. */
+    CHECK_OK("rawlb --ext-if=eth0 --int-if eth1 --nat-ip 192.168.10.1 --tcp-service 202.39.145.146:80 "
+             "--real-server 192.168.10.18:80:5 --real-server=192.168.10.28:8080:0 --max-conns 4096 "
+             "--ctl /tmp/x.sock --pidfile /tmp/x.pid --timeouts 60,30,20");
+    CHECK(strcmp(cfg.ext_if, "eth0") == 0 && strcmp(cfg.int_if, "eth1") == 0);
+    CHECK_EQ_U(cfg.services[0].n_rs, 2);
+    CHECK_EQ_U(cfg.services[0].rs[0].weight, 5);
+    CHECK_EQ_U(cfg.services[0].rs[1].weight, 0);
+    CHECK_EQ_U(cfg.services[0].rs[1].ep.port, htons(8080));
+    CHECK_EQ_U(cfg.max_conns, 4096);
+    CHECK(strcmp(cfg.ctl_path, "/tmp/x.sock") == 0);
+    CHECK(strcmp(cfg.pidfile, "/tmp/x.pid") == 0);
+    CHECK_EQ_U(cfg.timeouts.tcp, 60);
+    CHECK_EQ_U(cfg.timeouts.tcpfin, 30);
+    CHECK_EQ_U(cfg.timeouts.udp, 20);
+
+    /* Global options may come anywhere, even between services. */
+    CHECK_OK("rawlb -t 198.51.100.10:80 -r 203.0.113.11:80 -e ext --max-conns 8 -i int "
+             "-u 198.51.100.10:53 -r 203.0.113.11:53 -n 203.0.113.1");
+    CHECK_EQ_U(cfg.n_services, 2);
+    CHECK_EQ_U(cfg.max_conns, 8);
+    CHECK_EQ_U(cfg.services[1].proto, IPPROTO_UDP);
+
+    /* Parsing again starts from scratch (optind reset, no leftovers). */
+    CHECK_OK(BASE "-u 198.51.100.10:53 -r 203.0.113.12:53");
+    CHECK_EQ_U(cfg.n_services, 1);
+    CHECK_EQ_U(cfg.max_conns, RAWLB_DEFAULT_MAX_CONNS);
+    CHECK_EQ_U(cfg.services[0].proto, IPPROTO_UDP);
+}
+
+static void test_grouping(void)
+{
+    /* Before the first service: defaults for all. After: that service only. */
+    CHECK_OK(BASE "-s rr -p 300 -M 24 "
+                  "-t 198.51.100.10:80 -r 203.0.113.11:80 "
+                  "-t 198.51.100.10:443 -s sh -p 60 -M 255.255.0.0 -r 203.0.113.11:443 "
+                  "-t 198.51.100.10:8080 -r 203.0.113.11:8080 -s lc");
+    CHECK_EQ_U(cfg.n_services, 3);
+    CHECK(strcmp(cfg.services[0].scheduler, "rr") == 0);
+    CHECK_EQ_U(cfg.services[0].persist_timeout, 300);
+    CHECK_EQ_U(cfg.services[0].persist_mask, ip("255.255.255.0"));
+    CHECK(strcmp(cfg.services[1].scheduler, "sh") == 0);
+    CHECK_EQ_U(cfg.services[1].persist_timeout, 60);
+    CHECK_EQ_U(cfg.services[1].persist_mask, ip("255.255.0.0"));
+    CHECK(strcmp(cfg.services[2].scheduler, "lc") == 0); /* after its -r: still its own */
+    CHECK_EQ_U(cfg.services[2].persist_timeout, 300);
+    CHECK_EQ_U(cfg.services[2].persist_mask, ip("255.255.255.0"));
+
+    /* A per-service option does not leak into the next service. */
+    CHECK_OK(BASE "-t 198.51.100.10:80 -s wrr -p 10 -r 203.0.113.11:80 "
+                  "-t 198.51.100.10:81 -r 203.0.113.11:81");
+    CHECK(strcmp(cfg.services[0].scheduler, "wrr") == 0);
+    CHECK_EQ_U(cfg.services[0].persist_timeout, 10);
+    CHECK(strcmp(cfg.services[1].scheduler, "wlc") == 0);
+    CHECK_EQ_U(cfg.services[1].persist_timeout, 0);
+    CHECK_EQ_U(cfg.services[1].persist_mask, 0xffffffffu);
+
+    /* -o: per UDP service; as a default it applies to the UDP services only. */
+    CHECK_OK(BASE "-u 198.51.100.10:53 -o -r 203.0.113.11:53 -u 198.51.100.10:54 -r 203.0.113.11:54");
+    CHECK(cfg.services[0].one_packet);
+    CHECK(!cfg.services[1].one_packet);
+    CHECK_OK(BASE "--ops -t 198.51.100.10:80 -r 203.0.113.11:80 -u 198.51.100.10:53 -r 203.0.113.11:53");
+    CHECK(!cfg.services[0].one_packet);
+    CHECK(cfg.services[1].one_packet);
+
+    /* A later default... there is none: options after a service belong to it, so -s here is the
+     * second service's, and a -r goes to the service just before it. */
+    CHECK_OK(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -u 198.51.100.10:80 -r 203.0.113.12:80 "
+                  "-r 203.0.113.13:80:4");
+    CHECK_EQ_U(cfg.services[0].n_rs, 1);
+    CHECK_EQ_U(cfg.services[1].n_rs, 2);
+    CHECK_EQ_U(cfg.services[1].rs[1].weight, 4);
+
+    /* The same VIP:PORT over TCP and UDP are two services; the same RS in two services is fine. */
+    CHECK_OK(BASE "-t 198.51.100.10:53 -r 203.0.113.11:53 -u 198.51.100.10:53 -r 203.0.113.11:53");
+    CHECK_EQ_U(cfg.n_services, 2);
+
+    /* Every scheduler name is accepted. */
+    const char *names[] = {"rr", "wrr", "lc", "wlc", "sh"};
+    for (size_t i = 0; i < 5; i++) {
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), BASE "-t 198.51.100.10:80 -s %s -r 203.0.113.11:80", names[i]);
+        CHECK_OK(cmd);
+        CHECK(strcmp(cfg.services[0].scheduler, names[i]) == 0);
+    }
+    /* -M with a per-service -p and a default -M with some persistent service. */
+    CHECK_OK(BASE "-t 198.51.100.10:80 -M 16 -p 5 -r 203.0.113.11:80");
+    CHECK_EQ_U(cfg.services[0].persist_mask, ip("255.255.0.0"));
+    CHECK_OK(BASE "-M 16 -t 198.51.100.10:80 -r 203.0.113.11:80 -t 198.51.100.10:81 -p 5 -r 203.0.113.11:81");
+    CHECK_EQ_U(cfg.services[1].persist_mask, ip("255.255.0.0"));
+    CHECK_EQ_U(cfg.services[1].persist_timeout, 5);
+    CHECK_OK(BASE "-t 198.51.100.10:80 -M 32 -r 203.0.113.11:80 -p 1");
+}
+
+static void test_timeouts(void)
+{
+    CHECK_OK(BASE "--timeouts 0,0,0 -t 198.51.100.10:80 -r 203.0.113.11:80");
+    CHECK_EQ_U(cfg.timeouts.tcp, RAWLB_DEFAULT_TCP_TIMEOUT);
+    CHECK_EQ_U(cfg.timeouts.tcpfin, RAWLB_DEFAULT_TCPFIN_TIMEOUT);
+    CHECK_EQ_U(cfg.timeouts.udp, RAWLB_DEFAULT_UDP_TIMEOUT);
+    CHECK_OK(BASE "--timeouts 0,5,0 -t 198.51.100.10:80 -r 203.0.113.11:80");
+    CHECK_EQ_U(cfg.timeouts.tcp, RAWLB_DEFAULT_TCP_TIMEOUT);
+    CHECK_EQ_U(cfg.timeouts.tcpfin, 5);
+    CHECK_EQ_U(cfg.timeouts.udp, RAWLB_DEFAULT_UDP_TIMEOUT);
+    CHECK_OK(BASE "--timeouts 2147483647,1,1 -t 198.51.100.10:80 -r 203.0.113.11:80");
+    CHECK_EQ_U(cfg.timeouts.tcp, 2147483647u);
+
+    CHECK_ERR(BASE "--timeouts 2147483648,1,1 -t 198.51.100.10:80 -r 203.0.113.11:80", "--timeouts",
+              "'2147483648'");
+    CHECK_ERR(BASE "--timeouts 1,2 -t 198.51.100.10:80 -r 203.0.113.11:80", "--timeouts", "'1,2'");
+    CHECK_ERR(BASE "--timeouts 1,2,3,4 -t 198.51.100.10:80 -r 203.0.113.11:80", "--timeouts", "'1,2,3,4'");
+    CHECK_ERR(BASE "--timeouts 1,,3 -t 198.51.100.10:80 -r 203.0.113.11:80", "--timeouts", "'1,,3'");
+    CHECK_ERR(BASE "--timeouts 1,2,3, -t 198.51.100.10:80 -r 203.0.113.11:80", "--timeouts", "'1,2,3,'");
+    CHECK_ERR(BASE "--timeouts 1,-2,3 -t 198.51.100.10:80 -r 203.0.113.11:80", "--timeouts", "'1,-2,3'");
+    CHECK_ERR(BASE "--timeouts 1,x,3 -t 198.51.100.10:80 -r 203.0.113.11:80", "--timeouts", "'1,x,3'");
+}
+
+static void test_errors(void)
+{
+    const char *svc = "-t 198.51.100.10:80 -r 203.0.113.11:80";
+    char cmd[512];
+
+    CHECK_ERR(BASE "-t 198.51.100.10:99999 -r 203.0.113.11:80", "--tcp-service",
+              "port '99999' is out of range 1..65535");
+    CHECK_ERR(BASE "-u 0.0.0.0:53 -r 203.0.113.11:53", "--udp-service",
+              "'0.0.0.0' is not a usable host address");
+    CHECK_ERR(BASE "-t 198.51.100.10 -r 203.0.113.11:80", "--tcp-service", "'198.51.100.10'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -s nosuch -r 203.0.113.11:80",
+              "--scheduler: unknown scheduler 'nosuch' (known: rr wrr lc wlc sh)");
+    CHECK_ERR(BASE "-s WLC -t 198.51.100.10:80 -r 203.0.113.11:80", "--scheduler", "'WLC'");
+    CHECK_ERR(BASE "-p 0 -t 198.51.100.10:80 -r 203.0.113.11:80", "--persistent", "'0'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -p 2147483648 -r 203.0.113.11:80", "--persistent", "'2147483648'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -p 1m -r 203.0.113.11:80", "--persistent", "'1m'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -p 30 -M 255.0.255.0 -r 203.0.113.11:80", "--netmask",
+              "'255.0.255.0'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -p 30 -M 33 -r 203.0.113.11:80", "--netmask", "'33'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -M 24 -r 203.0.113.11:80", "--netmask", "--persistent",
+              "TCP 198.51.100.10:80");
+    CHECK_ERR(BASE "-M 24 -t 198.51.100.10:80 -r 203.0.113.11:80", "--netmask", "--persistent");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -o -r 203.0.113.11:80", "--ops", "TCP 198.51.100.10:80");
+    CHECK_ERR(BASE "-r 203.0.113.11:80 -t 198.51.100.10:80", "-r needs a service (-t or -u) before it",
+              "203.0.113.11:80");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80:70000", "--real-server", "'70000'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:0", "--real-server", "'0'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 224.0.0.5:80", "--real-server", "'224.0.0.5'");
+
+    /* Missing required flags, no service, a service without real servers. */
+    CHECK_ERR("rawlb -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80", "--ext-if");
+    CHECK_ERR("rawlb -e ext -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80", "--int-if");
+    CHECK_ERR("rawlb -e ext -i int -t 198.51.100.10:80 -r 203.0.113.11:80", "--nat-ip");
+    CHECK_ERR("rawlb", "--ext-if");
+    CHECK_ERR(BASE, "no service");
+    CHECK_ERR(BASE "-s rr", "no service");
+    CHECK_ERR(BASE "-t 198.51.100.10:80", "TCP 198.51.100.10:80", "no real servers");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -u 198.51.100.10:53 -r 203.0.113.11:53", "TCP 198.51.100.10:80",
+              "no real servers");
+
+    /* Duplicates. */
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -t 198.51.100.10:80 -r 203.0.113.12:80",
+              "--tcp-service", "198.51.100.10:80", "twice");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 -r 203.0.113.11:53 -u 198.51.100.10:053 -r 203.0.113.12:53",
+              "--udp-service", "198.51.100.10:053", "twice");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -r 203.0.113.11:80:5", "--real-server",
+              "203.0.113.11:80:5", "twice", "TCP 198.51.100.10:80");
+
+    /* Interfaces. */
+    CHECK_ERR("rawlb -e eth0 -i eth0 -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80", "'eth0'",
+              "--ext-if", "--int-if");
+    CHECK_ERR("rawlb -e abcdefghijklmnop -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80",
+              "--ext-if", "'abcdefghijklmnop'", "too long");
+    CHECK_OK("rawlb -e abcdefghijklmno -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80");
+    CHECK_ERR("rawlb -e ext -i a/b -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80", "--int-if",
+              "'a/b'");
+    CHECK_ERR("rawlb -e ext -i int -n 255.255.255.255 -t 198.51.100.10:80 -r 203.0.113.11:80", "--nat-ip",
+              "'255.255.255.255'");
+    CHECK_ERR("rawlb -e ext -i int -n 1.2.3 -t 198.51.100.10:80 -r 203.0.113.11:80", "--nat-ip", "'1.2.3'");
+
+    /* Unknown flags, missing values, stray arguments. */
+    CHECK_ERR(BASE "--no-such-flag", "unknown option '--no-such-flag'");
+    CHECK_ERR(BASE "--no-such-flag=3 -t 198.51.100.10:80 -r 203.0.113.11:80", "'--no-such-flag'");
+    CHECK_ERR(BASE "-Z", "unknown option '-Z'");
+    CHECK_ERR(BASE "--t 198.51.100.10:80 -r 203.0.113.11:80", "ambiguous", "'--t'", "--tcp-service", "--timeouts");
+    CHECK_OK(BASE "--tcp 198.51.100.10:80 --real 203.0.113.11:80"); /* unique prefixes, as getopt_long */
+    CHECK_ERR(BASE "-oZ", "'-Z'", "'-oZ'");
+    CHECK_ERR(BASE "--ops=1 -u 198.51.100.10:53 -r 203.0.113.11:53", "'--ops'");
+    CHECK_ERR(BASE "-t", "'-t'", "value");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --real-server", "'--real-server'", "value");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 stray", "'stray'");
+    CHECK_ERR(BASE "stray -t 198.51.100.10:80 -r 203.0.113.11:80", "'stray'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -- -x", "'-x'");
+
+    /* Globals. */
+    snprintf(cmd, sizeof(cmd), BASE "%s --max-conns 0", svc);
+    CHECK_ERR(cmd, "--max-conns", "'0'");
+    snprintf(cmd, sizeof(cmd), BASE "%s --max-conns %u", svc, RAWLB_MAX_MAX_CONNS + 1);
+    CHECK_ERR(cmd, "--max-conns", "67108865");
+    snprintf(cmd, sizeof(cmd), BASE "%s --max-conns %u", svc, RAWLB_MAX_MAX_CONNS);
+    CHECK_OK(cmd);
+    CHECK_EQ_U(cfg.max_conns, RAWLB_MAX_MAX_CONNS);
+    char longpath[200];
+    memset(longpath, 'a', sizeof(longpath) - 1);
+    longpath[0] = '/';
+    longpath[sizeof(longpath) - 1] = '\0';
+    snprintf(cmd, sizeof(cmd), BASE "%s --ctl %s", svc, longpath);
+    CHECK_ERR(cmd, "--ctl", "too long");
+    longpath[107] = '\0'; /* 107 characters fit sun_path */
+    snprintf(cmd, sizeof(cmd), BASE "%s --ctl %s", svc, longpath);
+    CHECK_OK(cmd);
+    CHECK_EQ_U(strlen(cfg.ctl_path), 107);
+
+    /* Limits. */
+    char big[RAWLB_MAX_SERVICES * 48 + 256];
+    size_t n = (size_t)snprintf(big, sizeof(big), BASE);
+    for (int i = 0; i <= RAWLB_MAX_SERVICES; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "-t 198.51.100.10:%d -r 203.0.113.11:80 ", i + 1);
+    CHECK_ERR(big, "--tcp-service", "198.51.100.10:65", "64");
+    n = (size_t)snprintf(big, sizeof(big), BASE "-t 198.51.100.10:80 ");
+    for (int i = 0; i <= RAWLB_MAX_RS_PER_SERVICE; i++)
+        n += (size_t)snprintf(big + n, sizeof(big) - n, "-r 203.0.113.11:%d ", i + 1);
+    CHECK_ERR(big, "--real-server", "203.0.113.11:65", "64");
+}
+
+static void test_small_err_buffer(void)
+{
+    char *argv[] = {"rawlb", "--no-such-flag-with-a-very-long-name", NULL};
+    char small[8];
+    CHECK_EQ_U(config_parse(&cfg, 2, argv, small, sizeof(small)), CONFIG_ERROR);
+    CHECK_EQ_U(strlen(small), sizeof(small) - 1);
+}
+
+static void test_usage(void)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    config_usage(f);
+    fclose(f);
+    const char *flags[] = {"--ext-if", "--int-if", "--nat-ip", "--tcp-service", "--udp-service", "--scheduler",
+                           "--persistent", "--netmask", "--ops", "--real-server", "--timeouts", "--max-conns",
+                           "--ctl", "--pidfile", "--help", "--version"};
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (!strstr(text, flags[i])) {
+            fprintf(stderr, "usage lacks %s\n", flags[i]);
+            check_failures++;
+        }
+    free(text);
+}
+
+int main(void)
+{
+    test_minimal_and_defaults();
+    test_grouping();
+    test_timeouts();
+    test_errors();
+    test_small_err_buffer();
+    test_usage();
+    CHECK_DONE();
+}
