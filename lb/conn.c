@@ -1,0 +1,386 @@
+/* conn: see conn.h. */
+#include "conn.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "packet.h"
+
+/* IPVS defaults for the states --timeouts does not set (ip_vs_proto_tcp.c). */
+#define TIMEOUT_SYN_SENT 120
+#define TIMEOUT_SYN_RECV 60
+#define TIMEOUT_CLOSE 10
+#define TIMEOUT_CLOSE_WAIT 60
+#define TIMEOUT_LAST_ACK 30
+#define TIMEOUT_LISTEN 120
+#define TIMEOUT_SYNACK 120
+#define TIMEOUT_NONE 2
+/* An entry rawlb dropped lives on just long enough to answer the client's next segment. */
+#define TIMEOUT_RESET 10
+
+static const char *const state_names[CONN_S_COUNT] = {
+    [TCP_S_NONE] = "NONE",           [TCP_S_ESTABLISHED] = "ESTABLISHED", [TCP_S_SYN_SENT] = "SYN_SENT",
+    [TCP_S_SYN_RECV] = "SYN_RECV",   [TCP_S_FIN_WAIT] = "FIN_WAIT",       [TCP_S_TIME_WAIT] = "TIME_WAIT",
+    [TCP_S_CLOSE] = "CLOSE",         [TCP_S_CLOSE_WAIT] = "CLOSE_WAIT",   [TCP_S_LAST_ACK] = "LAST_ACK",
+    [TCP_S_LISTEN] = "LISTEN",       [TCP_S_SYNACK] = "SYNACK",           [CONN_S_UDP] = "UDP",
+    [CONN_S_TEMPLATE] = "TEMPLATE",
+};
+
+const char *conn_state_name(unsigned state)
+{
+    return state < CONN_S_COUNT ? state_names[state] : "?";
+}
+
+/* IPVS's state table for NAT (ip_vs_proto_tcp.c tcp_states): rows by segment kind,
+ * columns by current state, for packets from the client (IN) and from the server (OUT). */
+enum { SEG_SYN, SEG_FIN, SEG_ACK, SEG_RST, SEG_KINDS };
+#define sNO TCP_S_NONE
+#define sES TCP_S_ESTABLISHED
+#define sSS TCP_S_SYN_SENT
+#define sSR TCP_S_SYN_RECV
+#define sFW TCP_S_FIN_WAIT
+#define sTW TCP_S_TIME_WAIT
+#define sCL TCP_S_CLOSE
+#define sCW TCP_S_CLOSE_WAIT
+#define sLA TCP_S_LAST_ACK
+#define sLI TCP_S_LISTEN
+#define sSA TCP_S_SYNACK
+static const uint8_t tcp_transitions[2][SEG_KINDS][TCP_S_COUNT] = {
+    [CONN_DIR_IN] = {
+        /*            sNO  sES  sSS  sSR  sFW  sTW  sCL  sCW  sLA  sLI  sSA */
+        [SEG_SYN] = { sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR },
+        [SEG_FIN] = { sCL, sCW, sSS, sTW, sTW, sTW, sCL, sCW, sLA, sLI, sTW },
+        [SEG_ACK] = { sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES },
+        [SEG_RST] = { sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sSR },
+    },
+    [CONN_DIR_OUT] = {
+        [SEG_SYN] = { sSS, sES, sSS, sSR, sSS, sSS, sSS, sSS, sSS, sLI, sSR },
+        [SEG_FIN] = { sTW, sFW, sSS, sTW, sFW, sTW, sCL, sTW, sLA, sLI, sTW },
+        [SEG_ACK] = { sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sLA, sES, sES },
+        [SEG_RST] = { sCL, sCL, sSS, sCL, sCL, sTW, sCL, sCL, sCL, sCL, sCL },
+    },
+};
+
+/* A seeded mix of the key words (murmur3's finaliser per word): real avalanche, because
+ * Linux prefers even source ports and clients often share high address bits. */
+static inline uint32_t mix(uint32_t h, uint32_t k)
+{
+    k *= 0xcc9e2d51u;
+    k = (k << 15) | (k >> 17);
+    k *= 0x1b873593u;
+    h ^= k;
+    h = (h << 13) | (h >> 19);
+    return h * 5 + 0xe6546b64u;
+}
+static inline uint32_t hash_key(uint32_t seed, uint8_t proto, uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2)
+{
+    uint32_t h = mix(seed, a1);
+    h = mix(h, a2);
+    h = mix(h, ((uint32_t)p1 << 16) | p2);
+    h = mix(h, proto);
+    h ^= h >> 16;
+    h *= 0x85ebca6bu;
+    h ^= h >> 13;
+    h *= 0xc2b2ae35u;
+    h ^= h >> 16;
+    return h;
+}
+
+static uint32_t fwd_bucket(const struct conn_table *t, const struct conn *c)
+{
+    return hash_key(t->seed, c->proto, c->caddr, c->cport, c->vaddr, c->vport) & t->bucket_mask;
+}
+static uint32_t rev_bucket(const struct conn_table *t, const struct conn *c)
+{
+    return hash_key(t->seed, c->proto, c->daddr, c->dport, c->caddr, c->cport) & t->bucket_mask;
+}
+static bool hashed_fwd(const struct conn *c) { return !(c->flags & CONN_F_ONE_PACKET); }
+static bool hashed_rev(const struct conn *c) { return !(c->flags & CONN_F_TEMPLATE); }
+
+void conn_set_timeouts(struct conn_table *t, const struct timeouts *to)
+{
+    static const uint32_t fixed[CONN_S_COUNT] = {
+        [TCP_S_NONE] = TIMEOUT_NONE,           [TCP_S_SYN_SENT] = TIMEOUT_SYN_SENT,
+        [TCP_S_SYN_RECV] = TIMEOUT_SYN_RECV,   [TCP_S_CLOSE] = TIMEOUT_CLOSE,
+        [TCP_S_CLOSE_WAIT] = TIMEOUT_CLOSE_WAIT, [TCP_S_LAST_ACK] = TIMEOUT_LAST_ACK,
+        [TCP_S_LISTEN] = TIMEOUT_LISTEN,       [TCP_S_SYNACK] = TIMEOUT_SYNACK,
+    };
+    memcpy(t->timeout, fixed, sizeof fixed);
+    t->timeout[TCP_S_ESTABLISHED] = to->tcp;
+    t->timeout[TCP_S_FIN_WAIT] = to->tcpfin;
+    t->timeout[TCP_S_TIME_WAIT] = to->tcpfin;
+    t->timeout[CONN_S_UDP] = to->udp;
+    /* Templates carry their own (the service's persistence timeout) in conn_touch. */
+}
+
+bool conn_table_init(struct conn_table *t, uint32_t capacity, const struct timeouts *to, uint32_t seed)
+{
+    memset(t, 0, sizeof *t);
+    uint32_t buckets = 1;
+    while (buckets < capacity && buckets < (1u << 31))
+        buckets <<= 1;
+    t->pool = calloc(capacity, sizeof *t->pool);
+    t->fwd_buckets = malloc(sizeof(uint32_t) * buckets);
+    t->rev_buckets = malloc(sizeof(uint32_t) * buckets);
+    if (!t->pool || !t->fwd_buckets || !t->rev_buckets) {
+        conn_table_free(t);
+        return false;
+    }
+    memset(t->fwd_buckets, 0xff, sizeof(uint32_t) * buckets);
+    memset(t->rev_buckets, 0xff, sizeof(uint32_t) * buckets);
+    t->capacity = capacity;
+    t->bucket_mask = buckets - 1;
+    t->seed = seed;
+    t->free_head = CONN_NONE;
+    for (unsigned i = 0; i < CONN_WHEEL_SLOTS; i++)
+        t->wheel[i] = CONN_NONE;
+    conn_set_timeouts(t, to);
+    return true;
+}
+
+void conn_table_free(struct conn_table *t)
+{
+    free(t->pool);
+    free(t->fwd_buckets);
+    free(t->rev_buckets);
+    t->pool = NULL;
+    t->fwd_buckets = t->rev_buckets = NULL;
+}
+
+struct conn *conn_lookup_in(struct conn_table *t, uint8_t proto, uint32_t caddr, uint16_t cport,
+                            uint32_t vaddr, uint16_t vport)
+{
+    uint32_t b = hash_key(t->seed, proto, caddr, cport, vaddr, vport) & t->bucket_mask;
+    for (uint32_t i = t->fwd_buckets[b]; i != CONN_NONE; i = t->pool[i].fwd_next) {
+        struct conn *c = &t->pool[i];
+        if (c->caddr == caddr && c->cport == cport && c->vaddr == vaddr && c->vport == vport &&
+            c->proto == proto && !(c->flags & CONN_F_TEMPLATE))
+            return c;
+    }
+    return NULL;
+}
+
+struct conn *conn_lookup_out(struct conn_table *t, uint8_t proto, uint32_t daddr, uint16_t dport,
+                             uint32_t caddr, uint16_t cport)
+{
+    uint32_t b = hash_key(t->seed, proto, daddr, dport, caddr, cport) & t->bucket_mask;
+    for (uint32_t i = t->rev_buckets[b]; i != CONN_NONE; i = t->pool[i].rev_next) {
+        struct conn *c = &t->pool[i];
+        if (c->daddr == daddr && c->dport == dport && c->caddr == caddr && c->cport == cport &&
+            c->proto == proto)
+            return c;
+    }
+    return NULL;
+}
+
+struct conn *conn_lookup_template(struct conn_table *t, uint8_t proto, uint32_t caddr, uint32_t vaddr,
+                                  uint16_t vport)
+{
+    uint32_t b = hash_key(t->seed, proto, caddr, 0, vaddr, vport) & t->bucket_mask;
+    for (uint32_t i = t->fwd_buckets[b]; i != CONN_NONE; i = t->pool[i].fwd_next) {
+        struct conn *c = &t->pool[i];
+        if ((c->flags & CONN_F_TEMPLATE) && c->caddr == caddr && c->vaddr == vaddr && c->vport == vport &&
+            c->proto == proto)
+            return c;
+    }
+    return NULL;
+}
+
+static void wheel_insert(struct conn_table *t, struct conn *c)
+{
+    uint32_t idx = conn_index(t, c);
+    c->filed = c->expires;
+    uint32_t *slot = &t->wheel[c->filed & (CONN_WHEEL_SLOTS - 1)];
+    c->wheel_prev = CONN_NONE;
+    c->wheel_next = *slot;
+    if (*slot != CONN_NONE)
+        t->pool[*slot].wheel_prev = idx;
+    *slot = idx;
+}
+
+static void wheel_remove(struct conn_table *t, struct conn *c)
+{
+    if (c->wheel_prev != CONN_NONE)
+        t->pool[c->wheel_prev].wheel_next = c->wheel_next;
+    else
+        t->wheel[c->filed & (CONN_WHEEL_SLOTS - 1)] = c->wheel_next;
+    if (c->wheel_next != CONN_NONE)
+        t->pool[c->wheel_next].wheel_prev = c->wheel_prev;
+}
+
+static void chain_remove(struct conn_table *t, uint32_t *head, uint32_t idx, bool rev)
+{
+    for (uint32_t *link = head; *link != CONN_NONE;) {
+        struct conn *c = &t->pool[*link];
+        if (*link == idx) {
+            *link = rev ? c->rev_next : c->fwd_next;
+            return;
+        }
+        link = rev ? &c->rev_next : &c->fwd_next;
+    }
+}
+
+static uint32_t timeout_of(const struct conn_table *t, const struct conn *c)
+{
+    if (c->flags & CONN_F_RESET)
+        return TIMEOUT_RESET;
+    if (c->state == CONN_S_TEMPLATE)
+        return c->template_timeout;
+    return t->timeout[c->state];
+}
+
+struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry)
+{
+    uint32_t idx;
+    if (t->free_head != CONN_NONE) {
+        idx = t->free_head;
+        t->free_head = t->pool[idx].fwd_next;
+    } else if (t->never_used < t->capacity) {
+        idx = t->never_used++; /* untouched pages of the pool stay unbacked until needed */
+    } else {
+        t->stats.table_full++;
+        return NULL;
+    }
+    struct conn *c = &t->pool[idx];
+    uint32_t generation = c->generation + 1;
+    *c = *proto_entry;
+    c->generation = generation;
+    c->controlled = 0;
+    if (c->flags & CONN_F_TEMPLATE)
+        c->state = CONN_S_TEMPLATE;
+    else
+        c->state = c->proto == IPPROTO_TCP ? TCP_S_NONE : CONN_S_UDP;
+    c->fwd_next = c->rev_next = CONN_NONE;
+    if (hashed_fwd(c)) {
+        uint32_t b = fwd_bucket(t, c);
+        c->fwd_next = t->fwd_buckets[b];
+        t->fwd_buckets[b] = idx;
+    }
+    if (hashed_rev(c)) {
+        uint32_t b = rev_bucket(t, c);
+        c->rev_next = t->rev_buckets[b];
+        t->rev_buckets[b] = idx;
+    }
+    c->expires = t->now + timeout_of(t, c);
+    wheel_insert(t, c);
+    if (c->template != CONN_NONE)
+        t->pool[c->template].controlled++;
+    t->count++;
+    t->stats.created++;
+    if (t->state_cb)
+        t->state_cb(t->state_cb_arg, c, CONN_S_COUNT, c->state);
+    return c;
+}
+
+/* Everything but the wheel: the expiry walk has already taken the entry off its slot. */
+static void unhash_and_free(struct conn_table *t, struct conn *c)
+{
+    uint32_t idx = conn_index(t, c);
+    if (t->state_cb)
+        t->state_cb(t->state_cb_arg, c, c->state, CONN_S_COUNT);
+    if (hashed_fwd(c))
+        chain_remove(t, &t->fwd_buckets[fwd_bucket(t, c)], idx, false);
+    if (hashed_rev(c))
+        chain_remove(t, &t->rev_buckets[rev_bucket(t, c)], idx, true);
+    if (c->template != CONN_NONE && t->pool[c->template].controlled)
+        t->pool[c->template].controlled--;
+    c->generation++;
+    c->flags = 0;
+    c->fwd_next = t->free_head;
+    t->free_head = idx;
+    t->count--;
+}
+
+void conn_delete(struct conn_table *t, struct conn *c)
+{
+    wheel_remove(t, c);
+    unhash_and_free(t, c);
+}
+
+/* A later deadline only moves the number: the wheel re-files the entry when its slot comes
+ * round. An earlier one (a state with a shorter timeout) re-files it now. */
+static void set_deadline(struct conn_table *t, struct conn *c, uint32_t timeout)
+{
+    uint32_t expires = t->now + timeout;
+    if ((int32_t)(expires - c->filed) < 0) {
+        wheel_remove(t, c);
+        c->expires = expires;
+        wheel_insert(t, c);
+    } else {
+        c->expires = expires;
+    }
+}
+
+static void set_state(struct conn_table *t, struct conn *c, unsigned state)
+{
+    if (state == c->state)
+        return;
+    if (t->state_cb)
+        t->state_cb(t->state_cb_arg, c, c->state, state);
+    c->state = (uint8_t)state;
+}
+
+void conn_tcp_update(struct conn_table *t, struct conn *c, enum conn_dir dir, uint8_t tcp_flags)
+{
+    int seg;
+    if (tcp_flags & TH_RST_)
+        seg = SEG_RST;
+    else if (tcp_flags & TH_SYN_)
+        seg = SEG_SYN;
+    else if (tcp_flags & TH_FIN_)
+        seg = SEG_FIN;
+    else if (tcp_flags & TH_ACK_)
+        seg = SEG_ACK;
+    else
+        seg = -1;
+    if (seg >= 0 && c->state < TCP_S_COUNT)
+        set_state(t, c, tcp_transitions[dir][seg][c->state]);
+    set_deadline(t, c, timeout_of(t, c));
+}
+
+void conn_touch(struct conn_table *t, struct conn *c)
+{
+    set_deadline(t, c, timeout_of(t, c));
+}
+
+void conn_mark_reset(struct conn_table *t, struct conn *c)
+{
+    c->flags |= CONN_F_RESET;
+    if (c->proto == IPPROTO_TCP)
+        set_state(t, c, TCP_S_CLOSE);
+    set_deadline(t, c, timeout_of(t, c));
+}
+
+uint32_t conn_expire_tick(struct conn_table *t, uint32_t now)
+{
+    uint32_t expired = 0;
+    /* Walk every second that passed (at most one lap of the wheel). */
+    uint32_t steps = now - t->now;
+    if (steps > CONN_WHEEL_SLOTS)
+        steps = CONN_WHEEL_SLOTS;
+    uint32_t from = now - steps + 1;
+    t->now = now;
+    for (uint32_t s = from; s != now + 1; s++) {
+        uint32_t *slot = &t->wheel[s & (CONN_WHEEL_SLOTS - 1)];
+        uint32_t i = *slot;
+        *slot = CONN_NONE;
+        while (i != CONN_NONE) {
+            struct conn *c = &t->pool[i];
+            uint32_t next = c->wheel_next;
+            if ((int32_t)(c->expires - now) > 0) {
+                wheel_insert(t, c); /* refreshed since it was filed: file it again */
+            } else if (c->controlled) {
+                /* A template outlives the connections it controls (IPVS). */
+                c->expires = now + c->template_timeout;
+                wheel_insert(t, c);
+            } else {
+                unhash_and_free(t, c); /* its slot list was detached above */
+                expired++;
+            }
+            i = next;
+        }
+    }
+    t->stats.expired += expired;
+    return expired;
+}

@@ -53,6 +53,8 @@ struct conn {
     uint16_t flags;
     uint16_t svc, rs;             /* indexes into the service table */
     uint32_t expires;             /* conn_table.now-based second at which it dies */
+    uint32_t filed;               /* the second of the wheel slot it sits in (<= expires) */
+    uint32_t template_timeout;    /* templates: the service's persistence timeout */
     uint32_t fwd_next, rev_next;  /* hash chains */
     uint32_t wheel_next, wheel_prev;
     uint32_t template;            /* persistence template controlling this entry, or CONN_NONE */
@@ -73,7 +75,8 @@ struct conn_table {
     struct conn *pool;
     uint32_t capacity;
     uint32_t count;
-    uint32_t free_head;
+    uint32_t free_head;    /* entries freed after use */
+    uint32_t never_used;   /* entries from here on were never handed out */
     uint32_t *fwd_buckets, *rev_buckets;
     uint32_t bucket_mask;
     uint32_t seed;
@@ -99,14 +102,16 @@ struct conn *conn_lookup_template(struct conn_table *t, uint8_t proto, uint32_t 
                                   uint16_t vport);
 
 /* New entry in its initial state (TCP_S_NONE for TCP, CONN_S_UDP, CONN_S_TEMPLATE per flags),
- * hashed in the directions its flags call for. NULL when the table is full (counted). */
+ * hashed in the directions its flags call for. The caller fills the addresses, ports, proto,
+ * flags, svc, rs, template (CONN_NONE or a template's index), template_timeout for templates
+ * and client_mac. NULL when the table is full (counted). */
 struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry);
 void conn_delete(struct conn_table *t, struct conn *c);
 
 /* Advance the TCP state machine for a segment seen in dir with these TCP flags
  * (TH_SYN/TH_FIN/TH_ACK/TH_RST bits as in the header) and refresh the deadline. */
 void conn_tcp_update(struct conn_table *t, struct conn *c, enum conn_dir dir, uint8_t tcp_flags);
-/* Refresh the deadline of a non-TCP entry (UDP, template). */
+/* Refresh the deadline of a UDP entry, or of a template (from its template_timeout). */
 void conn_touch(struct conn_table *t, struct conn *c);
 /* Mark an entry dropped by rawlb: its next client packet is answered with an RST. */
 void conn_mark_reset(struct conn_table *t, struct conn *c);

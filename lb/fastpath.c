@@ -1,0 +1,434 @@
+/* fastpath: see fastpath.h. Each handler returns a verdict; every drop names its reason. */
+#include "fastpath.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+#include "icmp.h"
+#include "packet.h"
+#include "reply.h"
+#include "sched.h"
+
+static const char *const drop_names[FP_DROP_COUNT] = {
+#define FP_DROP_NAME(name, str) [FP_DROP_##name] = str,
+    FP_DROP_REASONS(FP_DROP_NAME)
+#undef FP_DROP_NAME
+};
+
+const char *fastpath_drop_name(enum fp_drop d)
+{
+    return d < FP_DROP_COUNT ? drop_names[d] : "?";
+}
+
+static enum fp_verdict drop(struct fastpath *fp, enum fp_drop why)
+{
+    fp->stats.drops[why]++;
+    return FP_VERDICT_DROP;
+}
+
+static struct real_server *rs_of(struct fastpath *fp, const struct conn *c)
+{
+    return &fp->services->svc[c->svc].rs[c->rs];
+}
+
+static uint32_t *counter_for(struct real_server *rs, unsigned state)
+{
+    if (state == CONN_S_TEMPLATE)
+        return &rs->persistent;
+    return state == TCP_S_ESTABLISHED ? &rs->active : &rs->inactive;
+}
+
+/* ActiveConn/InActConn follow every entry's state, as IPVS's ip_vs_set_state does. */
+static void on_conn_state(void *arg, const struct conn *c, unsigned old_state, unsigned new_state)
+{
+    struct fastpath *fp = arg;
+    struct real_server *rs = rs_of(fp, c);
+    if (old_state != CONN_S_COUNT) {
+        uint32_t *n = counter_for(rs, old_state);
+        if (*n)
+            (*n)--;
+    } else if (new_state != CONN_S_TEMPLATE) {
+        rs->stats.conns++;
+        fp->services->svc[c->svc].stats.conns++;
+    }
+    if (new_state != CONN_S_COUNT)
+        (*counter_for(rs, new_state))++;
+}
+
+bool fastpath_init(struct fastpath *fp, const struct fastpath_config *cfg, struct service_table *services,
+                   struct neigh_table *neigh)
+{
+    memset(fp, 0, sizeof *fp);
+    fp->cfg = *cfg;
+    fp->services = services;
+    fp->neigh = neigh;
+    if (!conn_table_init(&fp->conns, cfg->max_conns, &cfg->timeouts, cfg->seed))
+        return false;
+    fp->conns.state_cb = on_conn_state;
+    fp->conns.state_cb_arg = fp;
+    frag_init(&fp->frags, cfg->seed ^ 0x5bd1e995u);
+    return true;
+}
+
+void fastpath_free(struct fastpath *fp)
+{
+    conn_table_free(&fp->conns);
+}
+
+void fastpath_tick(struct fastpath *fp, uint32_t now)
+{
+    conn_expire_tick(&fp->conns, now);
+    neigh_age(fp->neigh, now);
+}
+
+
+static inline bool needs_csum(const uint8_t *buf)
+{
+    struct virtio_net_hdr h;
+    memcpy(&h, buf, sizeof h);
+    return (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
+}
+
+/* Largest IP packet this frame puts on the wire: the frame itself, or for a GSO superframe
+ * one segment (headers plus gso_size). 0 when the vnet header cannot be right. */
+static size_t wire_ip_len(const uint8_t *buf, const struct parsed *p)
+{
+    struct virtio_net_hdr h;
+    memcpy(&h, buf, sizeof h);
+    if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+        return p->ip_len;
+    if (h.gso_size == 0 || !p->l4)
+        return 0;
+    size_t l4_hlen;
+    if (p->proto == IPPROTO_TCP)
+        l4_hlen = (size_t)(p->l4[12] >> 4) * 4;
+    else if (p->proto == IPPROTO_UDP)
+        l4_hlen = 8;
+    else
+        return 0;
+    size_t seg = p->ip_hlen + l4_hlen + h.gso_size;
+    return seg < p->ip_len ? seg : p->ip_len;
+}
+
+/* Checks that the packet fits the egress link. Returns FP_VERDICT_TX_* with a
+ * fragmentation-needed reply built in buf when it does not and DF is set, DROP when it does not
+ * fit otherwise, or -1 when it fits. icmp_src is the address the sender knows us by. */
+static int check_mtu(struct fastpath *fp, uint8_t *buf, size_t *len, const struct parsed *p, unsigned mtu,
+                     uint32_t icmp_src, bool back_to_ext)
+{
+    size_t wire = wire_ip_len(buf, p);
+    if (wire == 0)
+        return drop(fp, FP_DROP_GSO_BAD);
+    if (wire <= mtu)
+        return -1;
+    if (!(p->frag & IP_DF_))
+        return drop(fp, FP_DROP_TOO_BIG);
+    *len = reply_frag_needed(buf, p, icmp_src, mtu, back_to_ext ? fp->cfg.ext_mac : fp->cfg.int_mac);
+    fp->stats.icmp_too_big_sent++;
+    return back_to_ext ? FP_VERDICT_TX_EXT : FP_VERDICT_TX_INT;
+}
+
+static void set_eth(struct parsed *p, const uint8_t *dst, const uint8_t *src)
+{
+    memcpy(p->eth, dst, ETH_ALEN_);
+    memcpy(p->eth + ETH_ALEN_, src, ETH_ALEN_);
+}
+
+static bool is_new_flow_syn(uint8_t flags)
+{
+    return (flags & (TH_SYN_ | TH_ACK_ | TH_RST_)) == TH_SYN_;
+}
+
+/* A tuple reused after its connection closed starts afresh (IPVS conn_reuse_mode). */
+static bool reusable(const struct conn *c)
+{
+    return c->state == TCP_S_TIME_WAIT || c->state == TCP_S_CLOSE;
+}
+
+/* Persistence (-p): the client network's template names the server while it lives. */
+static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, uint32_t *template)
+{
+    struct service *svc = &fp->services->svc[svc_idx];
+    *template = CONN_NONE;
+    if (!svc->persist_timeout)
+        return svc->sched->schedule(svc, caddr);
+    uint32_t net = caddr & svc->persist_mask;
+    struct conn *t = conn_lookup_template(&fp->conns, svc->proto, net, svc->vip.addr, svc->vip.port);
+    /* As IPVS by default: a quiesced (weight 0) server keeps its persistent clients; one that
+     * health holds out does not. */
+    if (t && t->svc == svc_idx && svc->rs[t->rs].available) {
+        conn_touch(&fp->conns, t);
+        *template = conn_index(&fp->conns, t);
+        return t->rs;
+    }
+    if (t && !t->controlled)
+        conn_delete(&fp->conns, t);
+    int rs = svc->sched->schedule(svc, caddr);
+    if (rs < 0)
+        return rs;
+    struct conn proto_entry = {
+        .caddr = net, .vaddr = svc->vip.addr, .vport = svc->vip.port, .daddr = svc->rs[rs].ep.addr,
+        .dport = svc->rs[rs].ep.port, .proto = svc->proto, .flags = CONN_F_TEMPLATE, .svc = (uint16_t)svc_idx,
+        .rs = (uint16_t)rs, .template = CONN_NONE, .template_timeout = svc->persist_timeout,
+    };
+    struct conn *made = conn_create(&fp->conns, &proto_entry);
+    if (made)
+        *template = conn_index(&fp->conns, made);
+    return rs;
+}
+
+/* A packet from a client for which no usable entry exists: a service, a server, an entry. */
+static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, enum fp_drop *why)
+{
+    int svc_idx = service_find(fp->services, p->proto, p->daddr, p->dport);
+    if (svc_idx < 0) {
+        *why = FP_DROP_NO_SERVICE;
+        return NULL;
+    }
+    if (p->proto == IPPROTO_TCP && !is_new_flow_syn(p->tcp_flags)) {
+        *why = FP_DROP_NOT_SYN;
+        return NULL;
+    }
+    struct service *svc = &fp->services->svc[svc_idx];
+    uint32_t template;
+    int rs = pick_server(fp, (unsigned)svc_idx, p->saddr, &template);
+    if (rs < 0) {
+        *why = FP_DROP_NO_SERVER;
+        return NULL;
+    }
+    const struct endpoint *dst = &svc->rs[rs].ep;
+    if (svc->one_packet) {
+        /* Each datagram on its own: only the reply direction needs an entry. */
+        struct conn *c = conn_lookup_out(&fp->conns, p->proto, dst->addr, dst->port, p->saddr, p->sport);
+        if (c)
+            return c;
+    }
+    struct conn proto_entry = {
+        .caddr = p->saddr, .cport = p->sport, .vaddr = p->daddr, .vport = p->dport, .daddr = dst->addr,
+        .dport = dst->port, .proto = p->proto, .flags = svc->one_packet ? CONN_F_ONE_PACKET : 0,
+        .svc = (uint16_t)svc_idx, .rs = (uint16_t)rs, .template = template,
+    };
+    struct conn *c = conn_create(&fp->conns, &proto_entry);
+    if (!c)
+        *why = FP_DROP_TABLE_FULL;
+    return c;
+}
+
+/* Sends a client's packet on to its real server: state, counters, rewrite. */
+static enum fp_verdict forward_in(struct fastpath *fp, struct conn *c, uint8_t *buf, size_t *len,
+                                  struct parsed *p, uint32_t now)
+{
+    const uint8_t *mac = neigh_lookup(fp->neigh, c->daddr);
+    if (!mac)
+        return drop(fp, FP_DROP_NO_NEIGH);
+    int v = check_mtu(fp, buf, len, p, fp->cfg.int_mtu, p->daddr, true);
+    if (v >= 0)
+        return (enum fp_verdict)v;
+    if (!packet_dec_ttl(p))
+        return drop(fp, FP_DROP_TTL);
+    if (c->proto == IPPROTO_TCP && p->l4)
+        conn_tcp_update(&fp->conns, c, CONN_DIR_IN, p->tcp_flags);
+    else
+        conn_touch(&fp->conns, c);
+    struct real_server *rs = rs_of(fp, c);
+    rs->stats.in_pkts++;
+    rs->stats.in_bytes += p->ip_len;
+    memcpy(c->client_mac, p->eth + ETH_ALEN_, ETH_ALEN_);
+    bool partial = needs_csum(buf);
+    if (packet_is_fragment(p) && packet_is_first_fragment(p))
+        frag_remember(&fp->frags, p->saddr, p->daddr, p->proto, p->ip_id, conn_index(&fp->conns, c),
+                      c->generation, now);
+    packet_set_daddr(p, c->daddr, partial);
+    if (p->l4)
+        packet_set_dport(p, c->dport, partial);
+    set_eth(p, mac, fp->cfg.int_mac);
+    return FP_VERDICT_TX_INT;
+}
+
+/* Sends a real server's reply on to its client from VIP:port. */
+static enum fp_verdict forward_out(struct fastpath *fp, struct conn *c, uint8_t *buf, size_t *len,
+                                   struct parsed *p, uint32_t now)
+{
+    int v = check_mtu(fp, buf, len, p, fp->cfg.ext_mtu, fp->cfg.nat_ip, false);
+    if (v >= 0)
+        return (enum fp_verdict)v;
+    if (!packet_dec_ttl(p))
+        return drop(fp, FP_DROP_TTL);
+    if (c->proto == IPPROTO_TCP && p->l4)
+        conn_tcp_update(&fp->conns, c, CONN_DIR_OUT, p->tcp_flags);
+    else
+        conn_touch(&fp->conns, c);
+    struct real_server *rs = rs_of(fp, c);
+    rs->stats.out_pkts++;
+    rs->stats.out_bytes += p->ip_len;
+    bool partial = needs_csum(buf);
+    if (packet_is_fragment(p) && packet_is_first_fragment(p))
+        frag_remember(&fp->frags, p->saddr, p->daddr, p->proto, p->ip_id, conn_index(&fp->conns, c),
+                      c->generation, now);
+    packet_set_saddr(p, c->vaddr, partial);
+    if (p->l4)
+        packet_set_sport(p, c->vport, partial);
+    set_eth(p, c->client_mac, fp->cfg.ext_mac);
+    return FP_VERDICT_TX_EXT;
+}
+
+/* A later fragment follows the entry its first fragment matched. */
+static struct conn *frag_conn(struct fastpath *fp, const struct parsed *p, uint32_t now)
+{
+    const struct frag_slot *s = frag_find(&fp->frags, p->saddr, p->daddr, p->proto, p->ip_id, now);
+    if (!s || s->conn >= fp->conns.capacity)
+        return NULL;
+    struct conn *c = &fp->conns.pool[s->conn];
+    return c->generation == s->generation ? c : NULL;
+}
+
+static enum fp_verdict icmp_from_client(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p)
+{
+    if (icmp_is_echo_request(p) && service_is_vip(fp->services, p->daddr)) {
+        *len = reply_echo(buf, p, fp->cfg.ext_mac);
+        fp->stats.echo_replies++;
+        return FP_VERDICT_TX_EXT;
+    }
+    struct icmp_quote q;
+    if (!icmp_parse_error(p, &q))
+        return drop(fp, FP_DROP_ICMP_OTHER);
+    /* It quotes what we sent the client: VIP:vport -> client:cport. */
+    struct conn *c = conn_lookup_in(&fp->conns, q.proto, q.daddr, q.dport, q.saddr, q.sport);
+    if (!c)
+        return drop(fp, FP_DROP_ICMP_UNTRACKED);
+    const uint8_t *mac = neigh_lookup(fp->neigh, c->daddr);
+    if (!mac)
+        return drop(fp, FP_DROP_NO_NEIGH);
+    if (!packet_dec_ttl(p))
+        return drop(fp, FP_DROP_TTL);
+    packet_set_daddr(p, c->daddr, false);
+    icmp_quote_set_saddr(&q, c->daddr);
+    icmp_quote_set_sport(&q, c->dport);
+    icmp_finish(p);
+    memset(buf, 0, VNET_HLEN);
+    set_eth(p, mac, fp->cfg.int_mac);
+    fp->stats.icmp_translated++;
+    return FP_VERDICT_TX_INT;
+}
+
+static enum fp_verdict icmp_from_server(struct fastpath *fp, uint8_t *buf, struct parsed *p)
+{
+    struct icmp_quote q;
+    if (!icmp_parse_error(p, &q))
+        return drop(fp, FP_DROP_ICMP_OTHER);
+    /* It quotes what the server got from us: client:cport -> server:port. */
+    struct conn *c = conn_lookup_out(&fp->conns, q.proto, q.daddr, q.dport, q.saddr, q.sport);
+    if (!c)
+        return drop(fp, FP_DROP_ICMP_UNTRACKED);
+    if (!packet_dec_ttl(p))
+        return drop(fp, FP_DROP_TTL);
+    if (p->saddr == c->daddr)
+        packet_set_saddr(p, c->vaddr, false);
+    icmp_quote_set_daddr(&q, c->vaddr);
+    icmp_quote_set_dport(&q, c->vport);
+    icmp_finish(p);
+    memset(buf, 0, VNET_HLEN);
+    set_eth(p, c->client_mac, fp->cfg.ext_mac);
+    fp->stats.icmp_translated++;
+    return FP_VERDICT_TX_EXT;
+}
+
+static enum fp_verdict from_client(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p, uint32_t now)
+{
+    if (!packet_is_first_fragment(p)) {
+        struct conn *c = frag_conn(fp, p, now);
+        return c ? forward_in(fp, c, buf, len, p, now) : drop(fp, FP_DROP_FRAG_UNKNOWN);
+    }
+    if (p->proto == IPPROTO_ICMP)
+        return icmp_from_client(fp, buf, len, p);
+    if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+        return drop(fp, FP_DROP_NO_SERVICE);
+    struct conn *c = conn_lookup_in(&fp->conns, p->proto, p->saddr, p->sport, p->daddr, p->dport);
+    bool syn = p->proto == IPPROTO_TCP && is_new_flow_syn(p->tcp_flags);
+    if (c && (c->flags & CONN_F_RESET)) {
+        /* Its server was taken away: tell the client at once instead of letting it time out. */
+        if (p->proto == IPPROTO_TCP && !syn && !(p->tcp_flags & TH_RST_)) {
+            *len = reply_tcp_rst(buf, p, fp->cfg.ext_mac);
+            conn_delete(&fp->conns, c);
+            fp->stats.resets_sent++;
+            return FP_VERDICT_TX_EXT;
+        }
+        conn_delete(&fp->conns, c);
+        c = NULL;
+    } else if (c && syn && reusable(c)) {
+        conn_delete(&fp->conns, c);
+        c = NULL;
+    }
+    if (!c) {
+        enum fp_drop why;
+        c = new_flow(fp, p, &why);
+        if (!c)
+            return drop(fp, why);
+    }
+    return forward_in(fp, c, buf, len, p, now);
+}
+
+static enum fp_verdict from_server(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p, uint32_t now)
+{
+    if (!packet_is_first_fragment(p)) {
+        struct conn *c = frag_conn(fp, p, now);
+        return c ? forward_out(fp, c, buf, len, p, now) : drop(fp, FP_DROP_FRAG_UNKNOWN);
+    }
+    if (p->proto == IPPROTO_ICMP)
+        return icmp_from_server(fp, buf, p);
+    struct conn *c = NULL;
+    if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)
+        c = conn_lookup_out(&fp->conns, p->proto, p->saddr, p->sport, p->daddr, p->dport);
+    if (!c || (c->flags & CONN_F_RESET))
+        return drop(fp, FP_DROP_NO_CONN);
+    return forward_out(fp, c, buf, len, p, now);
+}
+
+static enum fp_verdict handle_arp(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t *len, uint32_t now)
+{
+    struct arp_view a;
+    uint8_t *eth = buf + VNET_HLEN;
+    if (!arp_parse(eth, *len - VNET_HLEN, &a))
+        return drop(fp, FP_DROP_ARP_IGNORED);
+    if (!from_ext)
+        neigh_learn(fp->neigh, a.spa, a.sha, now);
+    if (a.op != ARP_OP_REQUEST)
+        return drop(fp, FP_DROP_ARP_IGNORED);
+    bool ours = from_ext ? service_is_vip(fp->services, a.tpa) : (fp->cfg.answer_arp_nat && a.tpa == fp->cfg.nat_ip);
+    if (!ours)
+        return drop(fp, FP_DROP_ARP_IGNORED);
+    *len = reply_arp(buf, *len, from_ext ? fp->cfg.ext_mac : fp->cfg.int_mac);
+    fp->stats.arp_replies++;
+    return from_ext ? FP_VERDICT_TX_EXT : FP_VERDICT_TX_INT;
+}
+
+enum fp_verdict fastpath_handle(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t *len, uint32_t now)
+{
+    if (from_ext)
+        fp->stats.rx_ext++;
+    else
+        fp->stats.rx_int++;
+    if (*len < VNET_HLEN)
+        return drop(fp, FP_DROP_TRUNCATED);
+    struct parsed p;
+    switch (packet_parse(buf + VNET_HLEN, *len - VNET_HLEN, &p)) {
+    case PARSE_OK:
+        break;
+    case PARSE_NOT_IPV4:
+        if (*len - VNET_HLEN >= ETH_HLEN_ && buf[VNET_HLEN + 12] == 0x08 && buf[VNET_HLEN + 13] == 0x06)
+            return handle_arp(fp, from_ext, buf, len, now);
+        return drop(fp, FP_DROP_NOT_IPV4);
+    case PARSE_TRUNCATED:
+        return drop(fp, FP_DROP_TRUNCATED);
+    case PARSE_BAD_IP:
+        return drop(fp, FP_DROP_BAD_IP);
+    case PARSE_BAD_L4:
+        return drop(fp, FP_DROP_BAD_L4);
+    }
+    enum fp_verdict v = from_ext ? from_client(fp, buf, len, &p, now) : from_server(fp, buf, len, &p, now);
+    if (v == FP_VERDICT_TX_EXT)
+        fp->stats.tx_ext++;
+    else if (v == FP_VERDICT_TX_INT)
+        fp->stats.tx_int++;
+    return v;
+}

@@ -1,0 +1,92 @@
+/* neigh: see neigh.h. Open addressing with linear probing; entries are never removed, only
+ * marked unknown, so probe chains stay intact. */
+#include "neigh.h"
+
+#include <string.h>
+
+static uint32_t slot_of(uint32_t addr)
+{
+    uint32_t h = addr * 0x9e3779b1u;
+    return (h ^ (h >> 16)) & (NEIGH_SLOTS - 1);
+}
+
+static struct neigh_entry *find(struct neigh_table *n, uint32_t addr)
+{
+    for (uint32_t i = slot_of(addr), probes = 0; probes < NEIGH_SLOTS; i = (i + 1) & (NEIGH_SLOTS - 1), probes++) {
+        if (n->e[i].addr == addr)
+            return &n->e[i];
+        if (n->e[i].addr == 0)
+            return NULL;
+    }
+    return NULL;
+}
+
+void neigh_init(struct neigh_table *n)
+{
+    memset(n, 0, sizeof *n);
+}
+
+bool neigh_add(struct neigh_table *n, uint32_t addr)
+{
+    if (addr == 0 || find(n, addr))
+        return addr != 0;
+    for (uint32_t i = slot_of(addr), probes = 0; probes < NEIGH_SLOTS; i = (i + 1) & (NEIGH_SLOTS - 1), probes++) {
+        if (n->e[i].addr == 0) {
+            n->e[i] = (struct neigh_entry){ .addr = addr, .wanted = true };
+            n->any_wanted = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+const uint8_t *neigh_lookup(struct neigh_table *n, uint32_t addr)
+{
+    struct neigh_entry *e = find(n, addr);
+    if (!e)
+        return NULL;
+    if (e->known)
+        return e->mac;
+    e->wanted = true;
+    n->any_wanted = true;
+    return NULL;
+}
+
+void neigh_learn(struct neigh_table *n, uint32_t addr, const uint8_t *mac, uint32_t now)
+{
+    struct neigh_entry *e = find(n, addr);
+    if (!e)
+        return;
+    memcpy(e->mac, mac, sizeof e->mac);
+    e->known = true;
+    e->confirmed = now;
+}
+
+void neigh_age(struct neigh_table *n, uint32_t now)
+{
+    for (unsigned i = 0; i < NEIGH_SLOTS; i++) {
+        struct neigh_entry *e = &n->e[i];
+        if (!e->addr)
+            continue;
+        uint32_t age = now - e->confirmed;
+        if (e->known && age >= NEIGH_STALE)
+            e->known = false;
+        if (!e->known || age >= NEIGH_REFRESH) {
+            e->wanted = true;
+            n->any_wanted = true;
+        }
+    }
+}
+
+void neigh_for_each_wanted(struct neigh_table *n, void (*fn)(void *arg, uint32_t addr), void *arg)
+{
+    if (!n->any_wanted)
+        return;
+    for (unsigned i = 0; i < NEIGH_SLOTS; i++) {
+        if (n->e[i].addr && n->e[i].wanted) {
+            n->e[i].wanted = false;
+            fn(arg, n->e[i].addr);
+        }
+    }
+    n->any_wanted = false;
+}

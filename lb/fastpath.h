@@ -1,0 +1,93 @@
+/* fastpath: what happens to one received frame, as a pure function of the frame and the
+ * worker's state: parse, find or make the connection, rewrite in place, and say where the frame
+ * goes (a verdict). Replies the director makes itself (ARP answers, ICMP echo replies, RSTs for
+ * flows it dropped, ICMP fragmentation-needed) are built in place of the frame that caused them,
+ * so nothing is allocated and every frame is sent at most once.
+ * Frames start with a struct virtio_net_hdr (PACKET_VNET_HDR), then Ethernet.
+ * No I/O here: capture.c reads batches, xmit.c sends them, and the same code can be driven from
+ * a file. One struct fastpath per worker; only the service table is shared. */
+#ifndef RAWLB_FASTPATH_H
+#define RAWLB_FASTPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "frag.h"
+#include "neigh.h"
+#include "service.h"
+
+#define FP_DROP_REASONS(X)                                                           \
+    X(TRUNCATED, "truncated")           /* shorter than its headers say */         \
+    X(BAD_IP, "bad_ip")                 /* IPv4 header fields impossible */         \
+    X(BAD_L4, "bad_l4")                 /* TCP header length impossible */          \
+    X(NOT_IPV4, "not_ipv4")             /* other ethertypes */                      \
+    X(ARP_IGNORED, "arp_ignored")       /* ARP not for an address we answer */      \
+    X(NO_SERVICE, "no_service")         /* to a VIP, but no service on that port */ \
+    X(NOT_SYN, "not_syn")               /* TCP without SYN for an unknown flow */    \
+    X(NO_SERVER, "no_server")           /* every real server quiesced or down */     \
+    X(TABLE_FULL, "table_full")         /* --max-conns reached */                   \
+    X(NO_NEIGH, "no_neigh")             /* real server's MAC not learnt yet */       \
+    X(TTL, "ttl_exceeded")              /* TTL would reach zero */                  \
+    X(TOO_BIG, "too_big")               /* larger than the egress MTU, DF clear */    \
+    X(FRAG_UNKNOWN, "frag_unknown")     /* later fragment without its first */      \
+    X(NO_CONN, "no_conn")               /* from a real server, no entry */          \
+    X(ICMP_UNTRACKED, "icmp_untracked") /* ICMP error about no flow of ours */       \
+    X(ICMP_OTHER, "icmp_other")         /* ICMP to a VIP that is neither echo nor error */ \
+    X(GSO_BAD, "gso_bad")               /* vnet header inconsistent with the frame */
+
+enum fp_drop {
+#define FP_DROP_ENUM(name, str) FP_DROP_##name,
+    FP_DROP_REASONS(FP_DROP_ENUM)
+#undef FP_DROP_ENUM
+    FP_DROP_COUNT
+};
+const char *fastpath_drop_name(enum fp_drop d);
+
+enum fp_verdict {
+    FP_VERDICT_DROP,
+    FP_VERDICT_TX_EXT, /* send on the external interface */
+    FP_VERDICT_TX_INT, /* send on the internal interface */
+};
+
+struct fastpath_config {
+    uint8_t ext_mac[6], int_mac[6];
+    uint32_t nat_ip;        /* network order */
+    bool answer_arp_nat;    /* false when the NAT router address is a kernel address */
+    unsigned ext_mtu, int_mtu;
+    uint32_t max_conns;
+    struct timeouts timeouts;
+    uint32_t seed;
+};
+
+struct fastpath_stats {
+    uint64_t rx_ext, rx_int, tx_ext, tx_int;
+    uint64_t arp_replies, echo_replies, resets_sent, icmp_too_big_sent, icmp_translated;
+    uint64_t drops[FP_DROP_COUNT];
+};
+
+struct fastpath {
+    struct fastpath_config cfg;
+    struct service_table *services;
+    struct neigh_table *neigh;
+    struct conn_table conns;
+    struct frag_table frags;
+    struct fastpath_stats stats;
+};
+
+/* Makes the connection table (cfg->max_conns entries). False when memory is short. */
+bool fastpath_init(struct fastpath *fp, const struct fastpath_config *cfg, struct service_table *services,
+                   struct neigh_table *neigh);
+void fastpath_free(struct fastpath *fp);
+
+/* One frame received on the external (from_ext) or internal interface: buf holds the vnet
+ * header and the frame, *len their length; buf has room for at least *len bytes (replies are
+ * never longer than what they answer). On TX verdicts buf[0..*len) is what to send. now is the
+ * worker's clock in seconds (the one given to fastpath_tick). */
+enum fp_verdict fastpath_handle(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t *len, uint32_t now);
+
+/* Once a second: expire connections, age neighbours. */
+void fastpath_tick(struct fastpath *fp, uint32_t now);
+
+#endif

@@ -1,0 +1,87 @@
+/* packet: parsing of Ethernet/IPv4/TCP/UDP/ICMP frames as they arrive from an AF_PACKET socket
+ * with PACKET_VNET_HDR, and the incremental checksum arithmetic of RFC 1624. Pure functions on
+ * caller-owned buffers: no I/O, no allocation, no global state (fuzzed and unit-tested). */
+#ifndef RAWLB_PACKET_H
+#define RAWLB_PACKET_H
+
+#include <linux/virtio_net.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ETH_HLEN_ 14
+#define ETH_ALEN_ 6
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_ARP 0x0806
+#define VNET_HLEN sizeof(struct virtio_net_hdr)
+
+#define TH_FIN_ 0x01
+#define TH_SYN_ 0x02
+#define TH_RST_ 0x04
+#define TH_ACK_ 0x10
+
+#define IP_DF_ 0x4000
+#define IP_MF_ 0x2000
+#define IP_OFFMASK_ 0x1fff
+
+/* Why a frame was not parsed; each reason is a drop counter. */
+enum parse_result {
+    PARSE_OK,
+    PARSE_NOT_IPV4,  /* ARP and other ethertypes: the caller decides */
+    PARSE_TRUNCATED, /* shorter than its headers say */
+    PARSE_BAD_IP,    /* version, header length, total length */
+    PARSE_BAD_L4,    /* TCP data offset below 20 or beyond the frame */
+};
+
+struct parsed {
+    uint8_t *eth;       /* frame start (after the vnet header) */
+    size_t frame_len;   /* bytes received */
+    uint8_t *ip;        /* IPv4 header */
+    size_t ip_hlen;
+    size_t ip_len;      /* total length from the header (<= frame space) */
+    uint8_t proto;
+    uint32_t saddr, daddr; /* network order */
+    uint16_t frag;      /* host order: flags and offset */
+    uint16_t ip_id;     /* network order */
+    uint8_t *l4;        /* NULL for non-first fragments */
+    size_t l4_len;      /* bytes of L4 header+payload inside ip_len */
+    uint16_t sport, dport; /* network order; 0 without ports */
+    uint8_t tcp_flags;
+};
+
+/* Parses eth+IPv4+L4 headers of a frame of len bytes. For a GSO superframe the IP total length
+ * may be the whole superframe's, which is what we keep. */
+enum parse_result packet_parse(uint8_t *frame, size_t len, struct parsed *p);
+
+static inline bool packet_is_fragment(const struct parsed *p)
+{
+    return (p->frag & (IP_MF_ | IP_OFFMASK_)) != 0;
+}
+static inline bool packet_is_first_fragment(const struct parsed *p)
+{
+    return (p->frag & IP_OFFMASK_) == 0;
+}
+
+/* One's complement arithmetic on 16-bit words, values kept folded. */
+uint16_t csum_fold32(uint32_t sum);
+uint32_t csum_partial(const void *data, size_t len, uint32_t sum);
+/* Full checksum of a buffer (complemented), e.g. for ICMP and IP headers we build. */
+uint16_t csum_buffer(const void *data, size_t len);
+
+/* RFC 1624 eqn. 3 on a complemented checksum field: HC' = ~(~HC + ~m + m'). */
+uint16_t csum_replace4(uint16_t check, uint32_t from, uint32_t to);
+uint16_t csum_replace2(uint16_t check, uint16_t from, uint16_t to);
+/* The same change on a field that holds an uncomplemented partial sum (pseudo-header sum of a
+ * frame the kernel will finish: VIRTIO_NET_HDR_F_NEEDS_CSUM). */
+uint16_t csum_partial_replace4(uint16_t sum, uint32_t from, uint32_t to);
+
+/* Rewrites of a parsed packet in place; all checksums updated incrementally.
+ * needs_csum: the L4 checksum field is a partial sum the kernel completes on send. */
+void packet_set_daddr(struct parsed *p, uint32_t addr, bool needs_csum);
+void packet_set_saddr(struct parsed *p, uint32_t addr, bool needs_csum);
+void packet_set_dport(struct parsed *p, uint16_t port, bool needs_csum);
+void packet_set_sport(struct parsed *p, uint16_t port, bool needs_csum);
+/* TTL minus one; returns false (and changes nothing) when the packet must not be forwarded. */
+bool packet_dec_ttl(struct parsed *p);
+
+#endif

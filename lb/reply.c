@@ -1,0 +1,159 @@
+/* reply: see reply.h. */
+#include "reply.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+#define ARP_LEN 28
+#define ARP_HTYPE_ETHER 1
+#define ICMP_HLEN 8
+#define ICMP_ECHO_REQUEST 8
+#define ICMP_ECHO_REPLY 0
+#define ICMP_DEST_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
+#define IP_HLEN 20
+#define TCP_HLEN 20
+#define QUOTE_L4_BYTES 8 /* RFC 792: the IP header plus 64 bits of the datagram */
+#define DEFAULT_TTL 64
+
+static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+
+bool arp_parse(const uint8_t *eth, size_t len, struct arp_view *a)
+{
+    if (len < ETH_HLEN_ + ARP_LEN || ntohs(get16(eth + 12)) != ETHERTYPE_ARP)
+        return false;
+    const uint8_t *arp = eth + ETH_HLEN_;
+    if (ntohs(get16(arp)) != ARP_HTYPE_ETHER || ntohs(get16(arp + 2)) != ETHERTYPE_IPV4 || arp[4] != ETH_ALEN_ ||
+        arp[5] != 4)
+        return false;
+    a->op = ntohs(get16(arp + 6));
+    a->sha = arp + 8;
+    a->spa = get32(arp + 14);
+    a->tpa = get32(arp + 24);
+    return true;
+}
+
+/* Frames we make ourselves carry complete checksums and no segmentation request. */
+static uint8_t *clear_vnet(uint8_t *buf)
+{
+    memset(buf, 0, VNET_HLEN);
+    return buf + VNET_HLEN;
+}
+
+static void eth_reply(uint8_t *eth, const uint8_t *our_mac)
+{
+    memcpy(eth, eth + ETH_ALEN_, ETH_ALEN_); /* back to whoever sent it */
+    memcpy(eth + ETH_ALEN_, our_mac, ETH_ALEN_);
+}
+
+size_t reply_arp(uint8_t *buf, size_t len, const uint8_t *our_mac)
+{
+    uint8_t *eth = clear_vnet(buf);
+    uint8_t *arp = eth + ETH_HLEN_;
+    uint8_t target_ip[4];
+    memcpy(target_ip, arp + 24, 4);
+    eth_reply(eth, our_mac);
+    put16(arp + 6, htons(ARP_OP_REPLY));
+    memcpy(arp + 18, arp + 8, ETH_ALEN_ + 4); /* target := requester */
+    memcpy(arp + 8, our_mac, ETH_ALEN_);
+    memcpy(arp + 14, target_ip, 4);
+    return len;
+}
+
+static void ip_finish(uint8_t *ip, size_t total, uint8_t proto, uint32_t saddr, uint32_t daddr)
+{
+    ip[0] = 0x45;
+    ip[1] = 0;
+    put16(ip + 2, htons((uint16_t)total));
+    put16(ip + 4, 0);
+    put16(ip + 6, htons(IP_DF_));
+    ip[8] = DEFAULT_TTL;
+    ip[9] = proto;
+    put16(ip + 10, 0);
+    put32(ip + 12, saddr);
+    put32(ip + 16, daddr);
+    put16(ip + 10, csum_buffer(ip, IP_HLEN));
+}
+
+size_t reply_echo(uint8_t *buf, const struct parsed *p, const uint8_t *our_mac)
+{
+    /* Keep the request's payload; drop any IP options (they would need processing). */
+    uint8_t *eth = clear_vnet(buf);
+    uint8_t *ip = eth + ETH_HLEN_;
+    size_t icmp_len = p->l4_len;
+    eth_reply(eth, our_mac);
+    memmove(ip + IP_HLEN, p->l4, icmp_len);
+    uint8_t *icmp = ip + IP_HLEN;
+    icmp[0] = ICMP_ECHO_REPLY;
+    put16(icmp + 2, 0);
+    put16(icmp + 2, csum_buffer(icmp, icmp_len));
+    ip_finish(ip, IP_HLEN + icmp_len, IPPROTO_ICMP, p->daddr, p->saddr);
+    return VNET_HLEN + ETH_HLEN_ + IP_HLEN + icmp_len;
+}
+
+size_t reply_tcp_rst(uint8_t *buf, const struct parsed *p, const uint8_t *our_mac)
+{
+    const uint8_t *in = p->l4;
+    uint32_t in_seq = ntohl(get32(in + 4)), in_ack = ntohl(get32(in + 8));
+    size_t doff = (size_t)(in[12] >> 4) * 4;
+    uint32_t seg_len = (uint32_t)(p->l4_len - doff) + ((p->tcp_flags & TH_SYN_) ? 1 : 0) +
+                       ((p->tcp_flags & TH_FIN_) ? 1 : 0);
+    uint16_t sport = p->dport, dport = p->sport;
+    uint32_t saddr = p->daddr, daddr = p->saddr;
+    uint32_t seq, ack;
+    uint8_t flags;
+    /* RFC 793 reset generation: take the sequence number from the ACK if there is one. */
+    if (p->tcp_flags & TH_ACK_) {
+        seq = in_ack;
+        ack = 0;
+        flags = TH_RST_;
+    } else {
+        seq = 0;
+        ack = in_seq + seg_len;
+        flags = TH_RST_ | TH_ACK_;
+    }
+    uint8_t *eth = clear_vnet(buf);
+    uint8_t *ip = eth + ETH_HLEN_;
+    uint8_t *tcp = ip + IP_HLEN;
+    eth_reply(eth, our_mac);
+    memset(tcp, 0, TCP_HLEN);
+    put16(tcp, sport);
+    put16(tcp + 2, dport);
+    put32(tcp + 4, htonl(seq));
+    put32(tcp + 8, htonl(ack));
+    tcp[12] = (TCP_HLEN / 4) << 4;
+    tcp[13] = flags;
+    uint8_t pseudo[12];
+    put32(pseudo, saddr);
+    put32(pseudo + 4, daddr);
+    pseudo[8] = 0;
+    pseudo[9] = IPPROTO_TCP;
+    put16(pseudo + 10, htons(TCP_HLEN));
+    put16(tcp + 16, (uint16_t)~csum_fold32(csum_partial(tcp, TCP_HLEN, csum_partial(pseudo, sizeof pseudo, 0))));
+    ip_finish(ip, IP_HLEN + TCP_HLEN, IPPROTO_TCP, saddr, daddr);
+    return VNET_HLEN + ETH_HLEN_ + IP_HLEN + TCP_HLEN;
+}
+
+size_t reply_frag_needed(uint8_t *buf, const struct parsed *p, uint32_t src, unsigned mtu, const uint8_t *our_mac)
+{
+    size_t quote = p->ip_hlen + QUOTE_L4_BYTES;
+    if (quote > p->ip_len)
+        quote = p->ip_len;
+    uint32_t dst = p->saddr;
+    uint8_t *eth = clear_vnet(buf);
+    uint8_t *ip = eth + ETH_HLEN_;
+    uint8_t *icmp = ip + IP_HLEN;
+    eth_reply(eth, our_mac);
+    /* The quote moves forward by the new headers' size: memmove copes with the overlap. */
+    memmove(icmp + ICMP_HLEN, p->ip, quote);
+    memset(icmp, 0, ICMP_HLEN);
+    icmp[0] = ICMP_DEST_UNREACH;
+    icmp[1] = ICMP_FRAG_NEEDED;
+    put16(icmp + 6, htons((uint16_t)mtu));
+    put16(icmp + 2, csum_buffer(icmp, ICMP_HLEN + quote));
+    ip_finish(ip, IP_HLEN + ICMP_HLEN + quote, IPPROTO_ICMP, src, dst);
+    return VNET_HLEN + ETH_HLEN_ + IP_HLEN + ICMP_HLEN + quote;
+}
