@@ -1,0 +1,217 @@
+# Sourced by every test/e2e/test_*.sh: usage  bash test/e2e/test_X.sh BUILD_DIR  (the dir holding rawlb).
+#
+# Topology (like ../shared/bench/topo.sh, namespaces rlbt-TAG-*, TAG from the script's name):
+#   c   client 198.51.100.100/24 eth0, default via the VIP (CLIENT_GW overrides)  ─┐ brext (in ns sw)
+#   lb  director: ext 198.51.100.2/24 ─────────────────────────────────────────────┘
+#                 int 203.0.113.2/24 ──────────────────────────────────────────────┐ brint (in ns sw)
+#   rsN real servers 203.0.113.1N/24 eth0, default via the NAT router 203.0.113.1 ─┘
+# Offloads stay at their defaults everywhere: rawlb must work with TSO/GSO/checksum offload on.
+# Everything a test starts is killed and its namespaces and temp dir removed on exit, even on
+# failure (KEEP=1 keeps the temp dir with the logs).
+set -uo pipefail
+
+E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TAG=$(basename "$0" .sh); TAG=${TAG#test_}
+P=rlbt-$TAG-                          # namespace prefix of this test
+ROLES="c lb rs1 rs2 rs3 sw"           # every namespace a test may create
+VIP=198.51.100.10; CIP=198.51.100.100; LB_EXT=198.51.100.2; LB_INT=203.0.113.2; NAT=203.0.113.1
+PY=$(command -v python3)
+PIDS=()                               # processes to stop on exit
+W=""
+
+say() { echo "[$TAG] $*"; }
+
+fail() {
+  echo "FAIL [$TAG]: $*" >&2
+  if [ -n "$W" ] && [ -s "$W/rawlb.log" ]; then
+    echo "--- rawlb log (last 30 lines) ---" >&2; tail -n 30 "$W/rawlb.log" >&2
+  fi
+  exit 1
+}
+
+# run a command in one of this test's namespaces: on c curl ...
+on() { local n=$1; shift; ip netns exec "$P$n" "$@"; }
+
+# wait_for SECONDS CMD...: 0 as soon as CMD succeeds, 1 when the time is up
+wait_for() {
+  local t=$1 i; shift
+  for ((i = 0; i < t * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
+
+topo_down() {
+  local r pid
+  for r in $ROLES; do
+    [ -e "/run/netns/$P$r" ] || continue
+    for pid in $(ip netns pids "$P$r" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+    ip netns del "$P$r" 2>/dev/null
+  done
+  return 0
+}
+
+cleanup() {
+  local rc=$? pid i
+  trap - EXIT INT TERM
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for ((i = 0; i < 20; i++)); do
+    local alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break; sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  topo_down
+  if [ -n "$W" ]; then
+    if [ "${KEEP:-0}" = 1 ]; then echo "[$TAG] logs kept in $W"; else rm -rf "$W"; fi
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR (the directory holding rawlb and rawlb-ctl)" >&2; exit 2; }
+BIN=$(cd "$1" 2>/dev/null && pwd) || fail "no build directory $1"
+RAWLB=$BIN/rawlb; CTL=$BIN/rawlb-ctl
+[ -x "$RAWLB" ] || fail "no rawlb binary in $BIN"
+[ -x "$CTL" ] || fail "no rawlb-ctl binary in $BIN"
+[ "$(id -u)" = 0 ] || fail "needs root (network namespaces)"
+for tool in ip curl nginx tcpdump ping arping timeout sha256sum ss nstat "$PY"; do
+  command -v "$tool" >/dev/null || fail "missing tool: $tool (see .ci/run for the packages)"
+done
+W=$(mktemp -d "/tmp/rlbt-$TAG.XXXXXX") || fail "mktemp"
+SOCK=$W/rawlb.sock; PIDFILE=$W/rawlb.pid; LOG=$W/rawlb.log
+export NSTAT_HISTORY=$W/nstat.history
+
+mkns() { ip netns add "$P$1" || fail "ip netns add $P$1"; on "$1" ip link set lo up; }
+
+# link NS IFNAME PEERNAME BRIDGE ADDR/LEN: a veth from NS to a bridge in ns sw
+link() {
+  ip link add "$2" netns "$P$1" type veth peer name "$3" netns "${P}sw" || fail "veth $1/$2"
+  on sw ip link set "$3" master "$4" up || fail "bridge port $3"
+  on "$1" ip link set "$2" up
+  on "$1" ip addr add "$5" dev "$2" || fail "address $5 on $1/$2"
+}
+
+# topo_up [NRS]: build the topology with NRS real servers (default 2). Env CLIENT_GW: client's default gw.
+topo_up() {
+  local nrs=${1:-2} i
+  topo_down
+  mkns sw
+  on sw ip link add brext type bridge && on sw ip link add brint type bridge || fail "bridges"
+  on sw ip link set brext up; on sw ip link set brint up
+  for f in iptables ip6tables arptables; do on sw sysctl -qw net.bridge.bridge-nf-call-$f=0 2>/dev/null; done
+  mkns c;  link c eth0 c-eth0 brext $CIP/24
+  on c ip route add default via "${CLIENT_GW:-$VIP}" || fail "client default route"
+  mkns lb; link lb ext lb-ext brext $LB_EXT/24; link lb int lb-int brint $LB_INT/24
+  for ((i = 1; i <= nrs; i++)); do
+    mkns rs$i; link rs$i eth0 rs$i-eth0 brint 203.0.113.1$i/24
+    on rs$i ip route add default via $NAT || fail "default route of rs$i"
+  done
+}
+
+mac_of() { on "$1" cat "/sys/class/net/$2/address"; }
+
+listening() { # NS tcp|udp PORT
+  local f=-Hltn; [ "$2" = udp ] && f=-Hlun
+  [ -n "$(on "$1" ss $f "sport = :$3")" ]
+}
+
+# rs_nginx I [PORT]: nginx on rsI: / = "rsI", /whoami = "rsI CLIENTIP:PORT", /big.bin = $W/big.bin (10 MB)
+rs_nginx() {
+  local i=$1 port=${2:-80} d=$W/rs$1
+  mkdir -p "$d/html" "$d/tmp"
+  echo "rs$i" > "$d/html/index.html"
+  [ -f "$W/big.bin" ] || head -c 10485760 /dev/urandom > "$W/big.bin"
+  ln -f "$W/big.bin" "$d/html/big.bin"
+  cat > "$d/nginx.conf" <<EOF
+user root;
+worker_processes 1;
+daemon off;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 1024; }
+http {
+  access_log $d/access.log;
+  client_body_temp_path $d/tmp;
+  default_type application/octet-stream;
+  server {
+    listen $port;
+    root $d/html;
+    location = /whoami { default_type text/plain; return 200 "rs$i \$remote_addr:\$remote_port\n"; }
+  }
+}
+EOF
+  on rs$i nginx -e "$d/error.log" -c "$d/nginx.conf" &
+  PIDS+=($!)
+  wait_for 5 listening rs$i tcp $port || fail "nginx on rs$i did not start: $(cat "$d/error.log")"
+}
+
+# rs_httpd I PORT: python HTTP server on rsI (GET -> name and client, POST -> sha256 of the body)
+rs_httpd() {
+  on rs$1 "$PY" "$E2E/nethelper.py" httpd rs$1 "$2" > "$W/httpd-rs$1-$2.log" 2>&1 &
+  PIDS+=($!)
+  wait_for 5 listening rs$1 tcp "$2" || fail "httpd on rs$1:$2 did not start: $(cat "$W/httpd-rs$1-$2.log")"
+}
+
+# rs_udpd I PORT: UDP responder on rsI ("rsI CLIENTIP:PORT LENGTH")
+rs_udpd() {
+  on rs$1 "$PY" "$E2E/nethelper.py" udpd rs$1 "$2" > "$W/udpd-rs$1-$2.log" 2>&1 &
+  PIDS+=($!)
+  wait_for 5 listening rs$1 udp "$2" || fail "udpd on rs$1:$2 did not start: $(cat "$W/udpd-rs$1-$2.log")"
+}
+
+# client-side helpers, each bounded in time
+http() { timeout 70 ip netns exec "${P}c" curl -sS --connect-timeout 3 -m 60 "$@"; }
+udpq() { timeout 20 ip netns exec "${P}c" "$PY" "$E2E/nethelper.py" udpq "$@"; }
+ctl()  { timeout 5 "$CTL" --ctl "$SOCK" "$@"; }
+
+# start_rawlb ARGS...: rawlb in ns lb with its own --ctl/--pidfile, logging to $LOG; waits for the ctl socket
+start_rawlb() {
+  local i
+  say "rawlb $*"
+  on lb "$RAWLB" "$@" --ctl "$SOCK" --pidfile "$PIDFILE" > "$LOG" 2>&1 &
+  RAWLB_PID=$!
+  PIDS+=($RAWLB_PID)
+  for ((i = 0; i < 100; i++)); do
+    if ! kill -0 $RAWLB_PID 2>/dev/null; then
+      wait $RAWLB_PID; fail "rawlb exited with status $? during start-up"
+    fi
+    ctl list >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  fail "rawlb-ctl --ctl $SOCK list did not answer within 10 s"
+}
+
+# wait_http URL: the first request through rawlb may wait for ARP; allow it 10 s
+wait_http() { wait_for 10 http -o /dev/null "$1" || fail "no answer from $1 within 10 s"; }
+
+# stop_rawlb: SIGTERM; fails if rawlb died earlier, did not exit 0, or a sanitizer complained
+stop_rawlb() {
+  local rc
+  [ -n "${RAWLB_PID:-}" ] || return 0
+  kill -0 $RAWLB_PID 2>/dev/null || { wait $RAWLB_PID; fail "rawlb died during the test (status $?)"; }
+  kill -TERM $RAWLB_PID
+  wait_for 10 bash -c "! kill -0 $RAWLB_PID" || fail "rawlb did not exit within 10 s of SIGTERM"
+  wait $RAWLB_PID; rc=$?
+  RAWLB_PID=""
+  if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG"; then fail "sanitizer report in the rawlb log"; fi
+  [ $rc = 0 ] || fail "rawlb exited with status $rc after SIGTERM (want 0)"
+}
+
+pass() { stop_rawlb; say "PASS"; exit 0; }
+
+# start_capture NAME NS IF [FILTER...]: tcpdump to $W/NAME.pcap until stop_captures
+CAPS=()
+start_capture() {
+  local name=$1 n=$2 dev=$3; shift 3
+  on "$n" tcpdump -i "$dev" -n -U -Z root -w "$W/$name.pcap" "$@" 2> "$W/$name.err" &
+  PIDS+=($!); CAPS+=($!)
+  wait_for 5 grep -q "listening on" "$W/$name.err" || fail "tcpdump on $n/$dev: $(cat "$W/$name.err")"
+}
+stop_captures() {
+  local pid
+  sleep 0.5
+  for pid in "${CAPS[@]}"; do kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  CAPS=()
+}
+# pcap NAME FILTER...: print the matching packets of a finished capture
+pcap() { local name=$1; shift; tcpdump -n -r "$W/$name.pcap" "$@" 2>/dev/null; }

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Small servers and clients for rawlb's end-to-end tests (see lib.sh).
+
+  httpd NAME PORT               HTTP/1.1: GET -> "NAME CLIENTIP:PORT", POST -> "SHA256 LENGTH" of the body
+  udpd NAME PORT                UDP responder: each datagram -> "NAME CLIENTIP:PORT LENGTH"
+  udpq HOST PORT [FLOWS]        FLOWS connected UDP sockets (one source port each), one query each;
+                                prints one line per flow: the reply, ECONNREFUSED or TIMEOUT
+  udpdf HOST PORT SIZE          one datagram of SIZE bytes with DF set on a connected socket; prints
+                                "mtu=N emsgsize=0|1 reply=0|1" once the path MTU dropped or after ~4 s
+"""
+import errno
+import hashlib
+import socket
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+IP_MTU_DISCOVER, IP_PMTUDISC_DO, IP_MTU = 10, 2, 14  # <linux/in.h>; Python does not export them
+
+
+def httpd(name, port):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, and answers Expect: 100-continue
+
+        def reply(self, text):
+            body = text.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            self.reply("%s %s:%d\n" % (name, self.client_address[0], self.client_address[1]))
+
+        def do_POST(self):
+            left = int(self.headers.get("Content-Length", "0"))
+            digest, got = hashlib.sha256(), 0
+            while left > 0:
+                chunk = self.rfile.read(min(left, 1 << 16))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                got += len(chunk)
+                left -= len(chunk)
+            self.reply("%s %d\n" % (digest.hexdigest(), got))
+
+        def log_message(self, *args):
+            pass
+
+    ThreadingHTTPServer.allow_reuse_address = True
+    ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
+
+
+def udpd(name, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    while True:
+        data, peer = s.recvfrom(65535)
+        s.sendto(("%s %s:%d %d\n" % (name, peer[0], peer[1], len(data))).encode(), peer)
+
+
+def udpq(host, port, flows=1):
+    bad = 0
+    for i in range(flows):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect((host, port))  # only datagrams from host:port are accepted from now on
+        s.settimeout(1.0)
+        result = "TIMEOUT"
+        for _ in range(3):
+            try:
+                s.send(b"query %d" % i)
+                result = s.recv(2048).decode().strip()
+                break
+            except socket.timeout:
+                continue
+            except ConnectionRefusedError:
+                result = "ECONNREFUSED"
+                break
+        s.close()
+        bad += not result or result in ("TIMEOUT", "ECONNREFUSED")
+        print(result, flush=True)
+    return 1 if bad else 0
+
+
+def udpdf(host, port, size):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+    s.connect((host, port))
+    s.settimeout(0.5)
+    emsgsize = reply = 0
+    mtu = s.getsockopt(socket.IPPROTO_IP, IP_MTU)
+    for _ in range(8):
+        try:
+            s.send(b"x" * size)
+        except OSError as e:
+            if e.errno != errno.EMSGSIZE:
+                raise
+            emsgsize = 1  # the kernel already knows the smaller path MTU
+        try:
+            s.recv(2048)
+            reply = 1  # the datagram got through: nobody enforced the smaller MTU
+        except socket.timeout:
+            pass
+        except OSError as e:
+            if e.errno != errno.EMSGSIZE:
+                raise
+            emsgsize = 1  # the ICMP error, reported on the connected socket
+        mtu = s.getsockopt(socket.IPPROTO_IP, IP_MTU)
+        if emsgsize or reply:
+            break
+    print("mtu=%d emsgsize=%d reply=%d" % (mtu, emsgsize, reply), flush=True)
+    return 0
+
+
+def main(argv):
+    cmd, args = argv[1], argv[2:]
+    if cmd == "httpd":
+        return httpd(args[0], int(args[1]))
+    if cmd == "udpd":
+        return udpd(args[0], int(args[1]))
+    if cmd == "udpq":
+        return udpq(args[0], int(args[1]), int(args[2]) if len(args) > 2 else 1)
+    if cmd == "udpdf":
+        return udpdf(args[0], int(args[1]), int(args[2]))
+    sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,48 @@
+#!/bin/bash
+# Flag validation (exit 2, the message names the value), rawlb-ctl without a daemon, --help, and a
+# clean SIGTERM (exit 0, ctl socket and pid file removed).
+. "$(dirname "$0")/lib.sh"
+
+topo_up 1   # rawlb runs in the director namespace so a wrongly accepted flag set cannot touch the host
+
+# expect_bad WORD ARGS...: rawlb ARGS must exit 2 and mention WORD
+expect_bad() {
+  local word=$1 out rc; shift
+  out=$(timeout 5 ip netns exec ${P}lb "$RAWLB" "$@" --ctl "$W/bad.sock" --pidfile "$W/bad.pid" 2>&1); rc=$?
+  [ $rc = 2 ] || fail "rawlb $*: exit $rc, want 2 (output: $out)"
+  grep -qF -- "$word" <<<"$out" || fail "rawlb $*: the message does not name '$word': $out"
+  say "ok: exit 2 for '$word': $(head -1 <<<"$out")"
+}
+base="-e ext -i int -n $NAT"
+expect_bad 99999          $base -t $VIP:99999 -r 203.0.113.11:80
+expect_bad 99999          $base -t $VIP:80 -r 203.0.113.11:99999
+expect_bad nosuch         $base -t $VIP:80 -s nosuch -r 203.0.113.11:80
+expect_bad $VIP:80        $base -t $VIP:80 -r 203.0.113.11:80 -t $VIP:80 -r 203.0.113.12:80
+expect_bad --no-such-flag $base --no-such-flag -t $VIP:80 -r 203.0.113.11:80
+expect_bad 203.0.113.300  $base -t $VIP:80 -r 203.0.113.300:80
+[ -e "$W/bad.sock" ] && fail "a refused start left its ctl socket behind"
+[ -e "$W/bad.pid" ] && fail "a refused start left its pid file behind"
+
+out=$(timeout 5 "$RAWLB" --help 2>&1); rc=$?
+[ $rc = 0 ] || fail "rawlb --help exits $rc, want 0"
+grep -q -- --tcp-service <<<"$out" || fail "rawlb --help does not mention --tcp-service"
+
+out=$(timeout 5 "$CTL" --ctl "$W/none.sock" list 2>&1); rc=$?
+[ $rc != 0 ] || fail "rawlb-ctl list with no daemon exits 0"
+[ -n "$out" ] || fail "rawlb-ctl list with no daemon prints no message"
+say "ok: rawlb-ctl list with no daemon: exit $rc: $out"
+
+bash -c 'echo $$' > "$PIDFILE"   # a stale pid file (its process is gone) must not block the start
+start_rawlb $base -t $VIP:80 -r 203.0.113.11:80
+[ -S "$SOCK" ] || fail "no ctl socket at $SOCK while rawlb runs"
+[ "$(cat "$PIDFILE" 2>/dev/null)" = "$RAWLB_PID" ] || fail "pid file says '$(cat "$PIDFILE" 2>/dev/null)', rawlb is $RAWLB_PID"
+# a second instance with the same pid file must refuse to start, not steal it
+out=$(timeout 5 ip netns exec ${P}lb "$RAWLB" $base -t $VIP:80 -r 203.0.113.11:80 --ctl "$W/second.sock" --pidfile "$PIDFILE" 2>&1); rc=$?
+[ $rc != 0 ] && [ $rc != 124 ] || fail "a second rawlb with the same pid file did not refuse (exit $rc)"
+[ "$(cat "$PIDFILE" 2>/dev/null)" = "$RAWLB_PID" ] || fail "a refused second instance changed the pid file"
+
+stop_rawlb   # fails unless exit status 0
+[ -e "$SOCK" ] && fail "rawlb left its ctl socket $SOCK after SIGTERM"
+[ -e "$PIDFILE" ] && fail "rawlb left its pid file $PIDFILE after SIGTERM"
+say "ok: SIGTERM -> exit 0, socket and pid file removed"
+pass
