@@ -1,0 +1,658 @@
+/* test_conn: the connection table: lookups from both directions, misses on every key field,
+ * table full, the IPVS TCP state machine and the state callback's bookkeeping, expiry through
+ * the timing wheel (refreshes, earlier deadlines, timeouts beyond one lap, clock jumps),
+ * templates, one-packet entries, resets, and a bulk run over a full 100000-entry table. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "conn.h"
+#include "packet.h"
+
+static const struct timeouts std_to = { .tcp = 900, .tcpfin = 120, .udp = 300 };
+
+/* State callback: live entries per state, and a log of the last transitions. */
+struct cb_log {
+    long per_state[CONN_S_COUNT];
+    long live;
+    unsigned n;
+    unsigned from[64], to[64];
+};
+
+static void log_cb(void *arg, const struct conn *c, unsigned old_state, unsigned new_state)
+{
+    struct cb_log *l = arg;
+    (void)c;
+    if (old_state != CONN_S_COUNT)
+        l->per_state[old_state]--;
+    else
+        l->live++;
+    if (new_state != CONN_S_COUNT)
+        l->per_state[new_state]++;
+    else
+        l->live--;
+    if (l->n < 64) {
+        l->from[l->n] = old_state;
+        l->to[l->n] = new_state;
+    }
+    l->n++;
+}
+
+static bool cb_balanced(const struct cb_log *l)
+{
+    for (unsigned s = 0; s < CONN_S_COUNT; s++)
+        if (l->per_state[s] != 0)
+            return false;
+    return l->live == 0;
+}
+
+static struct conn key(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr, uint16_t vport,
+                       uint32_t daddr, uint16_t dport)
+{
+    struct conn c;
+    memset(&c, 0, sizeof c);
+    c.proto = proto;
+    c.caddr = htonl(caddr);
+    c.cport = htons(cport);
+    c.vaddr = htonl(vaddr);
+    c.vport = htons(vport);
+    c.daddr = htonl(daddr);
+    c.dport = htons(dport);
+    c.svc = 1;
+    c.rs = 2;
+    c.template = CONN_NONE;
+    return c;
+}
+
+static struct conn tcp_key(unsigned i)
+{
+    return key(IPPROTO_TCP, 0xc6336401u + i, (uint16_t)(40000 + i), 0xc000020a, 80, 0x0a010005, 8080);
+}
+
+static struct conn *find_in(struct conn_table *t, const struct conn *k)
+{
+    return conn_lookup_in(t, k->proto, k->caddr, k->cport, k->vaddr, k->vport);
+}
+static struct conn *find_out(struct conn_table *t, const struct conn *k)
+{
+    return conn_lookup_out(t, k->proto, k->daddr, k->dport, k->caddr, k->cport);
+}
+
+/* Tick one second at a time, as the daemon does; returns the entries expired. */
+static uint32_t run_to(struct conn_table *t, uint32_t until)
+{
+    uint32_t n = 0;
+    while (t->now != until)
+        n += conn_expire_tick(t, t->now + 1);
+    return n;
+}
+
+/* A client's handshake: NONE -> SYN_RECV -> ESTABLISHED. */
+static void establish(struct conn_table *t, struct conn *c)
+{
+    conn_tcp_update(t, c, CONN_DIR_IN, TH_SYN_);
+    conn_tcp_update(t, c, CONN_DIR_OUT, TH_SYN_ | TH_ACK_);
+    conn_tcp_update(t, c, CONN_DIR_IN, TH_ACK_);
+}
+
+static void test_lookup_both_ways(void)
+{
+    struct conn_table t;
+    CHECK(conn_table_init(&t, 8, &std_to, 12345));
+    struct conn k = tcp_key(0);
+    struct conn *c = conn_create(&t, &k);
+    CHECK(c != NULL);
+    if (!c)
+        return;
+    CHECK_EQ_U(c->state, TCP_S_NONE);
+    CHECK_EQ_U(t.count, 1);
+    CHECK_EQ_U(t.stats.created, 1);
+    CHECK(find_in(&t, &k) == c);
+    CHECK(find_out(&t, &k) == c);
+    CHECK_EQ_U(c->svc, 1);
+    CHECK_EQ_U(c->rs, 2);
+
+    /* Any one field different misses, in each direction. */
+    CHECK(conn_lookup_in(&t, IPPROTO_UDP, k.caddr, k.cport, k.vaddr, k.vport) == NULL);
+    CHECK(conn_lookup_in(&t, k.proto, k.caddr ^ htonl(1), k.cport, k.vaddr, k.vport) == NULL);
+    CHECK(conn_lookup_in(&t, k.proto, k.caddr, k.cport ^ htons(1), k.vaddr, k.vport) == NULL);
+    CHECK(conn_lookup_in(&t, k.proto, k.caddr, k.cport, k.vaddr ^ htonl(1), k.vport) == NULL);
+    CHECK(conn_lookup_in(&t, k.proto, k.caddr, k.cport, k.vaddr, k.vport ^ htons(1)) == NULL);
+    CHECK(conn_lookup_in(&t, k.proto, k.vaddr, k.vport, k.caddr, k.cport) == NULL); /* swapped */
+    CHECK(conn_lookup_out(&t, IPPROTO_UDP, k.daddr, k.dport, k.caddr, k.cport) == NULL);
+    CHECK(conn_lookup_out(&t, k.proto, k.daddr ^ htonl(1), k.dport, k.caddr, k.cport) == NULL);
+    CHECK(conn_lookup_out(&t, k.proto, k.daddr, k.dport ^ htons(1), k.caddr, k.cport) == NULL);
+    CHECK(conn_lookup_out(&t, k.proto, k.daddr, k.dport, k.caddr ^ htonl(1), k.cport) == NULL);
+    CHECK(conn_lookup_out(&t, k.proto, k.daddr, k.dport, k.caddr, k.cport ^ htons(1)) == NULL);
+    /* The forward key does not find it from the server side, nor the reverse key from the client's. */
+    CHECK(conn_lookup_out(&t, k.proto, k.vaddr, k.vport, k.caddr, k.cport) == NULL);
+    CHECK(conn_lookup_in(&t, k.proto, k.caddr, k.cport, k.daddr, k.dport) == NULL);
+    CHECK(conn_lookup_template(&t, k.proto, k.caddr, k.vaddr, k.vport) == NULL);
+
+    /* A second entry for the same client and VIP port on another client port. */
+    struct conn k2 = k;
+    k2.cport = htons(40001);
+    struct conn *c2 = conn_create(&t, &k2);
+    CHECK(c2 != NULL && c2 != c);
+    CHECK(find_in(&t, &k2) == c2);
+    CHECK(find_out(&t, &k2) == c2);
+    CHECK(find_in(&t, &k) == c);
+
+    uint32_t gen = c->generation;
+    conn_delete(&t, c);
+    CHECK(find_in(&t, &k) == NULL);
+    CHECK(find_out(&t, &k) == NULL);
+    CHECK(find_in(&t, &k2) == c2);
+    CHECK(find_out(&t, &k2) == c2);
+    CHECK_EQ_U(t.count, 1);
+    /* The slot is reused with a new generation. */
+    struct conn *c3 = conn_create(&t, &k);
+    CHECK(c3 == c);
+    CHECK(c3 && c3->generation != gen);
+    conn_delete(&t, c3);
+    conn_delete(&t, c2);
+    CHECK_EQ_U(t.count, 0);
+    CHECK(find_in(&t, &k2) == NULL);
+    CHECK(find_out(&t, &k2) == NULL);
+    conn_table_free(&t);
+}
+
+static void test_table_full(void)
+{
+    struct conn_table t;
+    CHECK(conn_table_init(&t, 8, &std_to, 1));
+    struct conn *e[8];
+    for (unsigned i = 0; i < 8; i++) {
+        struct conn k = tcp_key(i);
+        e[i] = conn_create(&t, &k);
+        CHECK(e[i] != NULL);
+    }
+    struct conn k8 = tcp_key(8);
+    CHECK(conn_create(&t, &k8) == NULL);
+    CHECK_EQ_U(t.stats.table_full, 1);
+    CHECK_EQ_U(t.count, 8);
+    CHECK(find_in(&t, &k8) == NULL);
+    if (e[3])
+        conn_delete(&t, e[3]);
+    struct conn *c = conn_create(&t, &k8);
+    CHECK(c != NULL);
+    CHECK(find_in(&t, &k8) == c);
+    CHECK(find_out(&t, &k8) == c);
+    struct conn k9 = tcp_key(9);
+    CHECK(conn_create(&t, &k9) == NULL);
+    CHECK_EQ_U(t.stats.table_full, 2);
+    CHECK_EQ_U(t.stats.created, 9);
+    for (unsigned i = 0; i < 8; i++) {
+        if (i == 3)
+            continue;
+        struct conn k = tcp_key(i);
+        CHECK(find_in(&t, &k) == e[i]);
+        CHECK(find_out(&t, &k) == e[i]);
+    }
+    conn_table_free(&t);
+}
+
+static bool log_has(const struct cb_log *l, unsigned i, unsigned from, unsigned to)
+{
+    return i < l->n && l->from[i] == from && l->to[i] == to;
+}
+
+static void test_tcp_states(void)
+{
+    struct conn_table t;
+    struct cb_log log;
+    memset(&log, 0, sizeof log);
+    CHECK(conn_table_init(&t, 8, &std_to, 7));
+    t.state_cb = log_cb;
+    t.state_cb_arg = &log;
+    struct conn k = tcp_key(0);
+    struct conn *c = conn_create(&t, &k);
+    if (!c) {
+        CHECK(c != NULL);
+        return;
+    }
+    CHECK(log_has(&log, 0, CONN_S_COUNT, TCP_S_NONE));
+    CHECK_EQ_U(log.per_state[TCP_S_NONE], 1);
+
+    conn_tcp_update(&t, c, CONN_DIR_IN, TH_SYN_);
+    CHECK_EQ_U(c->state, TCP_S_SYN_RECV);
+    CHECK(log_has(&log, 1, TCP_S_NONE, TCP_S_SYN_RECV));
+    CHECK_EQ_U(c->expires, 60);
+    conn_tcp_update(&t, c, CONN_DIR_OUT, TH_SYN_ | TH_ACK_);
+    CHECK_EQ_U(c->state, TCP_S_SYN_RECV);
+    CHECK_EQ_U(log.n, 2); /* no transition, no call */
+    conn_tcp_update(&t, c, CONN_DIR_IN, TH_ACK_);
+    CHECK_EQ_U(c->state, TCP_S_ESTABLISHED);
+    CHECK(log_has(&log, 2, TCP_S_SYN_RECV, TCP_S_ESTABLISHED));
+    CHECK_EQ_U(c->expires, 900);
+    conn_tcp_update(&t, c, CONN_DIR_OUT, TH_ACK_);
+    conn_tcp_update(&t, c, CONN_DIR_IN, 0); /* no flags: no change */
+    CHECK_EQ_U(c->state, TCP_S_ESTABLISHED);
+    CHECK_EQ_U(log.per_state[TCP_S_ESTABLISHED], 1);
+    CHECK_EQ_U(log.n, 3);
+
+    conn_tcp_update(&t, c, CONN_DIR_IN, TH_FIN_ | TH_ACK_);
+    CHECK_EQ_U(c->state, TCP_S_CLOSE_WAIT);
+    CHECK(log_has(&log, 3, TCP_S_ESTABLISHED, TCP_S_CLOSE_WAIT));
+    CHECK_EQ_U(c->expires, 60);
+    conn_tcp_update(&t, c, CONN_DIR_OUT, TH_ACK_);
+    CHECK_EQ_U(c->state, TCP_S_CLOSE_WAIT);
+    conn_tcp_update(&t, c, CONN_DIR_OUT, TH_FIN_ | TH_ACK_);
+    CHECK_EQ_U(c->state, TCP_S_TIME_WAIT);
+    CHECK(log_has(&log, 4, TCP_S_CLOSE_WAIT, TCP_S_TIME_WAIT));
+    CHECK_EQ_U(c->expires, 120);
+    conn_tcp_update(&t, c, CONN_DIR_IN, TH_ACK_);
+    CHECK_EQ_U(c->state, TCP_S_TIME_WAIT);
+    conn_tcp_update(&t, c, CONN_DIR_IN, TH_RST_ | TH_ACK_);
+    CHECK_EQ_U(c->state, TCP_S_CLOSE);
+    CHECK(log_has(&log, 5, TCP_S_TIME_WAIT, TCP_S_CLOSE));
+    CHECK_EQ_U(c->expires, 10);
+    CHECK_EQ_U(log.per_state[TCP_S_CLOSE], 1);
+    CHECK_EQ_U(log.live, 1);
+
+    conn_delete(&t, c);
+    CHECK(log_has(&log, 6, TCP_S_CLOSE, CONN_S_COUNT));
+    CHECK(cb_balanced(&log));
+
+    /* Server closes first: ES -(server FIN)-> FIN_WAIT -(client ACK)-> FIN_WAIT, client FIN -> TIME_WAIT. */
+    c = conn_create(&t, &k);
+    if (c) {
+        establish(&t, c);
+        conn_tcp_update(&t, c, CONN_DIR_OUT, TH_FIN_ | TH_ACK_);
+        CHECK_EQ_U(c->state, TCP_S_FIN_WAIT);
+        CHECK_EQ_U(c->expires, 120);
+        conn_tcp_update(&t, c, CONN_DIR_IN, TH_ACK_);
+        CHECK_EQ_U(c->state, TCP_S_FIN_WAIT);
+        conn_tcp_update(&t, c, CONN_DIR_IN, TH_FIN_ | TH_ACK_);
+        CHECK_EQ_U(c->state, TCP_S_TIME_WAIT);
+        /* A new SYN on the same tuple from the client starts over. */
+        conn_tcp_update(&t, c, CONN_DIR_IN, TH_SYN_);
+        CHECK_EQ_U(c->state, TCP_S_SYN_RECV);
+        /* The server refuses: RST from the server closes. */
+        conn_tcp_update(&t, c, CONN_DIR_OUT, TH_RST_);
+        CHECK_EQ_U(c->state, TCP_S_CLOSE);
+        conn_delete(&t, c);
+    }
+    /* RST from the client in SYN_RECV does not close (IPVS: sSR stays). */
+    c = conn_create(&t, &k);
+    if (c) {
+        conn_tcp_update(&t, c, CONN_DIR_IN, TH_SYN_);
+        conn_tcp_update(&t, c, CONN_DIR_IN, TH_RST_);
+        CHECK_EQ_U(c->state, TCP_S_SYN_RECV);
+        establish(&t, c);
+        conn_tcp_update(&t, c, CONN_DIR_OUT, TH_RST_);
+        CHECK_EQ_U(c->state, TCP_S_CLOSE);
+    }
+    /* Expiry also reports the exit. */
+    CHECK_EQ_U(run_to(&t, 10), 1);
+    CHECK_EQ_U(t.count, 0);
+    CHECK(cb_balanced(&log));
+    CHECK_EQ_U(t.stats.expired, 1);
+    conn_table_free(&t);
+}
+
+static struct conn *new_established(struct conn_table *t, unsigned i)
+{
+    struct conn k = tcp_key(i);
+    struct conn *c = conn_create(t, &k);
+    CHECK(c != NULL);
+    if (c)
+        establish(t, c);
+    return c;
+}
+
+static bool alive(struct conn_table *t, unsigned i)
+{
+    struct conn k = tcp_key(i);
+    return find_in(t, &k) != NULL && find_out(t, &k) != NULL;
+}
+
+static void test_expiry(void)
+{
+    struct conn_table t;
+
+    /* ESTABLISHED, 900 s: alive at 899, gone at 900. */
+    CHECK(conn_table_init(&t, 8, &std_to, 3));
+    new_established(&t, 0);
+    CHECK_EQ_U(run_to(&t, 899), 0);
+    CHECK(alive(&t, 0));
+    CHECK_EQ_U(run_to(&t, 900), 1);
+    CHECK(!alive(&t, 0));
+    CHECK_EQ_U(t.count, 0);
+    conn_table_free(&t);
+
+    /* The same with one tick jumping 899 -> 901. */
+    CHECK(conn_table_init(&t, 8, &std_to, 3));
+    new_established(&t, 0);
+    CHECK_EQ_U(conn_expire_tick(&t, 899), 0);
+    CHECK(alive(&t, 0));
+    CHECK_EQ_U(conn_expire_tick(&t, 901), 1);
+    CHECK(!alive(&t, 0));
+    conn_table_free(&t);
+
+    /* A packet at 500 moves the deadline to 1400. */
+    CHECK(conn_table_init(&t, 8, &std_to, 3));
+    struct conn *c = new_established(&t, 0);
+    run_to(&t, 500);
+    conn_tcp_update(&t, c, CONN_DIR_OUT, TH_ACK_);
+    CHECK_EQ_U(c->expires, 1400);
+    CHECK_EQ_U(run_to(&t, 1399), 0);
+    CHECK(alive(&t, 0));
+    CHECK_EQ_U(run_to(&t, 1400), 1);
+    CHECK(!alive(&t, 0));
+    conn_table_free(&t);
+
+    /* An earlier deadline: filed for 900 (then 1000), CLOSE at 200 expires at 210. */
+    CHECK(conn_table_init(&t, 8, &std_to, 3));
+    c = new_established(&t, 0);
+    run_to(&t, 100);
+    conn_tcp_update(&t, c, CONN_DIR_IN, TH_ACK_);
+    run_to(&t, 200);
+    conn_tcp_update(&t, c, CONN_DIR_IN, TH_RST_);
+    CHECK_EQ_U(c->state, TCP_S_CLOSE);
+    CHECK_EQ_U(run_to(&t, 209), 0);
+    CHECK(alive(&t, 0));
+    CHECK_EQ_U(run_to(&t, 210), 1);
+    CHECK(!alive(&t, 0));
+    conn_table_free(&t);
+
+    /* Timeouts longer than the wheel (1024 slots). */
+    struct timeouts long_to = { .tcp = 3000, .tcpfin = 120, .udp = 2500 };
+    CHECK(conn_table_init(&t, 8, &long_to, 3));
+    new_established(&t, 0);
+    struct conn ku = key(IPPROTO_UDP, 0x0a000009, 53, 0xc000020a, 53, 0x0a010005, 53);
+    CHECK(conn_create(&t, &ku) != NULL);
+    CHECK_EQ_U(run_to(&t, 2499), 0);
+    CHECK(find_in(&t, &ku) != NULL);
+    CHECK_EQ_U(run_to(&t, 2500), 1);
+    CHECK(find_in(&t, &ku) == NULL);
+    CHECK_EQ_U(run_to(&t, 2999), 0);
+    CHECK(alive(&t, 0));
+    CHECK_EQ_U(run_to(&t, 3000), 1);
+    CHECK(!alive(&t, 0));
+    conn_table_free(&t);
+
+    /* UDP: its own timeout, refreshed by conn_touch. */
+    CHECK(conn_table_init(&t, 8, &std_to, 3));
+    c = conn_create(&t, &ku);
+    CHECK(c && c->state == CONN_S_UDP);
+    CHECK(c && c->expires == 300);
+    run_to(&t, 100);
+    if (c)
+        conn_touch(&t, c);
+    CHECK(c && c->expires == 400);
+    CHECK_EQ_U(run_to(&t, 399), 0);
+    CHECK(find_out(&t, &ku) != NULL);
+    CHECK_EQ_U(run_to(&t, 400), 1);
+    CHECK(find_out(&t, &ku) == NULL);
+    conn_table_free(&t);
+
+    /* A clock jump of 5000 s expires everything due and keeps the rest. */
+    CHECK(conn_table_init(&t, 8, &std_to, 3));
+    new_established(&t, 0);
+    c = new_established(&t, 1);
+    if (c)
+        conn_tcp_update(&t, c, CONN_DIR_IN, TH_FIN_);
+    CHECK(conn_create(&t, &ku) != NULL);
+    struct conn kt = key(IPPROTO_TCP, 0x0a000000, 0, 0xc000020a, 80, 0x0a010005, 8080);
+    kt.flags = CONN_F_TEMPLATE;
+    kt.template_timeout = 8000;
+    CHECK(conn_create(&t, &kt) != NULL);
+    new_established(&t, 2);
+    run_to(&t, 10);
+    CHECK_EQ_U(conn_expire_tick(&t, 5010), 4);
+    CHECK_EQ_U(t.count, 1);
+    CHECK(conn_lookup_template(&t, kt.proto, kt.caddr, kt.vaddr, kt.vport) != NULL);
+    CHECK_EQ_U(run_to(&t, 7999), 0);
+    CHECK_EQ_U(run_to(&t, 8000), 1);
+    CHECK_EQ_U(t.count, 0);
+    /* The wheel works on after the jump. */
+    c = new_established(&t, 3);
+    CHECK_EQ_U(run_to(&t, 8899), 0);
+    CHECK_EQ_U(run_to(&t, 8900), 1);
+    conn_table_free(&t);
+}
+
+static void test_templates(void)
+{
+    struct conn_table t;
+    struct cb_log log;
+    memset(&log, 0, sizeof log);
+    CHECK(conn_table_init(&t, 8, &std_to, 99));
+    t.state_cb = log_cb;
+    t.state_cb_arg = &log;
+    /* Persistence by client /24, all ports of the VIP (vport 0). */
+    struct conn kt = key(IPPROTO_TCP, 0xc6336400, 0, 0xc000020a, 0, 0x0a010005, 0);
+    kt.flags = CONN_F_TEMPLATE;
+    kt.template_timeout = 100;
+    struct conn *tpl = conn_create(&t, &kt);
+    if (!tpl) {
+        CHECK(tpl != NULL);
+        return;
+    }
+    CHECK_EQ_U(tpl->state, CONN_S_TEMPLATE);
+    CHECK_EQ_U(tpl->expires, 100);
+    CHECK(conn_lookup_template(&t, kt.proto, kt.caddr, kt.vaddr, 0) == tpl);
+    CHECK(conn_lookup_template(&t, IPPROTO_UDP, kt.caddr, kt.vaddr, 0) == NULL);
+    CHECK(conn_lookup_template(&t, kt.proto, kt.caddr, kt.vaddr, htons(80)) == NULL);
+    CHECK(conn_lookup_template(&t, kt.proto, kt.caddr ^ htonl(1), kt.vaddr, 0) == NULL);
+    CHECK(conn_lookup_in(&t, kt.proto, kt.caddr, kt.cport, kt.vaddr, kt.vport) == NULL);
+    CHECK(conn_lookup_out(&t, kt.proto, kt.daddr, kt.dport, kt.caddr, kt.cport) == NULL);
+
+    /* A connection controlled by it. */
+    struct conn k = tcp_key(0);
+    k.template = conn_index(&t, tpl);
+    struct conn *c = conn_create(&t, &k);
+    CHECK_EQ_U(tpl->controlled, 1);
+    CHECK(c && c->template == conn_index(&t, tpl));
+    CHECK(find_in(&t, &k) == c); /* a normal entry is not mistaken for a template */
+    CHECK(conn_lookup_template(&t, k.proto, k.caddr, k.vaddr, k.vport) == NULL);
+    if (c)
+        establish(&t, c); /* expires at 900 */
+
+    /* The template outlives its deadline while it controls a connection. */
+    CHECK_EQ_U(run_to(&t, 899), 0);
+    CHECK(conn_lookup_template(&t, kt.proto, kt.caddr, kt.vaddr, 0) == tpl);
+    CHECK_EQ_U(run_to(&t, 900), 1); /* the connection */
+    CHECK(find_in(&t, &k) == NULL);
+    CHECK_EQ_U(tpl->controlled, 0);
+    /* ...and lives template_timeout after the last one went. */
+    CHECK_EQ_U(run_to(&t, 999), 0);
+    CHECK(conn_lookup_template(&t, kt.proto, kt.caddr, kt.vaddr, 0) == tpl);
+    CHECK_EQ_U(run_to(&t, 1000), 1);
+    CHECK(conn_lookup_template(&t, kt.proto, kt.caddr, kt.vaddr, 0) == NULL);
+    CHECK_EQ_U(t.count, 0);
+    CHECK(cb_balanced(&log));
+    conn_table_free(&t);
+}
+
+/* The last controlled connection goes between two of the template's checks (deleted at 150,
+ * the template last re-armed at 100): the template should still live until 150 + 100. */
+static void test_template_after_last_controlled(void)
+{
+    struct conn_table t;
+    CHECK(conn_table_init(&t, 8, &std_to, 99));
+    struct conn kt = key(IPPROTO_TCP, 0xc6336400, 0, 0xc000020a, 80, 0x0a010005, 8080);
+    kt.flags = CONN_F_TEMPLATE;
+    kt.template_timeout = 100;
+    struct conn *tpl = conn_create(&t, &kt);
+    struct conn k = tcp_key(0);
+    k.template = tpl ? conn_index(&t, tpl) : CONN_NONE;
+    struct conn *c = conn_create(&t, &k);
+    if (!tpl || !c) {
+        CHECK(tpl && c);
+        return;
+    }
+    establish(&t, c);
+    run_to(&t, 150);
+    CHECK(conn_lookup_template(&t, kt.proto, kt.caddr, kt.vaddr, kt.vport) == tpl);
+    conn_delete(&t, c);
+    CHECK_EQ_U(tpl->controlled, 0);
+    CHECK_EQ_U(run_to(&t, 249), 0);
+    CHECK(conn_lookup_template(&t, kt.proto, kt.caddr, kt.vaddr, kt.vport) == tpl);
+    CHECK_EQ_U(run_to(&t, 250), 1);
+    CHECK(conn_lookup_template(&t, kt.proto, kt.caddr, kt.vaddr, kt.vport) == NULL);
+    conn_table_free(&t);
+}
+
+static void test_one_packet_and_reset(void)
+{
+    struct conn_table t;
+    struct cb_log log;
+    memset(&log, 0, sizeof log);
+    CHECK(conn_table_init(&t, 8, &std_to, 5));
+    t.state_cb = log_cb;
+    t.state_cb_arg = &log;
+    struct conn ko = key(IPPROTO_UDP, 0x0a000009, 5353, 0xc000020a, 53, 0x0a010005, 53);
+    ko.flags = CONN_F_ONE_PACKET;
+    struct conn *o = conn_create(&t, &ko);
+    CHECK(o != NULL);
+    CHECK(find_out(&t, &ko) == o);
+    CHECK(find_in(&t, &ko) == NULL);
+    if (o)
+        conn_delete(&t, o);
+    CHECK(find_out(&t, &ko) == NULL);
+
+    struct conn *c = new_established(&t, 0);
+    if (!c)
+        return;
+    run_to(&t, 50);
+    conn_mark_reset(&t, c);
+    CHECK(c->flags & CONN_F_RESET);
+    CHECK(alive(&t, 0));
+    CHECK_EQ_U(c->state, TCP_S_CLOSE);
+    CHECK(c->expires <= 60);
+    CHECK_EQ_U(run_to(&t, 55), 0);
+    CHECK(alive(&t, 0));
+    struct conn k = tcp_key(0);
+    CHECK(find_in(&t, &k) && (find_in(&t, &k)->flags & CONN_F_RESET));
+    CHECK(run_to(&t, 60) == 1);
+    CHECK(!alive(&t, 0));
+
+    /* A reset UDP entry too. */
+    struct conn ku = key(IPPROTO_UDP, 0x0a000009, 5353, 0xc000020a, 53, 0x0a010005, 53);
+    struct conn *u = conn_create(&t, &ku);
+    if (u) {
+        conn_mark_reset(&t, u);
+        CHECK(find_in(&t, &ku) == u);
+        CHECK(u->expires <= t.now + 10);
+        run_to(&t, t.now + 10);
+        CHECK(find_in(&t, &ku) == NULL);
+    }
+    CHECK_EQ_U(t.count, 0);
+    CHECK(cb_balanced(&log));
+    conn_table_free(&t);
+}
+
+/* ---- bulk ---- */
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static uint32_t rnd(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 16);
+}
+
+#define BULK 100000u
+
+/* A random tuple whose client address is unique to i (an odd multiplier is a bijection). */
+static struct conn bulk_key(unsigned i)
+{
+    static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+    struct conn c = key(protos[rnd() & 1], i * 0x9e3779b1u, (uint16_t)rnd(), 0xc0000200u + rnd() % 16,
+                        (uint16_t)rnd(), 0x0a010000u + rnd() % 64, (uint16_t)rnd());
+    c.svc = (uint16_t)(i % 7);
+    c.rs = (uint16_t)(i % 13);
+    return c;
+}
+
+static void test_bulk(void)
+{
+    struct conn_table t;
+    struct cb_log log;
+    memset(&log, 0, sizeof log);
+    CHECK(conn_table_init(&t, BULK, &std_to, 0xdeadbeef));
+    t.state_cb = log_cb;
+    t.state_cb_arg = &log;
+    struct conn *keys = calloc(BULK, sizeof *keys);
+    struct conn **ent = calloc(BULK, sizeof *ent);
+    if (!keys || !ent) {
+        CHECK(false);
+        return;
+    }
+    unsigned miss = 0, wrong = 0;
+    for (unsigned i = 0; i < BULK; i++) {
+        keys[i] = bulk_key(i);
+        ent[i] = conn_create(&t, &keys[i]);
+        miss += ent[i] == NULL;
+    }
+    CHECK_EQ_U(miss, 0);
+    CHECK_EQ_U(t.count, BULK);
+    for (unsigned i = 0; i < BULK; i++) {
+        wrong += find_in(&t, &keys[i]) != ent[i];
+        wrong += find_out(&t, &keys[i]) != ent[i];
+    }
+    CHECK_EQ_U(wrong, 0);
+    struct conn extra = bulk_key(BULK);
+    CHECK(conn_create(&t, &extra) == NULL);
+    CHECK_EQ_U(t.stats.table_full, 1);
+
+    for (unsigned i = 0; i < BULK; i += 2)
+        conn_delete(&t, ent[i]);
+    CHECK_EQ_U(t.count, BULK / 2);
+    wrong = 0;
+    for (unsigned i = 0; i < BULK; i++) {
+        struct conn *want = i % 2 ? ent[i] : NULL;
+        wrong += find_in(&t, &keys[i]) != want;
+        wrong += find_out(&t, &keys[i]) != want;
+    }
+    CHECK_EQ_U(wrong, 0);
+
+    miss = 0;
+    for (unsigned i = 0; i < BULK; i += 2) {
+        keys[i] = bulk_key(i); /* same client address, new ports and servers */
+        ent[i] = conn_create(&t, &keys[i]);
+        miss += ent[i] == NULL;
+    }
+    CHECK_EQ_U(miss, 0);
+    CHECK_EQ_U(t.count, BULK);
+    CHECK(conn_create(&t, &extra) == NULL);
+    CHECK_EQ_U(t.stats.table_full, 2);
+    wrong = 0;
+    for (unsigned i = 0; i < BULK; i++) {
+        wrong += find_in(&t, &keys[i]) != ent[i];
+        wrong += find_out(&t, &keys[i]) != ent[i];
+        wrong += ent[i] && (ent[i]->svc != keys[i].svc || ent[i]->rs != keys[i].rs);
+    }
+    CHECK_EQ_U(wrong, 0);
+    CHECK_EQ_U(log.live, BULK);
+
+    /* Everything expires (TCP entries in NONE after 2 s, UDP after 300 s). */
+    CHECK_EQ_U(run_to(&t, 2) + run_to(&t, 300), BULK);
+    CHECK_EQ_U(t.count, 0);
+    CHECK(cb_balanced(&log));
+    wrong = 0;
+    for (unsigned i = 0; i < BULK; i++)
+        wrong += find_in(&t, &keys[i]) != NULL || find_out(&t, &keys[i]) != NULL;
+    CHECK_EQ_U(wrong, 0);
+    free(keys);
+    free(ent);
+    conn_table_free(&t);
+}
+
+int main(void)
+{
+    test_lookup_both_ways();
+    test_table_full();
+    test_tcp_states();
+    test_expiry();
+    test_templates();
+    test_template_after_last_controlled();
+    test_one_packet_and_reset();
+    test_bulk();
+    CHECK_DONE();
+}
