@@ -1,0 +1,184 @@
+/* control: see control.h. */
+#include "control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CONTROL_CLIENT_TIMEOUT 2.0  /* seconds a client has to send its request */
+#define CONTROL_WRITE_TIMEOUT_S 1   /* and to take the answer */
+#define CONTROL_BACKLOG 16
+
+static void client_close(struct control_client *cl)
+{
+    ev_io_stop(cl->owner->loop, &cl->io);
+    ev_timer_stop(cl->owner->loop, &cl->deadline);
+    close(cl->fd);
+    cl->fd = -1;
+}
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* the client went away or stopped reading: nothing to do about it */
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static void client_answer(struct control_client *cl)
+{
+    struct control *c = cl->owner;
+    cl->req[cl->got] = '\0';
+    cl->req[strcspn(cl->req, "\r\n")] = '\0';
+    size_t n = c->handler(c->handler_arg, cl->req, c->answer, CONTROL_ANSWER_MAX);
+    /* The answer is written in one go; a bounded blocking write keeps this simple, and a client
+     * that does not read gets cut off after a second. */
+    int flags = fcntl(cl->fd, F_GETFL);
+    fcntl(cl->fd, F_SETFL, flags & ~O_NONBLOCK);
+    struct timeval tv = { .tv_sec = CONTROL_WRITE_TIMEOUT_S };
+    setsockopt(cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    write_all(cl->fd, c->answer, n);
+    client_close(cl);
+}
+
+static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct control_client *cl = w->data;
+    ssize_t n = read(cl->fd, cl->req + cl->got, sizeof cl->req - 1 - cl->got);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        if (cl->got)
+            client_answer(cl); /* request without a newline, then EOF */
+        else
+            client_close(cl);
+        return;
+    }
+    cl->got += (size_t)n;
+    if (memchr(cl->req, '\n', cl->got) || cl->got == sizeof cl->req - 1)
+        client_answer(cl);
+}
+
+static void client_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    client_close(w->data);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)revents;
+    struct control *c = w->data;
+    int fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        struct control_client *cl = &c->clients[i];
+        if (cl->fd >= 0)
+            continue;
+        cl->fd = fd;
+        cl->got = 0;
+        ev_io_init(&cl->io, client_read_cb, fd, EV_READ);
+        cl->io.data = cl;
+        ev_timer_init(&cl->deadline, client_timeout_cb, CONTROL_CLIENT_TIMEOUT, 0);
+        cl->deadline.data = cl;
+        ev_io_start(loop, &cl->io);
+        ev_timer_start(loop, &cl->deadline);
+        return;
+    }
+    static const char busy[] = "error: too many control clients, try again\n";
+    write_all(fd, busy, sizeof busy - 1);
+    close(fd);
+}
+
+/* A socket file nobody listens on is what a killed daemon leaves behind. */
+static bool socket_in_use(const struct sockaddr_un *sun)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool used = connect(fd, (const struct sockaddr *)sun, sizeof *sun) == 0;
+    close(fd);
+    return used;
+}
+
+bool control_open(struct control *c, struct ev_loop *loop, const char *path, control_handler handler, void *arg,
+                  char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+        c->clients[i].fd = -1;
+        c->clients[i].owner = c;
+    }
+    c->loop = loop;
+    c->handler = handler;
+    c->handler_arg = arg;
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof sun.sun_path) {
+        snprintf(err, errlen, "--ctl: path '%s' is too long for a unix socket", path);
+        return false;
+    }
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    snprintf(c->path, sizeof c->path, "%s", path);
+    char dir[sizeof sun.sun_path];
+    snprintf(dir, sizeof dir, "%s", path);
+    if (mkdir(dirname(dir), 0755) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "--ctl: cannot create the directory of '%s': %s", path, strerror(errno));
+        return false;
+    }
+    if (socket_in_use(&sun)) {
+        snprintf(err, errlen, "--ctl: another rawlb already listens on '%s' (give each instance its own --ctl)", path);
+        return false;
+    }
+    unlink(path);
+    c->answer = malloc(CONTROL_ANSWER_MAX);
+    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    mode_t old_mask = umask(0077);
+    bool ok = c->answer && c->fd >= 0 && bind(c->fd, (struct sockaddr *)&sun, sizeof sun) == 0 &&
+              listen(c->fd, CONTROL_BACKLOG) == 0;
+    umask(old_mask);
+    if (!ok) {
+        snprintf(err, errlen, "--ctl: cannot listen on '%s': %s", path, strerror(errno));
+        if (c->fd >= 0)
+            close(c->fd);
+        c->fd = -1;
+        free(c->answer);
+        c->answer = NULL;
+        return false;
+    }
+    ev_io_init(&c->accept_io, accept_cb, c->fd, EV_READ);
+    c->accept_io.data = c;
+    ev_io_start(loop, &c->accept_io);
+    return true;
+}
+
+void control_close(struct control *c)
+{
+    if (c->fd < 0)
+        return;
+    for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
+        if (c->clients[i].fd >= 0)
+            client_close(&c->clients[i]);
+    ev_io_stop(c->loop, &c->accept_io);
+    close(c->fd);
+    c->fd = -1;
+    unlink(c->path);
+    free(c->answer);
+    c->answer = NULL;
+}

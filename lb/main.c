@@ -1,1 +1,319 @@
-int main(void) { return 0; }
+/* main: the rawlb daemon. Flags into a config, the host checked and prepared, sockets opened,
+ * then one libev loop: frames from both interfaces in batches through the fast path, a
+ * one-second tick for expiry and ARP, the control socket, and SIGTERM/SIGINT for a clean stop.
+ * No packet code here. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "arp.h"
+#include "capture.h"
+#include "config.h"
+#include "control.h"
+#include "ctlproto.h"
+#include "fastpath.h"
+#include "host.h"
+#include "log.h"
+#include "service.h"
+#include "xmit.h"
+
+#define EXIT_USAGE 2
+/* Batches one readable event may take before the loop looks at the other interface. */
+#define BATCHES_PER_WAKEUP 16
+#define TICK_SECONDS 1.0
+#define FILTER_MAX 4096
+#define GARP_COUNT 2
+
+struct daemon {
+    struct rawlb_config cfg;
+    struct service_table services;
+    struct neigh_table neigh;
+    struct host_setup host;
+    struct fastpath fp;
+    struct capture rx_ext, rx_int;
+    struct xmit tx_ext, tx_int;
+    struct arp_sender arp_ext, arp_int;
+    struct control ctl;
+    struct ev_loop *loop;
+    ev_io ext_io, int_io;
+    ev_timer tick;
+    ev_signal sigterm, sigint;
+    ev_tstamp started;
+    int pid_fd;
+};
+
+static uint32_t daemon_now(struct daemon *d)
+{
+    return (uint32_t)(ev_now(d->loop) - d->started);
+}
+
+static void solicit_cb(void *arg, uint32_t addr)
+{
+    arp_solicit(arg, addr);
+}
+
+static void run_batches(struct daemon *d, struct capture *rx, bool from_ext)
+{
+    uint32_t now = daemon_now(d);
+    for (unsigned b = 0; b < BATCHES_PER_WAKEUP; b++) {
+        int n = capture_read_batch(rx);
+        if (n < 0)
+            log_warn("receive on %s: %s", from_ext ? d->cfg.ext_if : d->cfg.int_if, strerror(errno));
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            size_t len = rx->msgs[i].msg_len;
+            if (!len)
+                continue;
+            uint8_t *frame = capture_frame(rx, (unsigned)i);
+            switch (fastpath_handle(&d->fp, from_ext, frame, &len, now)) {
+            case FP_VERDICT_TX_EXT:
+                xmit_queue(&d->tx_ext, frame, len);
+                break;
+            case FP_VERDICT_TX_INT:
+                xmit_queue(&d->tx_int, frame, len);
+                break;
+            case FP_VERDICT_DROP:
+                break;
+            }
+        }
+        /* The capture buffers are reused by the next read: send what refers to them first. */
+        xmit_flush(&d->tx_ext);
+        xmit_flush(&d->tx_int);
+        if (n < CAPTURE_BATCH)
+            break;
+    }
+    neigh_for_each_wanted(&d->neigh, solicit_cb, &d->arp_int);
+}
+
+static void ext_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    run_batches(w->data, &((struct daemon *)w->data)->rx_ext, true);
+}
+
+static void int_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    run_batches(w->data, &((struct daemon *)w->data)->rx_int, false);
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct daemon *d = w->data;
+    fastpath_tick(&d->fp, daemon_now(d));
+    neigh_for_each_wanted(&d->neigh, solicit_cb, &d->arp_int);
+}
+
+static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)revents;
+    log_info("signal %d: stopping", w->signum);
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static size_t control_request(void *arg, const char *request, char *out, size_t len)
+{
+    struct daemon *d = arg;
+    if (strcmp(request, CTL_REQ_LIST) == 0)
+        return ctlproto_render_list(&d->services, d->cfg.max_conns, out, len);
+    int n = snprintf(out, len, "error: unknown request '%.64s'\n", request);
+    return n < 0 ? 0 : ((size_t)n < len ? (size_t)n : len - 1);
+}
+
+/* ARP, and IPv4 to any VIP. */
+static void ext_filter(const struct daemon *d, char *buf, size_t len)
+{
+    size_t off = (size_t)snprintf(buf, len, "arp or (ip and (");
+    char a[ADDR_STRLEN];
+    for (unsigned i = 0; i < d->services.n; i++) {
+        uint32_t vip = d->services.svc[i].vip.addr;
+        bool seen = false;
+        for (unsigned j = 0; j < i; j++)
+            seen = seen || d->services.svc[j].vip.addr == vip;
+        if (!seen && off < len)
+            off += (size_t)snprintf(buf + off, len - off, "%sdst host %s", off > 17 ? " or " : "", addr_str(vip, a));
+    }
+    if (off < len)
+        snprintf(buf + off, len - off, "))");
+}
+
+/* ARP, and IPv4 sent to our MAC that is not for the kernel's own addresses (health checks and
+ * anything else the box itself talks stay the kernel's). */
+static void int_filter(const struct daemon *d, char *buf, size_t len)
+{
+    const uint8_t *m = d->host.intf.mac;
+    char a[ADDR_STRLEN];
+    size_t off = (size_t)snprintf(buf, len, "arp or (ip and ether dst %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+                                  m[2], m[3], m[4], m[5]);
+    uint32_t own[2] = { d->host.arp_source, d->host.intf.addr };
+    for (unsigned i = 0; i < 2 && off < len; i++)
+        if (own[i] && (i == 0 || own[i] != own[0]))
+            off += (size_t)snprintf(buf + off, len - off, " and not dst host %s", addr_str(own[i], a));
+    if (d->host.nat_ip_is_kernel && off < len)
+        off += (size_t)snprintf(buf + off, len - off, " and not dst host %s", addr_str(d->cfg.nat_ip, a));
+    if (off < len)
+        snprintf(buf + off, len - off, ")");
+}
+
+static bool pidfile_open(struct daemon *d, char *err, size_t errlen)
+{
+    d->pid_fd = -1;
+    if (!d->cfg.pidfile[0])
+        return true;
+    int fd = open(d->cfg.pidfile, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "--pidfile: cannot open '%s': %s", d->cfg.pidfile, strerror(errno));
+        return false;
+    }
+    /* A lock, not the file's existence, says a daemon runs: a killed one leaves no obstacle. */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char held[32] = "";
+        ssize_t n = read(fd, held, sizeof held - 1);
+        held[n > 0 ? n : 0] = '\0';
+        held[strcspn(held, "\n")] = '\0';
+        snprintf(err, errlen, "--pidfile: '%s' is held by a running rawlb (pid %s)", d->cfg.pidfile, held);
+        close(fd);
+        return false;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t)n) != n) {
+        snprintf(err, errlen, "--pidfile: cannot write '%s': %s", d->cfg.pidfile, strerror(errno));
+        close(fd);
+        return false;
+    }
+    d->pid_fd = fd;
+    return true;
+}
+
+static void pidfile_close(struct daemon *d)
+{
+    if (d->pid_fd < 0)
+        return;
+    unlink(d->cfg.pidfile);
+    close(d->pid_fd);
+}
+
+static bool open_io(struct daemon *d, char *err, size_t errlen)
+{
+    char filter[FILTER_MAX];
+    ext_filter(d, filter, sizeof filter);
+    if (!capture_open(&d->rx_ext, d->host.ext.ifindex, filter, err, errlen))
+        return false;
+    int_filter(d, filter, sizeof filter);
+    if (!capture_open(&d->rx_int, d->host.intf.ifindex, filter, err, errlen) ||
+        !xmit_open(&d->tx_ext, d->host.ext.ifindex, err, errlen) ||
+        !xmit_open(&d->tx_int, d->host.intf.ifindex, err, errlen) ||
+        !arp_sender_open(&d->arp_ext, d->cfg.ext_if, d->host.ext.mac, d->host.ext.addr, err, errlen) ||
+        !arp_sender_open(&d->arp_int, d->cfg.int_if, d->host.intf.mac, d->host.arp_source, err, errlen))
+        return false;
+    return control_open(&d->ctl, d->loop, d->cfg.ctl_path, control_request, d, err, errlen);
+}
+
+static void close_io(struct daemon *d)
+{
+    control_close(&d->ctl);
+    arp_sender_close(&d->arp_int);
+    arp_sender_close(&d->arp_ext);
+    xmit_close(&d->tx_int);
+    xmit_close(&d->tx_ext);
+    capture_close(&d->rx_int);
+    capture_close(&d->rx_ext);
+}
+
+/* Tell the links who owns the VIPs and the NAT router address now. */
+static void announce(struct daemon *d)
+{
+    for (unsigned n = 0; n < GARP_COUNT; n++) {
+        for (unsigned i = 0; i < d->services.n; i++)
+            arp_announce(&d->arp_ext, d->services.svc[i].vip.addr);
+        if (!d->host.nat_ip_is_kernel)
+            arp_announce(&d->arp_int, d->cfg.nat_ip);
+    }
+}
+
+static bool setup(struct daemon *d, char *err, size_t errlen)
+{
+    if (!service_table_init(&d->services, &d->cfg, err, errlen) || !host_prepare(&d->cfg, &d->host, err, errlen))
+        return false;
+    neigh_init(&d->neigh);
+    for (unsigned i = 0; i < d->services.n; i++)
+        for (unsigned j = 0; j < d->services.svc[i].n_rs; j++)
+            neigh_add(&d->neigh, d->services.svc[i].rs[j].ep.addr);
+    struct fastpath_config fc = {
+        .nat_ip = d->cfg.nat_ip, .answer_arp_nat = !d->host.nat_ip_is_kernel, .ext_mtu = d->host.ext.mtu,
+        .int_mtu = d->host.intf.mtu, .max_conns = d->cfg.max_conns, .timeouts = d->cfg.timeouts,
+    };
+    memcpy(fc.ext_mac, d->host.ext.mac, sizeof fc.ext_mac);
+    memcpy(fc.int_mac, d->host.intf.mac, sizeof fc.int_mac);
+    if (getrandom(&fc.seed, sizeof fc.seed, 0) != sizeof fc.seed)
+        fc.seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+    if (!fastpath_init(&d->fp, &fc, &d->services, &d->neigh)) {
+        snprintf(err, errlen, "--max-conns %u: not enough memory for the connection table", d->cfg.max_conns);
+        return false;
+    }
+    d->loop = ev_default_loop(EVFLAG_AUTO);
+    return pidfile_open(d, err, errlen) && open_io(d, err, errlen);
+}
+
+int main(int argc, char **argv)
+{
+    static struct daemon d; /* large (the config holds every service): not on the stack */
+    char err[RAWLB_ERRLEN * 2];
+    switch (config_parse(&d.cfg, argc, argv, err, sizeof err)) {
+    case CONFIG_EXIT_OK:
+        return EXIT_SUCCESS;
+    case CONFIG_ERROR:
+        fprintf(stderr, "rawlb: %s\nTry 'rawlb --help' for more information.\n", err);
+        return EXIT_USAGE;
+    case CONFIG_OK:
+        break;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    d.pid_fd = -1;
+    d.ctl.fd = -1;
+    d.rx_ext.fd = d.rx_int.fd = d.tx_ext.fd = d.tx_int.fd = -1;
+    if (!setup(&d, err, sizeof err)) {
+        log_err("%s", err);
+        close_io(&d);
+        pidfile_close(&d);
+        return EXIT_FAILURE;
+    }
+    d.started = ev_now(d.loop);
+    ev_io_init(&d.ext_io, ext_cb, d.rx_ext.fd, EV_READ);
+    ev_io_init(&d.int_io, int_cb, d.rx_int.fd, EV_READ);
+    ev_timer_init(&d.tick, tick_cb, TICK_SECONDS, TICK_SECONDS);
+    ev_signal_init(&d.sigterm, stop_cb, SIGTERM);
+    ev_signal_init(&d.sigint, stop_cb, SIGINT);
+    d.ext_io.data = d.int_io.data = d.tick.data = &d;
+    ev_io_start(d.loop, &d.ext_io);
+    ev_io_start(d.loop, &d.int_io);
+    ev_timer_start(d.loop, &d.tick);
+    ev_signal_start(d.loop, &d.sigterm);
+    ev_signal_start(d.loop, &d.sigint);
+    announce(&d);
+    neigh_for_each_wanted(&d.neigh, solicit_cb, &d.arp_int);
+    log_info("balancing %u service(s) on %s, real servers on %s, NAT router %s; control on %s", d.services.n,
+             d.cfg.ext_if, d.cfg.int_if, addr_str(d.cfg.nat_ip, err), d.cfg.ctl_path);
+    ev_run(d.loop, 0);
+    close_io(&d);
+    fastpath_free(&d.fp);
+    service_table_free(&d.services);
+    pidfile_close(&d);
+    log_info("stopped");
+    return EXIT_SUCCESS;
+}

@@ -1,0 +1,45 @@
+/* control: the daemon's end of the control socket (--ctl). Accepts rawlb-ctl connections in
+ * the libev loop, reads one request line without blocking the loop, hands it to a handler that
+ * renders the answer (ctlproto.c), writes it and closes. The socket is made mode 0600 in a
+ * directory created if missing; a stale socket left by a killed daemon is replaced, a live one
+ * means another rawlb runs there and is refused. */
+#ifndef RAWLB_CONTROL_H
+#define RAWLB_CONTROL_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONTROL_MAX_CLIENTS 8
+#define CONTROL_ANSWER_MAX (1024 * 1024)
+#define CONTROL_REQUEST_MAX 512
+
+/* Renders the answer to request into out (at most len bytes); returns its length. */
+typedef size_t (*control_handler)(void *arg, const char *request, char *out, size_t len);
+
+struct control_client {
+    int fd; /* -1 when free */
+    size_t got;
+    char req[CONTROL_REQUEST_MAX];
+    ev_io io;
+    ev_timer deadline;
+    struct control *owner;
+};
+
+struct control {
+    int fd;
+    char path[108];
+    struct ev_loop *loop;
+    ev_io accept_io;
+    control_handler handler;
+    void *handler_arg;
+    char *answer;
+    struct control_client clients[CONTROL_MAX_CLIENTS];
+};
+
+bool control_open(struct control *c, struct ev_loop *loop, const char *path, control_handler handler, void *arg,
+                  char *err, size_t errlen);
+/* Stops listening and removes the socket file. */
+void control_close(struct control *c);
+
+#endif
