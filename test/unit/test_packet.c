@@ -1,6 +1,6 @@
 /* test_packet: packet_parse on frames built byte by byte, every error class, and the rewrites
  * (addresses, ports, TTL) checked by recomputing every checksum from scratch with a reference
- * sum written here (big-endian words, no shared code with packet.c). Also the partial-checksum
+ * sum (frames.h) (big-endian words, no shared code with packet.c). Also the partial-checksum
  * mode of PACKET_VNET_HDR frames, a hand-verified vector and RFC 1624's example. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -8,66 +8,8 @@
 #include <string.h>
 
 #include "check.h"
+#include "frames.h" /* reference checksum, byte accessors, frame offsets */
 #include "packet.h"
-
-/* ---- reference checksum: the plain RFC 1071 definition ---- */
-
-static uint64_t ref_sum(const uint8_t *b, size_t n, uint64_t acc)
-{
-    size_t i;
-    for (i = 0; i + 1 < n; i += 2)
-        acc += (uint64_t)((b[i] << 8) | b[i + 1]);
-    if (i < n)
-        acc += (uint64_t)(b[i] << 8);
-    return acc;
-}
-
-static uint16_t ref_fold(uint64_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)s;
-}
-
-static uint16_t get16(const uint8_t *b) { return (uint16_t)((b[0] << 8) | b[1]); }
-static void put16(uint8_t *b, uint16_t v)
-{
-    b[0] = (uint8_t)(v >> 8);
-    b[1] = (uint8_t)v;
-}
-static void put32(uint8_t *b, uint32_t v)
-{
-    put16(b, (uint16_t)(v >> 16));
-    put16(b + 2, (uint16_t)v);
-}
-
-/* Offsets read straight from the bytes of a frame we built (not from struct parsed). */
-static uint8_t *ipof(uint8_t *f) { return f + 14; }
-static size_t ihlof(const uint8_t *f) { return (size_t)(f[14] & 0x0f) * 4; }
-static size_t totof(const uint8_t *f) { return get16(f + 16); }
-static uint8_t *l4of(uint8_t *f) { return f + 14 + ihlof(f); }
-static size_t l4lenof(const uint8_t *f) { return totof(f) - ihlof(f); }
-static size_t l4checkoff(uint8_t proto) { return proto == IPPROTO_TCP ? 16 : proto == IPPROTO_UDP ? 6 : 2; }
-
-static uint64_t pseudo_sum(const uint8_t *f)
-{
-    uint64_t s = ref_sum(f + 14 + 12, 8, 0); /* saddr, daddr */
-    s += f[14 + 9];                           /* zero, proto */
-    s += l4lenof(f);
-    return s;
-}
-
-static bool ip_csum_ok(uint8_t *f) { return ref_fold(ref_sum(ipof(f), ihlof(f), 0)) == 0xffff; }
-
-/* The L4 checksum over pseudo-header and segment, including the checksum field, sums to -0. */
-static bool l4_csum_ok(uint8_t *f)
-{
-    uint8_t proto = f[14 + 9];
-    uint64_t s = proto == IPPROTO_ICMP ? 0 : pseudo_sum(f);
-    return ref_fold(ref_sum(l4of(f), l4lenof(f), s)) == 0xffff;
-}
-
-static uint16_t l4_check(uint8_t *f) { return get16(l4of(f) + l4checkoff(f[14 + 9])); }
 
 /* ---- frame builder ---- */
 
