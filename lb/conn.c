@@ -264,13 +264,28 @@ struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry)
     }
     c->expires = t->now + timeout_of(t, c);
     wheel_insert(t, c);
-    if (c->template != CONN_NONE)
+    if (c->template != CONN_NONE) {
         t->pool[c->template].controlled++;
+        c->template_generation = t->pool[c->template].generation;
+    }
     t->count++;
     t->stats.created++;
     if (t->state_cb)
         t->state_cb(t->state_cb_arg, c, CONN_S_COUNT, c->state);
     return c;
+}
+
+/* A template lives on for its timeout after the last entry it controls is gone (IPVS keeps
+ * persistence for the timeout after the client's last connection). Its deadline only moves
+ * later, which never re-files it: this runs inside the expiry walk, whose slot list must not
+ * change under it. A template deleted and reused meanwhile is left alone: the generation tells. */
+static void release_template(struct conn_table *t, struct conn *tpl, uint32_t generation)
+{
+    if (tpl->generation != generation || !tpl->controlled)
+        return;
+    uint32_t expires = t->now + tpl->template_timeout;
+    if (--tpl->controlled == 0 && (int32_t)(expires - tpl->expires) > 0)
+        tpl->expires = expires;
 }
 
 /* Everything but the wheel: the expiry walk has already taken the entry off its slot. */
@@ -283,8 +298,8 @@ static void unhash_and_free(struct conn_table *t, struct conn *c)
         chain_remove(t, &t->fwd_buckets[fwd_bucket(t, c)], idx, false);
     if (hashed_rev(c))
         chain_remove(t, &t->rev_buckets[rev_bucket(t, c)], idx, true);
-    if (c->template != CONN_NONE && t->pool[c->template].controlled)
-        t->pool[c->template].controlled--;
+    if (c->template != CONN_NONE)
+        release_template(t, &t->pool[c->template], c->template_generation);
     c->generation++;
     c->flags = 0;
     c->fwd_next = t->free_head;

@@ -58,6 +58,7 @@ struct conn {
     uint32_t fwd_next, rev_next;  /* hash chains */
     uint32_t wheel_next, wheel_prev;
     uint32_t template;            /* persistence template controlling this entry, or CONN_NONE */
+    uint32_t template_generation; /* the template's generation when it was attached */
     uint32_t controlled;          /* templates: live entries referring to it */
     uint32_t generation;          /* bumped on every reuse of the slot, for weak references */
     uint8_t client_mac[6];        /* next hop the client's frames came from */
