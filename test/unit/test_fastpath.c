@@ -1,0 +1,1387 @@
+/* test_fastpath: fastpath_handle() offline, the real fast path fed frames built in memory
+ * (vnet header, Ethernet, IPv4, TCP/UDP/ICMP; frames.h) with its services parsed from a command
+ * line as the daemon's are. Every rewritten frame is checked byte by byte and its checksums are
+ * recomputed from scratch with the reference sum; counters (ActiveConn/InActConn, drop reasons)
+ * are checked after each step. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "check.h"
+#include "config.h"
+#include "fastpath.h"
+#include "frames.h"
+#include "neigh.h"
+#include "packet.h"
+#include "service.h"
+
+#define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
+#define VIP IP4(198, 51, 100, 10)
+#define VIP2 IP4(198, 51, 100, 20)
+#define NAT IP4(203, 0, 113, 1)
+#define RS1 IP4(203, 0, 113, 11)
+#define RS2 IP4(203, 0, 113, 12)
+#define CLIENT IP4(192, 0, 2, 7)
+#define ROUTER IP4(192, 0, 2, 254)
+#define OTHER IP4(198, 51, 100, 99)
+
+/* Services, in this order (indexes into the service table):
+ *   0  TCP VIP:80   wlc  RS1:8080 weight 3, RS2:8080 weight 1
+ *   1  UDP VIP:53   wlc  RS1:1053, RS2:1053
+ *   2  TCP VIP2:443 wlc  -p 300 -M /24, RS1:8443, RS2:8443
+ *   3  UDP VIP2:53  wlc  -o, RS1:2053, RS2:2053
+ * Real-server ports differ from the virtual ones so every port rewrite shows. */
+#define ARGS                                                                                  \
+    "-e ext -i int -n 203.0.113.1 "                                                           \
+    "-t 198.51.100.10:80 -r 203.0.113.11:8080:3 -r 203.0.113.12:8080:1 "                      \
+    "-u 198.51.100.10:53 -r 203.0.113.11:1053 -r 203.0.113.12:1053 "                          \
+    "-t 198.51.100.20:443 -p 300 -M 255.255.255.0 -r 203.0.113.11:8443 -r 203.0.113.12:8443 " \
+    "-u 198.51.100.20:53 -o -r 203.0.113.11:2053 -r 203.0.113.12:2053"
+enum { SVC_HTTP, SVC_DNS, SVC_PERSIST, SVC_OPS };
+
+#define NOW 100
+#define ARP_REQUEST 1
+#define ARP_REPLY 2
+
+static const uint8_t EXT_MAC[6] = { 0x02, 0xee, 0, 0, 0, 0x01 };
+static const uint8_t INT_MAC[6] = { 0x02, 0x1e, 0, 0, 0, 0x01 };
+static const uint8_t CLIENT_MAC[6] = { 0x02, 0xcc, 0, 0, 0, 0x07 }; /* the client side's next hop */
+static const uint8_t ZERO_MAC[6];
+
+static struct rawlb_config cfg;
+static struct service_table svcs;
+static struct neigh_table neigh;
+static struct fastpath fp;
+static uint8_t buf[70000];
+#define F (buf + FRAME_VNET_LEN) /* the Ethernet frame in buf */
+
+/* A real server's MAC (learnt from "ARP" at start): 02:aa:00:00:00:<last octet>. */
+static void rs_mac(uint32_t addr, uint8_t mac[6])
+{
+    static const uint8_t base[6] = { 0x02, 0xaa, 0, 0, 0, 0 };
+    memcpy(mac, base, 6);
+    mac[5] = (uint8_t)addr;
+}
+
+static void env_up_args(const char *args, uint32_t max_conns, unsigned ext_mtu, unsigned int_mtu)
+{
+    static char line[1024];
+    char *argv[64];
+    int argc = 0;
+    char err[RAWLB_ERRLEN];
+    snprintf(line, sizeof line, "%s", args);
+    argv[argc++] = "rawlb";
+    for (char *tok = strtok(line, " "); tok && argc < 63; tok = strtok(NULL, " "))
+        argv[argc++] = tok;
+    argv[argc] = NULL;
+    if (config_parse(&cfg, argc, argv, err, sizeof err) != CONFIG_OK ||
+        !service_table_init(&svcs, &cfg, err, sizeof err)) {
+        fprintf(stderr, "test setup: %s\n", err);
+        exit(2);
+    }
+    neigh_init(&neigh);
+    for (unsigned i = 0; i < svcs.n; i++)
+        for (unsigned j = 0; j < svcs.svc[i].n_rs; j++) {
+            uint32_t a = svcs.svc[i].rs[j].ep.addr;
+            uint8_t mac[6];
+            rs_mac(ntohl(a), mac);
+            neigh_add(&neigh, a);
+            neigh_learn(&neigh, a, mac, 0);
+        }
+    struct fastpath_config fc = {
+        .nat_ip = htonl(NAT), .answer_arp_nat = true, .ext_mtu = ext_mtu, .int_mtu = int_mtu,
+        .max_conns = max_conns, .timeouts = { .tcp = 900, .tcpfin = 120, .udp = 300 }, .seed = 0x12345678u,
+    };
+    memcpy(fc.ext_mac, EXT_MAC, 6);
+    memcpy(fc.int_mac, INT_MAC, 6);
+    if (!fastpath_init(&fp, &fc, &svcs, &neigh)) {
+        fprintf(stderr, "test setup: fastpath_init failed\n");
+        exit(2);
+    }
+}
+
+static void env_up(uint32_t max_conns, unsigned ext_mtu, unsigned int_mtu)
+{
+    env_up_args(ARGS, max_conns, ext_mtu, int_mtu);
+}
+
+static void env_down(void)
+{
+    fastpath_free(&fp);
+    service_table_free(&svcs);
+}
+
+static struct real_server *rs_at(unsigned svc, unsigned rs) { return &svcs.svc[svc].rs[rs]; }
+
+/* ---- frames ---- */
+
+static struct frame_spec client_spec(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr, uint16_t vport)
+{
+    struct frame_spec s = { .saddr = caddr, .daddr = vaddr, .proto = proto, .sport = cport, .dport = vport,
+                            .ip_id = 0x1c46 };
+    memcpy(s.smac, CLIENT_MAC, 6);
+    memcpy(s.dmac, EXT_MAC, 6);
+    return s;
+}
+
+static struct frame_spec server_spec(uint8_t proto, uint32_t raddr, uint16_t rport, uint32_t caddr, uint16_t cport)
+{
+    struct frame_spec s = { .saddr = raddr, .daddr = caddr, .proto = proto, .sport = rport, .dport = cport,
+                            .ip_id = 0x2d57 };
+    rs_mac(raddr, s.smac);
+    memcpy(s.dmac, INT_MAC, 6);
+    return s;
+}
+
+static size_t out_len;
+static enum fp_verdict run(bool from_ext, const struct frame_spec *s)
+{
+    out_len = frame_build(buf, s);
+    return fastpath_handle(&fp, from_ext, buf, &out_len, NOW);
+}
+
+static uint32_t o_saddr(void) { return get32(F + 14 + 12); }
+static uint32_t o_daddr(void) { return get32(F + 14 + 16); }
+static uint16_t o_sport(void) { return get16(l4of(F)); }
+static uint16_t o_dport(void) { return get16(l4of(F) + 2); }
+static uint8_t o_ttl(void) { return F[14 + 8]; }
+static bool o_vnet_zero(void)
+{
+    static const uint8_t zero[FRAME_VNET_LEN];
+    return memcmp(buf, zero, FRAME_VNET_LEN) == 0;
+}
+static bool mac_is(const uint8_t *at, const uint8_t *mac) { return memcmp(at, mac, 6) == 0; }
+static bool o_dmac_is_rs(uint32_t raddr)
+{
+    uint8_t m[6];
+    rs_mac(raddr, m);
+    return mac_is(F, m);
+}
+
+/* A TCP flow as the tests drive it: client side tuple and, once scheduled, its server. */
+struct flow {
+    uint32_t caddr, vaddr;
+    uint16_t cport, vport;
+    uint32_t raddr;
+    uint16_t rport;
+};
+
+static enum fp_verdict tcp_from_client(struct flow *fl, uint8_t flags, size_t payload)
+{
+    struct frame_spec s = client_spec(IPPROTO_TCP, fl->caddr, fl->cport, fl->vaddr, fl->vport);
+    s.tcp_flags = flags;
+    s.seq = 1000;
+    s.ack = (flags & TH_ACK_) ? 5000 : 0;
+    s.payload = payload;
+    s.frag = IP_DF_;
+    enum fp_verdict v = run(true, &s);
+    if (v == FP_VERDICT_TX_INT && (flags & TH_SYN_)) {
+        fl->raddr = o_daddr();
+        fl->rport = o_dport();
+    }
+    return v;
+}
+
+static enum fp_verdict tcp_from_server(const struct flow *fl, uint8_t flags, size_t payload)
+{
+    struct frame_spec s = server_spec(IPPROTO_TCP, fl->raddr, fl->rport, fl->caddr, fl->cport);
+    s.tcp_flags = flags;
+    s.seq = 5000;
+    s.ack = 1001;
+    s.payload = payload;
+    s.frag = IP_DF_;
+    return run(false, &s);
+}
+
+/* SYN, SYN-ACK, ACK; true when each step went the right way. */
+static bool tcp_establish(struct flow *fl)
+{
+    return tcp_from_client(fl, TH_SYN_, 0) == FP_VERDICT_TX_INT &&
+           tcp_from_server(fl, TH_SYN_ | TH_ACK_, 0) == FP_VERDICT_TX_EXT &&
+           tcp_from_client(fl, TH_ACK_, 0) == FP_VERDICT_TX_INT;
+}
+
+static struct conn *flow_conn(const struct flow *fl)
+{
+    return conn_lookup_in(&fp.conns, IPPROTO_TCP, htonl(fl->caddr), htons(fl->cport), htonl(fl->vaddr),
+                          htons(fl->vport));
+}
+
+/* The frame in buf went to the real server of fl as the client sent it, NATed. */
+static void check_to_server(const struct flow *fl, uint8_t ttl_sent, size_t len_sent)
+{
+    CHECK_EQ_U(out_len, len_sent);
+    CHECK(o_dmac_is_rs(fl->raddr));
+    CHECK(mac_is(F + 6, INT_MAC));
+    CHECK_EQ_U(o_saddr(), fl->caddr);
+    CHECK_EQ_U(o_sport(), fl->cport);
+    CHECK_EQ_U(o_daddr(), fl->raddr);
+    CHECK_EQ_U(o_dport(), fl->rport);
+    CHECK_EQ_U(o_ttl(), ttl_sent - 1);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+}
+
+/* The frame in buf went to the client from VIP:vport. */
+static void check_to_client(const struct flow *fl, uint8_t ttl_sent, size_t len_sent)
+{
+    CHECK_EQ_U(out_len, len_sent);
+    CHECK(mac_is(F, CLIENT_MAC));
+    CHECK(mac_is(F + 6, EXT_MAC));
+    CHECK_EQ_U(o_saddr(), fl->vaddr);
+    CHECK_EQ_U(o_sport(), fl->vport);
+    CHECK_EQ_U(o_daddr(), fl->caddr);
+    CHECK_EQ_U(o_dport(), fl->cport);
+    CHECK_EQ_U(o_ttl(), ttl_sent - 1);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+}
+
+#define TCP_FRAME_LEN(payload) (FRAME_VNET_LEN + 14 + 20 + 20 + (payload))
+
+/* ---- TCP: one flow through its life ---- */
+
+static void test_tcp_flow(void)
+{
+    env_up(1024, 1500, 1500);
+    struct real_server *r1 = rs_at(SVC_HTTP, 0), *r2 = rs_at(SVC_HTTP, 1);
+    struct flow fl = { .caddr = CLIENT, .cport = 40000, .vaddr = VIP, .vport = 80 };
+
+    /* SYN: scheduled (wlc, all idle: the first server), NATed to it. */
+    CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fl.raddr, RS1);
+    CHECK_EQ_U(fl.rport, 8080);
+    check_to_server(&fl, 64, TCP_FRAME_LEN(0));
+    CHECK_EQ_U(F[14 + 20 + 13], TH_SYN_);
+    CHECK_EQ_U(r1->inactive, 1);
+    CHECK_EQ_U(r1->active, 0);
+    CHECK_EQ_U(r2->inactive + r2->active, 0);
+    CHECK_EQ_U(fp.stats.tx_int, 1);
+    CHECK_EQ_U(fp.stats.rx_ext, 1);
+    struct conn *c = flow_conn(&fl);
+    CHECK(c != NULL);
+    CHECK(c && mac_is(c->client_mac, CLIENT_MAC));
+
+    /* SYN-ACK from the server: from VIP:80, to the MAC the client's SYN came from. */
+    CHECK_EQ_U(tcp_from_server(&fl, TH_SYN_ | TH_ACK_, 0), FP_VERDICT_TX_EXT);
+    check_to_client(&fl, 64, TCP_FRAME_LEN(0));
+    CHECK_EQ_U(r1->inactive, 1);
+    CHECK_EQ_U(r1->active, 0);
+
+    /* ACK: established. */
+    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 0), FP_VERDICT_TX_INT);
+    check_to_server(&fl, 64, TCP_FRAME_LEN(0));
+    CHECK_EQ_U(r1->active, 1);
+    CHECK_EQ_U(r1->inactive, 0);
+
+    /* Data both ways, odd lengths to exercise the trailing byte of the sum. */
+    for (unsigned i = 0; i < 5; i++) {
+        CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_ | 0x08, 1 + i * 333), FP_VERDICT_TX_INT);
+        check_to_server(&fl, 64, TCP_FRAME_LEN(1 + i * 333));
+        CHECK_EQ_U(tcp_from_server(&fl, TH_ACK_ | 0x08, 1447 - i), FP_VERDICT_TX_EXT);
+        check_to_client(&fl, 64, TCP_FRAME_LEN(1447 - i));
+    }
+    CHECK_EQ_U(r1->active, 1);
+    CHECK_EQ_U(r1->stats.in_pkts, 7);
+    CHECK_EQ_U(r1->stats.out_pkts, 6);
+
+    /* Client closes first: FIN, server FIN, last ACK. Inactive from the FIN on. */
+    CHECK_EQ_U(tcp_from_client(&fl, TH_FIN_ | TH_ACK_, 0), FP_VERDICT_TX_INT);
+    check_to_server(&fl, 64, TCP_FRAME_LEN(0));
+    CHECK_EQ_U(r1->active, 0);
+    CHECK_EQ_U(r1->inactive, 1);
+    CHECK_EQ_U(tcp_from_server(&fl, TH_FIN_ | TH_ACK_, 0), FP_VERDICT_TX_EXT);
+    check_to_client(&fl, 64, TCP_FRAME_LEN(0));
+    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 0), FP_VERDICT_TX_INT);
+    c = flow_conn(&fl);
+    CHECK(c && c->state == TCP_S_TIME_WAIT);
+    CHECK_EQ_U(r1->active, 0);
+    CHECK_EQ_U(r1->inactive, 1);
+
+    /* A second flow ended by the client's RST. */
+    struct flow f2 = { .caddr = CLIENT, .cport = 40001, .vaddr = VIP, .vport = 80 };
+    CHECK(tcp_establish(&f2));
+    struct real_server *r = f2.raddr == RS1 ? r1 : r2;
+    CHECK_EQ_U(r->active, 1);
+    CHECK_EQ_U(tcp_from_client(&f2, TH_RST_ | TH_ACK_, 0), FP_VERDICT_TX_INT);
+    check_to_server(&f2, 64, TCP_FRAME_LEN(0));
+    CHECK_EQ_U(r->active, 0);
+    c = flow_conn(&f2);
+    CHECK(c && c->state == TCP_S_CLOSE);
+
+    /* A third ended by the server's RST. */
+    struct flow f3 = { .caddr = CLIENT, .cport = 40002, .vaddr = VIP, .vport = 80 };
+    CHECK(tcp_establish(&f3));
+    CHECK_EQ_U(r1->active + r2->active, 1);
+    CHECK_EQ_U(tcp_from_server(&f3, TH_RST_, 0), FP_VERDICT_TX_EXT);
+    check_to_client(&f3, 64, TCP_FRAME_LEN(0));
+    CHECK_EQ_U(r1->active + r2->active, 0);
+    CHECK_EQ_U(r1->inactive + r2->inactive, 3);
+
+    /* Later packets of a flow stay with its server whatever the load does meanwhile. */
+    struct flow f4 = { .caddr = CLIENT, .cport = 40003, .vaddr = VIP, .vport = 80 };
+    CHECK(tcp_establish(&f4));
+    for (unsigned i = 0; i < 20; i++) {
+        struct flow other = { .caddr = CLIENT, .cport = (uint16_t)(41000 + i), .vaddr = VIP, .vport = 80 };
+        CHECK_EQ_U(tcp_from_client(&other, TH_SYN_, 0), FP_VERDICT_TX_INT);
+        CHECK_EQ_U(tcp_from_client(&f4, TH_ACK_, 10), FP_VERDICT_TX_INT);
+        check_to_server(&f4, 64, TCP_FRAME_LEN(10));
+    }
+    env_down();
+}
+
+/* ---- wlc 3:1 ---- */
+
+static void wlc_case(bool complete)
+{
+    env_up(1024, 1500, 1500);
+    unsigned n1 = 0, n2 = 0;
+    for (unsigned i = 0; i < 400; i++) {
+        struct flow fl = { .caddr = CLIENT, .cport = (uint16_t)(10000 + i), .vaddr = VIP, .vport = 80 };
+        CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_TX_INT);
+        if (fl.raddr == RS1)
+            n1++;
+        else if (fl.raddr == RS2)
+            n2++;
+        if (complete) {
+            CHECK_EQ_U(tcp_from_server(&fl, TH_SYN_ | TH_ACK_, 0), FP_VERDICT_TX_EXT);
+            CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 0), FP_VERDICT_TX_INT);
+        }
+    }
+    if (n1 < 296 || n1 > 304 || n2 < 96 || n2 > 104 || n1 + n2 != 400)
+        fprintf(stderr, "wlc 3:1 (%s): %u/%u\n", complete ? "established" : "SYN only", n1, n2);
+    CHECK(n1 >= 296 && n1 <= 304);
+    CHECK(n2 >= 96 && n2 <= 104);
+    CHECK_EQ_U(n1 + n2, 400);
+    struct real_server *r1 = rs_at(SVC_HTTP, 0), *r2 = rs_at(SVC_HTTP, 1);
+    if (complete) {
+        CHECK_EQ_U(r1->active, n1);
+        CHECK_EQ_U(r2->active, n2);
+        CHECK_EQ_U(r1->inactive + r2->inactive, 0);
+    } else {
+        CHECK_EQ_U(r1->inactive, n1);
+        CHECK_EQ_U(r2->inactive, n2);
+        CHECK_EQ_U(r1->active + r2->active, 0);
+    }
+    CHECK_EQ_U(fp.conns.count, 400);
+    env_down();
+}
+
+static void test_wlc_split(void)
+{
+    wlc_case(false);
+    wlc_case(true);
+}
+
+/* ---- drops ---- */
+
+static uint64_t drops_total(void)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < FP_DROP_COUNT; i++)
+        n += fp.stats.drops[i];
+    return n;
+}
+
+/* Sends what is in buf[0..len) and expects a drop for that reason (and no other counter). */
+static void expect_drop(bool from_ext, size_t len, enum fp_drop why, int line)
+{
+    uint64_t before = fp.stats.drops[why], total = drops_total();
+    out_len = len;
+    enum fp_verdict v = fastpath_handle(&fp, from_ext, buf, &out_len, NOW);
+    if (v != FP_VERDICT_DROP || fp.stats.drops[why] != before + 1 || drops_total() != total + 1) {
+        fprintf(stderr, "line %d: expected drop %s, got verdict %d, drops[%s] %llu -> %llu\n", line,
+                fastpath_drop_name(why), (int)v, fastpath_drop_name(why), (unsigned long long)before,
+                (unsigned long long)fp.stats.drops[why]);
+        check_failures++;
+    }
+}
+#define EXPECT_DROP(ext, len, why) expect_drop(ext, len, why, __LINE__)
+
+static void ignore_addr(void *arg, uint32_t addr)
+{
+    (void)arg;
+    (void)addr;
+}
+
+static void test_drops(void)
+{
+    env_up(1024, 1500, 1500);
+    struct frame_spec s;
+    size_t len;
+
+    /* Not a SYN, unknown flow. */
+    s = client_spec(IPPROTO_TCP, CLIENT, 40000, VIP, 80);
+    s.tcp_flags = TH_ACK_;
+    len = frame_build(buf, &s);
+    EXPECT_DROP(true, len, FP_DROP_NOT_SYN);
+    s.tcp_flags = TH_SYN_ | TH_ACK_;
+    len = frame_build(buf, &s);
+    EXPECT_DROP(true, len, FP_DROP_NOT_SYN);
+    s.tcp_flags = TH_FIN_;
+    len = frame_build(buf, &s);
+    EXPECT_DROP(true, len, FP_DROP_NOT_SYN);
+    CHECK_EQ_U(fp.conns.count, 0);
+
+    /* A real server's packet for no entry. */
+    s = server_spec(IPPROTO_TCP, RS1, 8080, CLIENT, 40000);
+    s.tcp_flags = TH_SYN_ | TH_ACK_;
+    len = frame_build(buf, &s);
+    EXPECT_DROP(false, len, FP_DROP_NO_CONN);
+    s = server_spec(IPPROTO_UDP, RS1, 1053, CLIENT, 5000);
+    len = frame_build(buf, &s);
+    EXPECT_DROP(false, len, FP_DROP_NO_CONN);
+
+    /* To a VIP, but a port or protocol without a service. */
+    s = client_spec(IPPROTO_TCP, CLIENT, 40000, VIP, 81);
+    s.tcp_flags = TH_SYN_;
+    len = frame_build(buf, &s);
+    EXPECT_DROP(true, len, FP_DROP_NO_SERVICE);
+    s = client_spec(IPPROTO_TCP, CLIENT, 40000, VIP, 53); /* UDP service, TCP segment */
+    s.tcp_flags = TH_SYN_;
+    len = frame_build(buf, &s);
+    EXPECT_DROP(true, len, FP_DROP_NO_SERVICE);
+    s = client_spec(IPPROTO_UDP, CLIENT, 5000, VIP, 54);
+    len = frame_build(buf, &s);
+    EXPECT_DROP(true, len, FP_DROP_NO_SERVICE);
+    s = client_spec(47 /* GRE */, CLIENT, 0, VIP, 0);
+    s.no_l4_header = true;
+    s.payload = 16;
+    len = frame_build(buf, &s);
+    EXPECT_DROP(true, len, FP_DROP_NO_SERVICE);
+
+    /* ICMP to a VIP that is neither echo nor error; echo to a non-VIP. */
+    s = client_spec(IPPROTO_ICMP, CLIENT, 0, VIP, 0);
+    s.icmp_type = 13; /* timestamp */
+    s.payload = 12;
+    len = frame_build(buf, &s);
+    EXPECT_DROP(true, len, FP_DROP_ICMP_OTHER);
+    s = client_spec(IPPROTO_ICMP, CLIENT, 0, OTHER, 0);
+    s.icmp_type = 8;
+    s.payload = 8;
+    len = frame_build(buf, &s);
+    EXPECT_DROP(true, len, FP_DROP_ICMP_OTHER);
+
+    /* TTL 1 cannot be forwarded. */
+    s = client_spec(IPPROTO_TCP, CLIENT, 40010, VIP, 80);
+    s.tcp_flags = TH_SYN_;
+    s.ttl = 1;
+    len = frame_build(buf, &s);
+    EXPECT_DROP(true, len, FP_DROP_TTL);
+
+    /* Every truncation of a valid SYN: dropped as truncated, never read beyond. Copies the
+     * frame into a buffer of exactly that size so ASan sees any overread. */
+    s = client_spec(IPPROTO_TCP, CLIENT, 40020, VIP, 80);
+    s.tcp_flags = TH_SYN_;
+    s.payload = 7;
+    size_t full = frame_build(buf, &s);
+    for (size_t n = 0; n < full; n++) {
+        uint8_t *cut = malloc(n ? n : 1);
+        memcpy(cut, buf, n);
+        uint64_t before = fp.stats.drops[FP_DROP_TRUNCATED];
+        size_t l = n;
+        enum fp_verdict v = fastpath_handle(&fp, true, cut, &l, NOW);
+        CHECK_EQ_U(v, FP_VERDICT_DROP);
+        CHECK_EQ_U(fp.stats.drops[FP_DROP_TRUNCATED], before + 1);
+        free(cut);
+    }
+    /* ...while the same frame padded (Ethernet minimum, trailing junk) goes through unchanged in size. */
+    s = client_spec(IPPROTO_TCP, CLIENT, 40021, VIP, 80);
+    s.tcp_flags = TH_SYN_;
+    len = frame_build(buf, &s);
+    memset(buf + len, 0xa5, 20);
+    out_len = len + 20;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(out_len, len + 20);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+
+    /* Impossible IP headers. */
+    s = client_spec(IPPROTO_TCP, CLIENT, 40030, VIP, 80);
+    s.tcp_flags = TH_SYN_;
+    len = frame_build(buf, &s);
+    F[14] = 0x65; /* version 6 */
+    EXPECT_DROP(true, len, FP_DROP_BAD_IP);
+    len = frame_build(buf, &s);
+    F[14] = 0x44; /* header length 16 */
+    EXPECT_DROP(true, len, FP_DROP_BAD_IP);
+    len = frame_build(buf, &s);
+    put16(F + 14 + 2, 19); /* total length below the header */
+    EXPECT_DROP(true, len, FP_DROP_BAD_IP);
+    len = frame_build(buf, &s);
+    put16(F + 14 + 2, 60000); /* beyond the frame */
+    EXPECT_DROP(true, len, FP_DROP_TRUNCATED);
+    len = frame_build(buf, &s);
+    F[14] = 0x4f; /* header length 60 > total length 40 */
+    EXPECT_DROP(true, len, FP_DROP_BAD_IP);
+    len = frame_build(buf, &s);
+    F[14] = 0x4f; /* header length 60, total 60, frame has 40 bytes of IP */
+    put16(F + 14 + 2, 60);
+    EXPECT_DROP(true, len, FP_DROP_TRUNCATED);
+    len = frame_build(buf, &s);
+    F[14 + 20 + 12] = 0x40; /* TCP data offset 16 */
+    EXPECT_DROP(true, len, FP_DROP_BAD_L4);
+    len = frame_build(buf, &s);
+    F[14 + 20 + 12] = 0xf0; /* TCP data offset 60 */
+    EXPECT_DROP(true, len, FP_DROP_BAD_L4);
+    /* Other ethertypes, broken ARP. */
+    len = frame_build(buf, &s);
+    put16(F + 12, 0x86dd);
+    EXPECT_DROP(true, len, FP_DROP_NOT_IPV4);
+    len = frame_build_arp(buf, ARP_REQUEST, CLIENT_MAC, (const uint8_t *)"\xff\xff\xff\xff\xff\xff", CLIENT_MAC,
+                          CLIENT, ZERO_MAC, VIP);
+    put16(F + 14, 6); /* hardware type IEEE 802 */
+    EXPECT_DROP(true, len, FP_DROP_ARP_IGNORED);
+    EXPECT_DROP(true, FRAME_VNET_LEN + 14 + 10, FP_DROP_ARP_IGNORED);
+
+    /* A real server whose MAC is not known: dropped, and asked for. */
+    neigh_init(&neigh);
+    neigh_add(&neigh, htonl(RS1));
+    neigh_add(&neigh, htonl(RS2));
+    neigh_for_each_wanted(&neigh, ignore_addr, NULL);
+    CHECK(!neigh.any_wanted);
+    s = client_spec(IPPROTO_TCP, CLIENT, 40040, VIP, 80);
+    s.tcp_flags = TH_SYN_;
+    len = frame_build(buf, &s);
+    EXPECT_DROP(true, len, FP_DROP_NO_NEIGH);
+    CHECK(neigh.any_wanted);
+    CHECK_EQ_U(fp.stats.tx_int, 1);
+    CHECK_EQ_U(fp.stats.tx_ext, 0);
+    env_down();
+}
+
+/* ---- UDP ---- */
+
+static enum fp_verdict udp_from_client(struct flow *fl, size_t payload, bool nocsum)
+{
+    struct frame_spec s = client_spec(IPPROTO_UDP, fl->caddr, fl->cport, fl->vaddr, fl->vport);
+    s.payload = payload;
+    s.udp_nocsum = nocsum;
+    enum fp_verdict v = run(true, &s);
+    if (v == FP_VERDICT_TX_INT) {
+        fl->raddr = o_daddr();
+        fl->rport = o_dport();
+    }
+    return v;
+}
+
+static enum fp_verdict udp_from_server(const struct flow *fl, size_t payload, bool nocsum)
+{
+    struct frame_spec s = server_spec(IPPROTO_UDP, fl->raddr, fl->rport, fl->caddr, fl->cport);
+    s.payload = payload;
+    s.udp_nocsum = nocsum;
+    return run(false, &s);
+}
+
+#define UDP_FRAME_LEN(payload) (FRAME_VNET_LEN + 14 + 20 + 8 + (payload))
+
+static void test_udp(void)
+{
+    env_up(1024, 1500, 1500);
+    struct flow fl = { .caddr = CLIENT, .cport = 5000, .vaddr = VIP, .vport = 53 };
+    CHECK_EQ_U(udp_from_client(&fl, 33, false), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fl.raddr, RS1);
+    CHECK_EQ_U(fl.rport, 1053);
+    check_to_server(&fl, 64, UDP_FRAME_LEN(33));
+    CHECK(l4_check(F) != 0);
+    CHECK_EQ_U(rs_at(SVC_DNS, 0)->inactive, 1);
+    CHECK_EQ_U(udp_from_server(&fl, 100, false), FP_VERDICT_TX_EXT);
+    check_to_client(&fl, 64, UDP_FRAME_LEN(100));
+    /* The flow's next datagram: same server (wlc would pick the idle other one). */
+    CHECK_EQ_U(udp_from_client(&fl, 34, false), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fl.raddr, RS1);
+    check_to_server(&fl, 64, UDP_FRAME_LEN(34));
+    CHECK_EQ_U(rs_at(SVC_DNS, 0)->inactive, 1);
+
+    /* Checksum 0 (none) stays 0 both ways. */
+    struct flow f2 = { .caddr = CLIENT, .cport = 5001, .vaddr = VIP, .vport = 53 };
+    CHECK_EQ_U(udp_from_client(&f2, 40, true), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(f2.raddr, RS2);
+    CHECK_EQ_U(o_daddr(), RS2);
+    CHECK_EQ_U(o_dport(), 1053);
+    CHECK(ip_csum_ok(F));
+    CHECK_EQ_U(l4_check(F), 0);
+    CHECK_EQ_U(udp_from_server(&f2, 41, true), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(o_saddr(), VIP);
+    CHECK_EQ_U(o_sport(), 53);
+    CHECK(ip_csum_ok(F));
+    CHECK_EQ_U(l4_check(F), 0);
+    env_down();
+
+    /* Expiry: after the UDP timeout the entry is gone and the server's reply has nowhere to go. */
+    env_up(1024, 1500, 1500);
+    struct flow f3 = { .caddr = CLIENT, .cport = 5002, .vaddr = VIP, .vport = 53 };
+    CHECK_EQ_U(udp_from_client(&f3, 10, false), FP_VERDICT_TX_INT);
+    fastpath_tick(&fp, 299);
+    CHECK_EQ_U(fp.conns.count, 1);
+    fastpath_tick(&fp, 302);
+    CHECK_EQ_U(fp.conns.count, 0);
+    CHECK_EQ_U(rs_at(SVC_DNS, 0)->inactive, 0);
+    CHECK_EQ_U(udp_from_server(&f3, 10, false), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_CONN], 1);
+    env_down();
+}
+
+/* ---- partial checksums and GSO superframes ---- */
+
+static void test_partial_and_gso(void)
+{
+    env_up(1024, 1500, 1500);
+    struct flow fl = { .caddr = CLIENT, .cport = 40100, .vaddr = VIP, .vport = 80 };
+    struct frame_spec s = client_spec(IPPROTO_TCP, CLIENT, 40100, VIP, 80);
+    s.tcp_flags = TH_SYN_;
+    s.partial_csum = true;
+    out_len = frame_build(buf, &s);
+    uint8_t vnet_in[FRAME_VNET_LEN];
+    memcpy(vnet_in, buf, sizeof vnet_in);
+    uint16_t field_in = get16(l4of(F) + 16);
+    CHECK_EQ_U(field_in, ref_fold(pseudo_sum(F))); /* the builder did what it says */
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(o_daddr(), RS1);
+    CHECK_EQ_U(o_dport(), 8080);
+    CHECK(ip_csum_ok(F));
+    /* The field is the pseudo-header sum for the new address: not complemented, no port in it. */
+    CHECK_EQ_U(get16(l4of(F) + 16), ref_fold(pseudo_sum(F)));
+    CHECK(get16(l4of(F) + 16) != field_in);
+    CHECK(memcmp(buf, vnet_in, sizeof vnet_in) == 0);
+    fl.raddr = RS1;
+    fl.rport = 8080;
+
+    /* The server's partial SYN-ACK: the field follows the new source address. */
+    s = server_spec(IPPROTO_TCP, RS1, 8080, CLIENT, 40100);
+    s.tcp_flags = TH_SYN_ | TH_ACK_;
+    s.partial_csum = true;
+    out_len = frame_build(buf, &s);
+    memcpy(vnet_in, buf, sizeof vnet_in);
+    CHECK_EQ_U(fastpath_handle(&fp, false, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(o_saddr(), VIP);
+    CHECK_EQ_U(o_sport(), 80);
+    CHECK(ip_csum_ok(F));
+    CHECK_EQ_U(get16(l4of(F) + 16), ref_fold(pseudo_sum(F)));
+    CHECK(memcmp(buf, vnet_in, sizeof vnet_in) == 0);
+    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 0), FP_VERDICT_TX_INT);
+
+    /* A 20000-byte TSO superframe from the client: passes whole, vnet header untouched. */
+    s = client_spec(IPPROTO_TCP, CLIENT, 40100, VIP, 80);
+    s.tcp_flags = TH_ACK_ | 0x08;
+    s.frag = IP_DF_;
+    s.payload = 20000 - 40;
+    s.partial_csum = true;
+    s.vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    s.vnet.gso_size = 1448;
+    s.vnet.hdr_len = 14 + 20 + 20;
+    out_len = frame_build(buf, &s);
+    size_t len_in = out_len;
+    memcpy(vnet_in, buf, sizeof vnet_in);
+    CHECK_EQ_U(totof(F), 20000);
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(out_len, len_in);
+    CHECK(memcmp(buf, vnet_in, sizeof vnet_in) == 0);
+    CHECK(o_dmac_is_rs(RS1));
+    CHECK_EQ_U(o_daddr(), RS1);
+    CHECK_EQ_U(o_dport(), 8080);
+    CHECK_EQ_U(o_ttl(), 63);
+    CHECK(ip_csum_ok(F));
+    CHECK_EQ_U(get16(l4of(F) + 16), ref_fold(pseudo_sum(F)));
+
+    /* ...and a 60000-byte one back from the server. */
+    s = server_spec(IPPROTO_TCP, RS1, 8080, CLIENT, 40100);
+    s.tcp_flags = TH_ACK_;
+    s.frag = IP_DF_;
+    s.payload = 60000 - 40;
+    s.partial_csum = true;
+    s.vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    s.vnet.gso_size = 1448;
+    s.vnet.hdr_len = 14 + 20 + 20;
+    out_len = frame_build(buf, &s);
+    len_in = out_len;
+    memcpy(vnet_in, buf, sizeof vnet_in);
+    CHECK_EQ_U(fastpath_handle(&fp, false, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(out_len, len_in);
+    CHECK(memcmp(buf, vnet_in, sizeof vnet_in) == 0);
+    CHECK_EQ_U(o_saddr(), VIP);
+    CHECK_EQ_U(o_sport(), 80);
+    CHECK(ip_csum_ok(F));
+    CHECK_EQ_U(get16(l4of(F) + 16), ref_fold(pseudo_sum(F)));
+
+    /* A GSO type with no segment size cannot be right. */
+    s = client_spec(IPPROTO_TCP, CLIENT, 40100, VIP, 80);
+    s.tcp_flags = TH_ACK_;
+    s.payload = 5000;
+    s.partial_csum = true;
+    s.vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    s.vnet.gso_size = 0;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_GSO_BAD);
+    env_down();
+}
+
+/* ---- ARP ---- */
+
+static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+static void check_arp_reply(const uint8_t *to_mac, uint32_t to_ip, const uint8_t *our_mac, uint32_t our_ip)
+{
+    const uint8_t *a = F + 14;
+    CHECK(o_vnet_zero());
+    CHECK(mac_is(F, to_mac));
+    CHECK(mac_is(F + 6, our_mac));
+    CHECK_EQ_U(get16(F + 12), 0x0806);
+    CHECK_EQ_U(get16(a), 1);
+    CHECK_EQ_U(get16(a + 2), 0x0800);
+    CHECK_EQ_U(a[4], 6);
+    CHECK_EQ_U(a[5], 4);
+    CHECK_EQ_U(get16(a + 6), ARP_REPLY);
+    CHECK(mac_is(a + 8, our_mac));
+    CHECK_EQ_U(get32(a + 14), our_ip);
+    CHECK(mac_is(a + 18, to_mac));
+    CHECK_EQ_U(get32(a + 24), to_ip);
+}
+
+static void test_arp(void)
+{
+    env_up(1024, 1500, 1500);
+    size_t len;
+    uint8_t rs1_mac[6];
+    rs_mac(RS1, rs1_mac);
+
+    /* Who has the VIP (ext): we do. */
+    len = frame_build_arp(buf, ARP_REQUEST, CLIENT_MAC, BCAST, CLIENT_MAC, CLIENT, ZERO_MAC, VIP);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(out_len, len);
+    check_arp_reply(CLIENT_MAC, CLIENT, EXT_MAC, VIP);
+    /* The other VIP too. */
+    len = frame_build_arp(buf, ARP_REQUEST, CLIENT_MAC, BCAST, CLIENT_MAC, CLIENT, ZERO_MAC, VIP2);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    check_arp_reply(CLIENT_MAC, CLIENT, EXT_MAC, VIP2);
+
+    /* Who has the NAT router address (int), asked by a real server. */
+    len = frame_build_arp(buf, ARP_REQUEST, rs1_mac, BCAST, rs1_mac, RS1, ZERO_MAC, NAT);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, false, buf, &out_len, NOW), FP_VERDICT_TX_INT);
+    check_arp_reply(rs1_mac, RS1, INT_MAC, NAT);
+    CHECK_EQ_U(fp.stats.arp_replies, 3);
+
+    /* Not ours, or asked on the wrong side. */
+    len = frame_build_arp(buf, ARP_REQUEST, CLIENT_MAC, BCAST, CLIENT_MAC, CLIENT, ZERO_MAC, OTHER);
+    EXPECT_DROP(true, len, FP_DROP_ARP_IGNORED);
+    len = frame_build_arp(buf, ARP_REQUEST, CLIENT_MAC, BCAST, CLIENT_MAC, CLIENT, ZERO_MAC, NAT);
+    EXPECT_DROP(true, len, FP_DROP_ARP_IGNORED);
+    len = frame_build_arp(buf, ARP_REQUEST, rs1_mac, BCAST, rs1_mac, RS1, ZERO_MAC, VIP);
+    EXPECT_DROP(false, len, FP_DROP_ARP_IGNORED);
+    len = frame_build_arp(buf, ARP_REQUEST, rs1_mac, BCAST, rs1_mac, RS1, ZERO_MAC, RS2);
+    EXPECT_DROP(false, len, FP_DROP_ARP_IGNORED);
+    /* A reply for the VIP is not a request. */
+    len = frame_build_arp(buf, ARP_REPLY, CLIENT_MAC, EXT_MAC, CLIENT_MAC, CLIENT, EXT_MAC, VIP);
+    EXPECT_DROP(true, len, FP_DROP_ARP_IGNORED);
+    CHECK_EQ_U(fp.stats.arp_replies, 3);
+
+    /* A real server's ARP reply on int teaches its new MAC, which new flows then use. */
+    static const uint8_t new_mac[6] = { 0x02, 0xbb, 0xbb, 0xbb, 0xbb, 0x0b };
+    len = frame_build_arp(buf, ARP_REPLY, new_mac, INT_MAC, new_mac, RS1, INT_MAC, NAT);
+    EXPECT_DROP(false, len, FP_DROP_ARP_IGNORED); /* consumed, nothing to send */
+    const uint8_t *m = neigh_lookup(&neigh, htonl(RS1));
+    CHECK(m && mac_is(m, new_mac));
+    struct flow fl = { .caddr = CLIENT, .cport = 40200, .vaddr = VIP, .vport = 80 };
+    CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fl.raddr, RS1);
+    CHECK(mac_is(F, new_mac));
+    /* The same from the client side teaches nothing. */
+    static const uint8_t evil_mac[6] = { 0x02, 0x66, 0x66, 0x66, 0x66, 0x66 };
+    len = frame_build_arp(buf, ARP_REPLY, evil_mac, EXT_MAC, evil_mac, RS1, EXT_MAC, VIP);
+    EXPECT_DROP(true, len, FP_DROP_ARP_IGNORED);
+    m = neigh_lookup(&neigh, htonl(RS1));
+    CHECK(m && mac_is(m, new_mac));
+    /* A request from a real server also teaches its MAC. */
+    static const uint8_t newer_mac[6] = { 0x02, 0xbb, 0xbb, 0xbb, 0xbb, 0xbc };
+    len = frame_build_arp(buf, ARP_REQUEST, newer_mac, BCAST, newer_mac, RS1, ZERO_MAC, NAT);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, false, buf, &out_len, NOW), FP_VERDICT_TX_INT);
+    m = neigh_lookup(&neigh, htonl(RS1));
+    CHECK(m && mac_is(m, newer_mac));
+    env_down();
+
+    /* When the NAT router address is the kernel's, we leave its ARP to the kernel. */
+    env_up(1024, 1500, 1500);
+    fp.cfg.answer_arp_nat = false;
+    len = frame_build_arp(buf, ARP_REQUEST, rs1_mac, BCAST, rs1_mac, RS1, ZERO_MAC, NAT);
+    EXPECT_DROP(false, len, FP_DROP_ARP_IGNORED);
+    env_down();
+}
+
+/* ---- ICMP echo ---- */
+
+static void test_echo(void)
+{
+    env_up(1024, 1500, 1500);
+    uint8_t payload[56];
+    for (unsigned i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)(0xa0 + i);
+    struct frame_spec s = client_spec(IPPROTO_ICMP, CLIENT, 0, VIP, 0);
+    s.icmp_type = 8;
+    s.icmp_rest = 0x12340001;
+    s.data = payload;
+    s.payload = sizeof payload;
+    s.ttl = 50;
+    size_t len = frame_build(buf, &s);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(out_len, len);
+    CHECK(o_vnet_zero());
+    CHECK(mac_is(F, CLIENT_MAC));
+    CHECK(mac_is(F + 6, EXT_MAC));
+    CHECK_EQ_U(F[14 + 9], IPPROTO_ICMP);
+    CHECK_EQ_U(o_saddr(), VIP);
+    CHECK_EQ_U(o_daddr(), CLIENT);
+    CHECK_EQ_U(totof(F), 20 + 8 + sizeof payload);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+    CHECK_EQ_U(l4of(F)[0], 0);
+    CHECK_EQ_U(l4of(F)[1], 0);
+    CHECK_EQ_U(get32(l4of(F) + 4), 0x12340001);
+    CHECK(memcmp(l4of(F) + 8, payload, sizeof payload) == 0);
+    CHECK_EQ_U(fp.stats.echo_replies, 1);
+    /* An odd-length echo to the other VIP. */
+    s.daddr = VIP2;
+    s.payload = 13;
+    len = frame_build(buf, &s);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(o_saddr(), VIP2);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+    CHECK(memcmp(l4of(F) + 8, payload, 13) == 0);
+    env_down();
+}
+
+/* ---- DF and the egress MTU ---- */
+
+static void test_too_big(void)
+{
+    env_up(1024, 1500, 1200);
+    struct frame_spec s = client_spec(IPPROTO_UDP, CLIENT, 7000, VIP, 53);
+    s.frag = IP_DF_;
+    s.payload = 1400 - 28;
+    size_t len = frame_build(buf, &s);
+    uint8_t orig[28];
+    memcpy(orig, F + 14, sizeof orig);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(out_len, FRAME_VNET_LEN + 14 + 20 + 8 + 28);
+    CHECK(o_vnet_zero());
+    CHECK(mac_is(F, CLIENT_MAC));
+    CHECK(mac_is(F + 6, EXT_MAC));
+    CHECK_EQ_U(F[14 + 9], IPPROTO_ICMP);
+    CHECK_EQ_U(o_saddr(), VIP);
+    CHECK_EQ_U(o_daddr(), CLIENT);
+    CHECK_EQ_U(totof(F), 56);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+    CHECK_EQ_U(l4of(F)[0], 3);
+    CHECK_EQ_U(l4of(F)[1], 4);
+    CHECK_EQ_U(get16(l4of(F) + 4), 0);
+    CHECK_EQ_U(get16(l4of(F) + 6), 1200);
+    CHECK(memcmp(l4of(F) + 8, orig, sizeof orig) == 0); /* daddr still the VIP, TTL as sent */
+    CHECK_EQ_U(fp.stats.icmp_too_big_sent, 1);
+
+    /* Without DF: dropped (we do not fragment). */
+    s.frag = 0;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_TOO_BIG);
+    /* Exactly the MTU passes. */
+    s.frag = IP_DF_;
+    s.payload = 1200 - 28;
+    CHECK_EQ_U(run(true, &s), FP_VERDICT_TX_INT);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+    /* A GSO superframe whose segments are too big for the internal link. */
+    struct flow fl = { .caddr = CLIENT, .cport = 40300, .vaddr = VIP, .vport = 80 };
+    CHECK(tcp_establish(&fl));
+    s = client_spec(IPPROTO_TCP, CLIENT, 40300, VIP, 80);
+    s.tcp_flags = TH_ACK_;
+    s.frag = 0;
+    s.payload = 10000;
+    s.partial_csum = true;
+    s.vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    s.vnet.gso_size = 1448;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_TOO_BIG);
+    s.vnet.gso_size = 1160; /* 20 + 20 + 1160 = 1200 */
+    CHECK_EQ_U(run(true, &s), FP_VERDICT_TX_INT);
+    env_down();
+
+    /* The other way: a server's reply too big for the external link, answered from the NAT
+     * router address towards the server. */
+    env_up(1024, 1200, 1500);
+    struct flow f2 = { .caddr = CLIENT, .cport = 7001, .vaddr = VIP, .vport = 53 };
+    CHECK_EQ_U(udp_from_client(&f2, 20, false), FP_VERDICT_TX_INT);
+    s = server_spec(IPPROTO_UDP, f2.raddr, f2.rport, CLIENT, 7001);
+    s.frag = IP_DF_;
+    s.payload = 1400 - 28;
+    len = frame_build(buf, &s);
+    memcpy(orig, F + 14, sizeof orig);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, false, buf, &out_len, NOW), FP_VERDICT_TX_INT);
+    CHECK(o_dmac_is_rs(f2.raddr));
+    CHECK(mac_is(F + 6, INT_MAC));
+    CHECK_EQ_U(o_saddr(), NAT);
+    CHECK_EQ_U(o_daddr(), f2.raddr);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+    CHECK_EQ_U(l4of(F)[0], 3);
+    CHECK_EQ_U(l4of(F)[1], 4);
+    CHECK_EQ_U(get16(l4of(F) + 6), 1200);
+    CHECK(memcmp(l4of(F) + 8, orig, sizeof orig) == 0);
+    env_down();
+}
+
+/* ---- ICMP errors about balanced flows ---- */
+
+static void test_icmp_translation(void)
+{
+    env_up(1024, 1500, 1500);
+
+    /* Port unreachable from a real server about a UDP datagram it got from us. */
+    struct flow fl = { .caddr = CLIENT, .cport = 5001, .vaddr = VIP, .vport = 53 };
+    struct frame_spec s = client_spec(IPPROTO_UDP, CLIENT, 5001, VIP, 53);
+    s.payload = 30;
+    size_t len = frame_build(buf, &s);
+    uint8_t sent[28], rcvd[28];
+    memcpy(sent, F + 14, sizeof sent);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_INT);
+    fl.raddr = o_daddr();
+    fl.rport = o_dport();
+    memcpy(rcvd, F + 14, sizeof rcvd); /* what the server quotes */
+    s = server_spec(IPPROTO_ICMP, fl.raddr, 0, CLIENT, 0);
+    s.icmp_type = 3;
+    s.icmp_code = 3;
+    s.data = rcvd;
+    s.payload = sizeof rcvd;
+    len = frame_build(buf, &s);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, false, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(out_len, len);
+    CHECK(mac_is(F, CLIENT_MAC));
+    CHECK(mac_is(F + 6, EXT_MAC));
+    CHECK_EQ_U(o_saddr(), VIP);
+    CHECK_EQ_U(o_daddr(), CLIENT);
+    CHECK_EQ_U(o_ttl(), 63);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+    uint8_t *q = l4of(F) + 8;
+    CHECK_EQ_U(l4of(F)[0], 3);
+    CHECK_EQ_U(l4of(F)[1], 3);
+    CHECK_EQ_U(get32(q + 12), CLIENT);
+    CHECK_EQ_U(get32(q + 16), VIP);
+    CHECK_EQ_U(get16(q + 20), 5001);
+    CHECK_EQ_U(get16(q + 22), 53);
+    CHECK_EQ_U(ref_fold(ref_sum(q, 20, 0)), 0xffff);
+    /* The quote is what the client sent, but for the TTL our forwarding took. */
+    CHECK(memcmp(q, sent, 8) == 0);
+    CHECK_EQ_U(q[8], sent[8] - 1);
+    CHECK(memcmp(q + 9, sent + 9, 1) == 0);
+    CHECK(memcmp(q + 12, sent + 12, 16) == 0); /* addresses, ports, UDP length and checksum */
+    CHECK_EQ_U(fp.stats.icmp_translated, 1);
+
+    /* Fragmentation needed from a router on the client side about what we sent the client. */
+    struct flow f2 = { .caddr = CLIENT, .cport = 40400, .vaddr = VIP, .vport = 80 };
+    CHECK_EQ_U(tcp_from_client(&f2, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    s = server_spec(IPPROTO_TCP, f2.raddr, f2.rport, CLIENT, 40400);
+    s.tcp_flags = TH_SYN_ | TH_ACK_;
+    s.seq = 777777;
+    s.ack = 1001;
+    s.frag = IP_DF_;
+    len = frame_build(buf, &s);
+    uint8_t server_sent[28], client_got[28];
+    memcpy(server_sent, F + 14, sizeof server_sent);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, false, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    memcpy(client_got, F + 14, sizeof client_got);
+    s = client_spec(IPPROTO_ICMP, ROUTER, 0, VIP, 0);
+    s.icmp_type = 3;
+    s.icmp_code = 4;
+    s.icmp_rest = 1400;
+    s.data = client_got;
+    s.payload = sizeof client_got;
+    len = frame_build(buf, &s);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(out_len, len);
+    CHECK(o_dmac_is_rs(f2.raddr));
+    CHECK(mac_is(F + 6, INT_MAC));
+    CHECK_EQ_U(o_saddr(), ROUTER);
+    CHECK_EQ_U(o_daddr(), f2.raddr);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+    q = l4of(F) + 8;
+    CHECK_EQ_U(get16(l4of(F) + 6), 1400);
+    CHECK_EQ_U(get32(q + 12), f2.raddr);
+    CHECK_EQ_U(get32(q + 16), CLIENT);
+    CHECK_EQ_U(get16(q + 20), f2.rport);
+    CHECK_EQ_U(get16(q + 22), 40400);
+    CHECK_EQ_U(ref_fold(ref_sum(q, 20, 0)), 0xffff);
+    CHECK(memcmp(q, server_sent, 8) == 0);
+    CHECK(memcmp(q + 12, server_sent + 12, 16) == 0);
+    CHECK_EQ_U(fp.stats.icmp_translated, 2);
+
+    /* Errors about flows we do not have. */
+    rcvd[22] ^= 0x55; /* another client port */
+    s = server_spec(IPPROTO_ICMP, fl.raddr, 0, CLIENT, 0);
+    s.icmp_type = 3;
+    s.icmp_code = 3;
+    s.data = rcvd;
+    s.payload = sizeof rcvd;
+    EXPECT_DROP(false, frame_build(buf, &s), FP_DROP_ICMP_UNTRACKED);
+    client_got[22] ^= 0x55;
+    s = client_spec(IPPROTO_ICMP, ROUTER, 0, VIP, 0);
+    s.icmp_type = 3;
+    s.icmp_code = 4;
+    s.icmp_rest = 1400;
+    s.data = client_got;
+    s.payload = sizeof client_got;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_ICMP_UNTRACKED);
+    env_down();
+}
+
+/* ---- fragments ---- */
+
+/* A UDP datagram of 8 + 1000 bytes from the client in two fragments (600 + 408 bytes of it). */
+static void send_fragments(uint16_t cport, uint16_t id, uint32_t *first_to, uint32_t *second_to)
+{
+    struct frame_spec s = client_spec(IPPROTO_UDP, CLIENT, cport, VIP, 53);
+    s.ip_id = id;
+    s.frag = IP_MF_;
+    s.payload = 592;
+    s.udp_len = 1008;
+    *first_to = *second_to = 0;
+    if (run(true, &s) == FP_VERDICT_TX_INT) {
+        *first_to = o_daddr();
+        CHECK_EQ_U(o_dport(), 1053);
+        CHECK(ip_csum_ok(F));
+    } else {
+        CHECK(0 && "first fragment forwarded");
+    }
+    s = client_spec(IPPROTO_UDP, CLIENT, cport, VIP, 53);
+    s.ip_id = id;
+    s.frag = 600 / 8;
+    s.no_l4_header = true;
+    s.payload = 408;
+    size_t len = frame_build(buf, &s);
+    uint8_t data[408];
+    memcpy(data, F + 14 + 20, sizeof data);
+    out_len = len;
+    if (fastpath_handle(&fp, true, buf, &out_len, NOW) == FP_VERDICT_TX_INT) {
+        *second_to = o_daddr();
+        CHECK_EQ_U(out_len, len);
+        CHECK(ip_csum_ok(F));
+        CHECK_EQ_U(get16(F + 14 + 6), 600 / 8);
+        CHECK(memcmp(F + 14 + 20, data, sizeof data) == 0); /* no "ports" rewritten in it */
+    } else {
+        CHECK(0 && "second fragment forwarded");
+    }
+}
+
+static void test_fragments(void)
+{
+    env_up(1024, 1500, 1500);
+    uint32_t a1, a2, b1, b2;
+    send_fragments(6000, 0x1111, &a1, &a2);
+    send_fragments(6001, 0x2222, &b1, &b2);
+    CHECK_EQ_U(a1, RS1);
+    CHECK_EQ_U(a2, RS1);
+    CHECK_EQ_U(b1, RS2); /* wlc: the other one was busy */
+    CHECK_EQ_U(b2, RS2);
+
+    /* A later fragment whose first we never saw. */
+    struct frame_spec s = client_spec(IPPROTO_UDP, CLIENT, 6000, VIP, 53);
+    s.ip_id = 0x3333;
+    s.frag = 75;
+    s.no_l4_header = true;
+    s.payload = 100;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_FRAG_UNKNOWN);
+    /* ... or whose first came from another client. */
+    s.saddr = ROUTER;
+    s.ip_id = 0x1111;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_FRAG_UNKNOWN);
+
+    /* The server's reply in two fragments goes back from the VIP. */
+    s = server_spec(IPPROTO_UDP, RS1, 1053, CLIENT, 6000);
+    s.ip_id = 0x4444;
+    s.frag = IP_MF_;
+    s.payload = 1472;
+    s.udp_len = 8 + 2000;
+    CHECK_EQ_U(run(false, &s), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(o_saddr(), VIP);
+    CHECK_EQ_U(o_sport(), 53);
+    CHECK(ip_csum_ok(F));
+    s = server_spec(IPPROTO_UDP, RS1, 1053, CLIENT, 6000);
+    s.ip_id = 0x4444;
+    s.frag = 1480 / 8;
+    s.no_l4_header = true;
+    s.payload = 528;
+    CHECK_EQ_U(run(false, &s), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(o_saddr(), VIP);
+    CHECK(mac_is(F, CLIENT_MAC));
+    CHECK(ip_csum_ok(F));
+    env_down();
+}
+
+/* ---- flows rawlb dropped (conn_mark_reset) and reused tuples ---- */
+
+static void test_reset(void)
+{
+    env_up(1024, 1500, 1500);
+    struct flow fl = { .caddr = CLIENT, .cport = 40500, .vaddr = VIP, .vport = 80 };
+    CHECK(tcp_establish(&fl));
+    struct real_server *r = rs_at(SVC_HTTP, fl.raddr == RS1 ? 0 : 1);
+    CHECK_EQ_U(r->active, 1);
+    struct conn *c = flow_conn(&fl);
+    CHECK(c != NULL);
+    if (!c) {
+        env_down();
+        return;
+    }
+    conn_mark_reset(&fp.conns, c);
+
+    /* The server's packets for it go nowhere now. */
+    CHECK_EQ_U(tcp_from_server(&fl, TH_ACK_, 10), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_CONN], 1);
+
+    /* The client's next segment is answered with an RST from VIP:80. */
+    struct frame_spec s = client_spec(IPPROTO_TCP, CLIENT, 40500, VIP, 80);
+    s.tcp_flags = TH_ACK_ | 0x08;
+    s.seq = 123456;
+    s.ack = 987654;
+    s.payload = 100;
+    CHECK_EQ_U(run(true, &s), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(out_len, TCP_FRAME_LEN(0));
+    CHECK(o_vnet_zero());
+    CHECK(mac_is(F, CLIENT_MAC));
+    CHECK(mac_is(F + 6, EXT_MAC));
+    CHECK_EQ_U(o_saddr(), VIP);
+    CHECK_EQ_U(o_daddr(), CLIENT);
+    CHECK_EQ_U(o_sport(), 80);
+    CHECK_EQ_U(o_dport(), 40500);
+    CHECK_EQ_U(totof(F), 40);
+    CHECK_EQ_U(l4of(F)[13], TH_RST_);
+    CHECK_EQ_U(get32(l4of(F) + 4), 987654);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+    CHECK_EQ_U(fp.stats.resets_sent, 1);
+    CHECK(flow_conn(&fl) == NULL);
+    CHECK_EQ_U(r->active + r->inactive, 0);
+    /* ... and the one after that is just an unknown flow. */
+    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 0), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NOT_SYN], 1);
+
+    /* A SYN on a reset entry is scheduled afresh. */
+    CHECK(tcp_establish(&fl));
+    c = flow_conn(&fl);
+    CHECK(c != NULL);
+    if (c)
+        conn_mark_reset(&fp.conns, c);
+    uint64_t created = fp.conns.stats.created;
+    CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fp.conns.stats.created, created + 1);
+    c = flow_conn(&fl);
+    CHECK(c && !(c->flags & CONN_F_RESET) && c->state == TCP_S_SYN_RECV);
+    CHECK_EQ_U(fp.conns.count, 1);
+    CHECK_EQ_U(fp.stats.resets_sent, 1);
+    /* An RST from the client on a reset entry gets no RST back. */
+    if (c)
+        conn_mark_reset(&fp.conns, c);
+    CHECK_EQ_U(tcp_from_client(&fl, TH_RST_, 0), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.resets_sent, 1);
+    CHECK(flow_conn(&fl) == NULL);
+    env_down();
+}
+
+static void test_reuse(void)
+{
+    env_up(1024, 1500, 1500);
+    struct real_server *r1 = rs_at(SVC_HTTP, 0), *r2 = rs_at(SVC_HTTP, 1);
+
+    /* TIME_WAIT: closed by FINs both ways. */
+    struct flow fl = { .caddr = CLIENT, .cport = 40600, .vaddr = VIP, .vport = 80 };
+    CHECK(tcp_establish(&fl));
+    CHECK_EQ_U(tcp_from_client(&fl, TH_FIN_ | TH_ACK_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(tcp_from_server(&fl, TH_FIN_ | TH_ACK_, 0), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 0), FP_VERDICT_TX_INT);
+    struct conn *c = flow_conn(&fl);
+    CHECK(c && c->state == TCP_S_TIME_WAIT);
+    uint64_t created = fp.conns.stats.created;
+    CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    check_to_server(&fl, 64, TCP_FRAME_LEN(0));
+    CHECK_EQ_U(fp.conns.stats.created, created + 1);
+    c = flow_conn(&fl);
+    CHECK(c && c->state == TCP_S_SYN_RECV);
+    CHECK(c && c->daddr == htonl(fl.raddr));
+    CHECK_EQ_U(fp.conns.count, 1);
+    CHECK_EQ_U(r1->inactive + r2->inactive, 1);
+    CHECK_EQ_U(r1->active + r2->active, 0);
+
+    /* CLOSE: ended by an RST. */
+    struct flow f2 = { .caddr = CLIENT, .cport = 40601, .vaddr = VIP, .vport = 80 };
+    CHECK(tcp_establish(&f2));
+    CHECK_EQ_U(tcp_from_server(&f2, TH_RST_, 0), FP_VERDICT_TX_EXT);
+    c = flow_conn(&f2);
+    CHECK(c && c->state == TCP_S_CLOSE);
+    created = fp.conns.stats.created;
+    CHECK_EQ_U(tcp_from_client(&f2, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fp.conns.stats.created, created + 1);
+    c = flow_conn(&f2);
+    CHECK(c && c->state == TCP_S_SYN_RECV);
+    CHECK_EQ_U(fp.conns.count, 2);
+    CHECK_EQ_U(r1->inactive + r2->inactive, 2);
+
+    /* A SYN on a live (established) entry is a retransmission: same entry, same server. */
+    struct flow f3 = { .caddr = CLIENT, .cport = 40602, .vaddr = VIP, .vport = 80 };
+    CHECK(tcp_establish(&f3));
+    uint32_t to = f3.raddr;
+    created = fp.conns.stats.created;
+    CHECK_EQ_U(tcp_from_client(&f3, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fp.conns.stats.created, created);
+    CHECK_EQ_U(f3.raddr, to);
+    env_down();
+}
+
+/* ---- table full ---- */
+
+static void test_table_full(void)
+{
+    env_up(4, 1500, 1500);
+    struct flow fl[5];
+    for (unsigned i = 0; i < 4; i++) {
+        fl[i] = (struct flow){ .caddr = CLIENT, .cport = (uint16_t)(40700 + i), .vaddr = VIP, .vport = 80 };
+        CHECK(tcp_establish(&fl[i]));
+    }
+    fl[4] = (struct flow){ .caddr = CLIENT, .cport = 40704, .vaddr = VIP, .vport = 80 };
+    CHECK_EQ_U(tcp_from_client(&fl[4], TH_SYN_, 0), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_TABLE_FULL], 1);
+    struct frame_spec s = client_spec(IPPROTO_UDP, CLIENT, 5000, VIP, 53);
+    s.payload = 10;
+    CHECK_EQ_U(run(true, &s), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_TABLE_FULL], 2);
+    for (unsigned i = 0; i < 4; i++) {
+        CHECK_EQ_U(tcp_from_client(&fl[i], TH_ACK_, 50), FP_VERDICT_TX_INT);
+        check_to_server(&fl[i], 64, TCP_FRAME_LEN(50));
+        CHECK_EQ_U(tcp_from_server(&fl[i], TH_ACK_, 60), FP_VERDICT_TX_EXT);
+        check_to_client(&fl[i], 64, TCP_FRAME_LEN(60));
+    }
+    /* One closes and is reused at once: room again. */
+    CHECK_EQ_U(tcp_from_client(&fl[0], TH_RST_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(tcp_from_client(&fl[4], TH_SYN_, 0), FP_VERDICT_DROP); /* CLOSE still holds its slot */
+    CHECK_EQ_U(tcp_from_client(&fl[0], TH_SYN_, 0), FP_VERDICT_TX_INT); /* its own tuple may reuse it */
+    env_down();
+}
+
+/* ---- weights ---- */
+
+static void test_weights(void)
+{
+    env_up(1024, 1500, 1500);
+    struct service *svc = &svcs.svc[SVC_HTTP];
+    struct flow old = { .caddr = CLIENT, .cport = 40800, .vaddr = VIP, .vport = 80 };
+    CHECK(tcp_establish(&old));
+    CHECK_EQ_U(old.raddr, RS1);
+    service_set_weight(svc, 0, 0);
+    for (unsigned i = 0; i < 50; i++) {
+        struct flow fl = { .caddr = CLIENT, .cport = (uint16_t)(41000 + i), .vaddr = VIP, .vport = 80 };
+        CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_TX_INT);
+        CHECK_EQ_U(fl.raddr, RS2);
+        CHECK_EQ_U(tcp_from_client(&old, TH_ACK_, 5), FP_VERDICT_TX_INT);
+        check_to_server(&old, 64, TCP_FRAME_LEN(5));
+    }
+    CHECK_EQ_U(tcp_from_server(&old, TH_ACK_, 5), FP_VERDICT_TX_EXT);
+    check_to_client(&old, 64, TCP_FRAME_LEN(5));
+    service_set_weight(svc, 1, 0);
+    struct flow fl = { .caddr = CLIENT, .cport = 42000, .vaddr = VIP, .vport = 80 };
+    CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_SERVER], 1);
+    CHECK_EQ_U(tcp_from_client(&old, TH_ACK_, 5), FP_VERDICT_TX_INT);
+    /* Health holding a server out works the same way. */
+    service_set_weight(svc, 1, 1);
+    service_set_available(svc, 1, false);
+    CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_SERVER], 2);
+    service_set_available(svc, 1, true);
+    CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fl.raddr, RS2);
+    env_down();
+}
+
+/* ---- persistence and one-packet scheduling ---- */
+
+static void test_persistence(void)
+{
+    env_up(1024, 1500, 1500);
+    uint32_t first = 0;
+    bool same = true;
+    for (unsigned i = 0; i < 40; i++) {
+        struct flow fl = { .caddr = (i & 1) ? IP4(198, 51, 100, 101) : IP4(198, 51, 100, 100),
+                           .cport = (uint16_t)(30000 + i * 7), .vaddr = VIP2, .vport = 443 };
+        CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_TX_INT);
+        CHECK_EQ_U(fl.rport, 8443);
+        if (i == 0)
+            first = fl.raddr;
+        same &= fl.raddr == first;
+        if (i % 3 == 0) {
+            CHECK_EQ_U(tcp_from_server(&fl, TH_SYN_ | TH_ACK_, 0), FP_VERDICT_TX_EXT);
+            check_to_client(&fl, 64, TCP_FRAME_LEN(0));
+            CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 0), FP_VERDICT_TX_INT);
+        }
+    }
+    CHECK(same);
+    CHECK(first == RS1 || first == RS2);
+    unsigned idx = first == RS1 ? 0 : 1;
+    CHECK_EQ_U(rs_at(SVC_PERSIST, idx)->persistent, 1);
+    CHECK_EQ_U(rs_at(SVC_PERSIST, idx)->active + rs_at(SVC_PERSIST, idx)->inactive, 40);
+    /* Another network: scheduled on its own (wlc: to the idle server). */
+    struct flow other = { .caddr = IP4(192, 0, 2, 9), .cport = 30000, .vaddr = VIP2, .vport = 443 };
+    CHECK_EQ_U(tcp_from_client(&other, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK(other.raddr != first);
+    CHECK_EQ_U(rs_at(SVC_PERSIST, 1 - idx)->persistent, 1);
+    env_down();
+
+    /* -o: each datagram of one tuple scheduled on its own; every reply translated. */
+    env_up(1024, 1500, 1500);
+    struct flow a = { .caddr = CLIENT, .cport = 6000, .vaddr = VIP2, .vport = 53 };
+    struct flow b = a;
+    CHECK_EQ_U(udp_from_client(&a, 20, false), FP_VERDICT_TX_INT);
+    check_to_server(&a, 64, UDP_FRAME_LEN(20));
+    CHECK_EQ_U(udp_from_client(&b, 21, false), FP_VERDICT_TX_INT);
+    check_to_server(&b, 64, UDP_FRAME_LEN(21));
+    CHECK_EQ_U(a.rport, 2053);
+    CHECK_EQ_U(b.rport, 2053);
+    CHECK(a.raddr != b.raddr); /* wlc, the first server busy with the first datagram */
+    CHECK(conn_lookup_in(&fp.conns, IPPROTO_UDP, htonl(CLIENT), htons(6000), htonl(VIP2), htons(53)) == NULL);
+    CHECK_EQ_U(udp_from_server(&a, 30, false), FP_VERDICT_TX_EXT);
+    check_to_client(&a, 64, UDP_FRAME_LEN(30));
+    CHECK_EQ_U(udp_from_server(&b, 31, false), FP_VERDICT_TX_EXT);
+    check_to_client(&b, 64, UDP_FRAME_LEN(31));
+    CHECK_EQ_U(fp.conns.count, 2);
+    env_down();
+}
+
+int main(void)
+{
+    test_tcp_flow();
+    test_wlc_split();
+    test_drops();
+    test_udp();
+    test_partial_and_gso();
+    test_arp();
+    test_echo();
+    test_too_big();
+    test_icmp_translation();
+    test_fragments();
+    test_reset();
+    test_reuse();
+    test_table_full();
+    test_weights();
+    test_persistence();
+    CHECK_DONE();
+}
