@@ -1027,6 +1027,36 @@ static void test_icmp_translation(void)
     CHECK(memcmp(q + 12, server_sent + 12, 16) == 0);
     CHECK_EQ_U(fp.stats.icmp_translated, 2);
 
+    /* A longer quote (Linux quotes up to 576 bytes) holds the TCP checksum: restored too. */
+    CHECK_EQ_U(tcp_from_client(&f2, TH_ACK_, 0), FP_VERDICT_TX_INT);
+    {
+        s = server_spec(IPPROTO_TCP, f2.raddr, f2.rport, CLIENT, 40400);
+        s.tcp_flags = TH_ACK_ | 0x08;
+        s.seq = 777778;
+        s.ack = 1001;
+        s.payload = 31;
+        s.frag = IP_DF_;
+        len = frame_build(buf, &s);
+        uint8_t srv[40 + 31], cli[40 + 31];
+        memcpy(srv, F + 14, sizeof srv);
+        out_len = len;
+        CHECK_EQ_U(fastpath_handle(&fp, false, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+        memcpy(cli, F + 14, sizeof cli);
+        s = client_spec(IPPROTO_ICMP, ROUTER, 0, VIP, 0);
+        s.icmp_type = 11; /* time exceeded */
+        s.data = cli;
+        s.payload = sizeof cli;
+        len = frame_build(buf, &s);
+        out_len = len;
+        CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_INT);
+        q = l4of(F) + 8;
+        CHECK(ip_csum_ok(F));
+        CHECK(l4_csum_ok(F));
+        CHECK_EQ_U(ref_fold(ref_sum(q, 20, 0)), 0xffff);
+        CHECK(memcmp(q, srv, 8) == 0);
+        CHECK(memcmp(q + 12, srv + 12, sizeof srv - 12) == 0); /* TCP header with its checksum, data */
+    }
+
     /* Errors about flows we do not have. */
     rcvd[22] ^= 0x55; /* another client port */
     s = server_spec(IPPROTO_ICMP, fl.raddr, 0, CLIENT, 0);
@@ -1344,6 +1374,24 @@ static void test_persistence(void)
     CHECK_EQ_U(tcp_from_client(&other, TH_SYN_, 0), FP_VERDICT_TX_INT);
     CHECK(other.raddr != first);
     CHECK_EQ_U(rs_at(SVC_PERSIST, 1 - idx)->persistent, 1);
+    /* Quiesced (weight 0), the server keeps its persistent clients, as IPVS does by default... */
+    struct service *svc = &svcs.svc[SVC_PERSIST];
+    service_set_weight(svc, idx, 0);
+    struct flow more = { .caddr = IP4(198, 51, 100, 77), .cport = 31000, .vaddr = VIP2, .vport = 443 };
+    CHECK_EQ_U(tcp_from_client(&more, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(more.raddr, first);
+    /* ...but one that health holds out does not: the network moves to the other server and stays. */
+    service_set_weight(svc, idx, 1);
+    service_set_available(svc, idx, false);
+    for (unsigned i = 0; i < 5; i++) {
+        more.cport = (uint16_t)(31001 + i);
+        CHECK_EQ_U(tcp_from_client(&more, TH_SYN_, 0), FP_VERDICT_TX_INT);
+        CHECK(more.raddr != first);
+    }
+    service_set_available(svc, idx, true);
+    more.cport = 31010;
+    CHECK_EQ_U(tcp_from_client(&more, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK(more.raddr != first);
     env_down();
 
     /* -o: each datagram of one tuple scheduled on its own; every reply translated. */
@@ -1363,6 +1411,80 @@ static void test_persistence(void)
     CHECK_EQ_U(udp_from_server(&b, 31, false), FP_VERDICT_TX_EXT);
     check_to_client(&b, 64, UDP_FRAME_LEN(31));
     CHECK_EQ_U(fp.conns.count, 2);
+    /* A third datagram lands on a server that already has this tuple's entry: reused, not doubled. */
+    struct flow c3 = a;
+    CHECK_EQ_U(udp_from_client(&c3, 22, false), FP_VERDICT_TX_INT);
+    check_to_server(&c3, 64, UDP_FRAME_LEN(22));
+    CHECK_EQ_U(fp.conns.count, 2);
+    CHECK_EQ_U(rs_at(SVC_OPS, 0)->inactive + rs_at(SVC_OPS, 1)->inactive, 2);
+    env_down();
+}
+
+/* ---- expiry through fastpath_tick: the counters follow the entries out ---- */
+
+static void test_expiry(void)
+{
+    env_up(1024, 1500, 1500);
+    struct real_server *r1 = rs_at(SVC_HTTP, 0), *r2 = rs_at(SVC_HTTP, 1);
+    struct flow es = { .caddr = CLIENT, .cport = 43000, .vaddr = VIP, .vport = 80 };
+    struct flow tw = { .caddr = CLIENT, .cport = 43001, .vaddr = VIP, .vport = 80 };
+    struct flow sr = { .caddr = CLIENT, .cport = 43002, .vaddr = VIP, .vport = 80 };
+    struct flow udp = { .caddr = CLIENT, .cport = 43003, .vaddr = VIP, .vport = 53 };
+    CHECK(tcp_establish(&es));
+    CHECK(tcp_establish(&tw));
+    CHECK_EQ_U(tcp_from_client(&tw, TH_FIN_ | TH_ACK_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(tcp_from_server(&tw, TH_FIN_ | TH_ACK_, 0), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(tcp_from_client(&sr, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(udp_from_client(&udp, 10, false), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fp.conns.count, 4);
+    CHECK_EQ_U(r1->active + r2->active, 1);
+    CHECK_EQ_U(r1->inactive + r2->inactive, 2);
+    fastpath_tick(&fp, 130); /* past TIME_WAIT (120) and SYN_RECV */
+    CHECK_EQ_U(fp.conns.count, 2);
+    CHECK(flow_conn(&es) != NULL);
+    CHECK(flow_conn(&tw) == NULL);
+    CHECK(flow_conn(&sr) == NULL);
+    CHECK_EQ_U(r1->inactive + r2->inactive, 0);
+    CHECK_EQ_U(rs_at(SVC_DNS, 0)->inactive, 1);
+    fastpath_tick(&fp, 310);
+    CHECK_EQ_U(fp.conns.count, 1);
+    CHECK_EQ_U(rs_at(SVC_DNS, 0)->inactive, 0);
+    fastpath_tick(&fp, 910);
+    CHECK_EQ_U(fp.conns.count, 0);
+    CHECK_EQ_U(r1->active + r2->active + r1->inactive + r2->inactive, 0);
+    env_down();
+}
+
+/* ---- an echo request with IP options: answered without them ---- */
+
+static void test_echo_options(void)
+{
+    env_up(1024, 1500, 1500);
+    struct frame_spec s = client_spec(IPPROTO_ICMP, CLIENT, 0, VIP, 0);
+    s.icmp_type = 8;
+    s.icmp_rest = 0x00070009;
+    s.payload = 32;
+    size_t len = frame_build(buf, &s);
+    uint8_t icmp[40];
+    memcpy(icmp, F + 14 + 20, sizeof icmp);
+    /* Insert 4 bytes of options (NOP NOP NOP EOL) after the fixed header. */
+    memmove(F + 14 + 24, F + 14 + 20, 40);
+    memcpy(F + 14 + 20, "\x01\x01\x01\x00", 4);
+    F[14] = 0x46;
+    put16(F + 14 + 2, 64);
+    put16(F + 14 + 10, 0);
+    put16(F + 14 + 10, (uint16_t)~ref_fold(ref_sum(F + 14, 24, 0)));
+    len += 4;
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(out_len, len - 4);
+    CHECK_EQ_U(F[14], 0x45);
+    CHECK_EQ_U(totof(F), 60);
+    CHECK_EQ_U(o_saddr(), VIP);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+    CHECK_EQ_U(l4of(F)[0], 0);
+    CHECK(memcmp(l4of(F) + 4, icmp + 4, 36) == 0);
     env_down();
 }
 
@@ -1383,5 +1505,7 @@ int main(void)
     test_table_full();
     test_weights();
     test_persistence();
+    test_expiry();
+    test_echo_options();
     CHECK_DONE();
 }
