@@ -197,6 +197,11 @@ static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, enum f
         return NULL;
     }
     const struct endpoint *dst = &svc->rs[rs].ep;
+    if (!neigh_lookup(fp->neigh, dst->addr)) {
+        /* No entry for a flow we cannot send yet: the client's retransmission finds the MAC. */
+        *why = FP_DROP_NO_NEIGH;
+        return NULL;
+    }
     if (svc->one_packet) {
         /* Each datagram on its own: only the reply direction needs an entry. */
         struct conn *c = conn_lookup_out(&fp->conns, p->proto, dst->addr, dst->port, p->saddr, p->sport);
