@@ -203,14 +203,16 @@ pass() { stop_rawlb; say "PASS"; exit 0; }
 CAPS=()
 start_capture() {
   local name=$1 n=$2 dev=$3; shift 3
-  on "$n" tcpdump -i "$dev" -n -U -Z root -w "$W/$name.pcap" "$@" 2> "$W/$name.err" &
+  on "$n" tcpdump -i "$dev" -n -U --immediate-mode -Z root -w "$W/$name.pcap" "$@" 2> "$W/$name.err" &
   PIDS+=($!); CAPS+=($!)
   wait_for 5 grep -q "listening on" "$W/$name.err" || fail "tcpdump on $n/$dev: $(cat "$W/$name.err")"
 }
 stop_captures() {
   local pid
   sleep 0.5
-  for pid in "${CAPS[@]}"; do kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  # SIGTERM, not SIGINT: background jobs of a script start with SIGINT ignored
+  for pid in "${CAPS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${CAPS[@]}"; do wait_for 5 bash -c "! kill -0 $pid"; kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   CAPS=()
 }
 # pcap NAME FILTER...: print the matching packets of a finished capture

@@ -22,7 +22,7 @@ check_tcp() { # URL: 20 closed connections, all answered, both servers seen, cli
   wait_http "$url"
   for ((i = 0; i < 20; i++)); do
     body=$(http -m 5 -H 'Connection: close' "$url") || fail "request $i to $url failed"
-    out+="$body"$'\n'
+    out+="${out:+$'\n'}$body"
   done
   grep -q '^rs1' <<<"$out" && grep -q '^rs2' <<<"$out" || fail "$url: 20 connections did not reach both servers: $(sort <<<"$out" | uniq -c)"
   say "$url: $(cut -d' ' -f1 <<<"$out" | sort | uniq -c | xargs)"

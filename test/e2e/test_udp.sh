@@ -10,7 +10,7 @@ start_rawlb -e ext -i int -n $NAT -u $VIP:53 -r 203.0.113.11:53 -r 203.0.113.12:
             -u $VIP:5353 -r 203.0.113.11:5353 -r 203.0.113.12:5353
 
 out=$(udpq $VIP 53 20); rc=$?
-echo "$out" | sort | uniq -c | head
+say "20 flows: $(cut -d" " -f1 <<<"$out" | sort | uniq -c | xargs)"
 [ $rc = 0 ] || fail "UDP $VIP:53: not every one of 20 flows got an answer: $(grep -cE 'TIMEOUT|ECONNREFUSED' <<<"$out") failed"
 grep -qv "^rs[12] $CIP:" <<<"$out" && fail "a real server saw another source than the client $CIP: $(grep -v "^rs[12] $CIP:" <<<"$out" | head -1)"
 grep -q '^rs1 ' <<<"$out" && grep -q '^rs2 ' <<<"$out" || fail "20 UDP flows with equal weights all went to one real server"
