@@ -15,7 +15,7 @@ TAG=$(basename "$0" .sh); TAG=${TAG#test_}
 P=rlbt-$TAG-                          # namespace prefix of this test
 ROLES="c lb rs1 rs2 rs3 sw"           # every namespace a test may create
 VIP=198.51.100.10; CIP=198.51.100.100; LB_EXT=198.51.100.2; LB_INT=203.0.113.2; NAT=203.0.113.1
-PY=$(command -v python3)
+PY=$(python3 -c "import sys; print(sys.executable)" 2>/dev/null)  # the real binary, not a shim
 PIDS=()                               # processes to stop on exit
 W=""
 
@@ -30,6 +30,8 @@ fail() {
 }
 
 # run a command in one of this test's namespaces: on c curl ...
+# (not for background processes: "on ... &" forks a subshell and $! would not be the process;
+#  start those with ip netns exec directly, which execs the command)
 on() { local n=$1; shift; ip netns exec "$P$n" "$@"; }
 
 # wait_for SECONDS CMD...: 0 as soon as CMD succeeds, 1 when the time is up
@@ -74,7 +76,7 @@ RAWLB=$BIN/rawlb; CTL=$BIN/rawlb-ctl
 [ -x "$RAWLB" ] || fail "no rawlb binary in $BIN"
 [ -x "$CTL" ] || fail "no rawlb-ctl binary in $BIN"
 [ "$(id -u)" = 0 ] || fail "needs root (network namespaces)"
-for tool in ip curl nginx tcpdump ping arping timeout sha256sum ss nstat "$PY"; do
+for tool in ip curl nginx tcpdump ping arping timeout sha256sum ss nstat python3; do
   command -v "$tool" >/dev/null || fail "missing tool: $tool (see .ci/run for the packages)"
 done
 W=$(mktemp -d "/tmp/rlbt-$TAG.XXXXXX") || fail "mktemp"
@@ -140,21 +142,21 @@ http {
   }
 }
 EOF
-  on rs$i nginx -e "$d/error.log" -c "$d/nginx.conf" &
+  ip netns exec "${P}rs$i" nginx -e "$d/error.log" -c "$d/nginx.conf" &
   PIDS+=($!)
   wait_for 5 listening rs$i tcp $port || fail "nginx on rs$i did not start: $(cat "$d/error.log")"
 }
 
 # rs_httpd I PORT: python HTTP server on rsI (GET -> name and client, POST -> sha256 of the body)
 rs_httpd() {
-  on rs$1 "$PY" "$E2E/nethelper.py" httpd rs$1 "$2" > "$W/httpd-rs$1-$2.log" 2>&1 &
+  ip netns exec "${P}rs$1" "$PY" "$E2E/nethelper.py" httpd rs$1 "$2" > "$W/httpd-rs$1-$2.log" 2>&1 &
   PIDS+=($!)
   wait_for 5 listening rs$1 tcp "$2" || fail "httpd on rs$1:$2 did not start: $(cat "$W/httpd-rs$1-$2.log")"
 }
 
 # rs_udpd I PORT: UDP responder on rsI ("rsI CLIENTIP:PORT LENGTH")
 rs_udpd() {
-  on rs$1 "$PY" "$E2E/nethelper.py" udpd rs$1 "$2" > "$W/udpd-rs$1-$2.log" 2>&1 &
+  ip netns exec "${P}rs$1" "$PY" "$E2E/nethelper.py" udpd rs$1 "$2" > "$W/udpd-rs$1-$2.log" 2>&1 &
   PIDS+=($!)
   wait_for 5 listening rs$1 udp "$2" || fail "udpd on rs$1:$2 did not start: $(cat "$W/udpd-rs$1-$2.log")"
 }
@@ -168,7 +170,7 @@ ctl()  { timeout 5 "$CTL" --ctl "$SOCK" "$@"; }
 start_rawlb() {
   local i
   say "rawlb $*"
-  on lb "$RAWLB" "$@" --ctl "$SOCK" --pidfile "$PIDFILE" > "$LOG" 2>&1 &
+  ip netns exec "${P}lb" "$RAWLB" "$@" --ctl "$SOCK" --pidfile "$PIDFILE" > "$LOG" 2>&1 &
   RAWLB_PID=$!
   PIDS+=($RAWLB_PID)
   for ((i = 0; i < 100; i++)); do
@@ -203,7 +205,7 @@ pass() { stop_rawlb; say "PASS"; exit 0; }
 CAPS=()
 start_capture() {
   local name=$1 n=$2 dev=$3; shift 3
-  on "$n" tcpdump -i "$dev" -n -U --immediate-mode -Z root -w "$W/$name.pcap" "$@" 2> "$W/$name.err" &
+  ip netns exec "$P$n" tcpdump -i "$dev" -n -U --immediate-mode -Z root -w "$W/$name.pcap" "$@" 2> "$W/$name.err" &
   PIDS+=($!); CAPS+=($!)
   wait_for 5 grep -q "listening on" "$W/$name.err" || fail "tcpdump on $n/$dev: $(cat "$W/$name.err")"
 }
