@@ -83,6 +83,9 @@ W=$(mktemp -d "/tmp/rlbt-$TAG.XXXXXX") || fail "mktemp"
 SOCK=$W/rawlb.sock; PIDFILE=$W/rawlb.pid; LOG=$W/rawlb.log
 export NSTAT_HISTORY=$W/nstat.history
 
+# forget PID: a reaped process is no longer ours to signal (its id may be reused)
+forget() { local p keep=(); for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done; PIDS=("${keep[@]}"); }
+
 mkns() { ip netns add "$P$1" || fail "ip netns add $P$1"; on "$1" ip link set lo up; }
 
 # link NS IFNAME PEERNAME BRIDGE ADDR/LEN: a veth from NS to a bridge in ns sw
@@ -168,14 +171,14 @@ ctl()  { timeout 5 "$CTL" --ctl "$SOCK" "$@"; }
 
 # start_rawlb ARGS...: rawlb in ns lb with its own --ctl/--pidfile, logging to $LOG; waits for the ctl socket
 start_rawlb() {
-  local i
+  local i rc
   say "rawlb $*"
   ip netns exec "${P}lb" "$RAWLB" "$@" --ctl "$SOCK" --pidfile "$PIDFILE" > "$LOG" 2>&1 &
   RAWLB_PID=$!
   PIDS+=($RAWLB_PID)
   for ((i = 0; i < 100; i++)); do
     if ! kill -0 $RAWLB_PID 2>/dev/null; then
-      wait $RAWLB_PID; fail "rawlb exited with status $? during start-up"
+      wait $RAWLB_PID; rc=$?; forget $RAWLB_PID; fail "rawlb exited with status $rc during start-up"
     fi
     ctl list >/dev/null 2>&1 && return 0
     sleep 0.1
@@ -190,11 +193,11 @@ wait_http() { wait_for 10 http -o /dev/null "$1" || fail "no answer from $1 with
 stop_rawlb() {
   local rc
   [ -n "${RAWLB_PID:-}" ] || return 0
-  kill -0 $RAWLB_PID 2>/dev/null || { wait $RAWLB_PID; fail "rawlb died during the test (status $?)"; }
+  kill -0 $RAWLB_PID 2>/dev/null || { wait $RAWLB_PID; rc=$?; forget $RAWLB_PID; fail "rawlb died during the test (status $rc)"; }
   kill -TERM $RAWLB_PID
   wait_for 10 bash -c "! kill -0 $RAWLB_PID" || fail "rawlb did not exit within 10 s of SIGTERM"
   wait $RAWLB_PID; rc=$?
-  RAWLB_PID=""
+  forget $RAWLB_PID; RAWLB_PID=""
   if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$LOG"; then fail "sanitizer report in the rawlb log"; fi
   [ $rc = 0 ] || fail "rawlb exited with status $rc after SIGTERM (want 0)"
 }
@@ -214,7 +217,10 @@ stop_captures() {
   sleep 0.5
   # SIGTERM, not SIGINT: background jobs of a script start with SIGINT ignored
   for pid in "${CAPS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in "${CAPS[@]}"; do wait_for 5 bash -c "! kill -0 $pid"; kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+  for pid in "${CAPS[@]}"; do
+    wait_for 5 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null; forget "$pid"
+  done
   CAPS=()
 }
 # pcap NAME FILTER...: print the matching packets of a finished capture

@@ -19,6 +19,7 @@ start_capture lbext sw lb-ext ip
 start_capture lbint sw lb-int ip
 ok=0
 for ((i = 0; i < 20; i++)); do
+  [ $((i - ok)) -gt 5 ] && break   # bounded
   body=$(http -m 5 -H 'Connection: close' http://$VIP/) && [[ $body == rs[12] ]] && ok=$((ok + 1))
 done
 stop_captures
