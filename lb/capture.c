@@ -84,6 +84,15 @@ fail:
     return false;
 }
 
+void capture_update_stats(struct capture *c)
+{
+    struct tpacket_stats st;
+    socklen_t len = sizeof st;
+    /* Reading the statistics resets them in the kernel: accumulate. */
+    if (c->fd >= 0 && getsockopt(c->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+        c->stats.kernel_drops += st.tp_drops;
+}
+
 void capture_close(struct capture *c)
 {
     if (c->fd >= 0)

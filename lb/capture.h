@@ -19,6 +19,7 @@
 
 struct capture_stats {
     uint64_t batches, frames, truncated;
+    uint64_t kernel_drops; /* frames the socket's buffer had no room for (PACKET_STATISTICS) */
 };
 
 struct capture {
@@ -36,6 +37,8 @@ bool capture_open(struct capture *c, int ifindex, const char *filter, char *err,
 /* Replaces the filter (e.g. after a service was added). */
 bool capture_set_filter(struct capture *c, const char *filter, char *err, size_t errlen);
 void capture_close(struct capture *c);
+/* Adds the kernel's drop count since the last call to c->stats.kernel_drops. */
+void capture_update_stats(struct capture *c);
 
 /* Reads up to CAPTURE_BATCH frames without blocking. Returns the count (0 when none), or -1 on
  * error (errno). Frame i is capture_frame(c, i) with length c->msgs[i].msg_len; frames cut

@@ -92,7 +92,7 @@ static void run_batches(struct daemon *d, struct capture *rx, bool from_ext)
         if (n < CAPTURE_BATCH)
             break;
     }
-    neigh_for_each_wanted(&d->neigh, solicit_cb, &d->arp_int);
+    neigh_for_each_wanted(&d->neigh, now, solicit_cb, &d->arp_int);
 }
 
 static void ext_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -114,8 +114,9 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct daemon *d = w->data;
-    fastpath_tick(&d->fp, daemon_now(d));
-    neigh_for_each_wanted(&d->neigh, solicit_cb, &d->arp_int);
+    uint32_t now = daemon_now(d);
+    fastpath_tick(&d->fp, now);
+    neigh_for_each_wanted(&d->neigh, now, solicit_cb, &d->arp_int);
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -224,6 +225,27 @@ static bool open_io(struct daemon *d, char *err, size_t errlen)
     return control_open(&d->ctl, d->loop, d->cfg.ctl_path, control_request, d, err, errlen);
 }
 
+/* What an operator wants to know when the daemon stops: where frames went, why some were not
+ * forwarded. */
+static void log_counters(struct daemon *d)
+{
+    const struct fastpath_stats *s = &d->fp.stats;
+    capture_update_stats(&d->rx_ext);
+    capture_update_stats(&d->rx_int);
+    log_info("frames: ext rx %llu tx %llu, int rx %llu tx %llu; receive buffer drops: ext %llu int %llu; "
+             "send failures: ext %llu int %llu",
+             (unsigned long long)s->rx_ext, (unsigned long long)s->tx_ext, (unsigned long long)s->rx_int,
+             (unsigned long long)s->tx_int, (unsigned long long)d->rx_ext.stats.kernel_drops,
+             (unsigned long long)d->rx_int.stats.kernel_drops, (unsigned long long)d->tx_ext.stats.failed,
+             (unsigned long long)d->tx_int.stats.failed);
+    log_info("connections: %llu created, %llu expired, %u in the table",
+             (unsigned long long)d->fp.conns.stats.created, (unsigned long long)d->fp.conns.stats.expired,
+             d->fp.conns.count);
+    for (unsigned i = 0; i < FP_DROP_COUNT; i++)
+        if (s->drops[i])
+            log_info("dropped (%s): %llu", fastpath_drop_name(i), (unsigned long long)s->drops[i]);
+}
+
 static void close_io(struct daemon *d)
 {
     control_close(&d->ctl);
@@ -306,10 +328,11 @@ int main(int argc, char **argv)
     ev_signal_start(d.loop, &d.sigterm);
     ev_signal_start(d.loop, &d.sigint);
     announce(&d);
-    neigh_for_each_wanted(&d.neigh, solicit_cb, &d.arp_int);
+    neigh_for_each_wanted(&d.neigh, 0, solicit_cb, &d.arp_int);
     log_info("balancing %u service(s) on %s, real servers on %s, NAT router %s; control on %s", d.services.n,
              d.cfg.ext_if, d.cfg.int_if, addr_str(d.cfg.nat_ip, err), d.cfg.ctl_path);
     ev_run(d.loop, 0);
+    log_counters(&d);
     close_io(&d);
     fastpath_free(&d.fp);
     service_table_free(&d.services);

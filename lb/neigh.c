@@ -78,15 +78,23 @@ void neigh_age(struct neigh_table *n, uint32_t now)
     }
 }
 
-void neigh_for_each_wanted(struct neigh_table *n, void (*fn)(void *arg, uint32_t addr), void *arg)
+void neigh_for_each_wanted(struct neigh_table *n, uint32_t now, void (*fn)(void *arg, uint32_t addr), void *arg)
 {
     if (!n->any_wanted)
         return;
+    bool still_wanted = false;
     for (unsigned i = 0; i < NEIGH_SLOTS; i++) {
-        if (n->e[i].addr && n->e[i].wanted) {
-            n->e[i].wanted = false;
-            fn(arg, n->e[i].addr);
+        struct neigh_entry *e = &n->e[i];
+        if (!e->addr || !e->wanted)
+            continue;
+        if (e->ever_asked && now - e->asked < NEIGH_RETRY) {
+            still_wanted = true;
+            continue;
         }
+        e->wanted = false;
+        e->asked = now;
+        e->ever_asked = true;
+        fn(arg, e->addr);
     }
-    n->any_wanted = false;
+    n->any_wanted = still_wanted;
 }

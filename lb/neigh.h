@@ -20,6 +20,8 @@ struct neigh_entry {
     bool known;
     bool wanted;   /* the fast path needed it and found nothing: ask now */
     uint32_t confirmed;
+    uint32_t asked;       /* when it was last solicited */
+    bool ever_asked;
 };
 
 struct neigh_table {
@@ -35,7 +37,9 @@ const uint8_t *neigh_lookup(struct neigh_table *n, uint32_t addr);
 void neigh_learn(struct neigh_table *n, uint32_t addr, const uint8_t *mac, uint32_t now);
 /* Timer: forget stale entries and mark those due a refresh as wanted. */
 void neigh_age(struct neigh_table *n, uint32_t now);
-/* Calls fn for each wanted entry and clears the marks. */
-void neigh_for_each_wanted(struct neigh_table *n, void (*fn)(void *arg, uint32_t addr), void *arg);
+/* Calls fn for each wanted entry not asked within NEIGH_RETRY and clears its mark: a server
+ * that does not answer is asked once a second, however many packets want it. */
+#define NEIGH_RETRY 1
+void neigh_for_each_wanted(struct neigh_table *n, uint32_t now, void (*fn)(void *arg, uint32_t addr), void *arg);
 
 #endif

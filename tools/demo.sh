@@ -10,13 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "run as root (network namespaces)"; exit 1; }
 
-PKGS="build-essential cmake pkg-config libpcap-dev libnet1-dev libev-dev nginx-light curl python3
-      iproute2 tcpdump iputils-ping ethtool"
-missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
-if [ -n "$missing" ]; then
-  echo "== installing: $(echo $missing)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
-fi
+tools/deps.sh
 
 echo "== building"
 cmake -S . -B build >/dev/null && cmake --build build -j >/dev/null

@@ -541,7 +541,7 @@ static void test_drops(void)
     neigh_init(&neigh);
     neigh_add(&neigh, htonl(RS1));
     neigh_add(&neigh, htonl(RS2));
-    neigh_for_each_wanted(&neigh, ignore_addr, NULL);
+    neigh_for_each_wanted(&neigh, 0, ignore_addr, NULL);
     CHECK(!neigh.any_wanted);
     s = client_spec(IPPROTO_TCP, CLIENT, 40040, VIP, 80);
     s.tcp_flags = TH_SYN_;
