@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "packet.h"
 
 /* IPVS defaults for the states --timeouts does not set (ip_vs_proto_tcp.c). */
@@ -62,29 +63,12 @@ static const uint8_t tcp_transitions[2][SEG_KINDS][TCP_S_COUNT] = {
     },
 };
 
-/* A seeded mix of the key words (murmur3's finaliser per word): real avalanche, because
- * Linux prefers even source ports and clients often share high address bits. */
-static inline uint32_t mix(uint32_t h, uint32_t k)
-{
-    k *= 0xcc9e2d51u;
-    k = (k << 15) | (k >> 17);
-    k *= 0x1b873593u;
-    h ^= k;
-    h = (h << 13) | (h >> 19);
-    return h * 5 + 0xe6546b64u;
-}
 static inline uint32_t hash_key(uint32_t seed, uint8_t proto, uint32_t a1, uint16_t p1, uint32_t a2, uint16_t p2)
 {
-    uint32_t h = mix(seed, a1);
-    h = mix(h, a2);
-    h = mix(h, ((uint32_t)p1 << 16) | p2);
-    h = mix(h, proto);
-    h ^= h >> 16;
-    h *= 0x85ebca6bu;
-    h ^= h >> 13;
-    h *= 0xc2b2ae35u;
-    h ^= h >> 16;
-    return h;
+    uint32_t h = hash_add(seed, a1);
+    h = hash_add(h, a2);
+    h = hash_add(h, ((uint32_t)p1 << 16) | p2);
+    return hash_mix32(h ^ proto);
 }
 
 static uint32_t fwd_bucket(const struct conn_table *t, const struct conn *c)

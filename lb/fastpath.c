@@ -219,6 +219,27 @@ static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, enum f
     return c;
 }
 
+/* What every forwarded packet does to its flow's entry, in either direction: state and
+ * deadline, the real server's counters, and the fragment map when it opens a fragmented datagram. */
+static void track(struct fastpath *fp, struct conn *c, const struct parsed *p, enum conn_dir dir, uint32_t now)
+{
+    if (c->proto == IPPROTO_TCP && p->l4)
+        conn_tcp_update(&fp->conns, c, dir, p->tcp_flags);
+    else
+        conn_touch(&fp->conns, c);
+    struct rs_stats *st = &rs_of(fp, c)->stats;
+    if (dir == CONN_DIR_IN) {
+        st->in_pkts++;
+        st->in_bytes += p->ip_len;
+    } else {
+        st->out_pkts++;
+        st->out_bytes += p->ip_len;
+    }
+    if (packet_is_fragment(p) && packet_is_first_fragment(p))
+        frag_remember(&fp->frags, p->saddr, p->daddr, p->proto, p->ip_id, conn_index(&fp->conns, c),
+                      c->generation, now);
+}
+
 /* Sends a client's packet on to its real server: state, counters, rewrite. */
 static enum fp_verdict forward_in(struct fastpath *fp, struct conn *c, uint8_t *buf, size_t *len,
                                   struct parsed *p, uint32_t now)
@@ -231,18 +252,9 @@ static enum fp_verdict forward_in(struct fastpath *fp, struct conn *c, uint8_t *
         return (enum fp_verdict)v;
     if (!packet_dec_ttl(p))
         return drop(fp, FP_DROP_TTL);
-    if (c->proto == IPPROTO_TCP && p->l4)
-        conn_tcp_update(&fp->conns, c, CONN_DIR_IN, p->tcp_flags);
-    else
-        conn_touch(&fp->conns, c);
-    struct real_server *rs = rs_of(fp, c);
-    rs->stats.in_pkts++;
-    rs->stats.in_bytes += p->ip_len;
+    track(fp, c, p, CONN_DIR_IN, now);
     memcpy(c->client_mac, p->eth + ETH_ALEN_, ETH_ALEN_);
     bool partial = needs_csum(buf);
-    if (packet_is_fragment(p) && packet_is_first_fragment(p))
-        frag_remember(&fp->frags, p->saddr, p->daddr, p->proto, p->ip_id, conn_index(&fp->conns, c),
-                      c->generation, now);
     packet_set_daddr(p, c->daddr, partial);
     if (p->l4)
         packet_set_dport(p, c->dport, partial);
@@ -259,17 +271,8 @@ static enum fp_verdict forward_out(struct fastpath *fp, struct conn *c, uint8_t 
         return (enum fp_verdict)v;
     if (!packet_dec_ttl(p))
         return drop(fp, FP_DROP_TTL);
-    if (c->proto == IPPROTO_TCP && p->l4)
-        conn_tcp_update(&fp->conns, c, CONN_DIR_OUT, p->tcp_flags);
-    else
-        conn_touch(&fp->conns, c);
-    struct real_server *rs = rs_of(fp, c);
-    rs->stats.out_pkts++;
-    rs->stats.out_bytes += p->ip_len;
+    track(fp, c, p, CONN_DIR_OUT, now);
     bool partial = needs_csum(buf);
-    if (packet_is_fragment(p) && packet_is_first_fragment(p))
-        frag_remember(&fp->frags, p->saddr, p->daddr, p->proto, p->ip_id, conn_index(&fp->conns, c),
-                      c->generation, now);
     packet_set_saddr(p, c->vaddr, partial);
     if (p->l4)
         packet_set_sport(p, c->vport, partial);

@@ -3,15 +3,12 @@
 
 #include <string.h>
 
+#include "hash.h"
+
 static uint32_t frag_hash(uint32_t seed, uint32_t saddr, uint32_t daddr, uint8_t proto, uint16_t id)
 {
-    uint32_t h = seed ^ saddr;
-    h = (h ^ (h >> 16)) * 0x7feb352du;
-    h ^= daddr;
-    h = (h ^ (h >> 15)) * 0x846ca68bu;
-    h ^= ((uint32_t)id << 8) | proto;
-    h = (h ^ (h >> 16)) * 0x7feb352du;
-    return (h ^ (h >> 15)) & (FRAG_SLOTS - 1);
+    uint32_t h = hash_add(hash_add(seed, saddr), daddr);
+    return hash_mix32(h ^ (((uint32_t)id << 8) | proto)) & (FRAG_SLOTS - 1);
 }
 
 void frag_init(struct frag_table *f, uint32_t seed)

@@ -4,10 +4,11 @@
 
 #include <string.h>
 
+#include "hash.h"
+
 static uint32_t slot_of(uint32_t addr)
 {
-    uint32_t h = addr * 0x9e3779b1u;
-    return (h ^ (h >> 16)) & (NEIGH_SLOTS - 1);
+    return hash_mix32(addr) & (NEIGH_SLOTS - 1);
 }
 
 static struct neigh_entry *find(struct neigh_table *n, uint32_t addr)

@@ -13,6 +13,7 @@
  *   so a health flap moves only that server's clients. A weight change rebuilds the table. */
 #include <stdlib.h>
 
+#include "hash.h"
 #include "sched.h"
 
 #define SH_TAB_BITS 8
@@ -25,18 +26,6 @@ struct sh_state {
 
 _Static_assert(RAWLB_MAX_RS_PER_SERVICE <= 256, "bucket holds a uint8_t index");
 _Static_assert(RAWLB_MAX_RS_PER_SERVICE <= SH_TAB_SIZE, "every weighted server gets a bucket");
-
-/* Same address, same hash, in every process: a peer taking over after failover maps clients as
- * we did. Chris Wellons' lowbias32, full avalanche. */
-static uint32_t sh_hash(uint32_t x)
-{
-    x ^= x >> 16;
-    x *= 0x7feb352dU;
-    x ^= x >> 15;
-    x *= 0x846ca68bU;
-    x ^= x >> 16;
-    return x;
-}
 
 static void sh_build(struct sh_state *s, const struct service *svc)
 {
@@ -118,7 +107,7 @@ static int sh_schedule(struct service *svc, uint32_t caddr)
     const struct sh_state *s = svc->sched_data;
 
     if (!s->n_filled) return -1;
-    unsigned b = sh_hash(caddr) >> (32 - SH_TAB_BITS);
+    unsigned b = hash_mix32(caddr) >> (32 - SH_TAB_BITS);
     for (unsigned k = 0; k < SH_TAB_SIZE; k++) {
         unsigned i = s->bucket[(b + k) & (SH_TAB_SIZE - 1)];
         if (i < svc->n_rs && rs_schedulable(&svc->rs[i])) return (int)i;
