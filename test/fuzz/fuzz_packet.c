@@ -9,7 +9,8 @@
  * On PARSE_OK the rewrites run with needs_csum false and true, twice: on the bytes as given, and
  * on a copy whose checksums were first made valid, where these must hold afterwards:
  *   - the IP header checksum and (for unfragmented TCP/UDP) the L4 checksum still verify, checked
- *     by a reference sum written here; a UDP checksum of 0 stays 0, a non-zero one never becomes 0;
+ *     by the reference sum of test/unit/frames.h (no code shared with packet.c); a UDP checksum
+ *     of 0 stays 0, a non-zero one never becomes 0;
  *   - with needs_csum the L4 field moves exactly by the pseudo-header address change;
  *   - the parse of the rewritten bytes gives the new addresses and ports, the rest unchanged;
  *   - what parsed OK has its headers inside the datagram (TCP data offset, UDP header);
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "frames.h"
 #include "packet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,44 +34,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                                  \
     } while (0)
 
-/* Reference one's complement sum over big-endian words (RFC 1071), independent of packet.c. */
-static uint64_t fz_sum(const uint8_t *b, size_t n, uint64_t acc)
-{
-    size_t i;
-    for (i = 0; i + 1 < n; i += 2)
-        acc += (uint64_t)((b[i] << 8) | b[i + 1]);
-    if (i < n)
-        acc += (uint64_t)(b[i] << 8);
-    return acc;
-}
-
-static uint16_t fz_fold(uint64_t s)
-{
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)s;
-}
-
-static uint16_t fz_get16(const uint8_t *b) { return (uint16_t)((b[0] << 8) | b[1]); }
-static void fz_put16(uint8_t *b, uint16_t v)
-{
-    b[0] = (uint8_t)(v >> 8);
-    b[1] = (uint8_t)v;
-}
-
 /* One's complement equality: 0 and 0xffff are both zero. */
 static bool fz_same(uint16_t a, uint16_t b)
 {
     return (a == 0xffff ? 0 : a) == (b == 0xffff ? 0 : b);
 }
 
-static uint64_t fz_pseudo(const struct parsed *p)
-{
-    return fz_sum(p->ip + 12, 8, 0) + p->proto + p->l4_len;
-}
-static uint16_t fz_addr_sum(const struct parsed *p) { return fz_fold(fz_sum(p->ip + 12, 8, 0)); }
+static uint16_t fz_addr_sum(const struct parsed *p) { return ref_fold(ref_sum(p->ip + 12, 8, 0)); }
 
-static bool fz_ip_ok(const struct parsed *p) { return fz_fold(fz_sum(p->ip, p->ip_hlen, 0)) == 0xffff; }
+/* The checksum helpers of frames.h (ip_csum_ok, l4_csum_ok, pseudo_sum) take the frame, p->eth,
+ * and read the header lengths from its bytes: what parsed OK has its IP header at p->eth + 14
+ * with those lengths (asserted in fz_rewrite). */
 
 /* Where the TCP/UDP checksum is when the whole segment is here, or NULL. */
 static uint8_t *fz_l4_check(const struct parsed *p)
@@ -83,22 +58,17 @@ static uint8_t *fz_l4_check(const struct parsed *p)
     return NULL;
 }
 
-static bool fz_l4_ok(const struct parsed *p)
-{
-    return fz_fold(fz_sum(p->l4, p->l4_len, fz_pseudo(p))) == 0xffff;
-}
-
 /* Makes the IP and L4 checksums of a parsed frame valid (a UDP 0 stays "no checksum"). */
 static void fz_fix_checksums(const struct parsed *p)
 {
-    fz_put16(p->ip + 10, 0);
-    fz_put16(p->ip + 10, (uint16_t)~fz_fold(fz_sum(p->ip, p->ip_hlen, 0)));
+    put16(p->ip + 10, 0);
+    put16(p->ip + 10, (uint16_t)~ref_fold(ref_sum(p->ip, p->ip_hlen, 0)));
     uint8_t *check = fz_l4_check(p);
-    if (!check || (p->proto == IPPROTO_UDP && fz_get16(check) == 0))
+    if (!check || (p->proto == IPPROTO_UDP && get16(check) == 0))
         return;
-    fz_put16(check, 0);
-    uint16_t c = (uint16_t)~fz_fold(fz_sum(p->l4, p->l4_len, fz_pseudo(p)));
-    fz_put16(check, p->proto == IPPROTO_UDP && c == 0 ? 0xffff : c);
+    put16(check, 0);
+    uint16_t c = (uint16_t)~ref_fold(ref_sum(p->l4, p->l4_len, pseudo_sum(p->eth)));
+    put16(check, p->proto == IPPROTO_UDP && c == 0 ? 0xffff : c);
 }
 
 /* Rewrite values derived from the input, so they vary with it. */
@@ -137,10 +107,10 @@ static void fz_rewrite(uint8_t *frame, size_t size, const struct fz_values *v, b
     if (fixed)
         fz_fix_checksums(&p);
 
-    bool ip_ok = fz_ip_ok(&p);
+    bool ip_ok = ip_csum_ok(p.eth);
     uint8_t *check = fz_l4_check(&p);
-    uint16_t check_before = check ? fz_get16(check) : 0;
-    bool l4_ok = check && !needs_csum && !(p.proto == IPPROTO_UDP && check_before == 0) && fz_l4_ok(&p);
+    uint16_t check_before = check ? get16(check) : 0;
+    bool l4_ok = check && !needs_csum && !(p.proto == IPPROTO_UDP && check_before == 0) && l4_csum_ok(p.eth);
     uint16_t addr_before = fz_addr_sum(&p);
     bool has_ports = p.l4 && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP);
     uint32_t want_saddr = p.saddr, want_daddr = p.daddr;
@@ -180,19 +150,19 @@ static void fz_rewrite(uint8_t *frame, size_t size, const struct fz_values *v, b
     }
 
     if (ip_ok)
-        FUZZ_ASSERT(fz_ip_ok(&p));
+        FUZZ_ASSERT(ip_csum_ok(p.eth));
     if (check) {
-        uint16_t after = fz_get16(check);
+        uint16_t after = get16(check);
         if (needs_csum) {
             /* field - address sum is invariant (ports and TTL are not in the pseudo-header) */
-            uint16_t d_before = fz_fold((uint64_t)check_before + (uint16_t)~addr_before);
-            uint16_t d_after = fz_fold((uint64_t)after + (uint16_t)~fz_addr_sum(&p));
+            uint16_t d_before = ref_fold((uint64_t)check_before + (uint16_t)~addr_before);
+            uint16_t d_after = ref_fold((uint64_t)after + (uint16_t)~fz_addr_sum(&p));
             FUZZ_ASSERT(fz_same(d_before, d_after));
         } else if (proto == IPPROTO_UDP && check_before == 0) {
             FUZZ_ASSERT(after == 0);
         } else {
             if (l4_ok)
-                FUZZ_ASSERT(fz_l4_ok(&p));
+                FUZZ_ASSERT(l4_csum_ok(p.eth));
             if (proto == IPPROTO_UDP)
                 FUZZ_ASSERT(after != 0);
         }
@@ -244,7 +214,7 @@ static size_t fz_build(uint8_t *f)
     memset(f, 0, FZ_FRAME_MAX);
     for (unsigned i = 0; i < 12; i++)
         f[i] = (uint8_t)fz_rnd();
-    fz_put16(f + 12, fz_rnd() % 16 ? 0x0800 : (uint16_t)fz_rnd());
+    put16(f + 12, fz_rnd() % 16 ? 0x0800 : (uint16_t)fz_rnd());
     uint8_t *ip = f + ETH_HLEN_;
     size_t ihl = fz_rnd() % 4 ? 5 : 5 + fz_rnd() % 11;
     uint8_t proto = protos[fz_rnd() % sizeof protos];
@@ -252,10 +222,10 @@ static size_t fz_build(uint8_t *f)
     size_t payload = fz_rnd() % 4 ? fz_rnd() % 64 : fz_rnd() % 1400;
     size_t tot = ihl * 4 + l4h + payload;
     ip[0] = (uint8_t)(0x40 | ihl);
-    fz_put16(ip + 2, (uint16_t)tot);
-    fz_put16(ip + 4, (uint16_t)fz_rnd());
+    put16(ip + 2, (uint16_t)tot);
+    put16(ip + 4, (uint16_t)fz_rnd());
     uint16_t frag = fz_rnd() % 8 ? IP_DF_ : (uint16_t)(fz_rnd() & (IP_MF_ | IP_OFFMASK_));
-    fz_put16(ip + 6, frag);
+    put16(ip + 6, frag);
     ip[8] = fz_rnd() % 8 ? (uint8_t)(2 + fz_rnd() % 254) : (uint8_t)(fz_rnd() % 3);
     ip[9] = proto;
     for (size_t i = 12; i < tot; i++)
@@ -264,11 +234,11 @@ static size_t fz_build(uint8_t *f)
     if (proto == IPPROTO_TCP)
         l4[12] = (uint8_t)((l4h / 4) << 4 | (l4[12] & 0x0f));
     if (proto == IPPROTO_UDP) {
-        fz_put16(l4 + 4, (uint16_t)(l4h + payload));
+        put16(l4 + 4, (uint16_t)(l4h + payload));
         if (fz_rnd() % 8 == 0)
-            fz_put16(l4 + 6, 0); /* no checksum */
+            put16(l4 + 6, 0); /* no checksum */
         else
-            fz_put16(l4 + 6, 1); /* fixed below */
+            put16(l4 + 6, 1); /* fixed below */
     }
     size_t len = ETH_HLEN_ + tot + (fz_rnd() % 8 ? 0 : fz_rnd() % 32); /* Ethernet padding */
     struct parsed p;
@@ -295,7 +265,7 @@ static size_t fz_mutate(uint8_t *f, size_t len)
             f[14] = (uint8_t)fz_rnd();
             break;
         case 3: /* total length */
-            fz_put16(f + 16, fz_rnd() % 2 ? (uint16_t)fz_rnd() : (uint16_t)(len - 14 + fz_rnd() % 9 - 4));
+            put16(f + 16, fz_rnd() % 2 ? (uint16_t)fz_rnd() : (uint16_t)(len - 14 + fz_rnd() % 9 - 4));
             break;
         case 4: /* TCP data offset, UDP length */
             f[14 + (f[14] & 0x0f) * 4 + 12] = (uint8_t)fz_rnd();
@@ -310,7 +280,7 @@ static size_t fz_mutate(uint8_t *f, size_t len)
             break;
         }
         default: /* fragment field */
-            fz_put16(f + 20, (uint16_t)fz_rnd());
+            put16(f + 20, (uint16_t)fz_rnd());
             break;
         }
     }
