@@ -157,9 +157,9 @@ rs_httpd() {
   wait_for 5 listening rs$1 tcp "$2" || fail "httpd on rs$1:$2 did not start: $(cat "$W/httpd-rs$1-$2.log")"
 }
 
-# rs_udpd I PORT: UDP responder on rsI ("rsI CLIENTIP:PORT LENGTH")
+# rs_udpd I PORT [udpecho]: UDP responder on rsI ("rsI CLIENTIP:PORT LENGTH", or the datagram echoed)
 rs_udpd() {
-  ip netns exec "${P}rs$1" "$PY" "$E2E/nethelper.py" udpd rs$1 "$2" > "$W/udpd-rs$1-$2.log" 2>&1 &
+  ip netns exec "${P}rs$1" "$PY" "$E2E/nethelper.py" "${3:-udpd}" rs$1 "$2" > "$W/udpd-rs$1-$2.log" 2>&1 &
   PIDS+=($!)
   wait_for 5 listening rs$1 udp "$2" || fail "udpd on rs$1:$2 did not start: $(cat "$W/udpd-rs$1-$2.log")"
 }

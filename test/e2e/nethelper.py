@@ -5,11 +5,15 @@
   udpd NAME PORT                UDP responder: each datagram -> "NAME CLIENTIP:PORT LENGTH"
   udpq HOST PORT [FLOWS]        FLOWS connected UDP sockets (one source port each), one query each;
                                 prints one line per flow: the reply, ECONNREFUSED or TIMEOUT
+  udpecho NAME PORT             UDP echo: each datagram -> "NAME " + the datagram itself
+  udpbig HOST PORT SIZE FLOWS   FLOWS connected sockets each send SIZE random bytes (IP fragments them)
+                                and expect them echoed whole; one line per flow: "NAME OK", MISMATCH, TIMEOUT
   udpdf HOST PORT SIZE          one datagram of SIZE bytes with DF set on a connected socket; prints
                                 "mtu=N emsgsize=0|1 reply=0|1" once the path MTU dropped or after ~4 s
 """
 import errno
 import hashlib
+import os
 import socket
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,6 +61,36 @@ def udpd(name, port):
     while True:
         data, peer = s.recvfrom(65535)
         s.sendto(("%s %s:%d %d\n" % (name, peer[0], peer[1], len(data))).encode(), peer)
+
+
+def udpecho(name, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    while True:
+        data, peer = s.recvfrom(65535)
+        s.sendto(name.encode() + b" " + data, peer)
+
+
+def udpbig(host, port, size, flows):
+    bad = 0
+    for _ in range(flows):
+        payload = os.urandom(size)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.connect((host, port))
+        s.settimeout(1.0)
+        result = "TIMEOUT"
+        for _ in range(3):
+            try:
+                s.send(payload)
+                name, _, echoed = s.recv(65535).partition(b" ")
+                result = name.decode() + " OK" if echoed == payload else "MISMATCH"
+                break
+            except socket.timeout:
+                continue
+        s.close()
+        bad += not result.endswith(" OK")
+        print(result, flush=True)
+    return 1 if bad else 0
 
 
 def udpq(host, port, flows=1):
@@ -120,6 +154,10 @@ def main(argv):
         return udpd(args[0], int(args[1]))
     if cmd == "udpq":
         return udpq(args[0], int(args[1]), int(args[2]) if len(args) > 2 else 1)
+    if cmd == "udpecho":
+        return udpecho(args[0], int(args[1]))
+    if cmd == "udpbig":
+        return udpbig(args[0], int(args[1]), int(args[2]), int(args[3]))
     if cmd == "udpdf":
         return udpdf(args[0], int(args[1]), int(args[2]))
     sys.exit(__doc__)
