@@ -32,6 +32,7 @@
 #include "config.h"
 #include "fastpath.h"
 #include "frames.h"
+#include "fuzz.h"
 #include "neigh.h"
 #include "packet.h"
 #include "service.h"
@@ -52,16 +53,6 @@
 #define FZ_POISON(p, n) ((void)(p), (void)(n))
 #define FZ_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond)                                                                  \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
 
 #define FZ_ARGS                                                                                        \
     "-e ext -i int -n 203.0.113.1 --max-conns 64 "                                                     \
@@ -294,15 +285,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #ifdef RAWLB_FUZZ_STANDALONE
 /* ---- the standalone driver: a deterministic stream of frames, valid and mutated ---- */
-
-static uint64_t fz_rng = 0x9e3779b97f4a7c15ull;
-static uint32_t fz_rnd(void)
-{
-    fz_rng ^= fz_rng << 13;
-    fz_rng ^= fz_rng >> 7;
-    fz_rng ^= fz_rng << 17;
-    return (uint32_t)(fz_rng >> 16);
-}
 
 /* Flows the fast path sent on to a real server, so servers can answer and hosts complain. */
 struct fz_flow {
@@ -633,39 +615,13 @@ static void fz_follow(const uint8_t *d, size_t len)
 
 static uint8_t fz_in[1 + FZ_BUF_SIZE + 64];
 
-static int fz_replay(int argc, char **argv)
+/* A seed: the stream's next input, run so that the seeds after it follow the flows it made. */
+static size_t fz_next_run(uint8_t *d)
 {
-    for (int i = 1; i < argc; i++) {
-        FILE *fp = fopen(argv[i], "rb");
-        if (!fp) {
-            perror(argv[i]);
-            return 1;
-        }
-        size_t n = fread(fz_in, 1, sizeof fz_in, fp);
-        fclose(fp);
-        LLVMFuzzerTestOneInput(fz_in, n);
-    }
-    printf("replayed %d input(s)\n", argc - 1);
-    return 0;
-}
-
-static int fz_write_corpus(const char *dir, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++) {
-        size_t len = fz_next(fz_in);
-        LLVMFuzzerTestOneInput(fz_in, len); /* so that later seeds follow the flows */
-        fz_follow(fz_in, len);
-        char path[4096];
-        snprintf(path, sizeof path, "%s/seed-%05u", dir, i);
-        FILE *fp = fopen(path, "wb");
-        if (!fp) {
-            perror(path);
-            return 1;
-        }
-        fwrite(fz_in, 1, len, fp);
-        fclose(fp);
-    }
-    return 0;
+    size_t len = fz_next(d);
+    LLVMFuzzerTestOneInput(d, len);
+    fz_follow(d, len);
+    return len;
 }
 
 #ifndef FZ_ITERATIONS
@@ -674,10 +630,9 @@ static int fz_write_corpus(const char *dir, unsigned n)
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "--write-corpus") == 0)
-        return fz_write_corpus(argv[2], (unsigned)strtoul(argv[3], NULL, 10));
-    if (argc > 1)
-        return fz_replay(argc, argv);
+    int status = fz_standalone_args(argc, argv, fz_next_run, fz_in);
+    if (status >= 0)
+        return status;
     unsigned tx = 0;
     for (unsigned i = 0; i < FZ_ITERATIONS; i++) {
         size_t len = fz_next(fz_in);

@@ -22,17 +22,8 @@
 #include <string.h>
 
 #include "frames.h"
+#include "fuzz.h"
 #include "packet.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(cond)                                                                  \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
 
 /* One's complement equality: 0 and 0xffff are both zero. */
 static bool fz_same(uint16_t a, uint16_t b)
@@ -198,15 +189,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 #define FZ_FRAME_MAX 2048
 
-static uint64_t fz_rng = 0x853c49e6748fea9bull;
-static uint32_t fz_rnd(void)
-{
-    fz_rng ^= fz_rng << 13;
-    fz_rng ^= fz_rng >> 7;
-    fz_rng ^= fz_rng << 17;
-    return (uint32_t)(fz_rng >> 16);
-}
-
 /* A well-formed frame with valid checksums, of a random shape; returns its length. */
 static size_t fz_build(uint8_t *f)
 {
@@ -295,52 +277,16 @@ static size_t fz_next(uint8_t *f)
     return len;
 }
 
-static int fz_replay(int argc, char **argv)
-{
-    static uint8_t buf[1 << 20];
-    for (int i = 1; i < argc; i++) {
-        FILE *fp = fopen(argv[i], "rb");
-        if (!fp) {
-            perror(argv[i]);
-            return 1;
-        }
-        size_t n = fread(buf, 1, sizeof buf, fp);
-        fclose(fp);
-        LLVMFuzzerTestOneInput(buf, n);
-    }
-    printf("replayed %d input(s)\n", argc - 1);
-    return 0;
-}
-
-static int fz_write_corpus(const char *dir, unsigned n)
-{
-    static uint8_t f[FZ_FRAME_MAX];
-    for (unsigned i = 0; i < n; i++) {
-        size_t len = fz_next(f);
-        char path[4096];
-        snprintf(path, sizeof path, "%s/seed-%05u", dir, i);
-        FILE *fp = fopen(path, "wb");
-        if (!fp) {
-            perror(path);
-            return 1;
-        }
-        fwrite(f, 1, len, fp);
-        fclose(fp);
-    }
-    return 0;
-}
-
 #ifndef FZ_ITERATIONS
 #define FZ_ITERATIONS 200000u
 #endif
 
 int main(int argc, char **argv)
 {
-    if (argc == 4 && strcmp(argv[1], "--write-corpus") == 0)
-        return fz_write_corpus(argv[2], (unsigned)strtoul(argv[3], NULL, 10));
-    if (argc > 1)
-        return fz_replay(argc, argv);
     static uint8_t f[FZ_FRAME_MAX];
+    int status = fz_standalone_args(argc, argv, fz_next, f);
+    if (status >= 0)
+        return status;
     unsigned parsed_ok = 0;
     for (unsigned i = 0; i < FZ_ITERATIONS; i++) {
         size_t len = fz_next(f);
