@@ -225,3 +225,120 @@ stop_captures() {
 }
 # pcap NAME FILTER...: print the matching packets of a finished capture
 pcap() { local name=$1; shift; tcpdump -n -r "$W/$name.pcap" "$@" 2>/dev/null; }
+
+# ---- health checks (test_health_*.sh) ----
+now_ms() { local t; t=$(date +%s%N); echo $((t / 1000000)); }
+closed() { ! listening "$@"; } # NS tcp|udp PORT: nothing listens there
+
+# rs_start I [PORT]: start nginx on rsI (again) with the configuration rs_nginx wrote
+declare -A RS_NGINX_PID=()
+rs_start() {
+  local i=$1 port=${2:-80} d=$W/rs$1
+  [ -f "$d/nginx.conf" ] || fail "rs_start $i: no nginx configuration (rs_nginx first)"
+  rm -f "$d/nginx.pid"
+  ip netns exec "${P}rs$i" nginx -e "$d/error.log" -c "$d/nginx.conf" &
+  PIDS+=($!); RS_NGINX_PID[$i]=$!
+  wait_for 5 listening rs$i tcp "$port" || fail "nginx on rs$i did not start again: $(tail -n 3 "$d/error.log")"
+}
+
+# rs_stop I [PORT]: stop the nginx of rsI (SIGTERM to its master) and wait until PORT (80) is closed
+rs_stop() {
+  local i=$1 port=${2:-80} d=$W/rs$1 pid
+  pid=${RS_NGINX_PID[$i]:-}
+  if [ -z "$pid" ]; then
+    wait_for 5 test -s "$d/nginx.pid" || fail "rs_stop $i: no pid file of nginx on rs$i"
+    pid=$(cat "$d/nginx.pid")
+  fi
+  kill -TERM "$pid" 2>/dev/null
+  wait_for 5 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null; forget "$pid"; unset "RS_NGINX_PID[$i]"
+  wait_for 5 closed rs$i tcp "$port" || fail "rs$i:$port still listening after its nginx stopped"
+}
+
+# rs_nginx_add I DIRECTIVE...: add lines to the server block rs_nginx wrote for rsI (before its
+# /whoami location) and restart that nginx if it runs, e.g. rs_nginx_add 1 'location = /health { return 500; }'
+rs_nginx_add() {
+  local i=$1 d=$W/rs$1 line; shift
+  for line in "$@"; do
+    awk -v add="    $line" '/location = \/whoami/ { print add } { print }' "$d/nginx.conf" > "$d/nginx.conf.new" &&
+      mv "$d/nginx.conf.new" "$d/nginx.conf" || fail "rs_nginx_add $i"
+  done
+  if [ -s "$d/nginx.pid" ] || [ -n "${RS_NGINX_PID[$i]:-}" ]; then rs_stop "$i"; rs_start "$i"; fi
+}
+
+# rs_hits I: requests from the client ($CIP) in rsI's nginx access log (health probes come from $LB_INT)
+rs_hits() { local n; n=$(grep -c "^$CIP " "$W/rs$1/access.log" 2>/dev/null); echo "${n:-0}"; }
+
+# bg_start NAME NS CMD...: a background process in ns NS that bg_stop NAME ends; output to $W/NAME.log
+declare -A BG=()
+bg_start() {
+  local name=$1 n=$2; shift 2
+  ip netns exec "$P$n" "$@" > "$W/$name.log" 2>&1 &
+  PIDS+=($!); BG[$name]=$!
+}
+bg_stop() {
+  local pid=${BG[$1]:-}
+  [ -n "$pid" ] || return 0
+  kill -TERM "$pid" 2>/dev/null
+  wait_for 5 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null; forget "$pid"; unset "BG[$1]"
+}
+# bg_wait NAME SECONDS: wait for NAME to exit by itself; returns its status (124 if still running)
+bg_wait() {
+  local pid=${BG[$1]:-} rc
+  [ -n "$pid" ] || return 0
+  wait_for "$2" bash -c "! kill -0 $pid" || return 124
+  wait "$pid"; rc=$?; forget "$pid"; unset "BG[$1]"
+  return $rc
+}
+# rs_py I NAME tcp|udp PORT MODE ARGS...: nethelper.py MODE ARGS on rsI as bg NAME, once PORT listens
+rs_py() {
+  local i=$1 name=$2 proto=$3 port=$4; shift 4
+  bg_start "$name" rs$i "$PY" "$E2E/nethelper.py" "$@"
+  wait_for 5 listening rs$i "$proto" "$port" || fail "$name ($*) on rs$i did not start: $(cat "$W/$name.log")"
+}
+
+# health_line ADDR:PORT: that real server's line in list --health:
+#   -> ADDR:PORT Masq Weight ActiveConn InActConn State Since Last...
+health_line() { ctl list --health | grep -E -- "-> +${1//./\\.} " | head -n 1; }
+health_state() { health_line "$1" | awk '{ print $7 }'; }
+health_weight() { health_line "$1" | awk '{ print $4 }'; }
+health_last() { health_line "$1" | awk '{ s = $9; for (i = 10; i <= NF; i++) s = s " " $i; print s }'; }
+
+# wait_state SECONDS ADDR:PORT STATE: 0 as soon as list --health shows STATE for ADDR:PORT, 1 after
+# SECONDS (decimals allowed); prints the milliseconds it took
+wait_state() {
+  local t0 end n
+  t0=$(now_ms); end=$((t0 + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')))
+  for ((n = 0; n < 1000; n++)); do
+    [ "$(health_state "$2")" = "$3" ] && { echo $(($(now_ms) - t0)); return 0; }
+    [ "$(now_ms)" -lt "$end" ] || break
+    sleep 0.05
+  done
+  echo $(($(now_ms) - t0)); return 1
+}
+# wait_weight SECONDS ADDR:PORT WEIGHT: the same for the Weight column of list
+wait_weight() {
+  local t0 end n
+  t0=$(now_ms); end=$((t0 + $(awk -v s="$1" 'BEGIN { printf "%d", s * 1000 }')))
+  for ((n = 0; n < 1000; n++)); do
+    [ "$(ctl list | grep -E -- "-> +${2//./\\.} " | awk '{ print $4 }')" = "$3" ] && { echo $(($(now_ms) - t0)); return 0; }
+    [ "$(now_ms)" -lt "$end" ] || break
+    sleep 0.05
+  done
+  echo $(($(now_ms) - t0)); return 1
+}
+
+# count_http N URL: N new connections (Connection: close), each must succeed; sets N1 N2 N3 (answers
+# starting with rs1, rs2, rs3) and fails the test on an error or another answer
+count_http() {
+  local n=$1 url=$2 i body
+  N1=0; N2=0; N3=0
+  for ((i = 0; i < n; i++)); do
+    body=$(http -m 5 -H 'Connection: close' "$url") || fail "request $((i + 1)) of $n to $url failed"
+    case $body in
+      rs1 | rs1\ *) N1=$((N1 + 1)) ;; rs2 | rs2\ *) N2=$((N2 + 1)) ;; rs3 | rs3\ *) N3=$((N3 + 1)) ;;
+      *) fail "request $((i + 1)) of $n to $url: unexpected answer '$body'" ;;
+    esac
+  done
+}

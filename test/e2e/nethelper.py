@@ -10,12 +10,21 @@
                                 and expect them echoed whole; one line per flow: "NAME OK", MISMATCH, TIMEOUT
   udpdf HOST PORT SIZE          one datagram of SIZE bytes with DF set on a connected socket; prints
                                 "mtu=N emsgsize=0|1 reply=0|1" once the path MTU dropped or after ~4 s
+  agent PORT FILE               HAProxy agent-check agent: each connection gets FILE's current content
+                                (one line such as "75%", "drain", "up"), then the agent closes it
+  udppong NAME PORT             UDP health responder: "ping" -> "pong", anything else as udpd
+  holdd NAME PORT               TCP line server that keeps connections open: each line -> "NAME line"
+  hold HOST PORT SECONDS        one TCP connection for SECONDS: a line every 0.2 s, prints
+                                "MS REPLY" per answer (MS = wall clock in ms), then "DONE N"; ends early
+                                with "RESET MS", "TIMEOUT MS", "EOF MS" or "ERROR MS errno" (status 1)
 """
 import errno
 import hashlib
 import os
 import socket
 import sys
+import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 IP_MTU_DISCOVER, IP_PMTUDISC_DO, IP_MTU = 10, 2, 14  # <linux/in.h>; Python does not export them
@@ -146,6 +155,96 @@ def udpdf(host, port, size):
     return 0
 
 
+def agent(port, path):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", port))
+    srv.listen(64)
+
+    def answer(c):
+        try:
+            with open(path, "rb") as f:
+                c.sendall(f.read())
+            c.shutdown(socket.SHUT_WR)  # FIN after the line; whatever the prober sent is read below
+            c.settimeout(1.0)           # so that close() never turns into an RST
+            for _ in range(16):
+                if not c.recv(4096):
+                    break
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=answer, args=(c,), daemon=True).start()
+
+
+def udppong(name, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    while True:
+        data, peer = s.recvfrom(65535)
+        if data.strip() == b"ping":
+            s.sendto(b"pong\n", peer)
+        else:
+            s.sendto(("%s %s:%d %d\n" % (name, peer[0], peer[1], len(data))).encode(), peer)
+
+
+def holdd(name, port):
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", port))
+    srv.listen(64)
+
+    def serve(c):
+        try:
+            for line in c.makefile("rb"):
+                c.sendall(name.encode() + b" " + line)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+
+def hold(host, port, seconds):
+    ms = lambda: int(time.time() * 1000)
+    end = time.monotonic() + seconds
+    try:
+        s = socket.create_connection((host, port), timeout=3.0)
+    except OSError as e:
+        print("ERROR %d connect %s" % (ms(), e), flush=True)
+        return 1
+    s.settimeout(2.0)
+    n = 0
+    while time.monotonic() < end:
+        try:
+            s.sendall(b"seq %d\n" % n)
+            data = s.recv(4096)
+        except socket.timeout:
+            print("TIMEOUT %d" % ms(), flush=True)
+            return 1
+        except ConnectionResetError:
+            print("RESET %d" % ms(), flush=True)
+            return 1
+        except OSError as e:
+            print("ERROR %d %s" % (ms(), errno.errorcode.get(e.errno, e.errno)), flush=True)
+            return 1
+        if not data:
+            print("EOF %d" % ms(), flush=True)
+            return 1
+        print("%d %s" % (ms(), data.decode(errors="replace").strip()), flush=True)
+        n += 1
+        time.sleep(0.2)
+    s.close()
+    print("DONE %d" % n, flush=True)
+    return 0
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "httpd":
@@ -160,6 +259,14 @@ def main(argv):
         return udpbig(args[0], int(args[1]), int(args[2]), int(args[3]))
     if cmd == "udpdf":
         return udpdf(args[0], int(args[1]), int(args[2]))
+    if cmd == "agent":
+        return agent(int(args[0]), args[1])
+    if cmd == "udppong":
+        return udppong(args[0], int(args[1]))
+    if cmd == "holdd":
+        return holdd(args[0], int(args[1]))
+    if cmd == "hold":
+        return hold(args[0], int(args[1]), float(args[2]))
     sys.exit(__doc__)
 
 
