@@ -1,6 +1,7 @@
 /* config: the daemon's flags into one validated struct rawlb_config (../shared/README.md,
- * "Command-line contract"). Options keep their order ("+" optstring): -s -p -M -o before the
- * first service are defaults for every service, after a -t/-u they belong to that service.
+ * "Command-line contract"). Options keep their order ("+" optstring): -s -p -M -o and the health
+ * options before the first service are defaults for every service, after a -t/-u they belong to
+ * that service.
  * Every refusal names the flag and the value as typed; nothing is printed except for --help and
  * --version, and nothing here looks at the host (interfaces are checked by the daemon). */
 #include "config.h"
@@ -21,6 +22,18 @@ enum {
     OPT_MAX_CONNS,
     OPT_CTL,
     OPT_PIDFILE,
+    OPT_CHECK,
+    OPT_EXPECT_STATUS,
+    OPT_EXPECT,
+    OPT_SEND,
+    OPT_CHECK_PORT,
+    OPT_CHECK_INTERVAL,
+    OPT_PROBE_TIMEOUT,
+    OPT_CHECK_TIMEOUT,
+    OPT_REENTRY,
+    OPT_QUIESCE,
+    OPT_SORRY_SERVER,
+    OPT_AGENT_PORT,
 };
 
 static const char short_opts[] = "+:e:i:n:t:u:s:p:M:or:hV";
@@ -40,18 +53,35 @@ static const struct option long_opts[] = {
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
     {"ctl", required_argument, NULL, OPT_CTL},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"check", required_argument, NULL, OPT_CHECK},
+    {"expect-status", required_argument, NULL, OPT_EXPECT_STATUS},
+    {"expect", required_argument, NULL, OPT_EXPECT},
+    {"send", required_argument, NULL, OPT_SEND},
+    {"check-port", required_argument, NULL, OPT_CHECK_PORT},
+    {"check-interval", required_argument, NULL, OPT_CHECK_INTERVAL},
+    {"probe-timeout", required_argument, NULL, OPT_PROBE_TIMEOUT},
+    {"check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT},
+    {"reentry", required_argument, NULL, OPT_REENTRY},
+    {"quiesce", no_argument, NULL, OPT_QUIESCE},
+    {"sorry-server", required_argument, NULL, OPT_SORRY_SERVER},
+    {"agent-port", required_argument, NULL, OPT_AGENT_PORT},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
 
-/* The per-service settings, and whether -M was given in this scope: it needs -p to mean anything. */
+/* The per-service settings, and whether -M was given in this scope: it needs -p to mean anything.
+ * Likewise the health options that only mean something with some check kinds: whether they were
+ * given in this scope, checked once every service's check kind is known. */
 struct svc_opts {
     const struct sched_ops *sched;
     uint32_t persist_timeout;
     uint32_t persist_mask;
     bool one_packet;
     bool mask_given;
+    struct check_config check;
+    bool expect_status_given, expect_given, send_given;
+    char sorry_arg[64]; /* --sorry-server as typed, for messages */
 };
 
 struct parser {
@@ -98,6 +128,22 @@ static const char *svc_str(const struct service_config *sc, char *buf, size_t le
 static struct svc_opts *scope(struct parser *p)
 {
     return p->cur ? &p->per_svc[p->cur - p->cfg->services] : &p->defaults;
+}
+
+/* --check: the kinds that make sense for a protocol (none and auto for both). */
+static bool check_fits(enum check_kind kind, uint8_t proto)
+{
+    switch (kind) {
+    case CHECK_TCP:
+    case CHECK_HTTP:
+        return proto == IPPROTO_TCP;
+    case CHECK_UDP:
+        return proto == IPPROTO_UDP;
+    case CHECK_AUTO:
+    case CHECK_NONE:
+        break;
+    }
+    return true;
 }
 
 static bool set_ifname(struct parser *p, int opt, char *dst, const char *val)
@@ -152,6 +198,10 @@ static bool add_service(struct parser *p, int opt, const char *val)
     *so = p->defaults;
     so->one_packet = so->one_packet && proto == IPPROTO_UDP; /* a default -o is for UDP services */
     so->mask_given = false; /* a default -M is checked against the defaults, not per service */
+    /* Likewise a default --check is for the services of its protocol; the others keep their own. */
+    if (!check_fits(so->check.kind, proto))
+        so->check.kind = CHECK_AUTO;
+    so->expect_status_given = so->expect_given = so->send_given = false;
     p->cur = sc;
     return true;
 }
@@ -256,6 +306,153 @@ static bool set_max_conns(struct parser *p, const char *val)
     return true;
 }
 
+/* --check tcp|http[:PATH]|udp|none. */
+static bool set_check(struct parser *p, const char *val)
+{
+    struct check_config *cc = &scope(p)->check;
+    enum check_kind kind;
+    const char *path = "/";
+    char name[64];
+
+    if (strcmp(val, "tcp") == 0) {
+        kind = CHECK_TCP;
+    } else if (strcmp(val, "udp") == 0) {
+        kind = CHECK_UDP;
+    } else if (strcmp(val, "none") == 0) {
+        kind = CHECK_NONE;
+    } else if (strcmp(val, "http") == 0 || strncmp(val, "http:", 5) == 0) {
+        kind = CHECK_HTTP;
+        if (val[4] == ':') {
+            path = val + 5;
+            if (path[0] != '/')
+                return fail(p, "--check: path '%s' in '%s' does not start with '/'", path, val);
+            if (strlen(path) >= sizeof(cc->http_path))
+                return fail(p, "--check: path in '%s' is too long (at most %zu bytes)", val,
+                            sizeof(cc->http_path) - 1);
+            for (const char *c = path; *c; c++)
+                if ((unsigned char)*c <= ' ' || *c == 0x7f)
+                    return fail(p, "--check: path in '%s' has a space or control character", val);
+        }
+    } else {
+        return fail(p, "--check: unknown check '%s' (known: tcp http[:PATH] udp none)", val);
+    }
+    if (p->cur && !check_fits(kind, p->cur->proto))
+        return fail(p, "--check: '%s' is for %s services, not %s", val, kind == CHECK_UDP ? "UDP" : "TCP",
+                    svc_str(p->cur, name, sizeof(name)));
+    cc->kind = kind;
+    if (kind == CHECK_HTTP)
+        snprintf(cc->http_path, sizeof(cc->http_path), "%s", path);
+    return true;
+}
+
+static bool set_expect_status(struct parser *p, const char *val)
+{
+    unsigned long v;
+    if (!addr_parse_uint(val, 100, 599, &v))
+        return fail(p, "--expect-status: '%s' is out of range 100..599", val);
+    scope(p)->check.expect_status = (int)v;
+    scope(p)->expect_status_given = true;
+    return true;
+}
+
+/* --expect and --send: a non-empty string that fits struct check_config. */
+static bool set_check_string(struct parser *p, int opt, const char *val)
+{
+    struct svc_opts *so = scope(p);
+    char *dst = opt == OPT_SEND ? so->check.send : so->check.expect;
+    if (*val == '\0')
+        return fail(p, "--%s: empty string", opt_name(opt));
+    if (strlen(val) >= RAWLB_CHECK_STRLEN)
+        return fail(p, "--%s: '%s' is too long (at most %d bytes)", opt_name(opt), val,
+                    RAWLB_CHECK_STRLEN - 1);
+    strcpy(dst, val);
+    if (opt == OPT_SEND)
+        so->send_given = true;
+    else
+        so->expect_given = true;
+    return true;
+}
+
+static bool set_check_port(struct parser *p, int opt, const char *val)
+{
+    unsigned long v;
+    if (!addr_parse_uint(val, 1, 65535, &v))
+        return fail(p, "--%s: '%s' is out of range 1..65535", opt_name(opt), val);
+    if (opt == OPT_AGENT_PORT)
+        scope(p)->check.agent_port = (uint16_t)v;
+    else
+        scope(p)->check.port = (uint16_t)v;
+    return true;
+}
+
+/* Seconds with up to 3 decimals ("2", "0.5", "1.25") into milliseconds; false if not that shape. */
+static bool parse_seconds_ms(const char *s, uint64_t *ms)
+{
+    size_t whole = strspn(s, "0123456789");
+    uint64_t v = 0;
+    if (whole == 0)
+        return false;
+    for (size_t i = 0; i < whole; i++) /* more than 10^12 s: kept out of range, not wrapped */
+        v = v < 1000000000000ull ? v * 10 + (uint64_t)(s[i] - '0') : v;
+    v *= 1000;
+    if (s[whole] == '.') {
+        const char *frac = s + whole + 1;
+        size_t n = strspn(frac, "0123456789");
+        if (n == 0 || n > 3 || frac[n] != '\0')
+            return false;
+        uint64_t f = 0;
+        for (size_t i = 0; i < 3; i++)
+            f = f * 10 + (uint64_t)(i < n ? frac[i] - '0' : 0);
+        v += f;
+    } else if (s[whole] != '\0') {
+        return false;
+    }
+    *ms = v;
+    return true;
+}
+
+/* --check-interval, --probe-timeout, --check-timeout, --reentry: seconds into milliseconds. */
+static bool set_check_time(struct parser *p, int opt, const char *val)
+{
+    struct check_config *cc = &scope(p)->check;
+    uint32_t *dst;
+    uint64_t ms, min_ms = 100, max_ms;
+    const char *range;
+
+    switch (opt) {
+    case OPT_CHECK_INTERVAL:
+        dst = &cc->interval_ms, max_ms = 3600000, range = "0.1..3600";
+        break;
+    case OPT_PROBE_TIMEOUT:
+        dst = &cc->probe_timeout_ms, max_ms = 3600000, range = "0.1..3600";
+        break;
+    case OPT_CHECK_TIMEOUT:
+        dst = &cc->dead_after_ms, max_ms = 86400000, range = "0.1..86400";
+        break;
+    default: /* OPT_REENTRY */
+        dst = &cc->reentry_ms, min_ms = 0, max_ms = 86400000, range = "0..86400";
+        break;
+    }
+    if (!parse_seconds_ms(val, &ms))
+        return fail(p, "--%s: '%s' is not a number of seconds (up to 3 decimals, e.g. 2 or 0.5)",
+                    opt_name(opt), val);
+    if (ms < min_ms || ms > max_ms)
+        return fail(p, "--%s: '%s' is out of range %s seconds", opt_name(opt), val, range);
+    *dst = (uint32_t)ms;
+    return true;
+}
+
+static bool set_sorry_server(struct parser *p, const char *val)
+{
+    struct svc_opts *so = scope(p);
+    char why[RAWLB_ERRLEN];
+    if (!addr_parse_endpoint(val, &so->check.sorry, why, sizeof(why)))
+        return fail(p, "--sorry-server: %s", why);
+    so->check.has_sorry = true;
+    snprintf(so->sorry_arg, sizeof(so->sorry_arg), "%s", val);
+    return true;
+}
+
 /* The option getopt refused, as the user typed it: "--name" (without "=value") or "-x". */
 static bool fail_option(struct parser *p, int c, const char *arg)
 {
@@ -287,10 +484,41 @@ static bool fail_option(struct parser *p, int c, const char *arg)
     return fail(p, "unknown option '%.*s'", namelen, name);
 }
 
+/* A service's health check, once its kind is known: the options that need some kind, the sorry
+ * server against its real servers. Fields the resolved kind does not use are cleared. */
+static bool check_service_health(struct parser *p, struct service_config *sc, const struct svc_opts *so)
+{
+    struct check_config cc = so->check;
+    char name[64];
+
+    if (cc.kind == CHECK_AUTO)
+        cc.kind = sc->proto == IPPROTO_TCP ? CHECK_TCP : CHECK_NONE;
+    svc_str(sc, name, sizeof(name));
+    if (so->expect_status_given && cc.kind != CHECK_HTTP)
+        return fail(p, "--expect-status: only meaningful with --check http, which %s does not have", name);
+    if (so->expect_given && cc.kind != CHECK_HTTP && cc.kind != CHECK_UDP)
+        return fail(p, "--expect: only meaningful with --check http or udp, which %s does not have", name);
+    if (so->send_given && cc.kind != CHECK_UDP)
+        return fail(p, "--send: only meaningful with --check udp, which %s does not have", name);
+    if (cc.kind == CHECK_UDP && cc.send[0] == '\0')
+        return fail(p, "--check udp: %s needs --send STRING (the probe's payload)", name);
+    if (cc.has_sorry)
+        for (unsigned i = 0; i < sc->n_rs; i++)
+            if (sc->rs[i].ep.addr == cc.sorry.addr && sc->rs[i].ep.port == cc.sorry.port)
+                return fail(p, "--sorry-server: '%s' is also a real server of %s", so->sorry_arg, name);
+    if (cc.kind != CHECK_UDP)
+        cc.send[0] = '\0';
+    if (cc.kind != CHECK_UDP && cc.kind != CHECK_HTTP)
+        cc.expect[0] = '\0';
+    sc->check = cc;
+    return true;
+}
+
 static bool check_services(struct parser *p)
 {
     struct rawlb_config *cfg = p->cfg;
     bool any_persistent = p->defaults.persist_timeout != 0;
+    bool any_http = false, any_udp = false;
     char name[64];
 
     if (cfg->n_services == 0)
@@ -309,9 +537,19 @@ static bool check_services(struct parser *p)
         sc->persist_mask = so->persist_mask;
         sc->one_packet = so->one_packet;
         any_persistent |= so->persist_timeout != 0;
+        if (!check_service_health(p, sc, so))
+            return false;
+        any_http |= sc->check.kind == CHECK_HTTP;
+        any_udp |= sc->check.kind == CHECK_UDP;
     }
     if (p->defaults.mask_given && !any_persistent)
         return fail(p, "--netmask: only meaningful with --persistent, which no service has");
+    if (p->defaults.expect_status_given && !any_http)
+        return fail(p, "--expect-status: only meaningful with --check http, which no service has");
+    if (p->defaults.expect_given && !any_http && !any_udp)
+        return fail(p, "--expect: only meaningful with --check http or udp, which no service has");
+    if (p->defaults.send_given && !any_udp)
+        return fail(p, "--send: only meaningful with --check udp, which no service has");
     return true;
 }
 
@@ -340,6 +578,15 @@ static void set_defaults(struct parser *p)
     snprintf(cfg->ctl_path, sizeof(cfg->ctl_path), "%s", RAWLB_DEFAULT_CTL);
     p->defaults.sched = &sched_wlc_ops;
     p->defaults.persist_mask = 0xffffffffu;
+    p->defaults.check = (struct check_config){
+        .kind = CHECK_AUTO,
+        .http_path = "/",
+        .expect_status = RAWLB_DEFAULT_EXPECT_STATUS,
+        .interval_ms = RAWLB_DEFAULT_CHECK_INTERVAL_MS,
+        .probe_timeout_ms = RAWLB_DEFAULT_PROBE_TIMEOUT_MS,
+        .dead_after_ms = RAWLB_DEFAULT_CHECK_TIMEOUT_MS,
+        .reentry_ms = RAWLB_DEFAULT_REENTRY_MS,
+    };
 }
 
 static bool parse_one(struct parser *p, int c, const char *arg)
@@ -375,6 +622,26 @@ static bool parse_one(struct parser *p, int c, const char *arg)
         return set_path(p, c, p->cfg->ctl_path, sizeof(p->cfg->ctl_path), optarg);
     case OPT_PIDFILE:
         return set_path(p, c, p->cfg->pidfile, sizeof(p->cfg->pidfile), optarg);
+    case OPT_CHECK:
+        return set_check(p, optarg);
+    case OPT_EXPECT_STATUS:
+        return set_expect_status(p, optarg);
+    case OPT_EXPECT:
+    case OPT_SEND:
+        return set_check_string(p, c, optarg);
+    case OPT_CHECK_PORT:
+    case OPT_AGENT_PORT:
+        return set_check_port(p, c, optarg);
+    case OPT_CHECK_INTERVAL:
+    case OPT_PROBE_TIMEOUT:
+    case OPT_CHECK_TIMEOUT:
+    case OPT_REENTRY:
+        return set_check_time(p, c, optarg);
+    case OPT_QUIESCE:
+        scope(p)->check.quiesce = true;
+        return true;
+    case OPT_SORRY_SERVER:
+        return set_sorry_server(p, optarg);
     default: /* '?' or ':' */
         return fail_option(p, c, arg);
     }
@@ -442,8 +709,28 @@ void config_usage(FILE *out)
             "  -h, --help                    print this help and exit\n"
             "  -V, --version                 print the version and exit\n"
             "\n"
+            "health checks (per service, or defaults before the first service):\n"
+            "      --check KIND              tcp, http[:PATH], udp or none (default tcp for TCP\n"
+            "                                services, none for UDP ones; PATH default /)\n"
+            "      --expect-status N         http: the status a healthy server answers (default %d)\n"
+            "      --expect STRING           http or udp: the body or reply must contain STRING\n"
+            "      --send STRING             udp: the probe's payload (required with --check udp)\n"
+            "      --check-port N            probe port N instead of the real server's port\n"
+            "      --check-interval SEC      between probes (default %g)\n"
+            "      --probe-timeout SEC       for one probe (default %g)\n"
+            "      --check-timeout SEC       no successful probe for SEC: dead (default %g)\n"
+            "      --reentry SEC             a dead server passes every probe for SEC before it is\n"
+            "                                used again (default %g, 0 = at the first good probe)\n"
+            "      --quiesce                 a dead server keeps its flows (default: they are reset)\n"
+            "      --sorry-server ADDR:PORT  used only while every real server is down\n"
+            "      --agent-port N            poll an agent on each real server for its weight\n"
+            "                                (75%%, drain, down, up, ready)\n"
+            "\n"
             "example: rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -s wlc \\\n"
             "             -r 203.0.113.11:80 -r 203.0.113.12:80:2\n",
             sched_names(), RAWLB_WEIGHT_MAX, RAWLB_DEFAULT_TCP_TIMEOUT, RAWLB_DEFAULT_TCPFIN_TIMEOUT,
-            RAWLB_DEFAULT_UDP_TIMEOUT, RAWLB_DEFAULT_MAX_CONNS, RAWLB_MAX_MAX_CONNS, RAWLB_DEFAULT_CTL);
+            RAWLB_DEFAULT_UDP_TIMEOUT, RAWLB_DEFAULT_MAX_CONNS, RAWLB_MAX_MAX_CONNS, RAWLB_DEFAULT_CTL,
+            RAWLB_DEFAULT_EXPECT_STATUS, RAWLB_DEFAULT_CHECK_INTERVAL_MS / 1000.0,
+            RAWLB_DEFAULT_PROBE_TIMEOUT_MS / 1000.0, RAWLB_DEFAULT_CHECK_TIMEOUT_MS / 1000.0,
+            RAWLB_DEFAULT_REENTRY_MS / 1000.0);
 }

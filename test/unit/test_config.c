@@ -305,6 +305,326 @@ static void test_errors(void)
     CHECK_ERR(big, "--real-server", "203.0.113.11:65", "64");
 }
 
+/* Health checks: defaults per protocol, the grouping rules, seconds with decimals. */
+static void test_health_defaults(void)
+{
+    CHECK_OK(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -u 198.51.100.10:53 -r 203.0.113.11:53");
+    for (unsigned i = 0; i < 2; i++) {
+        const struct check_config *cc = &cfg.services[i].check;
+        CHECK_EQ_U(cc->kind, i == 0 ? CHECK_TCP : CHECK_NONE);
+        CHECK(strcmp(cc->http_path, "/") == 0);
+        CHECK_EQ_U(cc->expect_status, 200);
+        CHECK(cc->expect[0] == '\0' && cc->send[0] == '\0');
+        CHECK_EQ_U(cc->port, 0);
+        CHECK_EQ_U(cc->interval_ms, 2000);
+        CHECK_EQ_U(cc->probe_timeout_ms, 3000);
+        CHECK_EQ_U(cc->dead_after_ms, 10000);
+        CHECK_EQ_U(cc->reentry_ms, 180000);
+        CHECK(!cc->quiesce);
+        CHECK(!cc->has_sorry);
+        CHECK_EQ_U(cc->agent_port, 0);
+    }
+
+    /* Every flag on one service. */
+    CHECK_OK(BASE "-t 198.51.100.10:80 --check http:/health --expect-status 204 --expect OK --check-port 8080 "
+                  "--check-interval 0.5 --probe-timeout 1.25 --check-timeout 7 --reentry 0 --quiesce "
+                  "--sorry-server 203.0.113.99:8080 --agent-port 10000 -r 203.0.113.11:80");
+    const struct check_config *cc = &cfg.services[0].check;
+    CHECK_EQ_U(cc->kind, CHECK_HTTP);
+    CHECK(strcmp(cc->http_path, "/health") == 0);
+    CHECK_EQ_U(cc->expect_status, 204);
+    CHECK(strcmp(cc->expect, "OK") == 0);
+    CHECK_EQ_U(cc->port, 8080);
+    CHECK_EQ_U(cc->interval_ms, 500);
+    CHECK_EQ_U(cc->probe_timeout_ms, 1250);
+    CHECK_EQ_U(cc->dead_after_ms, 7000);
+    CHECK_EQ_U(cc->reentry_ms, 0);
+    CHECK(cc->quiesce);
+    CHECK(cc->has_sorry);
+    CHECK_EQ_U(cc->sorry.addr, ip("203.0.113.99"));
+    CHECK_EQ_U(cc->sorry.port, htons(8080));
+    CHECK_EQ_U(cc->agent_port, 10000);
+
+    /* --check http without a path; --check udp with its strings; --check none with an agent. */
+    CHECK_OK(BASE "-t 198.51.100.10:80 --check http -r 203.0.113.11:80");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_HTTP);
+    CHECK(strcmp(cfg.services[0].check.http_path, "/") == 0);
+    CHECK_EQ_U(cfg.services[0].check.expect_status, 200);
+    CHECK_OK(BASE "-t 198.51.100.10:80 --check=http:/ -r 203.0.113.11:80");
+    CHECK(strcmp(cfg.services[0].check.http_path, "/") == 0);
+    CHECK_OK(BASE "-u 198.51.100.10:53 --check udp --send ping --expect pong -r 203.0.113.11:53");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_UDP);
+    CHECK(strcmp(cfg.services[0].check.send, "ping") == 0);
+    CHECK(strcmp(cfg.services[0].check.expect, "pong") == 0);
+    CHECK_OK(BASE "-u 198.51.100.10:53 --expect pong --send ping --check udp -r 203.0.113.11:53"); /* any order */
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_UDP);
+    CHECK_OK(BASE "-t 198.51.100.10:80 --check none --agent-port 1 -r 203.0.113.11:80");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_NONE);
+    CHECK_EQ_U(cfg.services[0].check.agent_port, 1);
+    CHECK_OK(BASE "-u 198.51.100.10:53 --agent-port 65535 -r 203.0.113.11:53");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_NONE);
+    CHECK_EQ_U(cfg.services[0].check.agent_port, 65535);
+    CHECK_OK(BASE "-t 198.51.100.10:80 --check tcp --check-port 65535 -r 203.0.113.11:80");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_TCP);
+    CHECK_EQ_U(cfg.services[0].check.port, 65535);
+    /* The last --check wins. */
+    CHECK_OK(BASE "-t 198.51.100.10:80 --check http:/a --check tcp -r 203.0.113.11:80");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_TCP);
+}
+
+static void test_health_seconds(void)
+{
+    static const struct {
+        const char *flag, *val;
+        uint32_t ms;
+    } ok[] = {
+        {"--check-interval", "2", 2000},     {"--check-interval", "0.5", 500},
+        {"--check-interval", "0.1", 100},    {"--check-interval", "3600", 3600000},
+        {"--check-interval", "1.005", 1005}, {"--probe-timeout", "1.25", 1250},
+        {"--probe-timeout", "0.100", 100},   {"--probe-timeout", "3600.000", 3600000},
+        {"--check-timeout", "0.1", 100},     {"--check-timeout", "86400", 86400000},
+        {"--check-timeout", "007", 7000},    {"--reentry", "0", 0},
+        {"--reentry", "0.001", 1},           {"--reentry", "86400", 86400000},
+        {"--reentry", "10.5", 10500},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), BASE "-t 198.51.100.10:80 %s %s -r 203.0.113.11:80", ok[i].flag, ok[i].val);
+        CHECK_OK(cmd);
+        const struct check_config *cc = &cfg.services[0].check;
+        uint32_t got = strcmp(ok[i].flag, "--check-interval") == 0  ? cc->interval_ms
+                       : strcmp(ok[i].flag, "--probe-timeout") == 0 ? cc->probe_timeout_ms
+                       : strcmp(ok[i].flag, "--check-timeout") == 0 ? cc->dead_after_ms
+                                                                    : cc->reentry_ms;
+        if (got != ok[i].ms) {
+            fprintf(stderr, "%s %s: %u ms, want %u\n", ok[i].flag, ok[i].val, got, ok[i].ms);
+            check_failures++;
+        }
+    }
+
+    static const struct {
+        const char *flag, *val, *why;
+    } bad[] = {
+        {"--check-interval", "0.09", "out of range 0.1..3600"},
+        {"--check-interval", "0", "out of range 0.1..3600"},
+        {"--check-interval", "3600.001", "out of range 0.1..3600"},
+        {"--probe-timeout", "0.099", "out of range 0.1..3600"},
+        {"--probe-timeout", "3601", "out of range 0.1..3600"},
+        {"--check-timeout", "0.05", "out of range 0.1..86400"},
+        {"--check-timeout", "86400.5", "out of range 0.1..86400"},
+        {"--reentry", "86401", "out of range 0..86400"},
+        {"--reentry", "99999999999999999999", "out of range 0..86400"},
+        {"--check-interval", "1000000000.5", "out of range 0.1..3600"},
+        {"--check-interval", "1.2345", "not a number of seconds"},
+        {"--check-interval", ".5", "not a number of seconds"},
+        {"--check-interval", "5.", "not a number of seconds"},
+        {"--check-interval", "-1", "not a number of seconds"},
+        {"--check-interval", "+1", "not a number of seconds"},
+        {"--probe-timeout", "1s", "not a number of seconds"},
+        {"--probe-timeout", "1e3", "not a number of seconds"},
+        {"--check-timeout", "1,5", "not a number of seconds"},
+        {"--reentry", "1.2.3", "not a number of seconds"},
+        {"--reentry", "", "not a number of seconds"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char cmd[256], val[64];
+        snprintf(cmd, sizeof(cmd), BASE "-t 198.51.100.10:80 %s=%s -r 203.0.113.11:80", bad[i].flag, bad[i].val);
+        snprintf(val, sizeof(val), "'%s'", bad[i].val);
+        CHECK_ERR(cmd, bad[i].flag, val, bad[i].why);
+    }
+}
+
+static void test_health_grouping(void)
+{
+    /* Before the first service: defaults for all; after: that service only, not the next one. */
+    CHECK_OK(BASE "--check-interval 1 --reentry 30 --quiesce --agent-port 9000 --check-port 81 "
+                  "-t 198.51.100.10:80 -r 203.0.113.11:80 "
+                  "-t 198.51.100.10:81 --check-interval 0.5 --check http:/ping --expect-status 301 "
+                  "--sorry-server 203.0.113.99:80 -r 203.0.113.11:81 --reentry 5 "
+                  "-t 198.51.100.10:82 -r 203.0.113.11:82");
+    CHECK_EQ_U(cfg.n_services, 3);
+    const struct check_config *a = &cfg.services[0].check, *b = &cfg.services[1].check,
+                              *c = &cfg.services[2].check;
+    CHECK_EQ_U(a->kind, CHECK_TCP);
+    CHECK_EQ_U(a->interval_ms, 1000);
+    CHECK_EQ_U(a->reentry_ms, 30000);
+    CHECK(a->quiesce && !a->has_sorry);
+    CHECK_EQ_U(a->agent_port, 9000);
+    CHECK_EQ_U(a->port, 81);
+    CHECK_EQ_U(b->kind, CHECK_HTTP);
+    CHECK(strcmp(b->http_path, "/ping") == 0);
+    CHECK_EQ_U(b->expect_status, 301);
+    CHECK_EQ_U(b->interval_ms, 500);
+    CHECK_EQ_U(b->reentry_ms, 5000); /* after its -r: still its own */
+    CHECK(b->quiesce && b->has_sorry);
+    CHECK_EQ_U(b->agent_port, 9000);
+    CHECK_EQ_U(c->kind, CHECK_TCP);
+    CHECK_EQ_U(c->expect_status, 200);
+    CHECK_EQ_U(c->interval_ms, 1000);
+    CHECK_EQ_U(c->reentry_ms, 30000);
+    CHECK(c->quiesce && !c->has_sorry);
+    CHECK_EQ_U(c->dead_after_ms, RAWLB_DEFAULT_CHECK_TIMEOUT_MS);
+
+    /* A default --check is for the services of its protocol; the others keep their own default. */
+    CHECK_OK(BASE "--check http:/h --expect-status 404 --expect up "
+                  "-t 198.51.100.10:80 -r 203.0.113.11:80 -u 198.51.100.10:53 -r 203.0.113.11:53");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_HTTP);
+    CHECK(strcmp(cfg.services[0].check.http_path, "/h") == 0);
+    CHECK_EQ_U(cfg.services[0].check.expect_status, 404);
+    CHECK(strcmp(cfg.services[0].check.expect, "up") == 0);
+    CHECK_EQ_U(cfg.services[1].check.kind, CHECK_NONE);
+    CHECK(cfg.services[1].check.expect[0] == '\0');
+    CHECK_OK(BASE "--check udp --send ping -t 198.51.100.10:80 -r 203.0.113.11:80 "
+                  "-u 198.51.100.10:53 -r 203.0.113.11:53");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_TCP);
+    CHECK(cfg.services[0].check.send[0] == '\0');
+    CHECK_EQ_U(cfg.services[1].check.kind, CHECK_UDP);
+    CHECK(strcmp(cfg.services[1].check.send, "ping") == 0);
+    CHECK_OK(BASE "--check none -t 198.51.100.10:80 -r 203.0.113.11:80 -t 198.51.100.10:81 --check tcp "
+                  "-r 203.0.113.11:81");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_NONE);
+    CHECK_EQ_U(cfg.services[1].check.kind, CHECK_TCP);
+    /* A default --send serves the UDP service; a service's own --check overrides the default one. */
+    CHECK_OK(BASE "--send hello -u 198.51.100.10:53 --check udp -r 203.0.113.11:53");
+    CHECK(strcmp(cfg.services[0].check.send, "hello") == 0);
+    CHECK_OK(BASE "--check http -t 198.51.100.10:80 --check tcp -r 203.0.113.11:80 "
+                  "-t 198.51.100.10:81 -r 203.0.113.11:81");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_TCP);
+    CHECK_EQ_U(cfg.services[1].check.kind, CHECK_HTTP);
+    /* A default --expect-status that some http service uses; one that uses another kind is fine. */
+    CHECK_OK(BASE "--expect-status 302 -t 198.51.100.10:80 -r 203.0.113.11:80 "
+                  "-t 198.51.100.10:81 --check http -r 203.0.113.11:81");
+    CHECK_EQ_U(cfg.services[1].check.expect_status, 302);
+    /* A default sorry server is every service's. */
+    CHECK_OK(BASE "--sorry-server 203.0.113.99:80 -t 198.51.100.10:80 -r 203.0.113.11:80 "
+                  "-t 198.51.100.10:81 -r 203.0.113.11:81");
+    CHECK(cfg.services[0].check.has_sorry && cfg.services[1].check.has_sorry);
+    CHECK_EQ_U(cfg.services[1].check.sorry.addr, ip("203.0.113.99"));
+    /* The same address as a real server on another port is a different server. */
+    CHECK_OK(BASE "-t 198.51.100.10:80 --sorry-server 203.0.113.11:8080 -r 203.0.113.11:80");
+}
+
+static void test_health_errors(void)
+{
+    const char *tcp = "-t 198.51.100.10:80 -r 203.0.113.11:80";
+    const char *udp = "-u 198.51.100.10:53 -r 203.0.113.11:53";
+    char cmd[1024];
+
+    /* --check */
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check ping -r 203.0.113.11:80",
+              "--check: unknown check 'ping' (known: tcp http[:PATH] udp none)");
+    CHECK_ERR(BASE "--check TCP -t 198.51.100.10:80 -r 203.0.113.11:80", "--check", "'TCP'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check https -r 203.0.113.11:80", "--check", "'https'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check= -r 203.0.113.11:80", "--check", "''");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check http:health -r 203.0.113.11:80", "--check", "'http:health'",
+              "'/'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check http: -r 203.0.113.11:80", "--check", "'http:'", "'/'");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check tcp -r 203.0.113.11:53", "--check", "'tcp'",
+              "UDP 198.51.100.10:53");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check http:/x -r 203.0.113.11:53", "--check", "'http:/x'",
+              "UDP 198.51.100.10:53");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check udp --send x -r 203.0.113.11:80", "--check", "'udp'",
+              "TCP 198.51.100.10:80");
+    char longpath[RAWLB_CHECK_STRLEN + 8];
+    memset(longpath, 'p', sizeof(longpath) - 1);
+    longpath[0] = '/';
+    longpath[RAWLB_CHECK_STRLEN] = '\0'; /* 128 characters: one too many */
+    snprintf(cmd, sizeof(cmd), BASE "-t 198.51.100.10:80 --check http:%s -r 203.0.113.11:80", longpath);
+    CHECK_ERR(cmd, "--check", "too long", "/ppp");
+    longpath[RAWLB_CHECK_STRLEN - 1] = '\0';
+    snprintf(cmd, sizeof(cmd), BASE "-t 198.51.100.10:80 --check http:%s -r 203.0.113.11:80", longpath);
+    CHECK_OK(cmd);
+    CHECK_EQ_U(strlen(cfg.services[0].check.http_path), RAWLB_CHECK_STRLEN - 1);
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check http:/a\tb -r 203.0.113.11:80", "--check", "http:/a\tb");
+
+    /* --check udp needs --send. */
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check udp -r 203.0.113.11:53", "--check udp", "--send",
+              "UDP 198.51.100.10:53");
+    CHECK_ERR(BASE "--check udp -u 198.51.100.10:53 -r 203.0.113.11:53", "--check udp", "--send",
+              "UDP 198.51.100.10:53");
+
+    /* --expect-status */
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check http --expect-status 99 -r 203.0.113.11:80",
+              "--expect-status: '99' is out of range 100..599");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check http --expect-status 600 -r 203.0.113.11:80", "--expect-status",
+              "'600'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check http --expect-status 2OO -r 203.0.113.11:80", "--expect-status",
+              "'2OO'");
+    CHECK_OK(BASE "-t 198.51.100.10:80 --check http --expect-status 100 -r 203.0.113.11:80");
+    CHECK_OK(BASE "-t 198.51.100.10:80 --check http --expect-status 599 -r 203.0.113.11:80");
+    CHECK_EQ_U(cfg.services[0].check.expect_status, 599);
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --expect-status 200 -r 203.0.113.11:80", "--expect-status",
+              "--check http", "TCP 198.51.100.10:80");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check udp --send x --expect-status 200 -r 203.0.113.11:53",
+              "--expect-status", "--check http", "UDP 198.51.100.10:53");
+    snprintf(cmd, sizeof(cmd), BASE "--expect-status 500 %s %s", tcp, udp);
+    CHECK_ERR(cmd, "--expect-status", "--check http", "no service");
+
+    /* --expect */
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --expect OK -r 203.0.113.11:80", "--expect", "--check http or udp",
+              "TCP 198.51.100.10:80");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check none --expect OK -r 203.0.113.11:80", "--expect",
+              "TCP 198.51.100.10:80");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --expect OK -r 203.0.113.11:53", "--expect", "UDP 198.51.100.10:53");
+    snprintf(cmd, sizeof(cmd), BASE "--expect OK %s %s", tcp, udp);
+    CHECK_ERR(cmd, "--expect", "--check http or udp", "no service");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check http --expect= -r 203.0.113.11:80", "--expect", "empty");
+    char longstr[RAWLB_CHECK_STRLEN + 1];
+    memset(longstr, 'x', sizeof(longstr) - 1);
+    longstr[RAWLB_CHECK_STRLEN] = '\0';
+    snprintf(cmd, sizeof(cmd), BASE "-t 198.51.100.10:80 --check http --expect %s -r 203.0.113.11:80", longstr);
+    CHECK_ERR(cmd, "--expect", "too long", "'xxxxxxxx");
+    longstr[RAWLB_CHECK_STRLEN - 1] = '\0';
+    snprintf(cmd, sizeof(cmd), BASE "-t 198.51.100.10:80 --check http --expect %s -r 203.0.113.11:80", longstr);
+    CHECK_OK(cmd);
+    CHECK_EQ_U(strlen(cfg.services[0].check.expect), RAWLB_CHECK_STRLEN - 1);
+
+    /* --send */
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --send hello -r 203.0.113.11:80",
+              "--send: only meaningful with --check udp, which TCP 198.51.100.10:80 does not have");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check http --send hello -r 203.0.113.11:80", "--send",
+              "TCP 198.51.100.10:80");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --send hello -r 203.0.113.11:53", "--send", "UDP 198.51.100.10:53");
+    snprintf(cmd, sizeof(cmd), BASE "--send hello %s", tcp);
+    CHECK_ERR(cmd, "--send", "--check udp", "no service");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check udp --send= -r 203.0.113.11:53", "--send", "empty");
+    longstr[RAWLB_CHECK_STRLEN - 1] = 'x';
+    snprintf(cmd, sizeof(cmd), BASE "-u 198.51.100.10:53 --check udp --send %s -r 203.0.113.11:53", longstr);
+    CHECK_ERR(cmd, "--send", "too long", "'xxxxxxxx");
+
+    /* --check-port, --agent-port */
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check-port 0 -r 203.0.113.11:80",
+              "--check-port: '0' is out of range 1..65535");
+    CHECK_ERR(BASE "--check-port 65536 -t 198.51.100.10:80 -r 203.0.113.11:80", "--check-port", "'65536'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --check-port http -r 203.0.113.11:80", "--check-port", "'http'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --agent-port 0 -r 203.0.113.11:80",
+              "--agent-port: '0' is out of range 1..65535");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --agent-port 70000 -r 203.0.113.11:80", "--agent-port", "'70000'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --agent-port -1 -r 203.0.113.11:80", "--agent-port", "'-1'");
+
+    /* --quiesce takes no value. */
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --quiesce=yes -r 203.0.113.11:80", "'--quiesce'");
+
+    /* --sorry-server */
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --sorry-server 203.0.113.99 -r 203.0.113.11:80", "--sorry-server",
+              "'203.0.113.99'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --sorry-server 203.0.113.99:0 -r 203.0.113.11:80", "--sorry-server",
+              "'0'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --sorry-server 0.0.0.0:80 -r 203.0.113.11:80", "--sorry-server",
+              "'0.0.0.0'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 --sorry-server 203.0.113.12:80 -r 203.0.113.11:80 -r 203.0.113.12:80",
+              "--sorry-server", "'203.0.113.12:80'", "real server", "TCP 198.51.100.10:80");
+    CHECK_ERR(BASE "--sorry-server 203.0.113.12:53 -t 198.51.100.10:80 -r 203.0.113.11:80 "
+                   "-u 198.51.100.10:53 -r 203.0.113.12:53",
+              "--sorry-server", "'203.0.113.12:53'", "real server", "UDP 198.51.100.10:53");
+
+    /* Ambiguous and exact prefixes among the new names. */
+    CHECK_OK(BASE "--check-ti 1 -t 198.51.100.10:80 -r 203.0.113.11:80");
+    CHECK_EQ_U(cfg.services[0].check.dead_after_ms, 1000);
+    CHECK_ERR(BASE "--che tcp -t 198.51.100.10:80 -r 203.0.113.11:80", "ambiguous", "'--che'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 --check", "'--check'", "value");
+}
+
 static void test_small_err_buffer(void)
 {
     char *argv[] = {"rawlb", "--no-such-flag-with-a-very-long-name", NULL};
@@ -322,7 +642,10 @@ static void test_usage(void)
     fclose(f);
     const char *flags[] = {"--ext-if", "--int-if", "--nat-ip", "--tcp-service", "--udp-service", "--scheduler",
                            "--persistent", "--netmask", "--ops", "--real-server", "--timeouts", "--max-conns",
-                           "--ctl", "--pidfile", "--help", "--version"};
+                           "--ctl", "--pidfile", "--help", "--version", "--check ", "--expect-status",
+                           "--expect ", "--send", "--check-port", "--check-interval", "--probe-timeout",
+                           "--check-timeout", "--reentry", "--quiesce", "--sorry-server", "--agent-port",
+                           "health checks (per service, or defaults before the first service):"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         if (!strstr(text, flags[i])) {
             fprintf(stderr, "usage lacks %s\n", flags[i]);
@@ -337,6 +660,10 @@ int main(void)
     test_grouping();
     test_timeouts();
     test_errors();
+    test_health_defaults();
+    test_health_seconds();
+    test_health_grouping();
+    test_health_errors();
     test_small_err_buffer();
     test_usage();
     CHECK_DONE();
