@@ -30,6 +30,38 @@ struct rs_config {
     int weight;
 };
 
+/* Health checks (health/): how a real server's health is probed and judged, per service. */
+enum check_kind {
+    CHECK_AUTO, /* not given: config_parse makes it tcp for TCP services, none for UDP ones */
+    CHECK_NONE,
+    CHECK_TCP,  /* connect to the real server's (or --check-port's) port */
+    CHECK_HTTP, /* GET path, status and optional body string */
+    CHECK_UDP,  /* send a string, expect a reply (containing a string) */
+};
+#define RAWLB_CHECK_STRLEN 128
+#define RAWLB_DEFAULT_CHECK_INTERVAL_MS 2000
+#define RAWLB_DEFAULT_PROBE_TIMEOUT_MS 3000
+#define RAWLB_DEFAULT_CHECK_TIMEOUT_MS 10000
+#define RAWLB_DEFAULT_REENTRY_MS 180000
+#define RAWLB_DEFAULT_EXPECT_STATUS 200
+
+struct check_config {
+    enum check_kind kind;
+    char http_path[RAWLB_CHECK_STRLEN]; /* --check http:PATH, default "/" */
+    int expect_status;                  /* --expect-status, http only */
+    char expect[RAWLB_CHECK_STRLEN];    /* --expect: in the http body or the udp reply; "" = any */
+    char send[RAWLB_CHECK_STRLEN];      /* --send: the udp probe's payload */
+    uint16_t port;                      /* --check-port, host order; 0 = the real server's port */
+    uint32_t interval_ms;               /* --check-interval: from one probe's end to the next start */
+    uint32_t probe_timeout_ms;          /* --probe-timeout: one probe */
+    uint32_t dead_after_ms;             /* --check-timeout: no success for this long = dead */
+    uint32_t reentry_ms;                /* --reentry: a dead server passes every probe this long */
+    bool quiesce;                       /* --quiesce: a dead server keeps its established flows */
+    bool has_sorry;
+    struct endpoint sorry;              /* --sorry-server: used only while every server is down */
+    uint16_t agent_port;                /* --agent-port, host order; 0 = no agent */
+};
+
 struct service_config {
     uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
     struct endpoint vip;
@@ -39,6 +71,7 @@ struct service_config {
     bool one_packet;          /* -o, UDP only */
     unsigned n_rs;
     struct rs_config rs[RAWLB_MAX_RS_PER_SERVICE];
+    struct check_config check;
 };
 
 struct timeouts {

@@ -230,6 +230,7 @@ struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry)
     uint32_t generation = c->generation + 1;
     *c = *proto_entry;
     c->generation = generation;
+    c->flags |= CONN_F_LIVE;
     c->controlled = 0;
     if (c->flags & CONN_F_TEMPLATE)
         c->state = CONN_S_TEMPLATE;
@@ -382,4 +383,11 @@ uint32_t conn_expire_tick(struct conn_table *t, uint32_t now)
     }
     t->stats.expired += expired;
     return expired;
+}
+
+void conn_for_each(struct conn_table *t, void (*fn)(void *arg, struct conn_table *t, struct conn *c), void *arg)
+{
+    for (uint32_t i = 0; i < t->never_used; i++)
+        if (t->pool[i].flags & CONN_F_LIVE)
+            fn(arg, t, &t->pool[i]);
 }

@@ -43,6 +43,7 @@ enum conn_flags {
     CONN_F_TEMPLATE = 1 << 0,    /* persistence template: forward hash only, key port may be 0 */
     CONN_F_ONE_PACKET = 1 << 1,  /* -o: reverse hash only, each datagram scheduled on its own */
     CONN_F_RESET = 1 << 2,       /* dropped by rawlb (real server removed): answer with RST */
+    CONN_F_LIVE = 1 << 3,        /* in use (set by conn_create, cleared by delete) */
 };
 
 struct conn {
@@ -116,6 +117,10 @@ void conn_tcp_update(struct conn_table *t, struct conn *c, enum conn_dir dir, ui
 void conn_touch(struct conn_table *t, struct conn *c);
 /* Mark an entry dropped by rawlb: its next client packet is answered with an RST. */
 void conn_mark_reset(struct conn_table *t, struct conn *c);
+
+/* Control path: calls fn for every live entry; fn may mark, reset or delete the entry it gets.
+ * O(entries ever used): for rare events such as a real server going down. */
+void conn_for_each(struct conn_table *t, void (*fn)(void *arg, struct conn_table *t, struct conn *c), void *arg);
 
 /* Advance the clock to now (seconds, monotonic, from the caller's clock) and expire what is due.
  * Returns the number of entries expired. */

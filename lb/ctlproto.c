@@ -50,7 +50,24 @@ static size_t out_finish(struct out *o)
     return o->pos;
 }
 
-static void render_service(struct out *o, const struct service *svc)
+static void render_health(struct out *o, const struct service *svc, unsigned svc_idx, unsigned rs_idx,
+                          ctl_health_fn health, void *arg)
+{
+    const struct real_server *rs = &svc->rs[rs_idx];
+    struct ctl_rs_health h;
+    if (!health(arg, svc_idx, rs_idx, &h)) {
+        /* Not checked: what the schedule makes of it is all there is to say. */
+        h = (struct ctl_rs_health){ .state = rs->weight > 0 ? "up" : "quiesced", .last = "not checked" };
+        out_printf(o, " %-12s %-7s %s", h.state, "-", h.last);
+        return;
+    }
+    char since[16];
+    snprintf(since, sizeof since, "%us", h.since_s);
+    out_printf(o, " %-12s %-7s %s", h.state, since, h.last);
+}
+
+static void render_service(struct out *o, const struct service *svc, unsigned svc_idx, ctl_health_fn health,
+                           void *arg)
 {
     char ep[ENDPOINT_STRLEN], mask[ADDR_STRLEN];
 
@@ -64,14 +81,21 @@ static void render_service(struct out *o, const struct service *svc)
     if (svc->one_packet)
         out_printf(o, " ops");
     out_printf(o, "\n");
-    for (unsigned i = 0; i < svc->n_rs && i < RAWLB_MAX_RS_PER_SERVICE; i++) {
+    unsigned n = svc->n_rs < RAWLB_MAX_RS_PER_SERVICE ? svc->n_rs : RAWLB_MAX_RS_PER_SERVICE;
+    if (svc->has_sorry && svc->sorry_active)
+        n++; /* the sorry server, at index n_rs, while it is in use */
+    for (unsigned i = 0; i < n; i++) {
         const struct real_server *rs = &svc->rs[i];
-        out_printf(o, "  -> %-28s %-7s %-6d %-10u %-10u\n", endpoint_str(rs->ep.addr, rs->ep.port, ep), "Masq",
+        out_printf(o, "  -> %-28s %-7s %-6d %-10u %-10u", endpoint_str(rs->ep.addr, rs->ep.port, ep), "Masq",
                    rs->weight, rs->active, rs->inactive);
+        if (health)
+            render_health(o, svc, svc_idx, i, health, arg);
+        out_printf(o, "\n");
     }
 }
 
-size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, char *buf, size_t len)
+size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, ctl_health_fn health, void *arg,
+                            char *buf, size_t len)
 {
     if (len < 2) { /* no room for even a newline */
         if (len) buf[0] = '\0';
@@ -81,8 +105,9 @@ size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, c
     buf[0] = '\0';
     out_printf(&o, "rawlb %s (size=%u)\n", RAWLB_VERSION, max_conns);
     out_printf(&o, "Prot LocalAddress:Port Scheduler Flags\n");
-    out_printf(&o, "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
+    out_printf(&o, "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn%s\n",
+               health ? "  State        Since   Last" : "");
     for (unsigned i = 0; i < t->n && i < RAWLB_MAX_SERVICES; i++)
-        render_service(&o, &t->svc[i]);
+        render_service(&o, &t->svc[i], i, health, arg);
     return out_finish(&o);
 }

@@ -82,6 +82,32 @@ void fastpath_tick(struct fastpath *fp, uint32_t now)
 }
 
 
+struct drop_server {
+    unsigned svc, rs;
+    uint32_t marked;
+};
+
+static void drop_server_entry(void *arg, struct conn_table *t, struct conn *c)
+{
+    struct drop_server *d = arg;
+    if (c->svc != d->svc || c->rs != d->rs || (c->flags & CONN_F_RESET))
+        return;
+    if (c->flags & CONN_F_TEMPLATE) {
+        if (!c->controlled)
+            conn_delete(t, c);
+        return; /* one still controlling entries goes when they do; pick_server skips it meanwhile */
+    }
+    conn_mark_reset(t, c);
+    d->marked++;
+}
+
+uint32_t fastpath_drop_server(struct fastpath *fp, unsigned svc, unsigned rs)
+{
+    struct drop_server d = { .svc = svc, .rs = rs };
+    conn_for_each(&fp->conns, drop_server_entry, &d);
+    return d.marked;
+}
+
 static inline bool needs_csum(const uint8_t *buf)
 {
     struct virtio_net_hdr h;
@@ -150,6 +176,8 @@ static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, ui
 {
     struct service *svc = &fp->services->svc[svc_idx];
     *template = CONN_NONE;
+    if (svc->sorry_active)
+        return (int)service_sorry_index(svc); /* every real server is down: no persistence either */
     if (!svc->persist_timeout)
         return svc->sched->schedule(svc, caddr);
     uint32_t net = caddr & svc->persist_mask;

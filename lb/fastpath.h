@@ -87,6 +87,11 @@ void fastpath_free(struct fastpath *fp);
  * worker's clock in seconds (the one given to fastpath_tick). */
 enum fp_verdict fastpath_handle(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t *len, uint32_t now);
 
+/* A real server was declared dead (health, without --quiesce): its connections are marked so
+ * that each client's next segment gets an RST from the VIP (TCP) or is scheduled afresh (UDP);
+ * its persistence templates go. Returns how many connections were marked. */
+uint32_t fastpath_drop_server(struct fastpath *fp, unsigned svc, unsigned rs);
+
 /* Once a second: expire connections, age neighbours. */
 void fastpath_tick(struct fastpath *fp, uint32_t now);
 

@@ -17,10 +17,12 @@
 
 #include "arp.h"
 #include "capture.h"
+#include "clock.h"
 #include "config.h"
 #include "control.h"
 #include "ctlproto.h"
 #include "fastpath.h"
+#include "health.h"
 #include "host.h"
 #include "log.h"
 #include "service.h"
@@ -43,17 +45,19 @@ struct daemon {
     struct xmit tx_ext, tx_int;
     struct arp_sender arp_ext, arp_int;
     struct control ctl;
+    struct health health;
     struct ev_loop *loop;
     ev_io ext_io, int_io;
     ev_timer tick;
     ev_signal sigterm, sigint;
-    ev_tstamp started;
+    uint64_t started_ms;
     int pid_fd;
 };
 
+/* Seconds since start, monotonic: the connection table's clock. */
 static uint32_t daemon_now(struct daemon *d)
 {
-    return (uint32_t)(ev_now(d->loop) - d->started);
+    return (uint32_t)((clock_monotonic_ms() - d->started_ms) / 1000u);
 }
 
 static void solicit_cb(void *arg, uint32_t addr)
@@ -130,7 +134,9 @@ static size_t control_request(void *arg, const char *request, char *out, size_t 
 {
     struct daemon *d = arg;
     if (strcmp(request, CTL_REQ_LIST) == 0)
-        return ctlproto_render_list(&d->services, d->cfg.max_conns, out, len);
+        return ctlproto_render_list(&d->services, d->cfg.max_conns, NULL, NULL, out, len);
+    if (strcmp(request, CTL_REQ_LIST_HEALTH) == 0)
+        return ctlproto_render_list(&d->services, d->cfg.max_conns, health_describe, &d->health, out, len);
     int n = snprintf(out, len, "error: unknown request '%.64s'\n", request);
     return n < 0 ? 0 : ((size_t)n < len ? (size_t)n : len - 1);
 }
@@ -257,6 +263,17 @@ static void close_io(struct daemon *d)
     capture_close(&d->rx_ext);
 }
 
+/* Health declared a real server dead, without --quiesce: its clients reconnect elsewhere. */
+static void drop_flows_cb(void *arg, unsigned svc, unsigned rs)
+{
+    struct daemon *d = arg;
+    char ep[ENDPOINT_STRLEN];
+    const struct endpoint *e = &d->services.svc[svc].rs[rs].ep;
+    uint32_t n = fastpath_drop_server(&d->fp, svc, rs);
+    if (n)
+        log_info("rs %s: %u connection(s) dropped, their clients get an RST from the VIP", endpoint_str(e->addr, e->port, ep), n);
+}
+
 /* Tell the links who owns the VIPs and the NAT router address now. */
 static void announce(struct daemon *d)
 {
@@ -273,9 +290,11 @@ static bool setup(struct daemon *d, char *err, size_t errlen)
     if (!service_table_init(&d->services, &d->cfg, err, errlen) || !host_prepare(&d->cfg, &d->host, err, errlen))
         return false;
     neigh_init(&d->neigh);
-    for (unsigned i = 0; i < d->services.n; i++)
-        for (unsigned j = 0; j < d->services.svc[i].n_rs; j++)
-            neigh_add(&d->neigh, d->services.svc[i].rs[j].ep.addr);
+    for (unsigned i = 0; i < d->services.n; i++) {
+        const struct service *svc = &d->services.svc[i];
+        for (unsigned j = 0; j < svc->n_rs + (svc->has_sorry ? 1 : 0); j++)
+            neigh_add(&d->neigh, svc->rs[j].ep.addr);
+    }
     struct fastpath_config fc = {
         .nat_ip = d->cfg.nat_ip, .answer_arp_nat = !d->host.nat_ip_is_kernel, .ext_mtu = d->host.ext.mtu,
         .int_mtu = d->host.intf.mtu, .max_conns = d->cfg.max_conns, .timeouts = d->cfg.timeouts,
@@ -289,7 +308,13 @@ static bool setup(struct daemon *d, char *err, size_t errlen)
         return false;
     }
     d->loop = ev_default_loop(EVFLAG_AUTO);
-    return pidfile_open(d, err, errlen) && open_io(d, err, errlen);
+    if (!pidfile_open(d, err, errlen) || !open_io(d, err, errlen))
+        return false;
+    if (!health_start(&d->health, d->loop, &d->services, &d->cfg, d->host.arp_source, drop_flows_cb, d)) {
+        snprintf(err, errlen, "not enough memory for the health checks");
+        return false;
+    }
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -315,7 +340,7 @@ int main(int argc, char **argv)
         pidfile_close(&d);
         return EXIT_FAILURE;
     }
-    d.started = ev_now(d.loop);
+    d.started_ms = clock_monotonic_ms();
     ev_io_init(&d.ext_io, ext_cb, d.rx_ext.fd, EV_READ);
     ev_io_init(&d.int_io, int_cb, d.rx_int.fd, EV_READ);
     ev_timer_init(&d.tick, tick_cb, TICK_SECONDS, TICK_SECONDS);
@@ -333,6 +358,7 @@ int main(int argc, char **argv)
              d.cfg.ext_if, d.cfg.int_if, addr_str(d.cfg.nat_ip, err), d.cfg.ctl_path);
     ev_run(d.loop, 0);
     log_counters(&d);
+    health_stop(&d.health);
     close_io(&d);
     fastpath_free(&d.fp);
     service_table_free(&d.services);

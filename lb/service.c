@@ -22,8 +22,15 @@ bool service_table_init(struct service_table *t, const struct rawlb_config *cfg,
         svc->n_rs = sc->n_rs < RAWLB_MAX_RS_PER_SERVICE ? sc->n_rs : RAWLB_MAX_RS_PER_SERVICE;
         for (unsigned j = 0; j < svc->n_rs; j++) {
             svc->rs[j].ep = sc->rs[j].ep;
-            svc->rs[j].weight = sc->rs[j].weight;
+            svc->rs[j].weight = svc->rs[j].config_weight = sc->rs[j].weight;
             svc->rs[j].available = true;
+        }
+        if (sc->check.has_sorry) {
+            struct real_server *sorry = &svc->rs[service_sorry_index(svc)];
+            sorry->ep = sc->check.sorry;
+            sorry->weight = sorry->config_weight = 1;
+            sorry->available = true;
+            svc->has_sorry = true;
         }
         svc->sched = sched_find(sc->scheduler);
         if (!svc->sched) {
@@ -89,5 +96,9 @@ void service_set_available(struct service *svc, unsigned rs_index, bool availabl
 {
     if (rs_index >= svc->n_rs || svc->rs[rs_index].available == available) return;
     svc->rs[rs_index].available = available;
+    bool any = false;
+    for (unsigned i = 0; i < svc->n_rs && !any; i++)
+        any = svc->rs[i].available;
+    svc->sorry_active = svc->has_sorry && !any;
     service_changed(svc);
 }

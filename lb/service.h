@@ -21,7 +21,8 @@ struct rs_stats {
 
 struct real_server {
     struct endpoint ep;
-    int weight;          /* 0 = quiesced: keeps its flows, gets no new ones */
+    int weight;          /* in effect (an agent may scale it); 0 = quiesced: keeps its flows, gets no new ones */
+    int config_weight;   /* as configured; what agent percentages apply to */
     bool available;      /* false while health checks hold it out of the schedule */
     uint32_t active;     /* ActiveConn: entries in ESTABLISHED */
     uint32_t inactive;   /* InActConn: every other state (UDP entries included, as in IPVS) */
@@ -38,7 +39,11 @@ struct service {
     uint32_t persist_mask;
     bool one_packet;
     unsigned n_rs;
-    struct real_server rs[RAWLB_MAX_RS_PER_SERVICE];
+    /* rs[n_rs] is the sorry server when has_sorry: outside what schedulers see, picked by the
+     * fast path only while sorry_active (every real server held out by health). */
+    struct real_server rs[RAWLB_MAX_RS_PER_SERVICE + 1];
+    bool has_sorry;
+    bool sorry_active;
     struct rs_stats stats;
 };
 
@@ -67,7 +72,13 @@ static inline bool rs_schedulable(const struct real_server *rs)
  * ignored; the scheduler hears only of real changes. */
 void service_set_weight(struct service *svc, unsigned rs_index, int weight);
 /* Health (checker timer callbacks): put a real server in or out of the schedule and tell the
- * scheduler. Same rules as service_set_weight. */
+ * scheduler. Same rules as service_set_weight. The sorry server comes into use when the last
+ * real server goes out, and out of use when one comes back. */
 void service_set_available(struct service *svc, unsigned rs_index, bool available);
+/* The index of the sorry server (n_rs), valid only when has_sorry. */
+static inline unsigned service_sorry_index(const struct service *svc)
+{
+    return svc->n_rs;
+}
 
 #endif

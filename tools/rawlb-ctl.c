@@ -1,5 +1,5 @@
 /* rawlb-ctl: talks to a running rawlb over its unix control socket.
- *   rawlb-ctl [--ctl PATH] list
+ *   rawlb-ctl [--ctl PATH] list [--health]
  * One request line, one text answer read until the daemon closes (ctlproto.h). Exit status:
  * 0 done, 1 the daemon could not be reached or said "error: ...", 2 a usage error.
  * Commands are a table: a word ("list") names one, and ipvsadm's letters (-L -n, -A, -a, ...)
@@ -44,6 +44,7 @@ struct ctl_ctx {
     const struct ctl_command *cmd;
     int nwords;
     char *words[CTL_MAX_WORDS]; /* the command name and its arguments */
+    bool health; /* list --health */
     int fd;
     char *answer;
     size_t answer_len;
@@ -52,17 +53,21 @@ struct ctl_ctx {
 static int cmd_list(struct ctl_ctx *ctx, int argc, char **argv);
 
 static const struct ctl_command commands[] = {
-    {"list", "list                 virtual services and real servers (ipvsadm -L -n layout)", cmd_list},
+    {"list", "list [--health]      virtual services and real servers (ipvsadm -L -n layout);\n"
+             "                         --health adds each real server's state, time in it, last check",
+     cmd_list},
 };
 
 enum {
     OPT_CTL = 256,
+    OPT_HEALTH,
 };
 
 static const char short_opts[] = "+:hV";
 
 static const struct option long_opts[] = {
     {"ctl", required_argument, NULL, OPT_CTL},
+    {"health", no_argument, NULL, OPT_HEALTH},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -137,6 +142,9 @@ static int parse_args(struct ctl_ctx *ctx, int argc, char **argv)
                 return usage_error(ctx, "--ctl: path '%s' is too long (at most %zu bytes)", optarg,
                                    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
             ctx->ctl_path = optarg;
+            break;
+        case OPT_HEALTH:
+            ctx->health = true;
             break;
         case ':':
             if (argv[at][1] == '-')
@@ -266,7 +274,7 @@ static int cmd_list(struct ctl_ctx *ctx, int argc, char **argv)
 {
     if (argc > 1)
         return usage_error(ctx, "list: unexpected argument '%s'", argv[1]);
-    int rc = ctl_request(ctx, CTL_REQ_LIST);
+    int rc = ctl_request(ctx, ctx->health ? CTL_REQ_LIST_HEALTH : CTL_REQ_LIST);
     return rc == CTL_EXIT_OK ? print_answer(ctx) : rc;
 }
 

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "addr.h"
-#include "check.h"
+#include "testing.h"
 
 static char err[RAWLB_ERRLEN];
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "testing.h"
 #include "config.h"
 
 static struct rawlb_config cfg;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "testing.h"
 #include "conn.h"
 #include "packet.h"
 

@@ -10,7 +10,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "check.h"
+#include "testing.h"
 #include "config.h"
 #include "fastpath.h"
 #include "frames.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "testing.h"
 #include "frames.h" /* reference checksum, byte accessors, frame offsets */
 #include "packet.h"
 

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "testing.h"
 #include "probe.h"
 
 static uint32_t loopback;

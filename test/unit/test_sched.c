@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "testing.h"
 #include "sched.h"
 
 static const struct sched_ops *const all_ops[] = {

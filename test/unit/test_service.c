@@ -4,7 +4,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "check.h"
+#include "testing.h"
 #include "sched.h"
 #include "service.h"
 

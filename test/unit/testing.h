@@ -1,7 +1,7 @@
-/* check: the few assertion macros the unit tests share. A failed CHECK prints where and goes
+/* testing: the few assertion macros the unit tests share. A failed CHECK prints where and goes
  * on, so one run shows every failure; CHECK_DONE() turns the count into the exit status. */
-#ifndef RAWLB_TEST_CHECK_H
-#define RAWLB_TEST_CHECK_H
+#ifndef RAWLB_TEST_TESTING_H
+#define RAWLB_TEST_TESTING_H
 
 #include <stdio.h>
 

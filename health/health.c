@@ -1,0 +1,266 @@
+/* health: see health.h. */
+#include "health.h"
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+
+#define PERCENT 100
+/* First probes are spread this far apart so a large pool is not hit all at once. */
+#define FIRST_PROBE_SPACING_S 0.005
+
+static const struct check_config *check_of(const struct health_target *t)
+{
+    return &t->owner->cfg->services[t->svc].check;
+}
+
+static struct real_server *rs_of(const struct health_target *t)
+{
+    return &t->owner->services->svc[t->svc].rs[t->rs];
+}
+
+static const char *target_name(const struct health_target *t, char *buf, size_t len)
+{
+    const struct service *svc = &t->owner->services->svc[t->svc];
+    char rs[ENDPOINT_STRLEN], vip[ENDPOINT_STRLEN];
+    snprintf(buf, len, "rs %s of %s %s", endpoint_str(rs_of(t)->ep.addr, rs_of(t)->ep.port, rs),
+             svc->proto == IPPROTO_TCP ? "TCP" : "UDP", endpoint_str(svc->vip.addr, svc->vip.port, vip));
+    return buf;
+}
+
+/* The agent scales the configured weight; a server it has not drained keeps at least 1. */
+static int effective_weight(const struct health_target *t)
+{
+    int configured = rs_of(t)->config_weight;
+    if (t->agent_percent == 0 || configured == 0)
+        return 0;
+    int w = (int)((long)configured * (long)t->agent_percent / PERCENT);
+    return w > 0 ? w : 1;
+}
+
+/* The one place where health reaches the rest of rawlb. */
+static void apply(struct health_target *t)
+{
+    struct health *h = t->owner;
+    struct service *svc = &h->services->svc[t->svc];
+    bool was = rs_of(t)->available, sorry_was = svc->sorry_active;
+    bool available = t->machine.state == HEALTH_UP && !t->agent_down;
+    service_set_weight(svc, t->rs, effective_weight(t));
+    service_set_available(svc, t->rs, available);
+    if (was && !available && !check_of(t)->quiesce && h->drop_flows)
+        h->drop_flows(h->drop_flows_arg, t->svc, t->rs);
+    if (svc->sorry_active != sorry_was) {
+        char vip[ENDPOINT_STRLEN], sorry[ENDPOINT_STRLEN];
+        const struct endpoint *ep = &svc->rs[service_sorry_index(svc)].ep;
+        log_warn("%s %s: %s sorry server %s", svc->proto == IPPROTO_TCP ? "TCP" : "UDP",
+                 endpoint_str(svc->vip.addr, svc->vip.port, vip),
+                 svc->sorry_active ? "every real server is down, new connections go to the" : "a real server is back, no new connections for the",
+                 endpoint_str(ep->addr, ep->port, sorry));
+    }
+}
+
+static void log_transition(const struct health_target *t, enum health_state from)
+{
+    const struct health_machine *m = &t->machine;
+    const struct check_config *c = check_of(t);
+    char name[96];
+    target_name(t, name, sizeof name);
+    switch (m->state) {
+    case HEALTH_DOWN:
+        if (from == HEALTH_REENTERING)
+            log_warn("%s down again while re-entering: %s", name, m->last_result);
+        else
+            log_warn("%s down: %s (%u failed probes, no success for %.1f s)%s", name, m->last_result, m->failed,
+                     (double)(m->since_ms - m->last_ok_ms) / 1000.0,
+                     c->quiesce ? "; quiesced: its flows go on" : "; its flows are reset");
+        break;
+    case HEALTH_REENTERING:
+        log_info("%s re-entering: %s; back in after %.1f s of passing probes", name, m->last_result,
+                 (double)c->reentry_ms / 1000.0);
+        break;
+    case HEALTH_UP:
+        log_info("%s up: %s", name, from == HEALTH_REENTERING ? "passed every probe for the re-entry time" : m->last_result);
+        break;
+    }
+}
+
+static void schedule(struct health *h, ev_timer *w, double delay_s)
+{
+    ev_timer_stop(h->loop, w);
+    ev_timer_set(w, delay_s, 0.0);
+    ev_timer_start(h->loop, w);
+}
+
+static struct endpoint probe_dst(const struct health_target *t, uint16_t port_host)
+{
+    struct endpoint dst = rs_of(t)->ep;
+    if (port_host)
+        dst.port = htons(port_host);
+    return dst;
+}
+
+static void probe_done(void *arg, bool ok, const char *result, const struct agent_reply *agent)
+{
+    (void)agent;
+    struct health_target *t = arg;
+    struct health *h = t->owner;
+    const struct check_config *c = check_of(t);
+    struct health_timing timing = { .dead_after_ms = c->dead_after_ms, .reentry_ms = c->reentry_ms };
+    enum health_state from = t->machine.state;
+    if (health_machine_result(&t->machine, &timing, clock_monotonic_ms(), ok, result)) {
+        log_transition(t, from);
+        apply(t);
+    }
+    schedule(h, &t->next_probe, c->interval_ms / 1000.0);
+}
+
+static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct health_target *t = w->data;
+    const struct check_config *c = check_of(t);
+    static const enum probe_kind kind_of[] = { [CHECK_TCP] = PROBE_TCP, [CHECK_HTTP] = PROBE_HTTP, [CHECK_UDP] = PROBE_UDP };
+    probe_start(&t->probe, loop, kind_of[c->kind], c, t->owner->src, probe_dst(t, c->port), probe_done, t);
+}
+
+static const char *agent_words(const struct health_target *t, char *buf, size_t len)
+{
+    if (t->agent_down)
+        snprintf(buf, len, "down");
+    else if (t->agent_percent == 0)
+        snprintf(buf, len, "drain");
+    else
+        snprintf(buf, len, "%u%%", t->agent_percent);
+    return buf;
+}
+
+static void agent_done(void *arg, bool ok, const char *result, const struct agent_reply *r)
+{
+    struct health_target *t = arg;
+    struct health *h = t->owner;
+    char before[16], after[16], name[96];
+    agent_words(t, before, sizeof before);
+    snprintf(t->agent_result, sizeof t->agent_result, "agent: %s", result);
+    if (ok) {
+        if (r->has_percent)
+            t->agent_percent = r->percent;
+        switch (r->verdict) {
+        case AGENT_DRAIN:
+            t->agent_percent = 0;
+            break;
+        case AGENT_DOWN:
+            t->agent_down = true;
+            break;
+        case AGENT_UP:
+            t->agent_down = false;
+            if (!r->has_percent)
+                t->agent_percent = PERCENT;
+            break;
+        case AGENT_WEIGHT:
+        case AGENT_NONE:
+            break;
+        }
+        if (strcmp(before, agent_words(t, after, sizeof after)) != 0) {
+            log_info("%s agent: %s -> %s (weight %d)", target_name(t, name, sizeof name), before, after,
+                     effective_weight(t));
+            apply(t);
+        }
+    }
+    /* An agent that does not answer changes nothing: the health check judges reachability. */
+    schedule(h, &t->next_agent, check_of(t)->interval_ms / 1000.0);
+}
+
+static void agent_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct health_target *t = w->data;
+    const struct check_config *c = check_of(t);
+    probe_start(&t->agent, loop, PROBE_AGENT, c, t->owner->src, probe_dst(t, c->agent_port), agent_done, t);
+}
+
+bool health_start(struct health *h, struct ev_loop *loop, struct service_table *services,
+                  const struct rawlb_config *cfg, uint32_t src, health_drop_flows_cb drop_flows, void *arg)
+{
+    memset(h, 0, sizeof *h);
+    memset(h->target_of, 0xff, sizeof h->target_of);
+    h->loop = loop;
+    h->services = services;
+    h->cfg = cfg;
+    h->src = src;
+    h->drop_flows = drop_flows;
+    h->drop_flows_arg = arg;
+    unsigned n = 0;
+    for (unsigned s = 0; s < services->n; s++)
+        if (cfg->services[s].check.kind != CHECK_NONE || cfg->services[s].check.agent_port)
+            n += services->svc[s].n_rs;
+    if (!n)
+        return true;
+    h->targets = calloc(n, sizeof *h->targets);
+    if (!h->targets)
+        return false;
+    for (unsigned s = 0; s < services->n; s++) {
+        const struct check_config *c = &cfg->services[s].check;
+        if (c->kind == CHECK_NONE && !c->agent_port)
+            continue;
+        for (unsigned r = 0; r < services->svc[s].n_rs; r++) {
+            struct health_target *t = &h->targets[h->n_targets];
+            h->target_of[s][r] = (int16_t)h->n_targets++;
+            t->owner = h;
+            t->svc = s;
+            t->rs = r;
+            t->agent_percent = PERCENT;
+            health_machine_init(&t->machine, clock_monotonic_ms());
+            ev_timer_init(&t->next_probe, probe_cb, 0.0, 0.0);
+            ev_timer_init(&t->next_agent, agent_cb, 0.0, 0.0);
+            t->next_probe.data = t->next_agent.data = t;
+            double first = FIRST_PROBE_SPACING_S * h->n_targets;
+            if (c->kind != CHECK_NONE)
+                schedule(h, &t->next_probe, first);
+            if (c->agent_port)
+                schedule(h, &t->next_agent, first);
+        }
+    }
+    return true;
+}
+
+void health_stop(struct health *h)
+{
+    for (unsigned i = 0; i < h->n_targets; i++) {
+        struct health_target *t = &h->targets[i];
+        ev_timer_stop(h->loop, &t->next_probe);
+        ev_timer_stop(h->loop, &t->next_agent);
+        probe_cancel(&t->probe);
+        probe_cancel(&t->agent);
+    }
+    free(h->targets);
+    h->targets = NULL;
+    h->n_targets = 0;
+}
+
+bool health_describe(void *arg, unsigned svc, unsigned rs, struct ctl_rs_health *out)
+{
+    struct health *h = arg;
+    const struct service *s = &h->services->svc[svc];
+    if (s->has_sorry && rs == service_sorry_index(s)) {
+        *out = (struct ctl_rs_health){ .state = "sorry", .last = "in use: every real server is down" };
+        return true;
+    }
+    if (svc >= RAWLB_MAX_SERVICES || rs >= RAWLB_MAX_RS_PER_SERVICE || h->target_of[svc][rs] < 0)
+        return false;
+    const struct health_target *t = &h->targets[h->target_of[svc][rs]];
+    const struct health_machine *m = &t->machine;
+    out->state = health_state_name(m->state);
+    if (t->agent_down)
+        out->state = "down";
+    else if (m->state == HEALTH_UP && s->rs[rs].weight == 0)
+        out->state = "quiesced";
+    out->since_s = (uint32_t)((clock_monotonic_ms() - m->since_ms) / 1000);
+    out->last = m->last_result;
+    if (check_of(t)->kind == CHECK_NONE || t->agent_down)
+        out->last = t->agent_result;
+    return true;
+}

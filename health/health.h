@@ -1,0 +1,55 @@
+/* health: the daemon's health checking (nanny). Keeps one target per real server of every
+ * service whose check is not none, probes it every --check-interval, feeds the results to its
+ * state machine (check.h) and the agent's answers (probe.h) to its weight, and tells the rest of
+ * rawlb only about changes, through the service table (service_set_available,
+ * service_set_weight) and one callback for flows that must be dropped. Every transition is logged
+ * with its reason. */
+#ifndef RAWLB_HEALTH_H
+#define RAWLB_HEALTH_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "config.h"
+#include "ctlproto.h"
+#include "probe.h"
+#include "service.h"
+
+/* A real server declared dead in a service without --quiesce: its flows are dropped (the fast
+ * path answers their clients with an RST from the VIP so they reconnect elsewhere at once). */
+typedef void (*health_drop_flows_cb)(void *arg, unsigned svc, unsigned rs);
+
+struct health_target {
+    struct health *owner;
+    unsigned svc, rs;
+    struct health_machine machine;
+    struct probe probe, agent;
+    ev_timer next_probe, next_agent;
+    bool agent_down;           /* the agent said down */
+    unsigned agent_percent;    /* 100 unless the agent said otherwise; 0 = drain */
+    char agent_result[HEALTH_RESULT_LEN];
+};
+
+struct health {
+    struct ev_loop *loop;
+    struct service_table *services;
+    const struct rawlb_config *cfg;
+    uint32_t src; /* the director's own internal address */
+    health_drop_flows_cb drop_flows;
+    void *drop_flows_arg;
+    unsigned n_targets;
+    struct health_target *targets;
+    int16_t target_of[RAWLB_MAX_SERVICES][RAWLB_MAX_RS_PER_SERVICE]; /* index in targets, or -1 */
+};
+
+/* Starts checking every real server that needs it. False only when memory is short. */
+bool health_start(struct health *h, struct ev_loop *loop, struct service_table *services,
+                  const struct rawlb_config *cfg, uint32_t src, health_drop_flows_cb drop_flows, void *arg);
+void health_stop(struct health *h);
+/* For rawlb-ctl list --health (ctl_health_fn in lb/ctlproto.h; arg is the struct health). */
+bool health_describe(void *arg, unsigned svc, unsigned rs, struct ctl_rs_health *out);
+
+#endif
