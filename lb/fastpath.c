@@ -438,12 +438,8 @@ static enum fp_verdict handle_arp(struct fastpath *fp, bool from_ext, uint8_t *b
     return from_ext ? FP_VERDICT_TX_EXT : FP_VERDICT_TX_INT;
 }
 
-enum fp_verdict fastpath_handle(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t *len, uint32_t now)
+static enum fp_verdict dispatch(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t *len, uint32_t now)
 {
-    if (from_ext)
-        fp->stats.rx_ext++;
-    else
-        fp->stats.rx_int++;
     if (*len < VNET_HLEN)
         return drop(fp, FP_DROP_TRUNCATED);
     struct parsed p;
@@ -461,7 +457,17 @@ enum fp_verdict fastpath_handle(struct fastpath *fp, bool from_ext, uint8_t *buf
     case PARSE_BAD_L4:
         return drop(fp, FP_DROP_BAD_L4);
     }
-    enum fp_verdict v = from_ext ? from_client(fp, buf, len, &p, now) : from_server(fp, buf, len, &p, now);
+    return from_ext ? from_client(fp, buf, len, &p, now) : from_server(fp, buf, len, &p, now);
+}
+
+/* Every frame in is counted once out: sent on one side, or dropped for a named reason. */
+enum fp_verdict fastpath_handle(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t *len, uint32_t now)
+{
+    if (from_ext)
+        fp->stats.rx_ext++;
+    else
+        fp->stats.rx_int++;
+    enum fp_verdict v = dispatch(fp, from_ext, buf, len, now);
     if (v == FP_VERDICT_TX_EXT)
         fp->stats.tx_ext++;
     else if (v == FP_VERDICT_TX_INT)
