@@ -17,6 +17,8 @@
   hold HOST PORT SECONDS        one TCP connection for SECONDS: a line every 0.2 s, prints
                                 "MS REPLY" per answer (MS = wall clock in ms), then "DONE N"; ends early
                                 with "RESET MS", "TIMEOUT MS", "EOF MS" or "ERROR MS errno" (status 1)
+  udphold HOST PORT SECONDS     one connected UDP socket (one flow) for SECONDS: a query every 0.2 s,
+                                prints "MS REPLY", "MS TIMEOUT" or "MS ECONNREFUSED" for each
 """
 import errno
 import hashlib
@@ -245,6 +247,27 @@ def hold(host, port, seconds):
     return 0
 
 
+def udphold(host, port, seconds):
+    ms = lambda: int(time.time() * 1000)
+    end = time.monotonic() + seconds
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((host, port))
+    s.settimeout(0.5)
+    n = 0
+    while time.monotonic() < end:
+        try:
+            s.send(b"query %d" % n)
+            result = s.recv(2048).decode(errors="replace").strip()
+        except socket.timeout:
+            result = "TIMEOUT"
+        except ConnectionRefusedError:
+            result = "ECONNREFUSED"
+        print("%d %s" % (ms(), result), flush=True)
+        n += 1
+        time.sleep(0.2)
+    return 0
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "httpd":
@@ -267,6 +290,8 @@ def main(argv):
         return holdd(args[0], int(args[1]))
     if cmd == "hold":
         return hold(args[0], int(args[1]), float(args[2]))
+    if cmd == "udphold":
+        return udphold(args[0], int(args[1]), float(args[2]))
     sys.exit(__doc__)
 
 

@@ -21,8 +21,8 @@ wait_http http://$VIP/
 t=$(wait_state 3.2 $RS1 down) || fail "rs1 answers 500 on /health but is not down after $t ms: $(health_line $RS1)"
 say "rs1 down after $t ms: $(health_line $RS1)"
 [ "$(health_last $RS1)" = "status 500" ] || fail "last result of rs1: want 'status 500', got '$(health_last $RS1)'"
-grep -E "rs $RS1 down: .*500" "$LOG" >/dev/null || fail "no log line 'rs $RS1 down: ...500...'"
-say "log: $(grep -E "rs $RS1 down" "$LOG" | tail -n 1)"
+grep -E "rs $RS1 (of [A-Z]+ [0-9.:]+ )?down: .*500" "$LOG" >/dev/null || fail "no log line 'rs $RS1 down: ...500...'"
+say "log: $(grep -E "rs $RS1 (of [A-Z]+ [0-9.:]+ )?down" "$LOG" | tail -n 1)"
 [ "$(health_state $RS2)" = up ] && [ "$(health_last $RS2)" = ok ] || fail "rs2 answers 200 on /health but is not 'up ... ok': $(health_line $RS2)"
 [ "$(probes 1 /health)" -gt "$p1" ] && [ "$(probes 2 /health)" -gt "$p2" ] \
   || fail "no new GET /health from the director's address $LB_INT in the real servers' access logs"

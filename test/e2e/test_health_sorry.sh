@@ -33,6 +33,9 @@ count_http 10 http://$VIP/
 say "all down, 10 requests: rs1=$N1 rs2=$N2 rs3=$N3"
 [ $N3 = 10 ] || fail "every real server is down: want all 10 answers from the sorry server, got rs3=$N3"
 [ "$(rs_hits 3)" -ge 10 ] || fail "the sorry server's access log shows $(rs_hits 3) requests, want >= 10"
+sleep 1.2
+[ "$(health_line $SORRY | awk '{ sub("s$", "", $8); printf "%d", $8 }')" -ge 1 ] \
+  || fail "the sorry server has been in use for over 1.2 s, but its Since column says otherwise: $(health_line $SORRY)"
 
 # rs1 back: sorry server while rs1 re-enters, then rs1 only
 rs_start 1

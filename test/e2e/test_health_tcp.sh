@@ -27,8 +27,8 @@ say "rs1 down after $t ms: $(health_line $RS1)"
 [ "$t" -ge 700 ] || fail "rs1 declared down $t ms after its nginx stopped, before --check-timeout 1 s could pass"
 last=$(health_last $RS1)
 [ -n "$last" ] && [ "$last" != ok ] || fail "list --health: last result of the down rs1 is '$last', want the failure"
-grep -E "rs $RS1 down: .+" "$LOG" >/dev/null || fail "no log line 'rs $RS1 down: REASON'"
-say "log: $(grep -E "rs $RS1 down" "$LOG" | tail -n 1)"
+grep -E "rs $RS1 (of [A-Z]+ [0-9.:]+ )?down: .+" "$LOG" >/dev/null || fail "no log line 'rs $RS1 down: REASON'"
+say "log: $(grep -E "rs $RS1 (of [A-Z]+ [0-9.:]+ )?down" "$LOG" | tail -n 1)"
 [ "$(health_state $RS2)" = up ] || fail "rs2 should stay up: $(health_line $RS2)"
 h1=$(rs_hits 1)
 count_http 20 http://$VIP/
@@ -49,7 +49,7 @@ t=$(wait_state 4.5 $RS1 up) || fail "rs1 not up within reentry 2 s + 2.5 s margi
 up_after=$(($(now_ms) - t0))
 say "rs1 up ${up_after} ms after nginx restarted: $(health_line $RS1)"
 [ $up_after -ge 1800 ] || fail "rs1 up again $up_after ms after nginx restarted, before --reentry 2 s"
-grep -E "rs $RS1 (up|re-entering)" "$LOG" >/dev/null || fail "no log line for rs1's way back up"
+grep -E "rs $RS1 (of [A-Z]+ [0-9.:]+ )?(up|re-entering)" "$LOG" >/dev/null || fail "no log line for rs1's way back up"
 count_http 20 http://$VIP/
 say "rs1 back, 20 requests: rs1=$N1 rs2=$N2"
 [ $N1 -gt 0 ] || fail "rs1 is up again but got none of 20 new connections"
