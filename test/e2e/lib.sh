@@ -342,3 +342,12 @@ count_http() {
     esac
   done
 }
+
+# fail_later MSG: a failed check that does not stop the test (the checks after it still run);
+# pass_unless_failed: fails with every such message, or passes
+LATER=()
+fail_later() { echo "FAIL (the test goes on) [$TAG]: $*" >&2; LATER+=("$*"); }
+pass_unless_failed() {
+  [ ${#LATER[@]} = 0 ] || fail "${#LATER[@]} check(s) failed: $(printf '%s; ' "${LATER[@]}")"
+  pass
+}
