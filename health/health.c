@@ -54,6 +54,7 @@ static void apply(struct health_target *t)
     if (was && !available && !check_of(t)->quiesce && h->drop_flows)
         h->drop_flows(h->drop_flows_arg, t->svc, t->rs);
     if (svc->sorry_active != sorry_was) {
+        h->sorry_since_ms[t->svc] = clock_monotonic_ms();
         char vip[ENDPOINT_STRLEN], sorry[ENDPOINT_STRLEN];
         const struct endpoint *ep = &svc->rs[service_sorry_index(svc)].ep;
         log_warn("%s %s: %s sorry server %s", svc->proto == IPPROTO_TCP ? "TCP" : "UDP",
@@ -164,7 +165,10 @@ static void agent_done(void *arg, bool ok, const char *result, const struct agen
         case AGENT_NONE:
             break;
         }
-        if (strcmp(before, agent_words(t, after, sizeof after)) != 0) {
+        agent_words(t, after, sizeof after);
+        snprintf(t->agent_result, sizeof t->agent_result, "agent: %s", after);
+        if (strcmp(before, after) != 0) {
+            t->agent_since_ms = clock_monotonic_ms();
             log_info("%s agent: %s -> %s (weight %d)", target_name(t, name, sizeof name), before, after,
                      effective_weight(t));
             apply(t);
@@ -213,7 +217,8 @@ bool health_start(struct health *h, struct ev_loop *loop, struct service_table *
             t->svc = s;
             t->rs = r;
             t->agent_percent = PERCENT;
-            health_machine_init(&t->machine, clock_monotonic_ms());
+            t->agent_since_ms = clock_monotonic_ms();
+            health_machine_init(&t->machine, t->agent_since_ms);
             ev_timer_init(&t->next_probe, probe_cb, 0.0, 0.0);
             ev_timer_init(&t->next_agent, agent_cb, 0.0, 0.0);
             t->next_probe.data = t->next_agent.data = t;
@@ -245,22 +250,28 @@ bool health_describe(void *arg, unsigned svc, unsigned rs, struct ctl_rs_health 
 {
     struct health *h = arg;
     const struct service *s = &h->services->svc[svc];
+    uint64_t now = clock_monotonic_ms();
     if (s->has_sorry && rs == service_sorry_index(s)) {
-        *out = (struct ctl_rs_health){ .state = "sorry", .last = "in use: every real server is down" };
+        *out = (struct ctl_rs_health){ .state = "sorry", .since_s = (uint32_t)((now - h->sorry_since_ms[svc]) / 1000),
+                                       .last = "in use: every real server is down" };
         return true;
     }
     if (svc >= RAWLB_MAX_SERVICES || rs >= RAWLB_MAX_RS_PER_SERVICE || h->target_of[svc][rs] < 0)
         return false;
     const struct health_target *t = &h->targets[h->target_of[svc][rs]];
     const struct health_machine *m = &t->machine;
+    /* The state shown is the check's, unless the agent's word overrides it; Since counts from
+     * whichever of the two made it what it is. */
+    uint64_t since = m->since_ms;
     out->state = health_state_name(m->state);
-    if (t->agent_down)
-        out->state = "down";
-    else if (m->state == HEALTH_UP && s->rs[rs].weight == 0)
-        out->state = "quiesced";
-    out->since_s = (uint32_t)((clock_monotonic_ms() - m->since_ms) / 1000);
-    out->last = m->last_result;
-    if (check_of(t)->kind == CHECK_NONE || t->agent_down)
-        out->last = t->agent_result;
+    out->last = check_of(t)->kind == CHECK_NONE ? t->agent_result : m->last_result;
+    if (t->agent_down || (m->state == HEALTH_UP && s->rs[rs].weight == 0)) {
+        out->state = t->agent_down ? "down" : "quiesced";
+        if (t->agent_down || t->agent_percent == 0) {
+            since = t->agent_since_ms > since ? t->agent_since_ms : since;
+            out->last = t->agent_result;
+        }
+    }
+    out->since_s = (uint32_t)((now - since) / 1000);
     return true;
 }

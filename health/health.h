@@ -30,6 +30,7 @@ struct health_target {
     ev_timer next_probe, next_agent;
     bool agent_down;           /* the agent said down */
     unsigned agent_percent;    /* 100 unless the agent said otherwise; 0 = drain */
+    uint64_t agent_since_ms;   /* when the agent last changed its word */
     char agent_result[HEALTH_RESULT_LEN];
 };
 
@@ -43,6 +44,7 @@ struct health {
     unsigned n_targets;
     struct health_target *targets;
     int16_t target_of[RAWLB_MAX_SERVICES][RAWLB_MAX_RS_PER_SERVICE]; /* index in targets, or -1 */
+    uint64_t sorry_since_ms[RAWLB_MAX_SERVICES]; /* when the sorry server came into use */
 };
 
 /* Starts checking every real server that needs it. False only when memory is short. */

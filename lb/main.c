@@ -4,6 +4,7 @@
  * No packet code here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,7 +272,9 @@ static void drop_flows_cb(void *arg, unsigned svc, unsigned rs)
     const struct endpoint *e = &d->services.svc[svc].rs[rs].ep;
     uint32_t n = fastpath_drop_server(&d->fp, svc, rs);
     if (n)
-        log_info("rs %s: %u connection(s) dropped, their clients get an RST from the VIP", endpoint_str(e->addr, e->port, ep), n);
+        log_info("rs %s: %u connection(s) dropped, %s", endpoint_str(e->addr, e->port, ep), n,
+                 d->services.svc[svc].proto == IPPROTO_TCP ? "their clients get an RST from the VIP"
+                                                          : "their next datagrams are scheduled afresh");
 }
 
 /* Tell the links who owns the VIPs and the NAT router address now. */
