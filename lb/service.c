@@ -102,3 +102,41 @@ void service_set_available(struct service *svc, unsigned rs_index, bool availabl
     svc->sorry_active = svc->has_sorry && !any;
     service_changed(svc);
 }
+
+static uint64_t per_second(uint64_t now, uint64_t then, uint64_t elapsed_ms)
+{
+    return now > then ? (now - then) * 1000u / elapsed_ms : 0;
+}
+
+void service_update_rates(struct service_table *t, uint64_t elapsed_ms)
+{
+    if (!elapsed_ms)
+        return;
+    for (unsigned i = 0; i < t->n; i++) {
+        struct service *svc = &t->svc[i];
+        for (unsigned j = 0; j <= svc->n_rs && j < RAWLB_MAX_RS_PER_SERVICE + 1; j++) {
+            struct real_server *rs = &svc->rs[j];
+            rs->rate = (struct rs_stats){
+                .conns = per_second(rs->stats.conns, rs->rate_base.conns, elapsed_ms),
+                .in_pkts = per_second(rs->stats.in_pkts, rs->rate_base.in_pkts, elapsed_ms),
+                .out_pkts = per_second(rs->stats.out_pkts, rs->rate_base.out_pkts, elapsed_ms),
+                .in_bytes = per_second(rs->stats.in_bytes, rs->rate_base.in_bytes, elapsed_ms),
+                .out_bytes = per_second(rs->stats.out_bytes, rs->rate_base.out_bytes, elapsed_ms),
+            };
+            rs->rate_base = rs->stats;
+        }
+    }
+}
+
+void service_zero_stats(struct service_table *t)
+{
+    for (unsigned i = 0; i < t->n; i++) {
+        struct service *svc = &t->svc[i];
+        memset(&svc->stats, 0, sizeof svc->stats);
+        for (unsigned j = 0; j < RAWLB_MAX_RS_PER_SERVICE + 1; j++) {
+            memset(&svc->rs[j].stats, 0, sizeof svc->rs[j].stats);
+            memset(&svc->rs[j].rate, 0, sizeof svc->rs[j].rate);
+            memset(&svc->rs[j].rate_base, 0, sizeof svc->rs[j].rate_base);
+        }
+    }
+}

@@ -28,6 +28,8 @@ struct real_server {
     uint32_t inactive;   /* InActConn: every other state (UDP entries included, as in IPVS) */
     uint32_t persistent; /* persistence templates pointing here */
     struct rs_stats stats;
+    struct rs_stats rate;      /* per second over the last rate interval: CPS InPPS OutPPS InBPS OutBPS */
+    struct rs_stats rate_base; /* stats when that interval began */
 };
 
 struct service {
@@ -67,6 +69,12 @@ static inline bool rs_schedulable(const struct real_server *rs)
 {
     return rs->weight > 0 && rs->available;
 }
+
+/* Timer: per-second rates of every real server from its counters' growth over elapsed_ms
+ * (ipvsadm --rate). */
+void service_update_rates(struct service_table *t, uint64_t elapsed_ms);
+/* Control (rawlb-ctl -Z): counters and rates of every service and real server back to zero. */
+void service_zero_stats(struct service_table *t);
 
 /* Control (rawlb-ctl): change a weight and tell the scheduler. Out-of-range indexes are
  * ignored; the scheduler hears only of real changes. */
