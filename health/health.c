@@ -246,6 +246,58 @@ void health_stop(struct health *h)
     h->n_targets = 0;
 }
 
+struct health_saved *health_save(const struct health *h, unsigned *n)
+{
+    *n = h->n_targets;
+    if (!h->n_targets)
+        return NULL;
+    struct health_saved *saved = calloc(h->n_targets, sizeof *saved);
+    if (!saved)
+        return NULL;
+    for (unsigned i = 0; i < h->n_targets; i++) {
+        const struct health_target *t = &h->targets[i];
+        const struct service *svc = &h->services->svc[t->svc];
+        saved[i] = (struct health_saved){
+            .proto = svc->proto, .vip = svc->vip, .rs = svc->rs[t->rs].ep, .machine = t->machine,
+            .agent_down = t->agent_down, .agent_percent = t->agent_percent, .agent_since_ms = t->agent_since_ms,
+        };
+        memcpy(saved[i].agent_result, t->agent_result, sizeof saved[i].agent_result);
+    }
+    return saved;
+}
+
+bool health_restart(struct health *h, const struct health_saved *saved, unsigned n)
+{
+    struct ev_loop *loop = h->loop;
+    struct service_table *services = h->services;
+    const struct rawlb_config *cfg = h->cfg;
+    uint32_t src = h->src;
+    health_drop_flows_cb drop_flows = h->drop_flows;
+    void *arg = h->drop_flows_arg;
+    health_stop(h);
+    if (!health_start(h, loop, services, cfg, src, drop_flows, arg))
+        return false;
+    for (unsigned i = 0; i < h->n_targets; i++) {
+        struct health_target *t = &h->targets[i];
+        const struct service *svc = &services->svc[t->svc];
+        const struct endpoint *ep = &svc->rs[t->rs].ep;
+        for (unsigned j = 0; j < n; j++) {
+            const struct health_saved *s = &saved[j];
+            if (s->proto != svc->proto || s->vip.addr != svc->vip.addr || s->vip.port != svc->vip.port ||
+                s->rs.addr != ep->addr || s->rs.port != ep->port)
+                continue;
+            t->machine = s->machine;
+            t->agent_down = s->agent_down;
+            t->agent_percent = s->agent_percent;
+            t->agent_since_ms = s->agent_since_ms;
+            memcpy(t->agent_result, s->agent_result, sizeof t->agent_result);
+            apply(t);
+            break;
+        }
+    }
+    return true;
+}
+
 bool health_describe(void *arg, unsigned svc, unsigned rs, struct ctl_rs_health *out)
 {
     struct health *h = arg;

@@ -51,6 +51,22 @@ struct health {
 bool health_start(struct health *h, struct ev_loop *loop, struct service_table *services,
                   const struct rawlb_config *cfg, uint32_t src, health_drop_flows_cb drop_flows, void *arg);
 void health_stop(struct health *h);
+/* A checked server's state, by address, kept across a replacement of the service table. */
+struct health_saved {
+    uint8_t proto;
+    struct endpoint vip, rs;
+    struct health_machine machine;
+    bool agent_down;
+    unsigned agent_percent;
+    uint64_t agent_since_ms;
+    char agent_result[HEALTH_RESULT_LEN];
+};
+/* Control, before the service table is replaced: every target's state (caller frees; NULL with
+ * *n 0 when nothing is checked, NULL with *n > 0 when memory is short). */
+struct health_saved *health_save(const struct health *h, unsigned *n);
+/* After: checks start over on the new table, each server resuming the state saved for it. */
+bool health_restart(struct health *h, const struct health_saved *saved, unsigned n);
+
 /* For rawlb-ctl list --health (ctl_health_fn in lb/ctlproto.h; arg is the struct health). */
 bool health_describe(void *arg, unsigned svc, unsigned rs, struct ctl_rs_health *out);
 

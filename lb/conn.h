@@ -44,6 +44,7 @@ enum conn_flags {
     CONN_F_ONE_PACKET = 1 << 1,  /* -o: reverse hash only, each datagram scheduled on its own */
     CONN_F_RESET = 1 << 2,       /* dropped by rawlb (real server removed): answer with RST */
     CONN_F_LIVE = 1 << 3,        /* in use (set by conn_create, cleared by delete) */
+    CONN_F_DETACHED = 1 << 4,    /* its service or real server was removed: svc/rs mean nothing */
 };
 
 struct conn {

@@ -31,7 +31,7 @@ static struct real_server *rs_of(struct fastpath *fp, const struct conn *c)
     return &fp->services->svc[c->svc].rs[c->rs];
 }
 
-static uint32_t *counter_for(struct real_server *rs, unsigned state)
+uint32_t *fastpath_counter_for(struct real_server *rs, unsigned state)
 {
     if (state == CONN_S_TEMPLATE)
         return &rs->persistent;
@@ -42,9 +42,11 @@ static uint32_t *counter_for(struct real_server *rs, unsigned state)
 static void on_conn_state(void *arg, const struct conn *c, unsigned old_state, unsigned new_state)
 {
     struct fastpath *fp = arg;
+    if (c->flags & CONN_F_DETACHED)
+        return; /* its real server is gone from the table: nothing to count on */
     struct real_server *rs = rs_of(fp, c);
     if (old_state != CONN_S_COUNT) {
-        uint32_t *n = counter_for(rs, old_state);
+        uint32_t *n = fastpath_counter_for(rs, old_state);
         if (*n)
             (*n)--;
     } else if (new_state != CONN_S_TEMPLATE) {
@@ -52,7 +54,7 @@ static void on_conn_state(void *arg, const struct conn *c, unsigned old_state, u
         fp->services->svc[c->svc].stats.conns++;
     }
     if (new_state != CONN_S_COUNT)
-        (*counter_for(rs, new_state))++;
+        (*fastpath_counter_for(rs, new_state))++;
 }
 
 bool fastpath_init(struct fastpath *fp, const struct fastpath_config *cfg, struct service_table *services,
@@ -184,7 +186,7 @@ static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, ui
     struct conn *t = conn_lookup_template(&fp->conns, svc->proto, net, svc->vip.addr, svc->vip.port);
     /* As IPVS by default: a quiesced (weight 0) server keeps its persistent clients; one that
      * health holds out does not. */
-    if (t && t->svc == svc_idx && svc->rs[t->rs].available) {
+    if (t && !(t->flags & CONN_F_DETACHED) && t->svc == svc_idx && svc->rs[t->rs].available) {
         conn_touch(&fp->conns, t);
         *template = conn_index(&fp->conns, t);
         return t->rs;
@@ -315,7 +317,7 @@ static struct conn *frag_conn(struct fastpath *fp, const struct parsed *p, uint3
     if (!s || s->conn >= fp->conns.capacity)
         return NULL;
     struct conn *c = &fp->conns.pool[s->conn];
-    return c->generation == s->generation ? c : NULL;
+    return c->generation == s->generation && !(c->flags & CONN_F_RESET) ? c : NULL;
 }
 
 static enum fp_verdict icmp_from_client(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p)
@@ -330,7 +332,7 @@ static enum fp_verdict icmp_from_client(struct fastpath *fp, uint8_t *buf, size_
         return drop(fp, FP_DROP_ICMP_OTHER);
     /* It quotes what we sent the client: VIP:vport -> client:cport. */
     struct conn *c = conn_lookup_in(&fp->conns, q.proto, q.daddr, q.dport, q.saddr, q.sport);
-    if (!c)
+    if (!c || (c->flags & CONN_F_RESET))
         return drop(fp, FP_DROP_ICMP_UNTRACKED);
     const uint8_t *mac = neigh_lookup(fp->neigh, c->daddr);
     if (!mac)
@@ -354,7 +356,7 @@ static enum fp_verdict icmp_from_server(struct fastpath *fp, uint8_t *buf, struc
         return drop(fp, FP_DROP_ICMP_OTHER);
     /* It quotes what the server got from us: client:cport -> server:port. */
     struct conn *c = conn_lookup_out(&fp->conns, q.proto, q.daddr, q.dport, q.saddr, q.sport);
-    if (!c)
+    if (!c || (c->flags & CONN_F_RESET))
         return drop(fp, FP_DROP_ICMP_UNTRACKED);
     if (!packet_dec_ttl(p))
         return drop(fp, FP_DROP_TTL);

@@ -92,6 +92,9 @@ enum fp_verdict fastpath_handle(struct fastpath *fp, bool from_ext, uint8_t *buf
  * its persistence templates go. Returns how many connections were marked. */
 uint32_t fastpath_drop_server(struct fastpath *fp, unsigned svc, unsigned rs);
 
+/* The ActiveConn/InActConn/persistent counter an entry in state counts in. */
+uint32_t *fastpath_counter_for(struct real_server *rs, unsigned state);
+
 /* Once a second: expire connections, age neighbours. */
 void fastpath_tick(struct fastpath *fp, uint32_t now);
 

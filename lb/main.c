@@ -26,6 +26,7 @@
 #include "health.h"
 #include "host.h"
 #include "log.h"
+#include "reconfig.h"
 #include "service.h"
 #include "xmit.h"
 
@@ -52,6 +53,7 @@ struct daemon {
     ev_timer tick;
     ev_signal sigterm, sigint;
     uint64_t started_ms;
+    uint64_t rates_ms; /* when the rates were last computed */
     int pid_fd;
 };
 
@@ -122,6 +124,9 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     uint32_t now = daemon_now(d);
     fastpath_tick(&d->fp, now);
     neigh_for_each_wanted(&d->neigh, now, solicit_cb, &d->arp_int);
+    uint64_t ms = clock_monotonic_ms();
+    service_update_rates(&d->services, ms - d->rates_ms);
+    d->rates_ms = ms;
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -130,6 +135,9 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
     log_info("signal %d: stopping", w->signum);
     ev_break(loop, EVBREAK_ALL);
 }
+
+static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next, char *err, size_t errlen)
+    __attribute__((unused)); /* until control_request takes edits */
 
 static size_t control_request(void *arg, const char *request, char *out, size_t len)
 {
@@ -288,16 +296,60 @@ static void announce(struct daemon *d)
     }
 }
 
-static bool setup(struct daemon *d, char *err, size_t errlen)
+static void neigh_add_servers(struct daemon *d)
 {
-    if (!service_table_init(&d->services, &d->cfg, err, errlen) || !host_prepare(&d->cfg, &d->host, err, errlen))
-        return false;
-    neigh_init(&d->neigh);
     for (unsigned i = 0; i < d->services.n; i++) {
         const struct service *svc = &d->services.svc[i];
         for (unsigned j = 0; j < svc->n_rs + (svc->has_sorry ? 1 : 0); j++)
             neigh_add(&d->neigh, svc->rs[j].ep.addr);
     }
+}
+
+/* A runtime edit (rawlb-ctl): the new configuration replaces the running one between two
+ * batches; flows of servers still there go on, those of removed ones are reset. */
+static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next, char *err, size_t errlen)
+{
+    uint32_t old_vips[RAWLB_MAX_SERVICES];
+    unsigned n_old = d->services.n, n_saved;
+    for (unsigned i = 0; i < n_old; i++)
+        old_vips[i] = d->services.svc[i].vip.addr;
+    struct health_saved *saved = health_save(&d->health, &n_saved);
+    if (!saved && n_saved) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    struct reconfig_result r;
+    if (!reconfig_apply(&d->services, &d->fp, next, &r, err, errlen)) {
+        free(saved);
+        return false;
+    }
+    d->cfg = *next;
+    neigh_add_servers(d);
+    char filter[FILTER_MAX], ferr[RAWLB_ERRLEN];
+    ext_filter(d, filter, sizeof filter);
+    if (!capture_set_filter(&d->rx_ext, filter, ferr, sizeof ferr))
+        log_err("after the edit, the capture filter could not be replaced: %s", ferr);
+    if (!health_restart(&d->health, saved, n_saved))
+        log_err("after the edit, health checks could not restart: out of memory");
+    free(saved);
+    for (unsigned i = 0; i < d->services.n; i++) {
+        bool known = false;
+        for (unsigned j = 0; j < n_old && !known; j++)
+            known = old_vips[j] == d->services.svc[i].vip.addr;
+        if (!known)
+            arp_announce(&d->arp_ext, d->services.svc[i].vip.addr);
+    }
+    log_info("configuration changed: services +%u -%u, real servers +%u -%u, %u flow(s) of removed servers reset",
+             r.services_added, r.services_removed, r.servers_added, r.servers_removed, r.flows_dropped);
+    return true;
+}
+
+static bool setup(struct daemon *d, char *err, size_t errlen)
+{
+    if (!service_table_init(&d->services, &d->cfg, err, errlen) || !host_prepare(&d->cfg, &d->host, err, errlen))
+        return false;
+    neigh_init(&d->neigh);
+    neigh_add_servers(d);
     struct fastpath_config fc = {
         .nat_ip = d->cfg.nat_ip, .answer_arp_nat = !d->host.nat_ip_is_kernel, .ext_mtu = d->host.ext.mtu,
         .int_mtu = d->host.intf.mtu, .max_conns = d->cfg.max_conns, .timeouts = d->cfg.timeouts,
@@ -343,7 +395,7 @@ int main(int argc, char **argv)
         pidfile_close(&d);
         return EXIT_FAILURE;
     }
-    d.started_ms = clock_monotonic_ms();
+    d.started_ms = d.rates_ms = clock_monotonic_ms();
     ev_io_init(&d.ext_io, ext_cb, d.rx_ext.fd, EV_READ);
     ev_io_init(&d.int_io, int_cb, d.rx_int.fd, EV_READ);
     ev_timer_init(&d.tick, tick_cb, TICK_SECONDS, TICK_SECONDS);

@@ -92,15 +92,20 @@ void service_set_weight(struct service *svc, unsigned rs_index, int weight)
     service_changed(svc);
 }
 
-void service_set_available(struct service *svc, unsigned rs_index, bool available)
+void service_refresh(struct service *svc)
 {
-    if (rs_index >= svc->n_rs || svc->rs[rs_index].available == available) return;
-    svc->rs[rs_index].available = available;
     bool any = false;
     for (unsigned i = 0; i < svc->n_rs && !any; i++)
         any = svc->rs[i].available;
     svc->sorry_active = svc->has_sorry && !any;
     service_changed(svc);
+}
+
+void service_set_available(struct service *svc, unsigned rs_index, bool available)
+{
+    if (rs_index >= svc->n_rs || svc->rs[rs_index].available == available) return;
+    svc->rs[rs_index].available = available;
+    service_refresh(svc);
 }
 
 static uint64_t per_second(uint64_t now, uint64_t then, uint64_t elapsed_ms)

@@ -83,6 +83,9 @@ void service_set_weight(struct service *svc, unsigned rs_index, int weight);
  * scheduler. Same rules as service_set_weight. The sorry server comes into use when the last
  * real server goes out, and out of use when one comes back. */
 void service_set_available(struct service *svc, unsigned rs_index, bool available);
+/* After availability was set directly (a new table inheriting an old one's): recompute
+ * whether the sorry server is in use and tell the scheduler. */
+void service_refresh(struct service *svc);
 /* The index of the sorry server (n_rs), valid only when has_sorry. */
 static inline unsigned service_sorry_index(const struct service *svc)
 {
