@@ -116,7 +116,7 @@ static void probe_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 /* Fails the probe from within probe_start: what (the call) and the errno's reason. */
 static void probe_fail_start(struct probe *p, const char *what, int err)
 {
-    char why[PROBE_WHYLEN], reason[PROBE_WHYLEN];
+    char why[PROBE_WHYLEN], reason[PROBE_WHYLEN / 2]; /* leaves room for what */
     probe_strerror(err, reason, sizeof reason);
     snprintf(why, sizeof why, "%s%s", what, reason);
     probe_end(p, false, why);
