@@ -2,7 +2,7 @@
 # Installs what rawlb needs to build, run its demo and run its tests on Debian 12 (as root).
 # Packages already present are left alone, so it is quick on a prepared box.
 set -euo pipefail
-PKGS="build-essential cmake pkg-config libpcap-dev libnet1-dev libev-dev
+PKGS="build-essential cmake pkg-config libpcap-dev libnet1-dev libev-dev libmicrohttpd-dev
       nginx-light curl python3 iproute2 tcpdump iputils-ping iputils-arping ethtool socat procps"
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 [ -z "$missing" ] && exit 0
