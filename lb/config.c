@@ -34,6 +34,7 @@ enum {
     OPT_QUIESCE,
     OPT_SORRY_SERVER,
     OPT_AGENT_PORT,
+    OPT_METRICS,
 };
 
 static const char short_opts[] = "+:e:i:n:t:u:s:p:M:or:hV";
@@ -65,6 +66,7 @@ static const struct option long_opts[] = {
     {"quiesce", no_argument, NULL, OPT_QUIESCE},
     {"sorry-server", required_argument, NULL, OPT_SORRY_SERVER},
     {"agent-port", required_argument, NULL, OPT_AGENT_PORT},
+    {"metrics", required_argument, NULL, OPT_METRICS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -453,6 +455,23 @@ static bool set_sorry_server(struct parser *p, const char *val)
     return true;
 }
 
+/* --metrics ADDR:PORT, a global option; 0.0.0.0:PORT listens on every address. */
+static bool set_metrics(struct parser *p, const char *val)
+{
+    char why[RAWLB_ERRLEN], any[32];
+    struct endpoint ep;
+    bool wildcard = strncmp(val, "0.0.0.0:", 8) == 0 && strlen(val) < sizeof(any) - 8;
+    if (wildcard) /* addr_parse_endpoint wants a host address: check the port with one */
+        snprintf(any, sizeof(any), "127.0.0.1:%s", val + 8);
+    if (!addr_parse_endpoint(wildcard ? any : val, &ep, why, sizeof(why)))
+        return fail(p, "--metrics: %s", why); /* with 0.0.0.0 only the port can be wrong */
+    if (wildcard)
+        ep.addr = 0;
+    p->cfg->metrics = true;
+    p->cfg->metrics_ep = ep;
+    return true;
+}
+
 /* The option getopt refused, as the user typed it: "--name" (without "=value") or "-x". */
 static bool fail_option(struct parser *p, int c, const char *arg)
 {
@@ -642,6 +661,8 @@ static bool parse_one(struct parser *p, int c, const char *arg)
         return true;
     case OPT_SORRY_SERVER:
         return set_sorry_server(p, optarg);
+    case OPT_METRICS:
+        return set_metrics(p, optarg);
     default: /* '?' or ':' */
         return fail_option(p, c, arg);
     }
@@ -706,6 +727,8 @@ void config_usage(FILE *out)
             "      --max-conns N             connection table size (default %u, at most %u)\n"
             "      --ctl PATH                control socket for rawlb-ctl (default %s)\n"
             "      --pidfile PATH            write the process id to PATH\n"
+            "      --metrics ADDR:PORT       serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+            "                                (0.0.0.0:PORT: every address)\n"
             "  -h, --help                    print this help and exit\n"
             "  -V, --version                 print the version and exit\n"
             "\n"

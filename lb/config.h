@@ -88,6 +88,8 @@ struct rawlb_config {
     uint32_t max_conns;
     char ctl_path[108]; /* sizeof(sun_path) */
     char pidfile[256];
+    bool metrics;               /* --metrics given */
+    struct endpoint metrics_ep; /* --metrics ADDR:PORT; addr 0 = every address */
     unsigned n_services;
     struct service_config services[RAWLB_MAX_SERVICES];
 };

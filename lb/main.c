@@ -26,6 +26,7 @@
 #include "health.h"
 #include "host.h"
 #include "log.h"
+#include "metrics.h"
 #include "reconfig.h"
 #include "service.h"
 #include "xmit.h"
@@ -48,6 +49,7 @@ struct daemon {
     struct arp_sender arp_ext, arp_int;
     struct control ctl;
     struct health health;
+    struct metrics metrics; /* --metrics: the HTTP thread and its snapshots */
     struct ev_loop *loop;
     ev_io ext_io, int_io;
     ev_timer tick;
@@ -116,6 +118,24 @@ static void int_cb(struct ev_loop *loop, ev_io *w, int revents)
     run_batches(w->data, &((struct daemon *)w->data)->rx_int, false);
 }
 
+/* --metrics: a snapshot for the HTTP thread, rendered here in the loop (metrics.h). */
+static void publish_metrics(struct daemon *d)
+{
+    if (!d->cfg.metrics)
+        return;
+    capture_update_stats(&d->rx_ext);
+    capture_update_stats(&d->rx_int);
+    struct metrics_view v = {
+        .services = &d->services, .fp = &d->fp.stats, .health = health_describe, .health_arg = &d->health,
+        .ext_if = d->cfg.ext_if, .int_if = d->cfg.int_if, .conn_entries = d->fp.conns.count,
+        .conn_capacity = d->fp.conns.capacity, .conns_created = d->fp.conns.stats.created,
+        .conns_expired = d->fp.conns.stats.expired, .rx_kernel_drops_ext = d->rx_ext.stats.kernel_drops,
+        .rx_kernel_drops_int = d->rx_int.stats.kernel_drops, .tx_failed_ext = d->tx_ext.stats.failed,
+        .tx_failed_int = d->tx_int.stats.failed,
+    };
+    metrics_publish(&d->metrics, &v);
+}
+
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
@@ -127,6 +147,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     uint64_t ms = clock_monotonic_ms();
     service_update_rates(&d->services, ms - d->rates_ms);
     d->rates_ms = ms;
+    publish_metrics(d);
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -369,6 +390,8 @@ static bool setup(struct daemon *d, char *err, size_t errlen)
         snprintf(err, errlen, "not enough memory for the health checks");
         return false;
     }
+    if (d->cfg.metrics && !metrics_start(&d->metrics, &d->cfg.metrics_ep, err, errlen))
+        return false;
     return true;
 }
 
@@ -411,7 +434,13 @@ int main(int argc, char **argv)
     neigh_for_each_wanted(&d.neigh, 0, solicit_cb, &d.arp_int);
     log_info("balancing %u service(s) on %s, real servers on %s, NAT router %s; control on %s", d.services.n,
              d.cfg.ext_if, d.cfg.int_if, addr_str(d.cfg.nat_ip, err), d.cfg.ctl_path);
+    if (d.cfg.metrics) {
+        publish_metrics(&d);
+        char ep[ENDPOINT_STRLEN];
+        log_info("metrics on http://%s" METRICS_PATH, endpoint_str(d.cfg.metrics_ep.addr, d.cfg.metrics_ep.port, ep));
+    }
     ev_run(d.loop, 0);
+    metrics_stop(&d.metrics);
     log_counters(&d);
     health_stop(&d.health);
     close_io(&d);
