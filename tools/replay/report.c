@@ -1,0 +1,160 @@
+/* report: what a run did, as text for people and JSON for scripts. Rates are over the sending
+ * time (sender) or from the first to the last frame received (sink); Gbit/s counts frame bytes
+ * from the Ethernet header on, without FCS, preamble or gap. */
+#include "replay.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double rate(uint64_t n, double s) { return s > 0 ? (double)n / s : 0; }
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void latency_percentiles(struct latency *l, double *p50, double *p99, double *p999)
+{
+    *p50 = *p99 = *p999 = 0;
+    if (!l->n)
+        return;
+    qsort(l->rtt_ns, l->n, sizeof *l->rtt_ns, cmp_u64);
+    /* nearest rank */
+    size_t i50 = (size_t)(0.50 * (double)(l->n - 1) + 0.5), i99 = (size_t)(0.99 * (double)(l->n - 1) + 0.5),
+           i999 = (size_t)(0.999 * (double)(l->n - 1) + 0.5);
+    *p50 = (double)l->rtt_ns[i50] / 1e3;
+    *p99 = (double)l->rtt_ns[i99] / 1e3;
+    *p999 = (double)l->rtt_ns[i999] / 1e3;
+}
+
+void report_progress(const char *what, uint64_t pkts, uint64_t bytes, uint64_t last_pkts, uint64_t last_bytes, double dt)
+{
+    printf("\r%s %llu frames, %.0f pps, %.3f Gbit/s   ", what, (unsigned long long)pkts,
+           rate(pkts - last_pkts, dt), rate(bytes - last_bytes, dt) * 8 / 1e9);
+    fflush(stdout);
+}
+
+static const char *proto_name(uint8_t p)
+{
+    return p == 6 ? "tcp" : p == 17 ? "udp" : p == 1 ? "icmp" : "other";
+}
+
+static void json_flows(FILE *out, const struct flowtab *ft, bool stamps)
+{
+    char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+    bool first = true;
+    fputs("[", out);
+    for (uint32_t i = 0; i <= ft->mask; i++) {
+        const struct flow *f = &ft->slots[i];
+        if (!f->used || !f->pkts)
+            continue;
+        inet_ntop(AF_INET, &f->key.saddr, s, sizeof s);
+        inet_ntop(AF_INET, &f->key.daddr, d, sizeof d);
+        fprintf(out, "%s\n  {\"proto\":\"%s\",\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,\"packets\":%llu,\"bytes\":%llu",
+                first ? "" : ",", proto_name(f->key.proto), s, ntohs(f->key.sport), d, ntohs(f->key.dport),
+                (unsigned long long)f->pkts, (unsigned long long)f->bytes);
+        if (stamps && f->stamped) {
+            uint64_t got = f->stamped - f->dups, lost = f->next_seq > got ? f->next_seq - got : 0;
+            fprintf(out, ",\"stamped\":%llu,\"lost\":%llu,\"loss_pct\":%.3f,\"dups\":%llu", (unsigned long long)f->stamped,
+                    (unsigned long long)lost, f->next_seq ? 100.0 * (double)lost / (double)f->next_seq : 0.0,
+                    (unsigned long long)f->dups);
+        }
+        fputs("}", out);
+        first = false;
+    }
+    fputs("]", out);
+}
+
+static void json_senders(FILE *out, const struct flowtab *ft)
+{
+    char s[INET_ADDRSTRLEN];
+    bool first = true;
+    fputs("[", out);
+    for (uint32_t i = 0; i <= ft->mask; i++) {
+        const struct flow *f = &ft->slots[i];
+        if (!f->used || !f->pkts)
+            continue;
+        inet_ntop(AF_INET, &f->key.saddr, s, sizeof s);
+        fprintf(out, "%s{\"src\":\"%s\",\"packets\":%llu,\"bytes\":%llu}", first ? "" : ",", s,
+                (unsigned long long)f->pkts, (unsigned long long)f->bytes);
+        first = false;
+    }
+    fputs("]", out);
+}
+
+void report_send(FILE *out, const struct opts *o, struct send_result *r)
+{
+    double pps = rate(r->sent, r->elapsed_s), gbps = rate(r->bytes, r->elapsed_s) * 8 / 1e9;
+    double p50 = 0, p99 = 0, p999 = 0;
+    if (r->echo)
+        latency_percentiles(&r->lat, &p50, &p99, &p999);
+    const struct trace *tr = &r->trace;
+    if (o->json) {
+        fprintf(out, "{\"mode\":\"send\",\"interface\":\"%s\",\"sent\":%llu,\"failed\":%llu,\"retried\":%llu,"
+                     "\"bytes\":%llu,\"elapsed_s\":%.6f,\"pps\":%.1f,\"gbps\":%.6f,\"loops\":%llu,\"templates\":%zu,"
+                     "\"skipped\":{\"replies\":%llu,\"truncated\":%llu,\"too_big\":%llu,\"other\":%llu},"
+                     "\"flow_overflow\":%llu",
+                o->ifname, (unsigned long long)r->sent, (unsigned long long)r->failed, (unsigned long long)r->retried,
+                (unsigned long long)r->bytes, r->elapsed_s, pps, gbps, (unsigned long long)r->loops_done, tr->n,
+                (unsigned long long)tr->skipped_reply, (unsigned long long)tr->skipped_truncated,
+                (unsigned long long)tr->skipped_big, (unsigned long long)tr->skipped_other,
+                (unsigned long long)r->flows.overflow);
+        if (r->echo)
+            fprintf(out, ",\"latency\":{\"probes\":%llu,\"echoes\":%llu,\"bad\":%llu,\"loss_pct\":%.3f,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f}",
+                    (unsigned long long)r->lat.sent, (unsigned long long)r->lat.received, (unsigned long long)r->lat.bad,
+                    r->lat.sent ? 100.0 * (double)(r->lat.sent - (r->lat.received < r->lat.sent ? r->lat.received : r->lat.sent)) / (double)r->lat.sent : 0.0,
+                    p50, p99, p999);
+        if (!o->quiet_flows) {
+            fputs(",\"flows\":", out);
+            json_flows(out, &r->flows, false);
+        }
+        fputs("}\n", out);
+        return;
+    }
+    fprintf(out, "sent %llu frames in %.3f s on %s: %.0f pps, %.3f Gbit/s offered (%llu failed, %llu retries)\n",
+            (unsigned long long)r->sent, r->elapsed_s, o->ifname, pps, gbps, (unsigned long long)r->failed,
+            (unsigned long long)r->retried);
+    fprintf(out, "%zu frames per pass, %llu passes, %u flows per pass", tr->n, (unsigned long long)r->loops_done, tr->nflows);
+    if (o->file)
+        fprintf(out, "; capture: %llu read, %llu replies skipped, %llu other skipped", (unsigned long long)tr->read,
+                (unsigned long long)tr->skipped_reply,
+                (unsigned long long)(tr->skipped_other + tr->skipped_truncated + tr->skipped_big));
+    fputc('\n', out);
+    if (r->echo)
+        fprintf(out, "latency: %llu probes, %llu echoes, round trip p50 %.1f us, p99 %.1f us, p999 %.1f us\n",
+                (unsigned long long)r->lat.sent, (unsigned long long)r->lat.received, p50, p99, p999);
+}
+
+void report_sink(FILE *out, const struct opts *o, const struct sink_result *r)
+{
+    double pps = rate(r->pkts, r->elapsed_s), gbps = rate(r->bytes, r->elapsed_s) * 8 / 1e9;
+    uint64_t expected = r->stamped + r->lost;
+    double loss = expected ? 100.0 * (double)r->lost / (double)expected : 0;
+    if (o->json) {
+        fprintf(out, "{\"mode\":\"sink\",\"interface\":\"%s\",\"packets\":%llu,\"bytes\":%llu,\"elapsed_s\":%.6f,"
+                     "\"pps\":%.1f,\"gbps\":%.6f,\"stamped\":%llu,\"lost\":%llu,\"loss_pct\":%.3f,\"echoed\":%llu,"
+                     "\"echo_failed\":%llu,\"kernel_drops\":%llu,\"flow_overflow\":%llu,\"senders\":",
+                o->sink_if, (unsigned long long)r->pkts, (unsigned long long)r->bytes, r->elapsed_s, pps, gbps,
+                (unsigned long long)r->stamped, (unsigned long long)r->lost, loss, (unsigned long long)r->echoed,
+                (unsigned long long)r->echo_failed, (unsigned long long)r->kernel_drops,
+                (unsigned long long)r->flows.overflow);
+        json_senders(out, &r->senders);
+        if (!o->quiet_flows) {
+            fputs(",\"flows\":", out);
+            json_flows(out, &r->flows, true);
+        }
+        fputs("}\n", out);
+        return;
+    }
+    fprintf(out, "received %llu frames on %s in %.3f s: %.0f pps, %.3f Gbit/s, %u flows, %u senders\n",
+            (unsigned long long)r->pkts, o->sink_if, r->elapsed_s, pps, gbps, r->flows.used, r->senders.used);
+    if (r->stamped)
+        fprintf(out, "stamped %llu, lost %llu (%.3f %%) by sequence gaps\n", (unsigned long long)r->stamped,
+                (unsigned long long)r->lost, loss);
+    if (o->echo)
+        fprintf(out, "echoed %llu (%llu failed)\n", (unsigned long long)r->echoed, (unsigned long long)r->echo_failed);
+    if (r->kernel_drops)
+        fprintf(out, "kernel drops on the receive socket: %llu\n", (unsigned long long)r->kernel_drops);
+}
