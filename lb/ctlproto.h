@@ -1,6 +1,13 @@
 /* ctlproto: what travels over the control socket between rawlb-ctl and the daemon.
- * A request is one text line ("list\n"); the daemon answers with text and closes. Rendering
- * lives here, apart from the socket code, so it is unit-tested and shared by every transport. */
+ * A request is one text line of words ("list --stats\n"); the daemon answers with text and
+ * closes; a refusal is one line starting with "error: ". Parsing the request and rendering
+ * every answer live here, apart from the socket code, so they are unit-tested and shared by
+ * rawlb-ctl (which checks what it sends with the same parser) and the daemon.
+ *   list [--health] [--stats|--rate] [--json]    services and real servers (ipvsadm -L -n)
+ *   conns [--json] [--service tcp|udp:VIP:PORT] [--client ADDR]   connections (ipvsadm -L -n -c)
+ *   zero                                          counters back to zero (ipvsadm -Z)     -> "ok"
+ *   save                                          the running set-up as a rawlb command line (-S)
+ *   edit -A|-E|-D|-a|-e|-d ...                     an ipvsadm-style edit (edit.h)          -> "ok" */
 #ifndef RAWLB_CTLPROTO_H
 #define RAWLB_CTLPROTO_H
 
@@ -8,11 +15,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+#include "conn.h"
+#include "edit.h"
 #include "service.h"
 
 #define CTL_REQUEST_MAX 512
+#define CTL_MAX_WORDS 40
 #define CTL_REQ_LIST "list"
 #define CTL_REQ_LIST_HEALTH "list --health"
+#define CTL_REQ_CONNS "conns"
+#define CTL_REQ_ZERO "zero"
+#define CTL_REQ_SAVE "save"
+#define CTL_REQ_EDIT "edit"
+#define CTL_ANSWER_OK "ok\n"
 
 /* What list --health adds to a real server's line, from the daemon's health checking. */
 struct ctl_rs_health {
@@ -23,10 +39,58 @@ struct ctl_rs_health {
 /* Fills h for a real server (rs may be the sorry server's index); false when it is not checked. */
 typedef bool (*ctl_health_fn)(void *arg, unsigned svc, unsigned rs, struct ctl_rs_health *h);
 
-/* The table in ipvsadm -L -n layout; with health (non-NULL) the State, Since and Last columns
- * are added. The sorry server is listed while it is in use. Returns the length written
- * (truncated output still ends with a newline), like snprintf it never overruns buf. */
-size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, ctl_health_fn health, void *arg,
+struct ctl_list_opts {
+    ctl_health_fn health; /* non-NULL: State, Since and Last columns (and "health" in JSON) */
+    void *health_arg;
+    bool stats; /* Conns InPkts OutPkts InBytes OutBytes in place of Weight ActiveConn InActConn */
+    bool rate;  /* CPS InPPS OutPPS InBPS OutBPS, likewise */
+    bool json;  /* one JSON object with everything; stats and rate are always in it */
+};
+
+struct ctl_conn_filter {
+    bool by_service; /* entries of this service (templates of all-port persistence on its VIP too) */
+    uint8_t proto;
+    struct endpoint vip;
+    bool by_client; /* entries of this client (templates covering it through their netmask too) */
+    uint32_t client;
+};
+
+enum ctl_verb { CTL_LIST, CTL_CONNS, CTL_ZERO, CTL_SAVE, CTL_EDIT };
+
+struct ctl_request {
+    enum ctl_verb verb;
+    bool health; /* list --health: the daemon fills list.health */
+    struct ctl_list_opts list;
+    struct ctl_conn_filter filter; /* conns */
+    bool json;                     /* conns --json */
+    struct edit_cmd edit;
+};
+
+/* Splits line (modified in place) at spaces and tabs into at most max words; -1 if more. */
+int ctlproto_split(char *line, char **words, int max);
+/* One request line into req; false with a message (without "error: ") when it is not valid. */
+bool ctlproto_parse_request(const char *line, struct ctl_request *req, char *err, size_t errlen);
+/* "tcp:VIP:PORT" or "udp:VIP:PORT" (the service of --service), case-insensitive protocol. */
+bool ctlproto_parse_service(const char *s, uint8_t *proto, struct endpoint *vip, char *err, size_t errlen);
+
+/* Each renderer returns the length written and never overruns buf; cut text ends after the
+ * last whole line that fitted. */
+
+/* "error: MSG\n". */
+size_t ctlproto_render_error(const char *msg, char *buf, size_t len);
+/* The table in ipvsadm -L -n layout (--stats, --rate as ipvsadm's, with exact numbers, as -n
+ * --exact); with opts->health the State, Since and Last columns are added. The sorry server is
+ * listed while it is in use. JSON that does not fit becomes an error line. */
+size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, const struct ctl_list_opts *opts,
                             char *buf, size_t len);
+/* The connection table as ipvsadm -L -n -c shows it (expire mm:ss left at second now;
+ * persistence templates with state NONE). When the answer is full a last line (JSON: "left_out")
+ * says how many entries were left out. f may be NULL. */
+size_t ctlproto_render_conns(const struct service_table *t, const struct conn_table *ct, uint32_t now,
+                             const struct ctl_conn_filter *f, bool json, char *buf, size_t len);
+/* The configuration as one rawlb command line that gives the same list (options only where
+ * they differ from the defaults). An error line when a service has no real servers: rawlb
+ * would refuse it at start. */
+size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t len);
 
 #endif

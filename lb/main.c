@@ -163,12 +163,37 @@ static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next
 static size_t control_request(void *arg, const char *request, char *out, size_t len)
 {
     struct daemon *d = arg;
-    if (strcmp(request, CTL_REQ_LIST) == 0)
-        return ctlproto_render_list(&d->services, d->cfg.max_conns, NULL, NULL, out, len);
-    if (strcmp(request, CTL_REQ_LIST_HEALTH) == 0)
-        return ctlproto_render_list(&d->services, d->cfg.max_conns, health_describe, &d->health, out, len);
-    int n = snprintf(out, len, "error: unknown request '%.64s'\n", request);
-    return n < 0 ? 0 : ((size_t)n < len ? (size_t)n : len - 1);
+    static struct ctl_request req;
+    static struct rawlb_config next; /* an edit's result: large, and the loop is single-threaded */
+    char err[RAWLB_ERRLEN * 2];
+    if (!ctlproto_parse_request(request, &req, err, sizeof err))
+        return ctlproto_render_error(err, out, len);
+    switch (req.verb) {
+    case CTL_LIST:
+        if (req.health || req.list.json) {
+            req.list.health = health_describe;
+            req.list.health_arg = &d->health;
+        }
+        return ctlproto_render_list(&d->services, d->cfg.max_conns, &req.list, out, len);
+    case CTL_CONNS:
+        return ctlproto_render_conns(&d->services, &d->fp.conns, daemon_now(d), &req.filter, req.json, out, len);
+    case CTL_ZERO:
+        service_zero_stats(&d->services);
+        log_info("rawlb-ctl: counters zeroed");
+        break;
+    case CTL_SAVE:
+        return ctlproto_render_save(&d->cfg, out, len);
+    case CTL_EDIT:
+        next = d->cfg;
+        if (!edit_apply(&next, &req.edit, err, sizeof err) || !daemon_reconfigure(d, &next, err, sizeof err)) {
+            log_info("rawlb-ctl: %s refused: %s", request, err);
+            return ctlproto_render_error(err, out, len);
+        }
+        log_info("rawlb-ctl: %s", request);
+        break;
+    }
+    snprintf(out, len, "%s", CTL_ANSWER_OK);
+    return strlen(out);
 }
 
 /* ARP, and IPv4 to any VIP. */

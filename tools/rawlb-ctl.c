@@ -1,11 +1,11 @@
 /* rawlb-ctl: talks to a running rawlb over its unix control socket.
- *   rawlb-ctl [--ctl PATH] list [--health]
- * One request line, one text answer read until the daemon closes (ctlproto.h). Exit status:
- * 0 done, 1 the daemon could not be reached or said "error: ...", 2 a usage error.
- * Commands are a table: a word ("list") names one, and ipvsadm's letters (-L -n, -A, -a, ...)
- * are meant to map onto the same table through the option loop in parse_args(). */
+ *   rawlb-ctl [--ctl PATH] list|conns|watch|zero|save ...     (the words of ctlproto.h)
+ *   rawlb-ctl [--ctl PATH] -L|-Z|-S|-A|-E|-D|-a|-e|-d ...     (ipvsadm's own syntax)
+ * Every request is checked here with the daemon's own parser (ctlproto_parse_request, which runs
+ * edit_parse for edits) before it is sent, so bad input gets the daemon's words and exit 2
+ * without a round trip. One request line, one text answer read until the daemon closes.
+ * Exit status: 0 done, 1 the daemon could not be reached or said "error: ...", 2 a usage error. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,10 +14,13 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "ctlproto.h"
+#include "edit.h"
+#include "sched.h"
 
 enum {
     CTL_EXIT_OK = 0,
@@ -27,14 +30,14 @@ enum {
 
 #define CTL_TIMEOUT_S 5
 #define CTL_ANSWER_MAX (64u << 20) /* far above any table we render */
-#define CTL_MAX_WORDS 32
+#define WATCH_MAX_FRAMES 1000000000ul
 
 struct ctl_ctx;
 
 struct ctl_command {
     const char *name;
     const char *synopsis;
-    /* Runs with the words after the command name; returns the exit status. */
+    /* Runs with the words from the command name on; returns the exit status. */
     int (*run)(struct ctl_ctx *ctx, int argc, char **argv);
 };
 
@@ -43,49 +46,64 @@ struct ctl_ctx {
     const char *ctl_path;
     const struct ctl_command *cmd;
     int nwords;
-    char *words[CTL_MAX_WORDS]; /* the command name and its arguments */
-    bool health; /* list --health */
+    char *words[CTL_MAX_WORDS * 2]; /* the command and its arguments (ipvsadm clusters split) */
+    char split[CTL_MAX_WORDS * 2][3]; /* storage for "-L" "-n" split out of "-Ln" */
     int fd;
     char *answer;
     size_t answer_len;
 };
 
-static int cmd_list(struct ctl_ctx *ctx, int argc, char **argv);
+static int cmd_request(struct ctl_ctx *ctx, int argc, char **argv);
+static int cmd_watch(struct ctl_ctx *ctx, int argc, char **argv);
 
 static const struct ctl_command commands[] = {
-    {"list", "list [--health]      virtual services and real servers (ipvsadm -L -n layout);\n"
-             "                         --health adds each real server's state, time in it, last check",
-     cmd_list},
-};
-
-enum {
-    OPT_CTL = 256,
-    OPT_HEALTH,
-};
-
-static const char short_opts[] = "+:hV";
-
-static const struct option long_opts[] = {
-    {"ctl", required_argument, NULL, OPT_CTL},
-    {"health", no_argument, NULL, OPT_HEALTH},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+    {"list", "list [--health] [--stats|--rate] [--json]\n"
+             "        virtual services and real servers (ipvsadm -L -n layout); --health adds each real\n"
+             "        server's state, time in it and last check; --stats Conns InPkts OutPkts InBytes\n"
+             "        OutBytes, --rate CPS InPPS OutPPS InBPS OutBPS; --json everything as one object",
+     cmd_request},
+    {"conns", "conns [--json] [--service tcp|udp:VIP:PORT] [--client ADDR]\n"
+              "        the connection table (ipvsadm -L -n -c layout), of one service or client",
+     cmd_request},
+    {"watch", "watch [--stats|--rate|--health] [--count N]\n"
+              "        list again every second (the screen is redrawn on a terminal); N frames only",
+     cmd_watch},
+    {"zero", "zero    counters and rates back to zero (ipvsadm -Z)", cmd_request},
+    {"save", "save    the running set-up as one rawlb command line (ipvsadm -S)", cmd_request},
+    {"edit", "edit -A|-E|-D|-a|-e|-d ...   the same as the ipvsadm letters below", cmd_request},
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: rawlb-ctl [--ctl PATH] COMMAND\n"
-            "commands:\n");
+    fprintf(out, "usage: rawlb-ctl [--ctl PATH] COMMAND [OPTIONS]\n"
+                 "commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(out, "  %s\n", commands[i].synopsis);
     fprintf(out,
+            "ipvsadm's syntax (-n, numeric, is accepted and always in effect; -m, masquerading,\n"
+            "is the only forwarding method):\n"
+            "  -L|-l [-n] [--stats|--rate] [--json] [--health]          list\n"
+            "  -L|-l [-n] -c [-t|-u VIP:PORT] [--client ADDR] [--json]  conns\n"
+            "  -Z                                                       zero\n"
+            "  -S [-n]                                                  save\n"
+            "  -A -t|-u VIP:PORT [-s SCHED] [-p [SEC]] [-M MASK] [-o]   add a service\n"
+            "  -E -t|-u VIP:PORT [-s SCHED] [-p [SEC]] [-M MASK] [-o]   change a service (what is\n"
+            "                                                           not given stays; -p 0 ends\n"
+            "                                                           persistence)\n"
+            "  -D -t|-u VIP:PORT                                        delete a service\n"
+            "  -a -t|-u VIP:PORT -r ADDR[:PORT] [-w WEIGHT] [-m]        add a real server\n"
+            "  -e -t|-u VIP:PORT -r ADDR[:PORT] [-w WEIGHT] [-m]        change its weight (0 drains)\n"
+            "  -d -t|-u VIP:PORT -r ADDR[:PORT]                         delete a real server\n"
+            "  long forms: --list --numeric --connection --zero --save --add-service --edit-service\n"
+            "  --delete-service --add-server --edit-server --delete-server --tcp-service --udp-service\n"
+            "  --scheduler --persistent --netmask --ops --real-server --weight --masquerading\n"
+            "  schedulers: %s; -p without SEC: %d s (ipvsadm's default)\n"
             "options:\n"
             "      --ctl PATH       the daemon's control socket (default %s)\n"
             "  -h, --help           print this help and exit\n"
-            "  -V, --version        print the version and exit\n",
-            RAWLB_DEFAULT_CTL);
+            "  -V, --version        print the version and exit\n"
+            "edits are applied at once, without a restart; flows of servers that stay go on.\n",
+            sched_names(), EDIT_DEFAULT_PERSIST, RAWLB_DEFAULT_CTL);
 }
 
 static int usage_error(struct ctl_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -107,70 +125,79 @@ static const struct ctl_command *find_command(const char *name)
     return NULL;
 }
 
-/* Options may stand before or after the command word; "--" ends them. Returns -1 to go on,
- * or an exit status. */
+static bool is_word(const char *w, const char *short_opt, const char *long_opt)
+{
+    return (short_opt && strcmp(w, short_opt) == 0) || (long_opt && strcmp(w, long_opt) == 0);
+}
+
+static int add_word(struct ctl_ctx *ctx, char *w)
+{
+    if (ctx->nwords == (int)(sizeof ctx->words / sizeof ctx->words[0]))
+        return usage_error(ctx, "too many arguments");
+    ctx->words[ctx->nwords++] = w;
+    return -1;
+}
+
+/* rawlb-ctl's own options (--ctl, --help, --version) may stand anywhere; the other words are
+ * the command's. ipvsadm's letter clusters ("-Ln", "-lnc") are split into single letters.
+ * Returns -1 to go on, or an exit status. */
 static int parse_args(struct ctl_ctx *ctx, int argc, char **argv)
 {
-    bool options_done = false;
-
-    optind = 0; /* GNU: full reinitialisation */
-    opterr = 0;
-    for (;;) {
-        /* With "+" getopt never permutes: the argument it looks at is argv[optind]. */
-        int at = optind ? optind : 1;
-        int c = options_done ? -1 : getopt_long(argc, argv, short_opts, long_opts, NULL);
-        if (c == -1) {
-            if (optind < at) optind = at;
-            if (optind > at) options_done = true; /* getopt stepped over "--" */
-            if (optind >= argc) break;
-            if (ctx->nwords == CTL_MAX_WORDS)
-                return usage_error(ctx, "too many arguments");
-            ctx->words[ctx->nwords++] = argv[optind++];
-            continue;
-        }
-        switch (c) {
-        case 'h':
+    for (int i = 1; i < argc; i++) {
+        char *w = argv[i];
+        const char *path = NULL;
+        if (is_word(w, "-h", "--help")) {
             usage(stdout);
             return CTL_EXIT_OK;
-        case 'V':
+        }
+        if (is_word(w, "-V", "--version")) {
             printf("rawlb-ctl %s\n", RAWLB_VERSION);
             return CTL_EXIT_OK;
-        case OPT_CTL:
-            if (*optarg == '\0')
-                return usage_error(ctx, "--ctl: empty path");
-            if (strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-                return usage_error(ctx, "--ctl: path '%s' is too long (at most %zu bytes)", optarg,
-                                   sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-            ctx->ctl_path = optarg;
-            break;
-        case OPT_HEALTH:
-            ctx->health = true;
-            break;
-        case ':':
-            if (argv[at][1] == '-')
-                return usage_error(ctx, "option '%.*s' needs a value", (int)strcspn(argv[at], "="), argv[at]);
-            return usage_error(ctx, "option '-%c' needs a value", optopt);
-        default: /* '?' */
-            if (argv[at][1] == '-') {
-                if (optopt)
-                    return usage_error(ctx, "option '%.*s' does not take a value ('%s')",
-                                       (int)strcspn(argv[at], "="), argv[at], argv[at]);
-                return usage_error(ctx, "unknown option '%.*s'", (int)strcspn(argv[at], "="), argv[at]);
-            }
-            return usage_error(ctx, "unknown option '-%c'", optopt);
         }
+        if (strcmp(w, "--ctl") == 0) {
+            if (i + 1 == argc)
+                return usage_error(ctx, "option '--ctl' needs a value");
+            path = argv[++i];
+        } else if (strncmp(w, "--ctl=", 6) == 0) {
+            path = w + 6;
+        }
+        if (path) {
+            if (*path == '\0')
+                return usage_error(ctx, "--ctl: empty path");
+            if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+                return usage_error(ctx, "--ctl: path '%s' is too long (at most %zu bytes)", path,
+                                   sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+            ctx->ctl_path = path;
+            continue;
+        }
+        /* -Ln, -lnc, -Zn ...: letters that take no value, as ipvsadm users type them. */
+        if (w[0] == '-' && w[1] && w[1] != '-' && w[2] && strspn(w + 1, "LlncZS") == strlen(w + 1)) {
+            for (const char *c = w + 1; *c; c++) {
+                char *s = ctx->split[ctx->nwords];
+                s[0] = '-', s[1] = *c, s[2] = '\0';
+                int rc = add_word(ctx, s);
+                if (rc >= 0)
+                    return rc;
+            }
+            continue;
+        }
+        int rc = add_word(ctx, w);
+        if (rc >= 0)
+            return rc;
     }
     if (ctx->nwords == 0) {
         fprintf(stderr, "%s: no command given\n", ctx->prog);
         usage(stderr);
         return CTL_EXIT_USAGE;
     }
+    if (ctx->words[0][0] == '-')
+        return -1; /* ipvsadm's syntax: main() sorts it out */
     ctx->cmd = find_command(ctx->words[0]);
     if (!ctx->cmd) {
         fprintf(stderr, "%s: unknown command '%s' (known:", ctx->prog, ctx->words[0]);
         for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
             fprintf(stderr, " %s", commands[i].name);
-        fprintf(stderr, "; see %s --help)\n", ctx->prog);
+        fprintf(stderr, ", or ipvsadm's -L -Z -S -A -E -D -a -e -d; see %s --help)\n", ctx->prog);
         return CTL_EXIT_USAGE;
     }
     return -1;
@@ -203,26 +230,20 @@ static int ctl_connect(struct ctl_ctx *ctx)
     return CTL_EXIT_OK;
 }
 
-/* Sends one request line and reads the answer until the daemon closes. */
-static int ctl_request(struct ctl_ctx *ctx, const char *request)
+static int ctl_exchange(struct ctl_ctx *ctx, const char *line, size_t n)
 {
-    char line[CTL_REQUEST_MAX];
-    int n = snprintf(line, sizeof(line), "%s\n", request);
-    if (n < 0 || (size_t)n >= sizeof(line)) {
-        fprintf(stderr, "%s: request too long (at most %d bytes)\n", ctx->prog, CTL_REQUEST_MAX - 1);
-        return CTL_EXIT_USAGE;
-    }
     int rc = ctl_connect(ctx);
     if (rc != CTL_EXIT_OK) return rc;
 
-    for (size_t off = 0; off < (size_t)n;) {
-        ssize_t w = send(ctx->fd, line + off, (size_t)n - off, MSG_NOSIGNAL);
+    for (size_t off = 0; off < n;) {
+        ssize_t w = send(ctx->fd, line + off, n - off, MSG_NOSIGNAL);
         if (w < 0 && errno == EINTR) continue;
         if (w < 0) return fail(ctx, "cannot send the request to", errno);
         off += (size_t)w;
     }
 
     size_t cap = 0;
+    ctx->answer_len = 0;
     for (;;) {
         if (cap - ctx->answer_len < 4096) {
             size_t ncap = cap ? cap * 2 : 65536;
@@ -246,7 +267,7 @@ static int ctl_request(struct ctl_ctx *ctx, const char *request)
             return CTL_EXIT_FAIL;
         }
     }
-    if (ctx->answer) ctx->answer[ctx->answer_len] = '\0';
+    ctx->answer[ctx->answer_len] = '\0';
     if (ctx->answer_len == 0) {
         fprintf(stderr, "%s: %s closed the connection without an answer\n", ctx->prog, ctx->ctl_path);
         return CTL_EXIT_FAIL;
@@ -254,15 +275,34 @@ static int ctl_request(struct ctl_ctx *ctx, const char *request)
     return CTL_EXIT_OK;
 }
 
-/* The answer to stdout, or to stderr when the daemon refused the request. */
+/* Sends one request line and reads the answer until the daemon closes. */
+static int ctl_request(struct ctl_ctx *ctx, const char *request)
+{
+    char line[CTL_REQUEST_MAX];
+    int n = snprintf(line, sizeof(line), "%s\n", request);
+    if (n < 0 || (size_t)n >= sizeof(line)) {
+        fprintf(stderr, "%s: request too long (at most %d bytes)\n", ctx->prog, CTL_REQUEST_MAX - 1);
+        return CTL_EXIT_USAGE;
+    }
+    int rc = ctl_exchange(ctx, line, (size_t)n);
+    if (ctx->fd >= 0) close(ctx->fd);
+    ctx->fd = -1;
+    return rc;
+}
+
+/* The answer to stdout, or to stderr when the daemon refused the request. "ok" is not shown:
+ * like ipvsadm, a change that worked says nothing. */
 static int print_answer(struct ctl_ctx *ctx)
 {
     static const char err_prefix[] = "error: ";
     if (ctx->answer_len >= sizeof(err_prefix) - 1 && memcmp(ctx->answer, err_prefix, sizeof(err_prefix) - 1) == 0) {
+        fprintf(stderr, "%s: ", ctx->prog);
         fwrite(ctx->answer, 1, ctx->answer_len, stderr);
         if (ctx->answer[ctx->answer_len - 1] != '\n') fputc('\n', stderr);
         return CTL_EXIT_FAIL;
     }
+    if (strcmp(ctx->answer, CTL_ANSWER_OK) == 0)
+        return CTL_EXIT_OK;
     if (fwrite(ctx->answer, 1, ctx->answer_len, stdout) != ctx->answer_len || fflush(stdout) != 0) {
         fprintf(stderr, "%s: cannot write to stdout: %s\n", ctx->prog, strerror(errno));
         return CTL_EXIT_FAIL;
@@ -270,24 +310,172 @@ static int print_answer(struct ctl_ctx *ctx)
     return CTL_EXIT_OK;
 }
 
-static int cmd_list(struct ctl_ctx *ctx, int argc, char **argv)
+/* The words as one request line, checked with the daemon's parser. */
+static int build_request(struct ctl_ctx *ctx, int argc, char **argv, char *line, size_t len)
 {
-    if (argc > 1)
-        return usage_error(ctx, "list: unexpected argument '%s'", argv[1]);
-    int rc = ctl_request(ctx, ctx->health ? CTL_REQ_LIST_HEALTH : CTL_REQ_LIST);
+    struct ctl_request req;
+    char err[RAWLB_ERRLEN * 2];
+    size_t off = 0;
+    line[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        if (argv[i][0] == '\0' || strpbrk(argv[i], " \t\r\n"))
+            return usage_error(ctx, "argument '%s' is empty or has a space: no value of rawlb-ctl has one", argv[i]);
+        int n = snprintf(line + off, len - off, "%s%s", i ? " " : "", argv[i]);
+        if (n < 0 || (size_t)n >= len - off)
+            return usage_error(ctx, "request too long (at most %zu bytes)", len - 1);
+        off += (size_t)n;
+    }
+    if (!ctlproto_parse_request(line, &req, err, sizeof err))
+        return usage_error(ctx, "%s", err);
+    return -1;
+}
+
+static int cmd_request(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    char line[CTL_REQUEST_MAX];
+    int rc = build_request(ctx, argc, argv, line, sizeof line);
+    if (rc >= 0)
+        return rc;
+    rc = ctl_request(ctx, line);
     return rc == CTL_EXIT_OK ? print_answer(ctx) : rc;
+}
+
+static int cmd_watch(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    char line[CTL_REQUEST_MAX] = CTL_REQ_LIST;
+    unsigned long count = WATCH_MAX_FRAMES;
+    bool tty = isatty(STDOUT_FILENO);
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--stats") == 0 || strcmp(argv[i], "--rate") == 0 || strcmp(argv[i], "--health") == 0) {
+            if (strlen(line) + strlen(argv[i]) + 2 > sizeof line)
+                return usage_error(ctx, "watch: too many options");
+            strcat(line, " ");
+            strcat(line, argv[i]);
+        } else if (strcmp(argv[i], "--count") == 0) {
+            if (i + 1 == argc)
+                return usage_error(ctx, "watch: option '--count' needs a value");
+            if (!addr_parse_uint(argv[++i], 1, WATCH_MAX_FRAMES, &count))
+                return usage_error(ctx, "--count: '%s' is not a number of frames 1..%lu", argv[i], WATCH_MAX_FRAMES);
+        } else {
+            return usage_error(ctx, "watch: unknown option '%s' (known: --stats --rate --health --count N)", argv[i]);
+        }
+    }
+    struct ctl_request req;
+    char err[RAWLB_ERRLEN * 2];
+    if (!ctlproto_parse_request(line, &req, err, sizeof err))
+        return usage_error(ctx, "watch: %s", err);
+    for (unsigned long frame = 0; frame < count; frame++) {
+        if (frame)
+            sleep(1);
+        int rc = ctl_request(ctx, line);
+        if (rc != CTL_EXIT_OK)
+            return rc;
+        char when[32];
+        time_t now = time(NULL);
+        strftime(when, sizeof when, "%H:%M:%S", localtime(&now));
+        if (tty)
+            fputs("\033[H\033[2J", stdout); /* home, clear */
+        printf("%s%s: %s, every 1 s, %s\n", frame && !tty ? "\n" : "", ctx->prog, line, when);
+        rc = print_answer(ctx);
+        if (rc != CTL_EXIT_OK)
+            return rc;
+    }
+    return CTL_EXIT_OK;
+}
+
+/* ipvsadm's syntax into the word commands. */
+static int run_ipvsadm(struct ctl_ctx *ctx)
+{
+    enum { NONE, LIST, ZERO, SAVE, EDIT } mode = NONE;
+    const char *mode_word = NULL;
+
+    for (int i = 0; i < ctx->nwords; i++) {
+        const char *w = ctx->words[i];
+        int m = is_word(w, "-L", "--list") || is_word(w, "-l", NULL) ? LIST
+                : is_word(w, "-Z", "--zero")                          ? ZERO
+                : is_word(w, "-S", "--save")                          ? SAVE
+                : (w[0] == '-' && w[1] && strchr("AEDaed", w[1]) && w[2] == '\0') ||
+                        is_word(w, "--add-service", "--edit-service") || is_word(w, "--delete-service", "--add-server") ||
+                        is_word(w, "--edit-server", "--delete-server")
+                    ? EDIT
+                    : NONE;
+        if (m == NONE)
+            continue;
+        if (mode != NONE && !(mode == EDIT && m == EDIT))
+            return usage_error(ctx, "'%s' and '%s' do not go together: one command at a time", mode_word, w);
+        if (mode == NONE) {
+            mode = m;
+            mode_word = w;
+        }
+    }
+    if (mode == NONE)
+        return usage_error(ctx, "no command: '%s' is none of -L -Z -S -A -E -D -a -e -d", ctx->words[0]);
+
+    char *out[CTL_MAX_WORDS * 2 + 1];
+    int n = 0;
+    if (mode == EDIT) {
+        out[n++] = CTL_REQ_EDIT;
+        for (int i = 0; i < ctx->nwords && n < (int)(sizeof out / sizeof out[0]); i++)
+            out[n++] = ctx->words[i];
+        /* edit_parse's own message, as the daemon would give it */
+        struct edit_cmd cmd;
+        char err[RAWLB_ERRLEN * 2];
+        if (!edit_parse(ctx->nwords, ctx->words, &cmd, err, sizeof err))
+            return usage_error(ctx, "%s", err);
+        return cmd_request(ctx, n, out);
+    }
+
+    bool conns = false;
+    char *filter_service = NULL, service_arg[64];
+    out[n++] = mode == LIST ? CTL_REQ_LIST : mode == ZERO ? CTL_REQ_ZERO : CTL_REQ_SAVE;
+    for (int i = 0; i < ctx->nwords; i++) {
+        char *w = ctx->words[i];
+        if (w == mode_word || is_word(w, "-n", "--numeric") || (mode == LIST && is_word(w, "--exact", NULL)))
+            continue;
+        if (mode == LIST && is_word(w, "-c", "--connection")) {
+            conns = true;
+            continue;
+        }
+        if (mode == LIST && (is_word(w, "-t", "--tcp-service") || is_word(w, "-u", "--udp-service"))) {
+            if (i + 1 == ctx->nwords)
+                return usage_error(ctx, "option '%s' needs a value", w);
+            snprintf(service_arg, sizeof service_arg, "%s:%s", w[1] == 't' || w[2] == 't' ? "tcp" : "udp",
+                     ctx->words[++i]);
+            filter_service = service_arg;
+            continue;
+        }
+        if (mode == LIST && (is_word(w, "--stats", "--rate") || is_word(w, "--json", "--health") ||
+                             is_word(w, "--client", NULL))) {
+            out[n++] = w;
+            if (is_word(w, "--client", NULL) && i + 1 < ctx->nwords)
+                out[n++] = ctx->words[++i];
+            continue;
+        }
+        return usage_error(ctx, "'%s' does not go with '%s'", w, mode_word);
+    }
+    if (mode == LIST && conns) {
+        out[0] = CTL_REQ_CONNS;
+        if (filter_service) {
+            out[n++] = "--service";
+            out[n++] = filter_service;
+        }
+    } else if (filter_service) {
+        return usage_error(ctx, "-L -t|-u: listing one service is not supported; -c -t|-u VIP:PORT shows its "
+                                "connections");
+    }
+    return cmd_request(ctx, n, out);
 }
 
 int main(int argc, char **argv)
 {
-    struct ctl_ctx ctx = {
-        .prog = "rawlb-ctl",
-        .ctl_path = RAWLB_DEFAULT_CTL,
-        .fd = -1,
-    };
+    static struct ctl_ctx ctx;
+    ctx.prog = "rawlb-ctl";
+    ctx.ctl_path = RAWLB_DEFAULT_CTL;
+    ctx.fd = -1;
     int rc = parse_args(&ctx, argc, argv);
     if (rc < 0)
-        rc = ctx.cmd->run(&ctx, ctx.nwords, ctx.words);
+        rc = ctx.cmd ? ctx.cmd->run(&ctx, ctx.nwords, ctx.words) : run_ipvsadm(&ctx);
     if (ctx.fd >= 0) close(ctx.fd);
     free(ctx.answer);
     return rc;

@@ -77,7 +77,7 @@ static void test_full(void)
     char buf[4096];
     build();
     memset(buf, 'X', sizeof(buf));
-    size_t n = ctlproto_render_list(&table, 1048576, NULL, NULL, buf, sizeof(buf));
+    size_t n = ctlproto_render_list(&table, 1048576, NULL, buf, sizeof(buf));
     CHECK_EQ_U(n, strlen(expected));
     CHECK_EQ_U(strlen(buf), n);
     if (strcmp(buf, expected) != 0) {
@@ -86,7 +86,7 @@ static void test_full(void)
     }
     /* Exactly big enough. */
     char exact[sizeof(expected)];
-    CHECK_EQ_U(ctlproto_render_list(&table, 1048576, NULL, NULL, exact, sizeof(exact)), strlen(expected));
+    CHECK_EQ_U(ctlproto_render_list(&table, 1048576, NULL, exact, sizeof(exact)), strlen(expected));
     CHECK(strcmp(exact, expected) == 0);
 }
 
@@ -94,7 +94,7 @@ static void test_empty(void)
 {
     char buf[512];
     memset(&table, 0, sizeof(table));
-    size_t n = ctlproto_render_list(&table, 4096, NULL, NULL, buf, sizeof(buf));
+    size_t n = ctlproto_render_list(&table, 4096, NULL, buf, sizeof(buf));
     CHECK(strcmp(buf, "rawlb " RAWLB_VERSION " (size=4096)\n"
                       "Prot LocalAddress:Port Scheduler Flags\n"
                       "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n") == 0);
@@ -108,7 +108,7 @@ static void test_truncated(void)
     build();
     for (size_t len = 0; len < sizeof(expected); len++) {
         memset(buf, 'X', sizeof(buf));
-        size_t n = ctlproto_render_list(&table, 1048576, NULL, NULL, buf, len);
+        size_t n = ctlproto_render_list(&table, 1048576, NULL, buf, len);
         CHECK(buf[len] == 'X'); /* nothing written past len */
         if (len == 0) {
             CHECK_EQ_U(n, 0);
@@ -127,7 +127,7 @@ static void test_truncated(void)
     }
     /* One byte short of the whole answer: the last line goes, the rest stays. */
     size_t last = strlen(expected) - strlen("UDP  198.51.100.10:5353 wrr persistent 10 ops\n");
-    CHECK_EQ_U(ctlproto_render_list(&table, 1048576, NULL, NULL, buf, sizeof(expected) - 1), last);
+    CHECK_EQ_U(ctlproto_render_list(&table, 1048576, NULL, buf, sizeof(expected) - 1), last);
     CHECK(strncmp(buf, expected, last) == 0 && buf[last] == '\0');
 }
 
