@@ -707,6 +707,9 @@ size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t le
         out_printf(&o, " --pidfile");
         out_word(&o, cfg->pidfile);
     }
+    if (cfg->metrics)
+        out_printf(&o, " --metrics %s:%u", cfg->metrics_ep.addr ? addr_str(cfg->metrics_ep.addr, a) : "0.0.0.0",
+                   (unsigned)ntohs(cfg->metrics_ep.port));
     for (unsigned i = 0; i < cfg->n_services; i++) {
         const struct service_config *sc = &cfg->services[i];
         out_printf(&o, " %s %s -s", sc->proto == IPPROTO_TCP ? "-t" : "-u", endpoint_str(sc->vip.addr, sc->vip.port, ep));
