@@ -1,9 +1,13 @@
-/* test_ctlproto: the list answer, byte for byte in ipvsadm -L -n layout, and cut output. */
+/* test_ctlproto: every answer of the control protocol: list byte for byte in ipvsadm -L -n layout
+ * (plain, --stats, --rate, --health), its JSON, the connection table as ipvsadm -L -n -c, save
+ * (and that its command line parses back into the same list), cut output, and request parsing. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
 
 #include "testing.h"
+#include "config.h"
+#include "conn.h"
 #include "ctlproto.h"
 #include "sched.h"
 
@@ -131,10 +135,448 @@ static void test_truncated(void)
     CHECK(strncmp(buf, expected, last) == 0 && buf[last] == '\0');
 }
 
+static void expect_text(const char *what, const char *got, const char *want)
+{
+    if (strcmp(got, want) != 0) {
+        fprintf(stderr, "%s: got:\n%s---\nwant:\n%s---\n", what, got, want);
+        check_failures++;
+    }
+}
+
+static void set_stats(struct real_server *rs, uint64_t conns, uint64_t in_pkts, uint64_t out_pkts, uint64_t in_bytes,
+                      uint64_t out_bytes)
+{
+    rs->stats = (struct rs_stats){conns, in_pkts, out_pkts, in_bytes, out_bytes};
+    rs->rate = (struct rs_stats){conns * 2, in_pkts * 2, out_pkts * 2, in_bytes * 2, out_bytes * 2};
+}
+
+static void build_stats(void)
+{
+    memset(&table, 0, sizeof(table));
+    struct service *svc = add_svc(IPPROTO_TCP, "198.51.100.10", 80, &sched_wlc_ops);
+    svc->persist_timeout = 60; /* not shown with --stats, as in ipvsadm */
+    add_rs(svc, "203.0.113.11", 80, 3, 2, 1);
+    add_rs(svc, "203.0.113.12", 8080, 1, 0, 0);
+    set_stats(&svc->rs[0], 3, 30, 20, 1500, 123456789);
+    set_stats(&svc->rs[1], 1, 10, 5, 600, 7000);
+    add_svc(IPPROTO_UDP, "198.51.100.10", 53, &sched_rr_ops);
+}
+
+/* ipvsadm -L -n --stats --exact: 33 columns of name, then each number in 9 (a longer one gets one space). */
+static const char expected_stats[] =
+    "rawlb " RAWLB_VERSION " (size=1048576)\n"
+    "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n"
+    "  -> RemoteAddress:Port\n"
+    "TCP  198.51.100.10:80                    4       40       25     2100 123463789\n"
+    "  -> 203.0.113.11:80                     3       30       20     1500 123456789\n"
+    "  -> 203.0.113.12:8080                   1       10        5      600     7000\n"
+    "UDP  198.51.100.10:53                    0        0        0        0        0\n";
+
+static const char expected_rate[] =
+    "rawlb " RAWLB_VERSION " (size=1048576)\n"
+    "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n"
+    "  -> RemoteAddress:Port\n"
+    "TCP  198.51.100.10:80                    8       80       50     4200 246927578\n"
+    "  -> 203.0.113.11:80                     6       60       40     3000 246913578\n"
+    "  -> 203.0.113.12:8080                   2       20       10     1200    14000\n"
+    "UDP  198.51.100.10:53                    0        0        0        0        0\n";
+
+static const char *health_last = "ok";
+
+static bool fake_health(void *arg, unsigned svc, unsigned rs, struct ctl_rs_health *h)
+{
+    (void)arg;
+    if (svc != 0 || rs != 0)
+        return false;
+    *h = (struct ctl_rs_health){.state = "up", .since_s = 5, .last = health_last};
+    return true;
+}
+
+static void test_stats_rate(void)
+{
+    char buf[4096];
+    build_stats();
+    struct ctl_list_opts opts = {.stats = true};
+    size_t n = ctlproto_render_list(&table, 1048576, &opts, buf, sizeof buf);
+    expect_text("--stats", buf, expected_stats);
+    CHECK_EQ_U(n, strlen(expected_stats));
+    opts = (struct ctl_list_opts){.rate = true};
+    ctlproto_render_list(&table, 1048576, &opts, buf, sizeof buf);
+    expect_text("--rate", buf, expected_rate);
+
+    /* A number past 8 digits keeps a space before it. */
+    table.svc[0].rs[1].stats.in_bytes = 12345678901ull;
+    opts = (struct ctl_list_opts){.stats = true};
+    ctlproto_render_list(&table, 1048576, &opts, buf, sizeof buf);
+    CHECK(strstr(buf, "  -> 203.0.113.12:8080                   1       10        5 12345678901     7000\n"));
+
+    /* --stats --health: the health columns after the numbers, the header aligned with them. */
+    opts = (struct ctl_list_opts){.stats = true, .health = fake_health};
+    ctlproto_render_list(&table, 1048576, &opts, buf, sizeof buf);
+    const char *hdr = strstr(buf, "  -> RemoteAddress:Port");
+    const char *row = strstr(buf, "  -> 203.0.113.11:80");
+    CHECK(hdr && row);
+    if (hdr && row) {
+        CHECK(strncmp(hdr + 77, "  State        Since   Last\n", 28) == 0);
+        CHECK(strncmp(row + 79, " up           5s      ok\n", 25) == 0); /* a 9-digit number: 79 columns */
+    }
+    CHECK(strstr(buf, "  -> 203.0.113.12:8080                   1       10        5 12345678901     7000 up           -       not checked\n"));
+
+    /* Plain list --health as before. */
+    opts = (struct ctl_list_opts){.health = fake_health};
+    ctlproto_render_list(&table, 1048576, &opts, buf, sizeof buf);
+    CHECK(strstr(buf, "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn  State        Since   Last\n"));
+    CHECK(strstr(buf, "  -> 203.0.113.11:80              Masq    3      2          1          up           5s      ok\n"));
+    CHECK(strstr(buf, "TCP  198.51.100.10:80 wlc persistent 60\n"));
+}
+
+/* Braces and brackets balance outside strings, strings end, nothing follows the object. */
+static bool json_balanced(const char *s)
+{
+    int depth = 0;
+    bool in_str = false;
+    for (const char *p = s; *p; p++) {
+        if (in_str) {
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '"')
+                in_str = false;
+            else if ((unsigned char)*p < 0x20)
+                return false;
+            continue;
+        }
+        if (*p == '"')
+            in_str = true;
+        else if (*p == '{' || *p == '[')
+            depth++;
+        else if (*p == '}' || *p == ']') {
+            if (--depth < 0)
+                return false;
+            if (depth == 0 && strcmp(p + 1, "\n") != 0)
+                return false;
+        }
+    }
+    return depth == 0 && !in_str;
+}
+
+static void test_json(void)
+{
+    static char buf[16384];
+    build_stats();
+    struct service *svc = &table.svc[0];
+    svc->has_sorry = true; /* listed in JSON even when not in use */
+    svc->rs[svc->n_rs].ep.addr = ip("203.0.113.99");
+    svc->rs[svc->n_rs].ep.port = htons(80);
+    health_last = "connect \"refused\"\\\n\x01";
+    struct ctl_list_opts opts = {.json = true, .health = fake_health};
+    size_t n = ctlproto_render_list(&table, 4096, &opts, buf, sizeof buf);
+    CHECK_EQ_U(n, strlen(buf));
+    CHECK(json_balanced(buf));
+    CHECK(strncmp(buf, "{\"version\":\"" RAWLB_VERSION "\",\"size\":4096,\"services\":[{\"proto\":\"TCP\","
+                       "\"address\":\"198.51.100.10\",\"port\":80,\"scheduler\":\"wlc\",\"persistent\":60,",
+                  strlen("{\"version\":\"" RAWLB_VERSION "\",\"size\":4096,\"services\":[{\"proto\":\"TCP\","
+                         "\"address\":\"198.51.100.10\",\"port\":80,\"scheduler\":\"wlc\",\"persistent\":60,")) == 0);
+    CHECK(strstr(buf, "\"stats\":{\"conns\":4,\"in_pkts\":40,\"out_pkts\":25,\"in_bytes\":2100,\"out_bytes\":123463789}"));
+    CHECK(strstr(buf, "\"rate\":{\"cps\":8,\"in_pps\":80,\"out_pps\":50,\"in_bps\":4200,\"out_bps\":246927578}"));
+    CHECK(strstr(buf, "{\"address\":\"203.0.113.11\",\"port\":80,\"forward\":\"Masq\",\"weight\":3,"));
+    CHECK(strstr(buf, "\"active\":2,\"inactive\":1,"));
+    CHECK(strstr(buf, "\"health\":{\"checked\":true,\"state\":\"up\",\"since\":5,"
+                      "\"last\":\"connect \\\"refused\\\"\\\\\\n\\u0001\"}"));
+    CHECK(strstr(buf, "\"health\":{\"checked\":false,\"state\":\"up\",\"since\":null,\"last\":\"not checked\"}"));
+    CHECK(strstr(buf, "\"address\":\"203.0.113.99\",\"port\":80,") && strstr(buf, "\"sorry\":true,\"in_use\":false"));
+    CHECK(strstr(buf, "{\"proto\":\"UDP\",\"address\":\"198.51.100.10\",\"port\":53,\"scheduler\":\"rr\","
+                      "\"persistent\":0,\"netmask\":\"255.255.255.255\",\"ops\":false,"));
+    CHECK(strstr(buf, "\"real_servers\":[]}]}\n"));
+    health_last = "ok";
+
+    /* Without health: no "health" key. Too small: an error line, never cut JSON. */
+    opts.health = NULL;
+    ctlproto_render_list(&table, 4096, &opts, buf, sizeof buf);
+    CHECK(json_balanced(buf) && !strstr(buf, "\"health\""));
+    char small[200];
+    n = ctlproto_render_list(&table, 4096, &opts, small, sizeof small);
+    CHECK(strncmp(small, "error: list --json: the answer is larger than 200 bytes\n", n) == 0 && n == strlen(small));
+}
+
+static struct conn *add_conn(struct conn_table *ct, uint8_t proto, const char *c, uint16_t cport, const char *v,
+                             uint16_t vport, const char *d, uint16_t dport, uint16_t flags, unsigned state,
+                             uint32_t expires, uint16_t svc)
+{
+    struct conn k = {.caddr = ip(c), .cport = htons(cport), .vaddr = ip(v), .vport = htons(vport), .daddr = ip(d),
+                     .dport = htons(dport), .proto = proto, .flags = flags, .svc = svc, .template = CONN_NONE,
+                     .template_timeout = 300};
+    struct conn *e = conn_create(ct, &k);
+    CHECK(e != NULL);
+    if (e) {
+        e->state = (uint8_t)state;
+        e->expires = expires;
+    }
+    return e;
+}
+
+static void test_conns(void)
+{
+    static char buf[8192];
+    struct conn_table ct;
+    struct timeouts to = {900, 120, 300};
+    memset(&table, 0, sizeof(table));
+    struct service *svc = add_svc(IPPROTO_TCP, "198.51.100.10", 80, &sched_wlc_ops);
+    svc->persist_timeout = 300;
+    svc->persist_mask = ip("255.255.255.0");
+    add_svc(IPPROTO_UDP, "198.51.100.10", 53, &sched_rr_ops);
+    CHECK(conn_table_init(&ct, 64, &to, 7));
+    add_conn(&ct, IPPROTO_TCP, "198.51.100.100", 40000, "198.51.100.10", 80, "203.0.113.11", 80, 0,
+             TCP_S_ESTABLISHED, 100 + 899, 0);
+    add_conn(&ct, IPPROTO_TCP, "198.51.100.0", 0, "198.51.100.10", 0, "203.0.113.11", 80, CONN_F_TEMPLATE,
+             CONN_S_TEMPLATE, 100 + 300, 0);
+    add_conn(&ct, IPPROTO_UDP, "198.51.100.7", 5353, "198.51.100.10", 53, "203.0.113.12", 53, 0, CONN_S_UDP, 100 + 5,
+             1);
+    add_conn(&ct, IPPROTO_TCP, "10.1.2.3", 1234, "198.51.100.10", 80, "203.0.113.12", 80, 0, TCP_S_TIME_WAIT, 90, 0);
+
+    static const char header[] = "IPVS connection entries\n"
+                                 "pro expire state       source             virtual            destination\n";
+    static const char l_tcp[] = "TCP 14:59  ESTABLISHED 198.51.100.100:40000 198.51.100.10:80   203.0.113.11:80   \n";
+    static const char l_tpl[] = "TCP 05:00  NONE        198.51.100.0:0     198.51.100.10:0    203.0.113.11:80   \n";
+    static const char l_udp[] = "UDP 00:05  UDP         198.51.100.7:5353  198.51.100.10:53   203.0.113.12:53   \n";
+    static const char l_tw[] = "TCP 00:00  TIME_WAIT   10.1.2.3:1234      198.51.100.10:80   203.0.113.12:80   \n";
+    char want[1024];
+
+    size_t n = ctlproto_render_conns(&table, &ct, 100, NULL, false, buf, sizeof buf);
+    snprintf(want, sizeof want, "%s%s%s%s%s", header, l_tcp, l_tpl, l_udp, l_tw);
+    expect_text("conns", buf, want);
+    CHECK_EQ_U(n, strlen(want));
+
+    /* By service: the all-port template on its VIP goes with it. */
+    struct ctl_conn_filter f = {.by_service = true, .proto = IPPROTO_TCP, .vip = {ip("198.51.100.10"), htons(80)}};
+    ctlproto_render_conns(&table, &ct, 100, &f, false, buf, sizeof buf);
+    snprintf(want, sizeof want, "%s%s%s%s", header, l_tcp, l_tpl, l_tw);
+    expect_text("conns --service tcp:198.51.100.10:80", buf, want);
+    f = (struct ctl_conn_filter){.by_service = true, .proto = IPPROTO_UDP, .vip = {ip("198.51.100.10"), htons(53)}};
+    ctlproto_render_conns(&table, &ct, 100, &f, false, buf, sizeof buf);
+    snprintf(want, sizeof want, "%s%s", header, l_udp);
+    expect_text("conns --service udp:198.51.100.10:53", buf, want);
+    /* By client: its template through the service's netmask. */
+    f = (struct ctl_conn_filter){.by_client = true, .client = ip("198.51.100.100")};
+    ctlproto_render_conns(&table, &ct, 100, &f, false, buf, sizeof buf);
+    snprintf(want, sizeof want, "%s%s%s", header, l_tcp, l_tpl);
+    expect_text("conns --client 198.51.100.100", buf, want);
+    f.client = ip("10.9.9.9");
+    ctlproto_render_conns(&table, &ct, 100, &f, false, buf, sizeof buf);
+    expect_text("conns --client 10.9.9.9", buf, header);
+
+    /* JSON */
+    n = ctlproto_render_conns(&table, &ct, 100, NULL, true, buf, sizeof buf);
+    CHECK(json_balanced(buf) && n == strlen(buf));
+    CHECK(strncmp(buf, "{\"conns\":[{\"proto\":\"TCP\",\"expire\":899,\"state\":\"ESTABLISHED\",\"template\":false,"
+                       "\"source\":{\"address\":\"198.51.100.100\",\"port\":40000},\"virtual\":{\"address\":"
+                       "\"198.51.100.10\",\"port\":80},\"destination\":{\"address\":\"203.0.113.11\",\"port\":80}},",
+                  200) == 0);
+    CHECK(strstr(buf, "\"state\":\"NONE\",\"template\":true,"));
+    CHECK(strstr(buf, "],\"shown\":4,\"left_out\":0}\n"));
+
+    /* Full answer: whole lines, then one saying how many were left out. */
+    for (unsigned i = 0; i < 40; i++)
+        add_conn(&ct, IPPROTO_TCP, "198.51.100.200", (uint16_t)(1000 + i), "198.51.100.10", 80, "203.0.113.11", 80,
+                 0, TCP_S_ESTABLISHED, 1000, 0);
+    size_t len = 1500;
+    n = ctlproto_render_conns(&table, &ct, 100, NULL, false, buf, len);
+    CHECK(n < len && n == strlen(buf) && buf[n - 1] == '\n');
+    const char *last = buf + n - 1;
+    while (last > buf && last[-1] != '\n')
+        last--;
+    unsigned lines = 0, left = 0;
+    for (const char *p = buf; p < last; p++)
+        lines += *p == '\n';
+    CHECK(sscanf(last, "... %u more entries left out", &left) == 1);
+    CHECK_EQ_U(lines - 2 + left, 44);
+    CHECK(left > 0 && left < 44);
+    n = ctlproto_render_conns(&table, &ct, 100, NULL, true, buf, len);
+    CHECK(json_balanced(buf) && n < len);
+    unsigned shown = 0;
+    const char *tail = strstr(buf, "],\"shown\":");
+    CHECK(tail && sscanf(tail, "],\"shown\":%u,\"left_out\":%u}", &shown, &left) == 2 && shown + left == 44 && left);
+    conn_table_free(&ct);
+}
+
+/* Splits a saved command line as a shell would (plain words and '...' with '\'' inside). */
+static int shell_split(const char *line, char *store, char **argv, int max)
+{
+    int n = 0;
+    const char *p = line;
+    char *o = store;
+    while (*p && *p != '\n') {
+        while (*p == ' ')
+            p++;
+        if (!*p || *p == '\n' || n == max)
+            break;
+        argv[n++] = o;
+        while (*p && *p != ' ' && *p != '\n') {
+            if (*p == '\'') {
+                for (p++; *p && *p != '\''; p++)
+                    *o++ = *p;
+                if (*p) p++;
+            } else if (*p == '\\' && p[1]) {
+                *o++ = p[1];
+                p += 2;
+            } else {
+                *o++ = *p++;
+            }
+        }
+        *o++ = '\0';
+    }
+    return n;
+}
+
+static bool parse_line(const char *line, struct rawlb_config *cfg)
+{
+    static char store[4096];
+    char *argv[128], err[RAWLB_ERRLEN * 2];
+    int argc = shell_split(line, store, argv, 128);
+    if (config_parse(cfg, argc, argv, err, sizeof err) != CONFIG_OK) {
+        fprintf(stderr, "config_parse of '%s': %s\n", line, err);
+        return false;
+    }
+    return true;
+}
+
+static void test_save(void)
+{
+    static struct rawlb_config cfg, back;
+    static struct service_table t1, t2;
+    static char buf[4096], buf2[4096], l1[4096], l2[4096];
+    char err[RAWLB_ERRLEN];
+    /* As a shell reads it: '...' and backslashes, which shell_split understands. */
+    const char *line =
+        "rawlb -e ext -i int -n 203.0.113.1 --timeouts 900,60,300 --max-conns 4096 --ctl /tmp/my\\ lb.sock "
+        "--pidfile /tmp/lb.pid -t 198.51.100.10:80 -s wrr -p 300 -M 24 --check http:/health --expect-status 204 "
+        "--expect 'it'\\''s ok' --check-interval 0.5 --probe-timeout 1.25 --check-timeout 30 --reentry 0 --quiesce "
+        "--sorry-server 203.0.113.99:80 --agent-port 9999 --check-port 8080 -r 203.0.113.11:80:3 -r 203.0.113.12:80:0 "
+        "-u 198.51.100.10:53 -s rr -o --check udp --send ping -r 203.0.113.11:53 "
+        "-t 198.51.100.10:443 -r 203.0.113.11:443";
+    CHECK(parse_line(line, &cfg));
+
+    size_t n = ctlproto_render_save(&cfg, buf, sizeof buf);
+    expect_text("save", buf,
+                "rawlb -e ext -i int -n 203.0.113.1 --timeouts 900,60,300 --max-conns 4096 --ctl '/tmp/my lb.sock' "
+                "--pidfile /tmp/lb.pid -t 198.51.100.10:80 -s wrr -p 300 -M 255.255.255.0 --check http:/health "
+                "--expect-status 204 --expect 'it'\\''s ok' --check-port 8080 --check-interval 0.5 "
+                "--probe-timeout 1.25 --check-timeout 30 --reentry 0 --quiesce --sorry-server 203.0.113.99:80 "
+                "--agent-port 9999 -r 203.0.113.11:80:3 -r 203.0.113.12:80:0 -u 198.51.100.10:53 -s rr -o "
+                "--check udp --send ping -r 203.0.113.11:53:1 -t 198.51.100.10:443 -s wlc -r 203.0.113.11:443:1\n");
+    CHECK_EQ_U(n, strlen(buf));
+
+    /* Fed back to rawlb: the same configuration, so the same list and the same save. */
+    CHECK(parse_line(buf, &back));
+    ctlproto_render_save(&back, buf2, sizeof buf2);
+    expect_text("save of the saved line", buf2, buf);
+    CHECK(service_table_init(&t1, &cfg, err, sizeof err) && service_table_init(&t2, &back, err, sizeof err));
+    ctlproto_render_list(&t1, cfg.max_conns, NULL, l1, sizeof l1);
+    ctlproto_render_list(&t2, back.max_conns, NULL, l2, sizeof l2);
+    expect_text("list of the saved line", l2, l1);
+    CHECK(memcmp(&cfg.services[0].check, &back.services[0].check, sizeof cfg.services[0].check) == 0);
+    CHECK(memcmp(&cfg.services[1].check, &back.services[1].check, sizeof cfg.services[1].check) == 0);
+    service_table_free(&t1);
+    service_table_free(&t2);
+
+    /* Defaults only: nothing but what is needed. */
+    CHECK(parse_line("rawlb -e a -i b -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80", &cfg));
+    ctlproto_render_save(&cfg, buf, sizeof buf);
+    expect_text("save of defaults", buf, "rawlb -e a -i b -n 203.0.113.1 -t 198.51.100.10:80 -s wlc -r 203.0.113.11:80:1\n");
+
+    /* A service left without real servers by edits: refused, rawlb would refuse the line. */
+    cfg.services[0].n_rs = 0;
+    n = ctlproto_render_save(&cfg, buf, sizeof buf);
+    static const char no_rs[] = "error: save: service TCP 198.51.100.10:80 has no real servers";
+    CHECK(strncmp(buf, no_rs, strlen(no_rs)) == 0 && n == strlen(buf));
+    /* Too small: an error, never half a command line. */
+    cfg.services[0].n_rs = 1;
+    n = ctlproto_render_save(&cfg, buf, 40);
+    CHECK(n < 40 && strncmp(buf, "error: ", 7) == 0 && buf[n - 1] == '\n');
+}
+
+static void request_ok(const char *line, struct ctl_request *req)
+{
+    char err[RAWLB_ERRLEN * 2] = "";
+    if (!ctlproto_parse_request(line, req, err, sizeof err)) {
+        fprintf(stderr, "request '%s' refused: %s\n", line, err);
+        check_failures++;
+    }
+}
+
+static void request_bad(const char *line, const char *want)
+{
+    struct ctl_request req;
+    char err[RAWLB_ERRLEN * 2] = "";
+    if (ctlproto_parse_request(line, &req, err, sizeof err) || !strstr(err, want)) {
+        fprintf(stderr, "request '%s': want a refusal naming '%s', got '%s'\n", line, want, err);
+        check_failures++;
+    }
+}
+
+static void test_requests(void)
+{
+    struct ctl_request r;
+    request_ok("list", &r);
+    CHECK(r.verb == CTL_LIST && !r.health && !r.list.stats && !r.list.rate && !r.list.json);
+    request_ok(CTL_REQ_LIST_HEALTH, &r);
+    CHECK(r.verb == CTL_LIST && r.health);
+    request_ok("list --stats --json\t --health", &r);
+    CHECK(r.list.stats && r.list.json && r.health && !r.list.rate);
+    request_ok("  list --rate  ", &r);
+    CHECK(r.list.rate);
+    request_ok("conns", &r);
+    CHECK(r.verb == CTL_CONNS && !r.json && !r.filter.by_service && !r.filter.by_client);
+    request_ok("conns --json --service TCP:198.51.100.10:80 --client=198.51.100.100", &r);
+    CHECK(r.json && r.filter.by_service && r.filter.proto == IPPROTO_TCP && r.filter.vip.addr == ip("198.51.100.10") &&
+          r.filter.vip.port == htons(80) && r.filter.by_client && r.filter.client == ip("198.51.100.100"));
+    request_ok("conns --service=udp:198.51.100.10:53", &r);
+    CHECK(r.filter.proto == IPPROTO_UDP);
+    request_ok("zero", &r);
+    CHECK(r.verb == CTL_ZERO);
+    request_ok("save", &r);
+    CHECK(r.verb == CTL_SAVE);
+    request_ok("edit -e -t 198.51.100.10:80 -r 203.0.113.11:80 -w 0", &r);
+    CHECK(r.verb == CTL_EDIT && r.edit.op == EDIT_EDIT_SERVER && r.edit.has_weight && r.edit.weight == 0);
+
+    request_bad("", "empty request");
+    request_bad("status", "unknown request 'status'");
+    request_bad("list --bogus", "list: unknown option '--bogus'");
+    request_bad("list --stats --rate", "--stats and --rate do not go together");
+    request_bad("conns --service", "needs a value");
+    request_bad("conns --service sctp:198.51.100.10:80", "'sctp:198.51.100.10:80' is not tcp:VIP:PORT");
+    request_bad("conns --service tcp:198.51.100.10:0", "--service: port '0'");
+    request_bad("conns --client 300.1.1.1", "--client: '300.1.1.1'");
+    request_bad("conns --client 1.1.1.1 --client 1.1.1.2", "--client: given twice");
+    request_bad("conns --bogus", "conns: unknown option '--bogus'");
+    request_bad("zero now", "zero: unexpected argument 'now'");
+    request_bad("save x", "save: unexpected argument 'x'");
+    request_bad("edit -A -t 198.51.100.10:80 -s nosuch", "--scheduler: unknown scheduler 'nosuch'");
+    request_bad("edit", "no edit given");
+    char long_line[CTL_REQUEST_MAX + 8];
+    memset(long_line, 'a', sizeof long_line - 1);
+    long_line[sizeof long_line - 1] = '\0';
+    request_bad(long_line, "request too long");
+    char many[CTL_REQUEST_MAX] = "list";
+    for (int i = 0; i < CTL_MAX_WORDS; i++)
+        strcat(many, " x");
+    request_bad(many, "too many words");
+
+    char buf[64];
+    CHECK_EQ_U(ctlproto_render_error("no such thing", buf, sizeof buf), strlen("error: no such thing\n"));
+    CHECK(strcmp(buf, "error: no such thing\n") == 0);
+    CHECK_EQ_U(ctlproto_render_error("a long message that does not fit at all", buf, 16), 15);
+    CHECK(buf[14] == '\n' && buf[15] == '\0');
+}
+
 int main(void)
 {
     test_full();
     test_empty();
     test_truncated();
+    test_stats_rate();
+    test_json();
+    test_conns();
+    test_save();
+    test_requests();
     CHECK_DONE();
 }
