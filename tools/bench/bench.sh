@@ -184,7 +184,9 @@ log "topology (namespaces ${P}*), real servers; DUR=$DUR RUNS=$RUNS CONNS=$CONNS
 start_rs
 : > $W/results.tsv
 load0=$(cut -d' ' -f1 /proc/loadavg)
+loads=""
 for r in $(seq 1 $RUNS); do
+  loads="$loads $(cut -d' ' -f1 /proc/loadavg)"   # others' work on the machine shows here too
   for m in $MODES; do
     setup_mode $m $r || { echo "$r $m setup_failed 1" >> $W/results.tsv; continue; }
     run_load $m $r
@@ -197,7 +199,7 @@ done
 lb_reset
 load1=$(cut -d' ' -f1 /proc/loadavg)
 meta="$(date -u +%F), $(nproc) vCPU ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), kernel $(uname -r), \
-load average $load0 before and $load1 after; DUR=${DUR}s per test, $CONNS connections, medians of $RUNS runs; \
+1-minute load average $load0 before, at the start of each round:$loads, $load1 after; DUR=${DUR}s per test, $CONNS connections, medians of $RUNS runs; \
 rawlb ${RAWLB_REV:-$(git -C "$here" rev-parse --short HEAD)} ($(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)); \
 $(nginx -v 2>&1 | sed 's/.*: //'), $(haproxy -v | head -1 | awk '{print $1, $2, $3}'), nftables $(nft -v | awk '{print $2}'), \
 wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), iperf3 $(iperf3 -v | head -1 | awk '{print $2}')"
