@@ -53,8 +53,8 @@ sent = {}
 total_sent = 0
 for name in ("pcap", "pcap2", "udp", "tcp", "echo"):
     d = json.load(open(f"{w}/{name}.json"))
-    if d["failed"]:
-        print(f"{name}: {d['failed']} frames failed to send"); sys.exit(1)
+    if d["failed"] or d["link_drops"]:
+        print(f"{name}: {d['failed']} frames failed to send, {d['link_drops']} dropped by the device"); sys.exit(1)
     total_sent += d["sent"]
     for f in d["flows"]:
         k = (f["proto"], f["src"], f["sport"], f["dport"])

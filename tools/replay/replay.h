@@ -178,7 +178,9 @@ struct latency {
 };
 
 struct send_result {
-    uint64_t sent, failed, retried, bytes, loops_done;
+    /* sent: accepted by the kernel; link_drops: refused by the device with ENOBUFS (offered, not
+     * sent on); failed: given up after the socket stayed full; bytes: of sent and link_drops */
+    uint64_t sent, link_drops, failed, retried, bytes, loops_done;
     double elapsed_s;
     struct flowtab flows;
     struct latency lat;

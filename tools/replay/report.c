@@ -29,10 +29,21 @@ void latency_percentiles(struct latency *l, double *p50, double *p99, double *p9
     *p999 = (double)l->rtt_ns[i999] / 1e3;
 }
 
+/* "1.234 Gbit/s", or Mbit/s below one Gbit/s */
+static const char *bits(double gbps, char *buf, size_t len)
+{
+    if (gbps >= 1)
+        snprintf(buf, len, "%.3f Gbit/s", gbps);
+    else
+        snprintf(buf, len, "%.3f Mbit/s", gbps * 1e3);
+    return buf;
+}
+
 void report_progress(const char *what, uint64_t pkts, uint64_t bytes, uint64_t last_pkts, uint64_t last_bytes, double dt)
 {
-    printf("\r%s %llu frames, %.0f pps, %.3f Gbit/s   ", what, (unsigned long long)pkts,
-           rate(pkts - last_pkts, dt), rate(bytes - last_bytes, dt) * 8 / 1e9);
+    char b[32];
+    printf("\r%s %llu frames, %.0f pps, %s   ", what, (unsigned long long)pkts, rate(pkts - last_pkts, dt),
+           bits(rate(bytes - last_bytes, dt) * 8 / 1e9, b, sizeof b));
     fflush(stdout);
 }
 
@@ -86,17 +97,19 @@ static void json_senders(FILE *out, const struct flowtab *ft)
 
 void report_send(FILE *out, const struct opts *o, struct send_result *r)
 {
-    double pps = rate(r->sent, r->elapsed_s), gbps = rate(r->bytes, r->elapsed_s) * 8 / 1e9;
+    uint64_t offered = r->sent + r->link_drops;
+    double pps = rate(offered, r->elapsed_s), gbps = rate(r->bytes, r->elapsed_s) * 8 / 1e9;
     double p50 = 0, p99 = 0, p999 = 0;
     if (r->echo)
         latency_percentiles(&r->lat, &p50, &p99, &p999);
     const struct trace *tr = &r->trace;
     if (o->json) {
-        fprintf(out, "{\"mode\":\"send\",\"interface\":\"%s\",\"sent\":%llu,\"failed\":%llu,\"retried\":%llu,"
+        fprintf(out, "{\"mode\":\"send\",\"interface\":\"%s\",\"offered\":%llu,\"sent\":%llu,\"link_drops\":%llu,\"failed\":%llu,\"retried\":%llu,"
                      "\"bytes\":%llu,\"elapsed_s\":%.6f,\"pps\":%.1f,\"gbps\":%.6f,\"loops\":%llu,\"templates\":%zu,"
                      "\"skipped\":{\"replies\":%llu,\"truncated\":%llu,\"too_big\":%llu,\"other\":%llu},"
                      "\"flow_overflow\":%llu",
-                o->ifname, (unsigned long long)r->sent, (unsigned long long)r->failed, (unsigned long long)r->retried,
+                o->ifname, (unsigned long long)offered, (unsigned long long)r->sent,
+                (unsigned long long)r->link_drops, (unsigned long long)r->failed, (unsigned long long)r->retried,
                 (unsigned long long)r->bytes, r->elapsed_s, pps, gbps, (unsigned long long)r->loops_done, tr->n,
                 (unsigned long long)tr->skipped_reply, (unsigned long long)tr->skipped_truncated,
                 (unsigned long long)tr->skipped_big, (unsigned long long)tr->skipped_other,
@@ -113,9 +126,11 @@ void report_send(FILE *out, const struct opts *o, struct send_result *r)
         fputs("}\n", out);
         return;
     }
-    fprintf(out, "sent %llu frames in %.3f s on %s: %.0f pps, %.3f Gbit/s offered (%llu failed, %llu retries)\n",
-            (unsigned long long)r->sent, r->elapsed_s, o->ifname, pps, gbps, (unsigned long long)r->failed,
-            (unsigned long long)r->retried);
+    char b[32];
+    fprintf(out, "offered %llu frames in %.3f s on %s: %.0f pps, %s (%llu dropped by the device, "
+                 "%llu failed, %llu retries)\n",
+            (unsigned long long)offered, r->elapsed_s, o->ifname, pps, bits(gbps, b, sizeof b), (unsigned long long)r->link_drops,
+            (unsigned long long)r->failed, (unsigned long long)r->retried);
     fprintf(out, "%zu frames per pass, %llu passes, %u flows per pass", tr->n, (unsigned long long)r->loops_done, tr->nflows);
     if (o->file)
         fprintf(out, "; capture: %llu read, %llu replies skipped, %llu other skipped", (unsigned long long)tr->read,
@@ -148,8 +163,9 @@ void report_sink(FILE *out, const struct opts *o, const struct sink_result *r)
         fputs("}\n", out);
         return;
     }
-    fprintf(out, "received %llu frames on %s in %.3f s: %.0f pps, %.3f Gbit/s, %u flows, %u senders\n",
-            (unsigned long long)r->pkts, o->sink_if, r->elapsed_s, pps, gbps, r->flows.used, r->senders.used);
+    char b[32];
+    fprintf(out, "received %llu frames on %s in %.3f s: %.0f pps, %s, %u flows, %u senders\n",
+            (unsigned long long)r->pkts, o->sink_if, r->elapsed_s, pps, bits(gbps, b, sizeof b), r->flows.used, r->senders.used);
     if (r->stamped)
         fprintf(out, "stamped %llu, lost %llu (%.3f %%) by sequence gaps\n", (unsigned long long)r->stamped,
                 (unsigned long long)r->lost, loss);
