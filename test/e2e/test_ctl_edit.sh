@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runtime edits in ipvsadm's syntax, no restart: a weight change (wrr 1:1 -> 3:1) and a drain
 # (weight 0) change where new connections go while a long download from the drained server goes
-# on intact; -a adds a third real server that then gets traffic; -A/-D add and remove a service;
+# on intact; -a adds a third real server that then gets traffic; -A/-D add and remove a service
+# (left without real servers in between, as ipvsadm allows);
 # list --stats counts the requests made, -Z zeroes them, --json parses; -L -n -c shows the flows;
 # -S fed back to a new rawlb gives the same list.
 . "$(dirname "$0")/lib.sh"
@@ -101,10 +102,17 @@ ctl -A -t $VIP:8080 -s rr || fail "-A failed"
 ctl -a -t $VIP:8080 -r $RS3 || fail "-a to the new service failed"
 wait_for 5 http -m 2 -o /dev/null http://$VIP:8080/ || fail "no answer from the added service $VIP:8080: $(ctl list)"
 [ "$(http -m 5 http://$VIP:8080/)" = rs3 ] || fail "the added service does not reach rs3"
+# its last real server deleted: the service stays, with none (as in ipvsadm), and -S says why it cannot save
+ctl -d -t $VIP:8080 -r $RS3 || fail "-d of the last real server failed"
+ctl list | grep -A1 "^TCP  $VIP:8080 rr" | grep -q -- "->" && fail "-d: the service still lists a real server: $(ctl list)"
+http -m 2 --connect-timeout 2 -o /dev/null http://$VIP:8080/ 2>/dev/null && fail "a service without real servers answers"
+out=$(ctl -S 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "no real servers" <<<"$out" || fail "-S with an empty service: exit $rc: $out"
+kill -0 $RAWLB_PID || fail "rawlb died with a service left without real servers"
 ctl -D -t $VIP:8080 || fail "-D failed"
 ctl list | grep -q ":8080" && fail "-D: list still shows the service: $(ctl list)"
 http -m 2 --connect-timeout 2 -o /dev/null http://$VIP:8080/ 2>/dev/null && fail "the deleted service still answers"
-say "ok: -A, -a to it, traffic, -D"
+say "ok: -A, -a to it, traffic, -d of its last server, -D"
 
 # ---- the download survived every edit ----
 bg_wait dl 40 || fail "the download from the drained $DL did not finish: $(cat "$W/dl.log")"
