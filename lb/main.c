@@ -157,8 +157,7 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
-static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next, char *err, size_t errlen)
-    __attribute__((unused)); /* until control_request takes edits */
+static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next, char *err, size_t errlen);
 
 static size_t control_request(void *arg, const char *request, char *out, size_t len)
 {
