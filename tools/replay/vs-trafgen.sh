@@ -1,10 +1,14 @@
 #!/bin/bash
 # rawlb-replay next to netsniff-ng's trafgen: both offer 64-byte UDP frames (Ethernet header to the
 # end of the payload, no FCS) at top speed for SECONDS on the same veth, one after the other, ROUNDS
-# times, into a namespace where rawlb-replay --sink counts what arrives. Prints each run's offered
-# pps (the sender's own count over its sending time) and delivered pps (the sink's count), and
-# the ratios rawlb-replay/trafgen of the means. trafgen runs on one CPU (--cpus 1) with its
-# default TX ring and qdisc bypass; rawlb-replay is run both plain and with --qdisc-bypass.
+# times, into a namespace where rawlb-replay --sink counts what arrives (sender on CPU 0, sink on
+# the last CPU; the veth's receive path runs on the sender's CPU). Prints each run's offered pps
+# (the sender's own count over its sending time) and delivered pps (the sink's count over the same
+# time), and the ratios rawlb-replay/trafgen of the medians (runs are noisy on a busy 2-CPU box:
+# use ROUNDS 5 or more). trafgen runs on one CPU (--cpus 1) with its default TX ring and qdisc
+# bypass; rawlb-replay is run both plain (sendmmsg through the qdisc layer) and --qdisc-bypass.
+# It needs netsniff-ng (apt-get install --no-install-recommends netsniff-ng: its recommended
+# ntpsec would replace systemd-timesyncd).
 # usage: sudo tools/replay/vs-trafgen.sh [BUILD_DIR] [SECONDS] [ROUNDS]    (needs netsniff-ng)
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -12,7 +16,7 @@ build=$(cd "${1:-$here/build}" && pwd) || exit 2
 secs=${2:-3}; rounds=${3:-2}
 REPLAY=$build/tools/replay/rawlb-replay
 [ -x "$REPLAY" ] || { echo "no $REPLAY: build first" >&2; exit 2; }
-command -v trafgen >/dev/null || { echo "no trafgen: apt-get install netsniff-ng (tools/deps.sh)" >&2; exit 2; }
+command -v trafgen >/dev/null || { echo "no trafgen: apt-get install --no-install-recommends netsniff-ng" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)" >&2; exit 2; }
 case $secs$rounds in *[!0-9]*) echo "SECONDS and ROUNDS are whole numbers" >&2; exit 2 ;; esac
 [ "$secs" -ge 1 ] && [ "$secs" -le 60 ] && [ "$rounds" -ge 1 ] && [ "$rounds" -le 10 ] ||
@@ -98,10 +102,10 @@ for ((r = 1; r <= rounds; r++)); do
     OFF[$who]="${OFF[$who]:-} $o"; DEL[$who]="${DEL[$who]:-} $d"
   done
 done
-mean() { awk '{ s = 0; for (i = 1; i <= NF; i++) s += $i; printf "%.0f", s / NF }' <<<"$1"; }
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { printf "%.0f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-to=$(mean "${OFF[trafgen]}"); td=$(mean "${DEL[trafgen]}")
+to=$(median "${OFF[trafgen]}"); td=$(median "${DEL[trafgen]}")
 for who in replay replay-bypass; do
-  o=$(mean "${OFF[$who]}"); d=$(mean "${DEL[$who]}")
+  o=$(median "${OFF[$who]}"); d=$(median "${DEL[$who]}")
   echo "rawlb-replay${who#replay} / trafgen: offered $o / $to = $(ratio "$o" "$to"), delivered $d / $td = $(ratio "$d" "$td")"
 done
