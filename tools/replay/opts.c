@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -166,6 +167,24 @@ static bool parse_cidr(const char *s, uint32_t *base, uint32_t *size)
     return true;
 }
 
+/* A BPF filter is checked here, so a bad one is a usage error like any other value. */
+static int check_filter(const char *filter)
+{
+    pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+    struct bpf_program prog;
+    if (!dead)
+        return REPLAY_EXIT_FAIL;
+    int rc = REPLAY_EXIT_OK;
+    if (pcap_compile(dead, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        fprintf(stderr, "rawlb-replay: --filter: bad value '%s' (%s)\n", filter, pcap_geterr(dead));
+        rc = REPLAY_EXIT_USAGE;
+    } else {
+        pcap_freecode(&prog);
+    }
+    pcap_close(dead);
+    return rc;
+}
+
 static bool parse_mac(const char *s, uint8_t mac[6])
 {
     unsigned v[6];
@@ -189,7 +208,7 @@ int opts_parse(struct opts *o, int argc, char **argv, bool *done)
     bool loop_set = false, duration_set = false, size_set = false, flows_set = false;
     *done = true;
     opterr = 0;
-    int c, li;
+    int c, li, rc;
     while ((li = -1, c = getopt_long(argc, argv, ":hi:r:", long_opts, &li)) != -1) {
         uint64_t u;
         char fl[64];
@@ -306,7 +325,13 @@ int opts_parse(struct opts *o, int argc, char **argv, bool *done)
         }
         if (!duration_set)
             o->duration = 60;
+        if (o->filter && (rc = check_filter(o->filter)) != REPLAY_EXIT_OK)
+            return rc;
     } else {
+        if (o->filter) {
+            fprintf(stderr, "rawlb-replay: --filter: only with --sink\n");
+            return REPLAY_EXIT_USAGE;
+        }
         if (!o->ifname) {
             fprintf(stderr, "rawlb-replay: -i IF is required (or --sink IF; see --help)\n");
             return REPLAY_EXIT_USAGE;
