@@ -69,6 +69,31 @@ static bool arp_send(const struct netif *nif, uint32_t addr, char *err, size_t e
     return ok;
 }
 
+uint32_t netif_next_hop(const struct netif *nif, uint32_t addr)
+{
+    FILE *f = fopen("/proc/net/route", "r");
+    char line[256], name[IFNAMSIZ + 1];
+    unsigned dst, gw, flags, mask, best_mask = 0;
+    uint32_t hop = addr;
+    bool found = false;
+    if (!f)
+        return addr;
+    for (int i = 0; i < 100000 && fgets(line, sizeof line, f); i++) {
+        /* Iface Destination Gateway Flags RefCnt Use Metric Mask ...: hex in network order */
+        if (sscanf(line, "%16s %x %x %x %*d %*d %*d %x", name, &dst, &gw, &flags, &mask) != 5)
+            continue;
+        if (strcmp(name, nif->name) || !(flags & 1) || (addr & mask) != dst)
+            continue;
+        if (!found || ntohl(mask) > ntohl(best_mask)) {
+            found = true;
+            best_mask = mask;
+            hop = (flags & 2) ? gw : addr; /* RTF_GATEWAY */
+        }
+    }
+    fclose(f);
+    return hop;
+}
+
 bool netif_arp(const struct netif *nif, uint32_t addr, uint8_t mac[6], char *err, size_t errlen)
 {
     int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ARP));

@@ -74,6 +74,9 @@ struct netif {
 };
 
 bool netif_lookup(struct netif *nif, const char *name, char *err, size_t errlen);
+/* The address to ARP for to reach addr through nif: addr itself, or the gateway of the most
+ * specific route to it on nif (from /proc/net/route of this namespace). */
+uint32_t netif_next_hop(const struct netif *nif, uint32_t addr);
 /* Asks for addr's MAC with an ARP request from nif (3 tries, 1 s each). */
 bool netif_arp(const struct netif *nif, uint32_t addr, uint8_t mac[6], char *err, size_t errlen);
 

@@ -303,7 +303,7 @@ int sender_run(const struct opts *o, struct send_result *r)
     }
     if (o->to_mac_set)
         memcpy(tg.dst_mac, o->to_mac, 6);
-    else if (!netif_arp(&nif, o->to_addr, tg.dst_mac, err, sizeof err))
+    else if (!netif_arp(&nif, netif_next_hop(&nif, o->to_addr), tg.dst_mac, err, sizeof err))
         goto out;
     if (o->echo && !open_echo(s, &nif, &echo_port, err, sizeof err))
         goto out;
