@@ -12,7 +12,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 #define PERSIST_MAX 2147483647ul /* 2^31-1 seconds, as ipvsadm */
 #define TIMEOUT_MAX 2147483647ul

@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 /* An output buffer that never overruns and remembers whether anything was cut. */
 struct out {

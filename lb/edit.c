@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 #define PERSIST_MAX 2147483647ul /* as config.c and ipvsadm */
 

@@ -7,7 +7,7 @@
 #include "icmp.h"
 #include "packet.h"
 #include "reply.h"
-#include "sched.h"
+#include "scheduler.h"
 
 static const char *const drop_names[FP_DROP_COUNT] = {
 #define FP_DROP_NAME(name, str) [FP_DROP_##name] = str,

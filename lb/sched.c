@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 static const struct sched_ops *const sched_table[] = {
     &sched_rr_ops, &sched_wrr_ops, &sched_lc_ops, &sched_wlc_ops, &sched_sh_ops,

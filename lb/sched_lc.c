@@ -1,7 +1,7 @@
 /* sched_lc: least connections. The schedulable real server with the lowest
  * sched_conn_overhead() (active*256 + inactive) gets the flow; the first of equals wins.
  * Weights only matter as 0 = quiesced. (IPVS ip_vs_lc.c) */
-#include "sched.h"
+#include "scheduler.h"
 
 static int lc_schedule(struct service *svc, uint32_t caddr)
 {

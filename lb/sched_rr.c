@@ -2,7 +2,7 @@
  * chosen last; quiesced and unavailable servers are stepped over. (IPVS ip_vs_rr.c) */
 #include <stdlib.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 struct rr_state {
     int last; /* index chosen last, -1 before the first pick */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 
 #include "hash.h"
-#include "sched.h"
+#include "scheduler.h"
 
 #define SH_TAB_BITS 8
 #define SH_TAB_SIZE (1u << SH_TAB_BITS)

@@ -3,7 +3,7 @@
  * overhead(least) * weight(rs) > overhead(rs) * weight(least) means rs is less loaded.
  * Overheads stay below 2^41 and weights below 2^17, so the products fit in 64 bits.
  * The first of equals wins. (IPVS ip_vs_wlc.c) */
-#include "sched.h"
+#include "scheduler.h"
 
 static int wlc_schedule(struct service *svc, uint32_t caddr)
 {

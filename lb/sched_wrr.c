@@ -6,7 +6,7 @@
  * (IPVS ip_vs_wrr.c) */
 #include <stdlib.h>
 
-#include "sched.h"
+#include "scheduler.h"
 
 struct wrr_state {
     int cl; /* index of the last server chosen, -1 = before the first */

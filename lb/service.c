@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sched.h"
+#include "scheduler.h"
 #include "service.h"
 
 bool service_table_init(struct service_table *t, const struct rawlb_config *cfg, char *err, size_t errlen)

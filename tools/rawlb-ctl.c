@@ -20,7 +20,7 @@
 #include "config.h"
 #include "ctlproto.h"
 #include "edit.h"
-#include "sched.h"
+#include "scheduler.h"
 
 enum {
     CTL_EXIT_OK = 0,

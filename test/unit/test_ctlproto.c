@@ -9,7 +9,7 @@
 #include "config.h"
 #include "conn.h"
 #include "ctlproto.h"
-#include "sched.h"
+#include "scheduler.h"
 
 static struct service_table table;
 

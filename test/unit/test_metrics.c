@@ -8,7 +8,7 @@
 
 #include "testing.h"
 #include "metrics.h"
-#include "sched.h"
+#include "scheduler.h"
 
 static struct service_table table;
 static struct fastpath_stats fps;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "testing.h"
-#include "sched.h"
+#include "scheduler.h"
 
 static const struct sched_ops *const all_ops[] = {
     &sched_rr_ops, &sched_wrr_ops, &sched_lc_ops, &sched_wlc_ops, &sched_sh_ops,

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "testing.h"
-#include "sched.h"
+#include "scheduler.h"
 #include "service.h"
 
 static struct rawlb_config cfg;

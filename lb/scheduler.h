@@ -1,8 +1,10 @@
-/* sched: the scheduler interface and registry. Each scheduler lives in its own file
+/* scheduler: the scheduler interface and registry. Each scheduler lives in its own file
  * (sched_rr.c, sched_wrr.c, sched_lc.c, sched_wlc.c, sched_sh.c) and exports one const ops
- * table; sched_find() looks them up by the name given to -s. (IPVS ip_vs_sched.c) */
-#ifndef RAWLB_SCHED_H
-#define RAWLB_SCHED_H
+ * table; sched_find() looks them up by the name given to -s. (IPVS ip_vs_sched.c)
+ * Not named sched.h: lb/ is on the include path, and that name would shadow the system's
+ * <sched.h>, which <pthread.h> includes. */
+#ifndef RAWLB_SCHEDULER_H
+#define RAWLB_SCHEDULER_H
 
 #include <stdbool.h>
 #include <stdint.h>
