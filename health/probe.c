@@ -187,3 +187,26 @@ void probe_cancel(struct probe *p)
     p->connecting = false;
     p->running = false;
 }
+
+int probe_read_answer(struct probe *p, bool line, char *why, size_t len)
+{
+    ssize_t n = recv(p->fd, p->buf + p->got, PROBE_BUF - p->got, 0);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return 0;
+        if (p->got == 0) {
+            probe_strerror(errno, why, len);
+            return -1;
+        }
+        /* a reset after part of an answer: judge that part */
+    } else if (n > 0) {
+        p->got += (size_t)n;
+        if (p->got < PROBE_BUF && !(line && memchr(p->buf, '\n', p->got)))
+            return 0;
+    } else if (p->got == 0) {
+        snprintf(why, len, "closed without answer");
+        return -1;
+    }
+    p->buf[p->got] = '\0';
+    return 1;
+}

@@ -98,6 +98,11 @@ void probe_cancel(struct probe *p);
 /* For the kinds: a short lower-case reason for a socket error ("connect refused", "timeout",
  * "host unreachable"...), into why. */
 void probe_strerror(int err, char *why, size_t len);
+/* For the kinds that read an answer over a stream: takes what has arrived into p->buf.
+ * Returns 1 when the answer is there to judge (the peer closed, the buffer is full, a reset came
+ * after some data, or with line set a newline arrived; p->buf is then NUL-terminated), 0 to wait
+ * for more, -1 when there is no answer (why says so). */
+int probe_read_answer(struct probe *p, bool line, char *why, size_t len);
 /* For the kinds: s cut to at most max printable characters (others become '?'), for quoting
  * what a server said in a reason. Returns out, which holds at least max + 1 bytes. */
 char *probe_quote(const char *s, size_t n, size_t max, char *out);

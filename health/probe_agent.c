@@ -77,24 +77,9 @@ bool agent_parse(const char *line, struct agent_reply *r)
 
 static int agent_readable(struct probe *p, char *why, size_t len)
 {
-    ssize_t n = recv(p->fd, p->buf + p->got, PROBE_BUF - p->got, 0);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return 0;
-        if (p->got == 0) {
-            probe_strerror(errno, why, len);
-            return -1;
-        }
-        /* a reset after part of a line: judge that part */
-    } else if (n > 0) {
-        p->got += (size_t)n;
-        if (p->got < PROBE_BUF && !memchr(p->buf, '\n', p->got))
-            return 0;
-    } else if (p->got == 0) {
-        snprintf(why, len, "closed without answer");
-        return -1;
-    }
-    p->buf[p->got] = '\0';
+    int r = probe_read_answer(p, true, why, len);
+    if (r <= 0)
+        return r;
     if (!agent_parse(p->buf, &p->agent)) {
         char q[41];
         snprintf(why, len, "no usable agent answer '%s'", probe_quote(p->buf, strcspn(p->buf, "\r\n"), 40, q));

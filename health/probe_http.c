@@ -88,24 +88,9 @@ static int http_judge(struct probe *p, char *why, size_t len)
 
 static int http_readable(struct probe *p, char *why, size_t len)
 {
-    ssize_t n = recv(p->fd, p->buf + p->got, PROBE_BUF - p->got, 0);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return 0;
-        if (p->got == 0) {
-            probe_strerror(errno, why, len);
-            return -1;
-        }
-        /* a reset after an answer: judge the answer */
-    } else if (n > 0) {
-        p->got += (size_t)n;
-        if (p->got < PROBE_BUF)
-            return 0;
-    } else if (p->got == 0) {
-        snprintf(why, len, "closed without answer");
-        return -1;
-    }
-    p->buf[p->got] = '\0';
+    int r = probe_read_answer(p, false, why, len);
+    if (r <= 0)
+        return r;
     return http_judge(p, why, len);
 }
 

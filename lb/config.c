@@ -597,7 +597,12 @@ static void set_defaults(struct parser *p)
     snprintf(cfg->ctl_path, sizeof(cfg->ctl_path), "%s", RAWLB_DEFAULT_CTL);
     p->defaults.sched = &sched_wlc_ops;
     p->defaults.persist_mask = 0xffffffffu;
-    p->defaults.check = (struct check_config){
+    p->defaults.check = config_check_defaults();
+}
+
+struct check_config config_check_defaults(void)
+{
+    return (struct check_config){
         .kind = CHECK_AUTO,
         .http_path = "/",
         .expect_status = RAWLB_DEFAULT_EXPECT_STATUS,

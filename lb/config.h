@@ -100,6 +100,9 @@ enum config_result {
     CONFIG_ERROR,   /* message in err: exit 2 */
 };
 
+/* The health-check settings a service has when none are given (kind CHECK_AUTO). */
+struct check_config config_check_defaults(void);
+
 enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_usage(FILE *out);
 

@@ -330,15 +330,8 @@ static void new_service(struct service_config *sc, const struct edit_cmd *cmd)
     sc->vip = cmd->vip;
     snprintf(sc->scheduler, sizeof sc->scheduler, "%s", "wlc");
     sc->persist_mask = 0xffffffffu;
-    sc->check = (struct check_config){
-        .kind = cmd->proto == IPPROTO_TCP ? CHECK_TCP : CHECK_NONE,
-        .http_path = "/",
-        .expect_status = RAWLB_DEFAULT_EXPECT_STATUS,
-        .interval_ms = RAWLB_DEFAULT_CHECK_INTERVAL_MS,
-        .probe_timeout_ms = RAWLB_DEFAULT_PROBE_TIMEOUT_MS,
-        .dead_after_ms = RAWLB_DEFAULT_CHECK_TIMEOUT_MS,
-        .reentry_ms = RAWLB_DEFAULT_REENTRY_MS,
-    };
+    sc->check = config_check_defaults();
+    sc->check.kind = cmd->proto == IPPROTO_TCP ? CHECK_TCP : CHECK_NONE;
 }
 
 static bool apply_service_options(struct service_config *sc, const struct edit_cmd *cmd, const char *name,
