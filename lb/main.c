@@ -198,17 +198,21 @@ static size_t control_request(void *arg, const char *request, char *out, size_t 
 /* ARP, and IPv4 to any VIP. */
 static void ext_filter(const struct daemon *d, char *buf, size_t len)
 {
-    size_t off = (size_t)snprintf(buf, len, "arp or (ip and (");
+    static const char open_vips[] = " or (ip and (";
+    const char *sep = open_vips;
+    size_t off = (size_t)snprintf(buf, len, "arp"); /* all that is ours once every service is deleted */
     char a[ADDR_STRLEN];
     for (unsigned i = 0; i < d->services.n; i++) {
         uint32_t vip = d->services.svc[i].vip.addr;
         bool seen = false;
         for (unsigned j = 0; j < i; j++)
             seen = seen || d->services.svc[j].vip.addr == vip;
-        if (!seen && off < len)
-            off += (size_t)snprintf(buf + off, len - off, "%sdst host %s", off > 17 ? " or " : "", addr_str(vip, a));
+        if (!seen && off < len) {
+            off += (size_t)snprintf(buf + off, len - off, "%sdst host %s", sep, addr_str(vip, a));
+            sep = " or ";
+        }
     }
-    if (off < len)
+    if (sep != open_vips && off < len)
         snprintf(buf + off, len - off, "))");
 }
 
