@@ -3,6 +3,13 @@
 # topology, in the same run. For each path: wrk keep-alive, wrk "Connection: close", iperf3 TCP and
 # iperf3 64-byte UDP, each DUR seconds; the four paths are measured in turn, and the whole round is
 # repeated RUNS times (rounds interleave, so slow drift of the machine hits every path alike).
+# Then rawlb-replay, the project's own replay tool: 64-byte stamped UDP over RFLOWS flows at top speed
+# for RDUR seconds from the client to udp/9000 (balanced over rs1 and rs2 by nft and rawlb, rs1
+# itself for kernel routing; HAProxy is TCP only), counted by a `rawlb-replay --sink` on each real
+# server's interface: offered pps from the sender's JSON, delivered pps = the sinks' own pps summed
+# (each over its first to last frame), loss = 1 - frames the sinks counted / frames offered (each
+# sink runs until 2 s after its last frame, so what a balancer had queued still counts). The sinks
+# count on an AF_PACKET socket: what reached the real server's link, not what an application read.
 # Prints medians and the ratios rawlb/nft and rawlb/haproxy, writes them into BENCHMARKS.md and
 # draws docs/bench.png (gnuplot, tools/bench/chart.gp): bars per metric, normalised to nft = 1.
 #
@@ -18,11 +25,12 @@
 # usage: sudo tools/bench/bench.sh [BUILD_DIR]   env: DUR=5 RUNS=3 CONNS=32 MODES="route nft haproxy lb"
 #        MD=BENCHMARKS.md (MD= to not write it) PNG=docs/bench.png (PNG= for no chart) TOPO_PREFIX=bn
 #        RAWLB_REV=commit of the build, when it is not the checkout's HEAD
+#        RDUR=4 RFLOWS=64 (the rawlb-replay test; RDUR=0 leaves it out)
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 B=$here/tools/bench
 build=$(cd "${1:-$here/build}" && pwd)
-DUR=${DUR:-5}; RUNS=${RUNS:-3}; CONNS=${CONNS:-32}
+DUR=${DUR:-5}; RUNS=${RUNS:-3}; CONNS=${CONNS:-32}; RDUR=${RDUR:-4}; RFLOWS=${RFLOWS:-64}; RPORT=9000
 MODES=${MODES:-route nft haproxy lb}
 MD=${MD-$here/BENCHMARKS.md}; PNG=${PNG-$here/docs/bench.png}
 export TOPO_PREFIX=${TOPO_PREFIX:-bn}
@@ -30,6 +38,8 @@ P=$TOPO_PREFIX; VIP=198.51.100.10; NR=203.0.113.1
 W=${WORK:-/tmp/rawlb-bench.$P}
 [ "$(id -u)" = 0 ] || { echo "run as root (namespaces)"; exit 2; }
 [ -x "$build/rawlb" ] || { echo "no rawlb in $build: build first (cmake -S . -B build && cmake --build build)"; exit 2; }
+REPLAY=$build/tools/replay/rawlb-replay
+[ "$RDUR" = 0 ] || [ -x "$REPLAY" ] || { echo "no rawlb-replay in $build/tools/replay: build first, or RDUR=0"; exit 2; }
 for b in ip nft wrk iperf3 haproxy nginx curl python3; do
   command -v $b >/dev/null || { echo "missing $b (tools/deps.sh)"; exit 2; }
 done
@@ -39,7 +49,8 @@ for n in c lb1 rs1 rs2; do
 done
 rm -rf "$W"; mkdir -p "$W"
 LB_CMD="$build/rawlb -e ext -i int -n $NR -t $VIP:80 -r 203.0.113.11:80 -r 203.0.113.12:80 \
- -t $VIP:5201 -r 203.0.113.11:5201 -u $VIP:5201 -r 203.0.113.11:5201 --ctl $W/rawlb.sock --pidfile $W/rawlb.pid"
+ -t $VIP:5201 -r 203.0.113.11:5201 -u $VIP:5201 -r 203.0.113.11:5201 \
+ -u $VIP:$RPORT -s rr -r 203.0.113.11:$RPORT -r 203.0.113.12:$RPORT --ctl $W/rawlb.sock --pidfile $W/rawlb.pid"
 ns() { ip netns exec "$@"; }
 log() { echo "[$(date +%T)] $*" >&2; }
 
@@ -100,6 +111,7 @@ table ip lb {
     ip daddr $VIP tcp dport 80 dnat to numgen inc mod 2 map { 0 : 203.0.113.11, 1 : 203.0.113.12 }
     ip daddr $VIP tcp dport 5201 dnat to 203.0.113.11
     ip daddr $VIP udp dport 5201 dnat to 203.0.113.11
+    ip daddr $VIP udp dport $RPORT dnat to numgen inc mod 2 map { 0 : 203.0.113.11, 1 : 203.0.113.12 }
   }
 }
 N
@@ -135,6 +147,32 @@ C
   log "$1: http://$TARGET/ does not answer"; return 1
 }
 udp_rcvbuf_errors() { ns "$1" awk '/^Udp:/{ if(!h){for(i=1;i<=NF;i++) n[i]=$i; h=1} else {for(i=1;i<=NF;i++) if(n[i]=="RcvbufErrors") print $i} }' /proc/net/snmp; }
+run_replay() { # mode run: rawlb-replay from the client into a sink on each real server
+  local m=$1 r=$2 out=$W/$1.$2 i pids=""
+  for i in 1 2; do
+    rm -f $out.sink$i.json $out.sink$i.err
+    ip netns exec ${P}rs$i "$REPLAY" --sink eth0 --json --idle 2 --duration $((RDUR + 60)) \
+      --filter "udp dst port $RPORT" > $out.sink$i.json 2> $out.sink$i.err &
+    pids="$pids $!"
+  done
+  for i in 1 2; do
+    for _ in $(seq 1 50); do grep -q "sink on" $out.sink$i.err 2>/dev/null && break; sleep 0.1; done
+  done
+  ns ${P}c timeout $((RDUR + 15)) "$REPLAY" -i eth0 --gen udp --size 64 --flows $RFLOWS --topspeed \
+    --duration $RDUR --to $TARGET:$RPORT --json > $out.replay 2> $out.replay.err
+  # A sink stops 2 s after its last frame, so what a balancer still had queued is counted. One that
+  # got nothing (rs2 under kernel routing) never does: 3 s after another one stopped, or at the
+  # bound, SIGTERM (the sink prints its report then).
+  local t=0 gone=-1 live
+  while [ $t -lt $(((RDUR + 60) * 10)) ]; do
+    live=0; for i in $pids; do alive $i && live=$((live + 1)); done
+    [ $live = 0 ] && break
+    [ $gone -lt 0 ] && [ $live -lt 2 ] && gone=$t
+    [ $gone -ge 0 ] && [ $((t - gone)) -ge 30 ] && break
+    sleep 0.1; t=$((t + 1))
+  done
+  for i in $pids; do stop_pid $i; done
+}
 run_load() { # mode run: appends "run mode metric value" lines to $W/results.tsv
   local m=$1 r=$2 out=$W/$1.$2 e0 e1
   ns ${P}c wrk -t2 -c$CONNS -d${DUR}s --latency http://$TARGET/ > $out.ka 2>&1
@@ -145,6 +183,7 @@ run_load() { # mode run: appends "run mode metric value" lines to $W/results.tsv
     ns ${P}c timeout $((DUR + 10)) iperf3 -c $TARGET -u -l 64 -b 0 -t $DUR -J > $out.udp 2>&1
     e1=$(udp_rcvbuf_errors ${P}rs1)
     echo "$r $m udp_rs_rcvbuf_errors $((e1 - e0))" >> $W/results.tsv
+    [ "$RDUR" = 0 ] || run_replay $m $r
   fi
   python3 - "$m" "$r" "$out" "$DUR" >> $W/results.tsv <<'PY'
 import json, re, sys
@@ -175,6 +214,21 @@ if m != "haproxy":
     except Exception:
         for k in ("udp_offered_kpps", "udp_delivered_kpps", "udp_loss_pct"):
             emit(k, "NA")
+    try:
+        s = json.load(open(out + ".replay"))
+        sinks = [json.load(open("%s.sink%d.json" % (out, i))) for i in (1, 2)]
+        got = sum(k["packets"] for k in sinks)
+        emit("replay_offered_kpps", "%.1f" % (s["offered"] / s["elapsed_s"] / 1e3))
+        emit("replay_delivered_kpps", "%.1f" % (sum(k["pps"] for k in sinks) / 1e3))
+        emit("replay_sink_s", "%.2f" % max(k["elapsed_s"] for k in sinks))   # first to last frame
+        emit("replay_loss_pct", "%.1f" % (100.0 * (1 - got / s["offered"]) if s["offered"] else 0))
+        emit("replay_link_drops", s["link_drops"])           # the client's own veth refused them
+        emit("replay_sink_drops", sum(k["kernel_drops"] for k in sinks))   # the sinks' sockets
+        emit("replay_seq_lost", sum(k["lost"] for k in sinks))   # gaps in the stamps' sequences
+        emit("replay_rs_share", "/".join(str(k["packets"]) for k in sinks))
+    except Exception:
+        for k in ("replay_offered_kpps", "replay_delivered_kpps", "replay_loss_pct"):
+            emit(k, "NA")
 PY
   log "$m run $r: $(awk -v r=$r -v m=$m '$1==r && $2==m {printf "%s=%s ", $3, $4}' $W/results.tsv)"
 }
@@ -199,7 +253,7 @@ done
 lb_reset
 load1=$(cut -d' ' -f1 /proc/loadavg)
 meta="$(date -u +%F), $(nproc) vCPU ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), kernel $(uname -r), \
-1-minute load average $load0 before, at the start of each round:$loads, $load1 after; DUR=${DUR}s per test, $CONNS connections, medians of $RUNS runs; \
+1-minute load average $load0 before, at the start of each round:$loads, $load1 after; DUR=${DUR}s per test, $CONNS connections, rawlb-replay ${RDUR}s over $RFLOWS flows, medians of $RUNS runs; \
 rawlb ${RAWLB_REV:-$(git -C "$here" rev-parse --short HEAD)} ($(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)); \
 $(nginx -v 2>&1 | sed 's/.*: //'), $(haproxy -v | head -1 | awk '{print $1, $2, $3}'), nftables $(nft -v | awk '{print $2}'), \
 wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), iperf3 $(iperf3 -v | head -1 | awk '{print $2}')"

@@ -2,7 +2,7 @@
 # gnuplot -e "datafile='chart.dat'; outfile='bench.png'" tools/bench/chart.gp  (chart.dat: tools/bench/summary.py)
 if (!exists("datafile")) datafile = 'chart.dat'
 if (!exists("outfile")) outfile = 'bench.png'
-set terminal pngcairo size 760,380 font "DejaVu Sans,10" noenhanced
+set terminal pngcairo size 860,380 font "DejaVu Sans,10" noenhanced
 set output outfile
 if (!exists("runs")) runs = 3
 set title sprintf("rawlb and the kernel/HAProxy anchors in one run (medians of %d; nftables DNAT = 1)", runs)
