@@ -2,7 +2,8 @@
 # --metrics: Prometheus text at http://ADDR:PORT/metrics, fetched from a real server's namespace
 # (the monitoring side of the director). Every line parses (name{labels} value, HELP and TYPE for
 # each family), 20 HTTP connections show up in rawlb_rs_connections_total split as the clients
-# saw them, rawlb_rs_active/inactive_connections equal rawlb-ctl list's ActiveConn/InActConn,
+# saw them, rawlb_rs_active/inactive_connections equal rawlb-ctl list's ActiveConn/InActConn, the
+# per-server counters equal rawlb-ctl list --stats's Conns InPkts OutPkts InBytes OutBytes,
 # 404 elsewhere; a port in use is a start-up error naming --metrics and the address.
 . "$(dirname "$0")/lib.sh"
 
@@ -130,6 +131,26 @@ elif mode == 'list':
                     bad.append(f'{name}{lab}: metrics {got}, list {f[col]}')
     print('\n'.join(bad) if bad else 'match')
     sys.exit(1 if bad else 0)
+elif mode == 'stats':
+    # rawlb-ctl list --stats: "  -> ADDR:PORT Conns InPkts OutPkts InBytes OutBytes" under "TCP  VIP:PORT"
+    bad, svc, seen = [], None, 0
+    for line in open(sys.argv[3]):
+        f = line.split()
+        if f and f[0] in ('TCP', 'UDP'):
+            svc = (f[0].lower(), f[1])
+        elif f and f[0] == '->' and svc and f[1] != 'RemoteAddress:Port':
+            lab = dict(proto=svc[0], vip=svc[1], rs=f[1])
+            seen += 1
+            for name, col in (('rawlb_rs_connections_total', 2), ('rawlb_rs_in_packets_total', 3),
+                              ('rawlb_rs_out_packets_total', 4), ('rawlb_rs_in_bytes_total', 5),
+                              ('rawlb_rs_out_bytes_total', 6)):
+                got = get(samples, name, **lab)
+                if got != [int(f[col])]:
+                    bad.append(f'{name}{lab}: metrics {got}, list --stats {f[col]}')
+    if not seen:
+        bad.append('no real server line in list --stats')
+    print('\n'.join(bad) if bad else 'match')
+    sys.exit(1 if bad else 0)
 EOF
 
 sleep 1.5 # a snapshot taken after wait_http's connection: the baseline
@@ -157,6 +178,19 @@ cat "$W/list.txt"
 grep -E '^rawlb_rs_(connections_total|active_connections|inactive_connections|up)' "$W/m1.txt"
 [ $ok = 1 ] || fail "rawlb_rs_*_connections do not match rawlb-ctl list: $res"
 res=$("$PY" "$W/check.py" parse "$W/m1.txt" 2>&1) || fail "/metrics does not parse after traffic: $res"
+
+# The counters: every real server's Conns InPkts OutPkts InBytes OutBytes as rawlb-ctl list --stats
+# shows them. No traffic flows now, so after one more snapshot both must agree exactly.
+ok=0
+for ((try = 0; try < 5; try++)); do
+  sleep 1.1
+  scrape > "$W/m2.txt" || fail "scrape failed"
+  ctl list --stats > "$W/stats.txt" || fail "rawlb-ctl list --stats failed"
+  res=$("$PY" "$W/check.py" stats "$W/m2.txt" "$W/stats.txt" 2>&1) && { ok=1; break; }
+  say "try $try: $res"
+done
+cat "$W/stats.txt"
+[ $ok = 1 ] || fail "/metrics counters do not match rawlb-ctl list --stats: $res"
 
 total=$("$PY" "$W/check.py" sum "$W/m1.txt" rawlb_rs_connections_total) || fail "sum"
 rs1=$("$PY" "$W/check.py" sum "$W/m1.txt" rawlb_rs_connections_total rs=203.0.113.11:80) || fail "sum"
