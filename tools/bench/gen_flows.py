@@ -13,34 +13,22 @@ server A.B.C.D at 02:aa:00:00:00:D.
 usage: gen_flows.py PREFIX [--tcp N] [--udp N] [--vip A] [--tcp-port P] [--udp-port P]
                           [--rs A,B,...] [--resp-bytes N]"""
 import argparse
+import os
 import socket
 import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pcapgen import PcapWriter, ipv4_packet  # noqa: E402
 
 EXT_MAC = bytes.fromhex("020000000001")
 INT_MAC = bytes.fromhex("020000000002")
 SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
-
-
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
+T0 = 1_700_000_000  # capture timestamps start here
 
 
 def ipv4(src, dst, proto, l4, ident):
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), ident & 0xFFFF, 0x4000, 64, proto, 0,
-                      socket.inet_aton(src), socket.inet_aton(dst))
-    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, proto, len(l4))
-    off = 16 if proto == 6 else 6
-    c = csum(pseudo + l4)
-    if proto == 17 and c == 0:
-        c = 0xFFFF
-    l4 = l4[:off] + struct.pack("!H", c) + l4[off + 2:]
-    return hdr + l4
+    return ipv4_packet(socket.inet_aton(src), socket.inet_aton(dst), proto, l4, ident)
 
 
 def tcp(sport, dport, seq, ack, flags, payload=b""):
@@ -56,17 +44,9 @@ def rs_mac(addr):
     return bytes.fromhex("02aa00000000")[:5] + bytes([int(addr.split(".")[3])])
 
 
-class Pcap:
+class Pcap(PcapWriter):
     def __init__(self, path):
-        self.f = open(path, "wb")
-        self.f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-
-    def write(self, t_us, frame):
-        self.f.write(struct.pack("<IIII", 1_700_000_000 + t_us // 1_000_000, t_us % 1_000_000, len(frame),
-                                 len(frame)) + frame)
-
-    def close(self):
-        self.f.close()
+        super().__init__(path, T0)
 
 
 def main():

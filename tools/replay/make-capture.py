@@ -16,6 +16,9 @@ import random
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from pcapgen import PcapWriter, ipv4_packet  # noqa: E402
+
 SERVER = "198.51.100.10"
 SERVER_MAC = bytes.fromhex("020000000010")
 GW_MAC = bytes.fromhex("02000000000a")  # what the clients send to (the VIP's owner)
@@ -28,15 +31,6 @@ def ip_bytes(a):
     return bytes(int(x) for x in a.split("."))
 
 
-def csum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 class Host:
     def __init__(self, addr, mac):
         self.addr, self.mac, self.ip_id = addr, mac, random.randrange(65536)
@@ -44,16 +38,7 @@ class Host:
 
 def frame(src, dst, proto, l4):
     src.ip_id = (src.ip_id + 1) & 0xFFFF
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), src.ip_id, 0x4000, 64, proto, 0,
-                     ip_bytes(src.addr), ip_bytes(dst.addr))
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    pseudo = ip_bytes(src.addr) + ip_bytes(dst.addr) + struct.pack("!BBH", 0, proto, len(l4))
-    off = 16 if proto == 6 else 6
-    c = csum(pseudo + l4)
-    if proto == 17 and c == 0:
-        c = 0xFFFF
-    l4 = l4[:off] + struct.pack("!H", c) + l4[off + 2:]
-    return dst.mac + src.mac + b"\x08\x00" + ip + l4
+    return dst.mac + src.mac + b"\x08\x00" + ipv4_packet(ip_bytes(src.addr), ip_bytes(dst.addr), proto, l4, src.ip_id)
 
 
 def tcp(src, dst, sport, dport, seq, ack, flags, payload=b"", opts=b""):
@@ -143,11 +128,10 @@ def main():
         dns_conv(random.uniform(0, 2.0), cli, srv, sport, pkts)
     pkts.sort(key=lambda p: p[0])
     t0 = 1764028800  # 2025-11-25 00:00:00 UTC
-    with open(out_path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))  # microsecond pcap, Ethernet
-        for t, fr in pkts:
-            us = int(round(t * 1e6))
-            f.write(struct.pack("<IIII", t0 + us // 1000000, us % 1000000, len(fr), len(fr)) + fr)
+    out = PcapWriter(out_path, t0)
+    for t, fr in pkts:
+        out.write(int(round(t * 1e6)), fr)
+    out.close()
     print("%s: %d frames, %d bytes" % (out_path, len(pkts), os.path.getsize(out_path)))
 
 
