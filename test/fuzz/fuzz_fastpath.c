@@ -31,6 +31,7 @@
 
 #include "config.h"
 #include "fastpath.h"
+#include "fpenv.h"
 #include "frames.h"
 #include "fuzz.h"
 #include "neigh.h"
@@ -71,9 +72,6 @@
 
 #define FZ_BUF_SIZE 70000
 
-static const uint8_t fz_ext_mac[6] = { 0x02, 0xee, 0, 0, 0, 0x01 };
-static const uint8_t fz_int_mac[6] = { 0x02, 0x1e, 0, 0, 0, 0x01 };
-
 static struct rawlb_config fz_cfg;
 static struct service_table fz_svcs;
 static struct neigh_table fz_neigh;
@@ -86,52 +84,16 @@ static enum fp_verdict fz_last_verdict;
 static size_t fz_last_len;
 static uint8_t fz_last_out[FRAME_VNET_LEN + 14 + 60 + 8]; /* the start of what it sent */
 
-/* A real server's MAC: 02:aa:00:00:00:<last octet>. */
-static void fz_rs_mac(uint32_t addr_host, uint8_t mac[6])
-{
-    static const uint8_t base[6] = { 0x02, 0xaa, 0, 0, 0, 0 };
-    memcpy(mac, base, 6);
-    mac[5] = (uint8_t)addr_host;
-}
-
+/* The fast path of FZ_ARGS, its real servers' MACs learnt (test/unit/fpenv.h). */
 static void fz_setup(void)
 {
     static bool done;
     if (done)
         return;
     done = true;
-    static char line[] = FZ_ARGS;
-    char *argv[64];
-    int argc = 0;
-    char err[RAWLB_ERRLEN];
-    argv[argc++] = "rawlb";
-    for (char *tok = strtok(line, " "); tok && argc < 63; tok = strtok(NULL, " "))
-        argv[argc++] = tok;
-    argv[argc] = NULL;
-    if (config_parse(&fz_cfg, argc, argv, err, sizeof err) != CONFIG_OK ||
-        !service_table_init(&fz_svcs, &fz_cfg, err, sizeof err)) {
-        fprintf(stderr, "fuzz setup: %s\n", err);
-        abort();
-    }
-    neigh_init(&fz_neigh);
-    for (unsigned i = 0; i < fz_svcs.n; i++)
-        for (unsigned j = 0; j < fz_svcs.svc[i].n_rs; j++) {
-            uint32_t a = fz_svcs.svc[i].rs[j].ep.addr;
-            uint8_t mac[6];
-            fz_rs_mac(ntohl(a), mac);
-            neigh_add(&fz_neigh, a);
-            neigh_learn(&fz_neigh, a, mac, fz_now);
-        }
-    struct fastpath_config fc = {
-        .nat_ip = fz_cfg.nat_ip, .answer_arp_nat = true, .ext_mtu = FZ_EXT_MTU, .int_mtu = FZ_INT_MTU,
-        .max_conns = fz_cfg.max_conns, .timeouts = fz_cfg.timeouts, .seed = 0x2545f491u,
-    };
-    memcpy(fc.ext_mac, fz_ext_mac, 6);
-    memcpy(fc.int_mac, fz_int_mac, 6);
-    if (!fastpath_init(&fz_fp, &fc, &fz_svcs, &fz_neigh)) {
-        fprintf(stderr, "fuzz setup: fastpath_init failed\n");
-        abort();
-    }
+    static const struct fpenv env = { &fz_cfg, &fz_svcs, &fz_neigh, &fz_fp };
+    struct fpenv_opts o = { .ext_mtu = FZ_EXT_MTU, .int_mtu = FZ_INT_MTU, .seed = 0x2545f491u, .learnt_at = fz_now };
+    fpenv_up(&env, FZ_ARGS, &o);
     FZ_POISON(fz_buf, sizeof fz_buf);
 }
 
@@ -254,7 +216,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (v != FP_VERDICT_DROP) {
         FUZZ_ASSERT(len >= FRAME_VNET_LEN + 14);
         uint8_t *f = fz_buf + FRAME_VNET_LEN;
-        FUZZ_ASSERT(memcmp(f + 6, v == FP_VERDICT_TX_EXT ? fz_ext_mac : fz_int_mac, 6) == 0);
+        FUZZ_ASSERT(memcmp(f + 6, v == FP_VERDICT_TX_EXT ? EXT_MAC : INT_MAC, 6) == 0);
         if (get16(f + 12) == 0x0800) {
             FUZZ_ASSERT(len >= FRAME_VNET_LEN + 14 + 20 && (f[14] >> 4) == 4 && ihlof(f) >= 20 &&
                         FRAME_VNET_LEN + 14 + ihlof(f) <= len);
@@ -306,25 +268,29 @@ static void fz_client_mac(uint8_t mac[6], uint32_t caddr)
     mac[5] = (uint8_t)caddr;
 }
 
+/* What a built frame of the stream varies beyond its flow (drawn in this order). */
+static void fz_randomise(struct frame_spec *s)
+{
+    s->ip_id = (uint16_t)fz_rnd();
+    s->frag = IP_DF_;
+    s->seq = fz_rnd();
+    s->ack = fz_rnd();
+}
+
 /* A client's packet for flow fl (client -> VIP). */
 static struct frame_spec fz_client_spec(const struct fz_flow *fl)
 {
-    struct frame_spec s = { .saddr = fl->caddr, .daddr = fl->vaddr, .proto = fl->proto, .sport = fl->cport,
-                            .dport = fl->vport, .ip_id = (uint16_t)fz_rnd(), .frag = IP_DF_,
-                            .seq = fz_rnd(), .ack = fz_rnd() };
+    struct frame_spec s = fpenv_client_spec(fl->proto, fl->caddr, fl->cport, fl->vaddr, fl->vport);
     fz_client_mac(s.smac, fl->caddr);
-    memcpy(s.dmac, fz_ext_mac, 6);
+    fz_randomise(&s);
     return s;
 }
 
 /* A real server's packet for flow fl (server -> client). */
 static struct frame_spec fz_server_spec(const struct fz_flow *fl)
 {
-    struct frame_spec s = { .saddr = fl->raddr, .daddr = fl->caddr, .proto = fl->proto, .sport = fl->rport,
-                            .dport = fl->cport, .ip_id = (uint16_t)fz_rnd(), .frag = IP_DF_,
-                            .seq = fz_rnd(), .ack = fz_rnd() };
-    fz_rs_mac(fl->raddr, s.smac);
-    memcpy(s.dmac, fz_int_mac, 6);
+    struct frame_spec s = fpenv_server_spec(fl->proto, fl->raddr, fl->rport, fl->caddr, fl->cport);
+    fz_randomise(&s);
     return s;
 }
 
@@ -478,17 +444,17 @@ static size_t fz_build(uint8_t *d)
             tpa = fz_rnd() % 2 ? FZ_VIP : FZ_VIP2;
         } else if (k == 1) {
             from_ext = false;
-            fz_rs_mac(fl.raddr, smac);
+            fpenv_rs_mac(fl.raddr, smac);
             spa = fl.raddr;
             tpa = FZ_NAT;
         } else if (k == 2) {
             from_ext = false;
-            fz_rs_mac(fl.raddr, smac);
+            fpenv_rs_mac(fl.raddr, smac);
             smac[4] = (uint8_t)(fz_rnd() % 2); /* sometimes a replaced server */
             spa = fl.raddr;
             tpa = FZ_NAT;
             op = 2;
-            memcpy(tha, fz_int_mac, 6);
+            memcpy(tha, INT_MAC, 6);
         } else {
             from_ext = fz_rnd() % 2;
             for (unsigned i = 0; i < 6; i++)
@@ -497,7 +463,7 @@ static size_t fz_build(uint8_t *d)
             tpa = fz_rnd() % 2 ? FZ_VIP : fz_rnd();
             op = (uint16_t)(fz_rnd() % 4);
         }
-        len = frame_build_arp(buf, op, smac, op == 1 ? bcast : from_ext ? fz_ext_mac : fz_int_mac, smac, spa, tha,
+        len = frame_build_arp(buf, op, smac, op == 1 ? bcast : from_ext ? EXT_MAC : INT_MAC, smac, spa, tha,
                               tpa);
         len = op == 1 && fz_rnd() % 4 == 0 ? FRAME_VNET_LEN + 42 : len; /* unpadded */
         break;

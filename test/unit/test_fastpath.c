@@ -13,6 +13,7 @@
 #include "testing.h"
 #include "config.h"
 #include "fastpath.h"
+#include "fpenv.h"
 #include "frames.h"
 #include "neigh.h"
 #include "packet.h"
@@ -46,95 +47,27 @@ enum { SVC_HTTP, SVC_DNS, SVC_PERSIST, SVC_OPS };
 #define ARP_REQUEST 1
 #define ARP_REPLY 2
 
-static const uint8_t EXT_MAC[6] = { 0x02, 0xee, 0, 0, 0, 0x01 };
-static const uint8_t INT_MAC[6] = { 0x02, 0x1e, 0, 0, 0, 0x01 };
-static const uint8_t CLIENT_MAC[6] = { 0x02, 0xcc, 0, 0, 0, 0x07 }; /* the client side's next hop */
 static const uint8_t ZERO_MAC[6];
 
 static struct rawlb_config cfg;
 static struct service_table svcs;
 static struct neigh_table neigh;
 static struct fastpath fp;
+static const struct fpenv env = { &cfg, &svcs, &neigh, &fp };
 static uint8_t buf[70000];
 #define F (buf + FRAME_VNET_LEN) /* the Ethernet frame in buf */
 
-/* A real server's MAC (learnt from "ARP" at start): 02:aa:00:00:00:<last octet>. */
-static void rs_mac(uint32_t addr, uint8_t mac[6])
-{
-    static const uint8_t base[6] = { 0x02, 0xaa, 0, 0, 0, 0 };
-    memcpy(mac, base, 6);
-    mac[5] = (uint8_t)addr;
-}
-
-static void env_up_args(const char *args, uint32_t max_conns, unsigned ext_mtu, unsigned int_mtu)
-{
-    static char line[1024];
-    char *argv[64];
-    int argc = 0;
-    char err[RAWLB_ERRLEN];
-    snprintf(line, sizeof line, "%s", args);
-    argv[argc++] = "rawlb";
-    for (char *tok = strtok(line, " "); tok && argc < 63; tok = strtok(NULL, " "))
-        argv[argc++] = tok;
-    argv[argc] = NULL;
-    if (config_parse(&cfg, argc, argv, err, sizeof err) != CONFIG_OK ||
-        !service_table_init(&svcs, &cfg, err, sizeof err)) {
-        fprintf(stderr, "test setup: %s\n", err);
-        exit(2);
-    }
-    neigh_init(&neigh);
-    for (unsigned i = 0; i < svcs.n; i++)
-        for (unsigned j = 0; j < svcs.svc[i].n_rs; j++) {
-            uint32_t a = svcs.svc[i].rs[j].ep.addr;
-            uint8_t mac[6];
-            rs_mac(ntohl(a), mac);
-            neigh_add(&neigh, a);
-            neigh_learn(&neigh, a, mac, 0);
-        }
-    struct fastpath_config fc = {
-        .nat_ip = htonl(NAT), .answer_arp_nat = true, .ext_mtu = ext_mtu, .int_mtu = int_mtu,
-        .max_conns = max_conns, .timeouts = { .tcp = 900, .tcpfin = 120, .udp = 300 }, .seed = 0x12345678u,
-    };
-    memcpy(fc.ext_mac, EXT_MAC, 6);
-    memcpy(fc.int_mac, INT_MAC, 6);
-    if (!fastpath_init(&fp, &fc, &svcs, &neigh)) {
-        fprintf(stderr, "test setup: fastpath_init failed\n");
-        exit(2);
-    }
-}
-
 static void env_up(uint32_t max_conns, unsigned ext_mtu, unsigned int_mtu)
 {
-    env_up_args(ARGS, max_conns, ext_mtu, int_mtu);
+    struct fpenv_opts o = { .max_conns = max_conns, .ext_mtu = ext_mtu, .int_mtu = int_mtu, .seed = 0x12345678u };
+    fpenv_up(&env, ARGS, &o);
 }
 
-static void env_down(void)
-{
-    fastpath_free(&fp);
-    service_table_free(&svcs);
-}
+static void env_down(void) { fpenv_down(&env); }
 
 static struct real_server *rs_at(unsigned svc, unsigned rs) { return &svcs.svc[svc].rs[rs]; }
 
 /* ---- frames ---- */
-
-static struct frame_spec client_spec(uint8_t proto, uint32_t caddr, uint16_t cport, uint32_t vaddr, uint16_t vport)
-{
-    struct frame_spec s = { .saddr = caddr, .daddr = vaddr, .proto = proto, .sport = cport, .dport = vport,
-                            .ip_id = 0x1c46 };
-    memcpy(s.smac, CLIENT_MAC, 6);
-    memcpy(s.dmac, EXT_MAC, 6);
-    return s;
-}
-
-static struct frame_spec server_spec(uint8_t proto, uint32_t raddr, uint16_t rport, uint32_t caddr, uint16_t cport)
-{
-    struct frame_spec s = { .saddr = raddr, .daddr = caddr, .proto = proto, .sport = rport, .dport = cport,
-                            .ip_id = 0x2d57 };
-    rs_mac(raddr, s.smac);
-    memcpy(s.dmac, INT_MAC, 6);
-    return s;
-}
 
 static size_t out_len;
 static enum fp_verdict run(bool from_ext, const struct frame_spec *s)
@@ -157,7 +90,7 @@ static bool mac_is(const uint8_t *at, const uint8_t *mac) { return memcmp(at, ma
 static bool o_dmac_is_rs(uint32_t raddr)
 {
     uint8_t m[6];
-    rs_mac(raddr, m);
+    fpenv_rs_mac(raddr, m);
     return mac_is(F, m);
 }
 
@@ -171,7 +104,7 @@ struct flow {
 
 static enum fp_verdict tcp_from_client(struct flow *fl, uint8_t flags, size_t payload)
 {
-    struct frame_spec s = client_spec(IPPROTO_TCP, fl->caddr, fl->cport, fl->vaddr, fl->vport);
+    struct frame_spec s = fpenv_client_spec(IPPROTO_TCP, fl->caddr, fl->cport, fl->vaddr, fl->vport);
     s.tcp_flags = flags;
     s.seq = 1000;
     s.ack = (flags & TH_ACK_) ? 5000 : 0;
@@ -187,7 +120,7 @@ static enum fp_verdict tcp_from_client(struct flow *fl, uint8_t flags, size_t pa
 
 static enum fp_verdict tcp_from_server(const struct flow *fl, uint8_t flags, size_t payload)
 {
-    struct frame_spec s = server_spec(IPPROTO_TCP, fl->raddr, fl->rport, fl->caddr, fl->cport);
+    struct frame_spec s = fpenv_server_spec(IPPROTO_TCP, fl->raddr, fl->rport, fl->caddr, fl->cport);
     s.tcp_flags = flags;
     s.seq = 5000;
     s.ack = 1001;
@@ -414,7 +347,7 @@ static void test_drops(void)
     size_t len;
 
     /* Not a SYN, unknown flow. */
-    s = client_spec(IPPROTO_TCP, CLIENT, 40000, VIP, 80);
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40000, VIP, 80);
     s.tcp_flags = TH_ACK_;
     len = frame_build(buf, &s);
     EXPECT_DROP(true, len, FP_DROP_NOT_SYN);
@@ -427,46 +360,46 @@ static void test_drops(void)
     CHECK_EQ_U(fp.conns.count, 0);
 
     /* A real server's packet for no entry. */
-    s = server_spec(IPPROTO_TCP, RS1, 8080, CLIENT, 40000);
+    s = fpenv_server_spec(IPPROTO_TCP, RS1, 8080, CLIENT, 40000);
     s.tcp_flags = TH_SYN_ | TH_ACK_;
     len = frame_build(buf, &s);
     EXPECT_DROP(false, len, FP_DROP_NO_CONN);
-    s = server_spec(IPPROTO_UDP, RS1, 1053, CLIENT, 5000);
+    s = fpenv_server_spec(IPPROTO_UDP, RS1, 1053, CLIENT, 5000);
     len = frame_build(buf, &s);
     EXPECT_DROP(false, len, FP_DROP_NO_CONN);
 
     /* To a VIP, but a port or protocol without a service. */
-    s = client_spec(IPPROTO_TCP, CLIENT, 40000, VIP, 81);
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40000, VIP, 81);
     s.tcp_flags = TH_SYN_;
     len = frame_build(buf, &s);
     EXPECT_DROP(true, len, FP_DROP_NO_SERVICE);
-    s = client_spec(IPPROTO_TCP, CLIENT, 40000, VIP, 53); /* UDP service, TCP segment */
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40000, VIP, 53); /* UDP service, TCP segment */
     s.tcp_flags = TH_SYN_;
     len = frame_build(buf, &s);
     EXPECT_DROP(true, len, FP_DROP_NO_SERVICE);
-    s = client_spec(IPPROTO_UDP, CLIENT, 5000, VIP, 54);
+    s = fpenv_client_spec(IPPROTO_UDP, CLIENT, 5000, VIP, 54);
     len = frame_build(buf, &s);
     EXPECT_DROP(true, len, FP_DROP_NO_SERVICE);
-    s = client_spec(47 /* GRE */, CLIENT, 0, VIP, 0);
+    s = fpenv_client_spec(47 /* GRE */, CLIENT, 0, VIP, 0);
     s.no_l4_header = true;
     s.payload = 16;
     len = frame_build(buf, &s);
     EXPECT_DROP(true, len, FP_DROP_NO_SERVICE);
 
     /* ICMP to a VIP that is neither echo nor error; echo to a non-VIP. */
-    s = client_spec(IPPROTO_ICMP, CLIENT, 0, VIP, 0);
+    s = fpenv_client_spec(IPPROTO_ICMP, CLIENT, 0, VIP, 0);
     s.icmp_type = 13; /* timestamp */
     s.payload = 12;
     len = frame_build(buf, &s);
     EXPECT_DROP(true, len, FP_DROP_ICMP_OTHER);
-    s = client_spec(IPPROTO_ICMP, CLIENT, 0, OTHER, 0);
+    s = fpenv_client_spec(IPPROTO_ICMP, CLIENT, 0, OTHER, 0);
     s.icmp_type = 8;
     s.payload = 8;
     len = frame_build(buf, &s);
     EXPECT_DROP(true, len, FP_DROP_ICMP_OTHER);
 
     /* TTL 1 cannot be forwarded. */
-    s = client_spec(IPPROTO_TCP, CLIENT, 40010, VIP, 80);
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40010, VIP, 80);
     s.tcp_flags = TH_SYN_;
     s.ttl = 1;
     len = frame_build(buf, &s);
@@ -474,7 +407,7 @@ static void test_drops(void)
 
     /* Every truncation of a valid SYN: dropped as truncated, never read beyond. Copies the
      * frame into a buffer of exactly that size so ASan sees any overread. */
-    s = client_spec(IPPROTO_TCP, CLIENT, 40020, VIP, 80);
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40020, VIP, 80);
     s.tcp_flags = TH_SYN_;
     s.payload = 7;
     size_t full = frame_build(buf, &s);
@@ -489,7 +422,7 @@ static void test_drops(void)
         free(cut);
     }
     /* ...while the same frame padded (Ethernet minimum, trailing junk) goes through unchanged in size. */
-    s = client_spec(IPPROTO_TCP, CLIENT, 40021, VIP, 80);
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40021, VIP, 80);
     s.tcp_flags = TH_SYN_;
     len = frame_build(buf, &s);
     memset(buf + len, 0xa5, 20);
@@ -500,7 +433,7 @@ static void test_drops(void)
     CHECK(l4_csum_ok(F));
 
     /* Impossible IP headers. */
-    s = client_spec(IPPROTO_TCP, CLIENT, 40030, VIP, 80);
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40030, VIP, 80);
     s.tcp_flags = TH_SYN_;
     len = frame_build(buf, &s);
     F[14] = 0x65; /* version 6 */
@@ -543,7 +476,7 @@ static void test_drops(void)
     neigh_add(&neigh, htonl(RS2));
     neigh_for_each_wanted(&neigh, 0, ignore_addr, NULL);
     CHECK(!neigh.any_wanted);
-    s = client_spec(IPPROTO_TCP, CLIENT, 40040, VIP, 80);
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40040, VIP, 80);
     s.tcp_flags = TH_SYN_;
     len = frame_build(buf, &s);
     EXPECT_DROP(true, len, FP_DROP_NO_NEIGH);
@@ -557,7 +490,7 @@ static void test_drops(void)
 
 static enum fp_verdict udp_from_client(struct flow *fl, size_t payload, bool nocsum)
 {
-    struct frame_spec s = client_spec(IPPROTO_UDP, fl->caddr, fl->cport, fl->vaddr, fl->vport);
+    struct frame_spec s = fpenv_client_spec(IPPROTO_UDP, fl->caddr, fl->cport, fl->vaddr, fl->vport);
     s.payload = payload;
     s.udp_nocsum = nocsum;
     enum fp_verdict v = run(true, &s);
@@ -570,7 +503,7 @@ static enum fp_verdict udp_from_client(struct flow *fl, size_t payload, bool noc
 
 static enum fp_verdict udp_from_server(const struct flow *fl, size_t payload, bool nocsum)
 {
-    struct frame_spec s = server_spec(IPPROTO_UDP, fl->raddr, fl->rport, fl->caddr, fl->cport);
+    struct frame_spec s = fpenv_server_spec(IPPROTO_UDP, fl->raddr, fl->rport, fl->caddr, fl->cport);
     s.payload = payload;
     s.udp_nocsum = nocsum;
     return run(false, &s);
@@ -631,7 +564,7 @@ static void test_partial_and_gso(void)
 {
     env_up(1024, 1500, 1500);
     struct flow fl = { .caddr = CLIENT, .cport = 40100, .vaddr = VIP, .vport = 80 };
-    struct frame_spec s = client_spec(IPPROTO_TCP, CLIENT, 40100, VIP, 80);
+    struct frame_spec s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40100, VIP, 80);
     s.tcp_flags = TH_SYN_;
     s.partial_csum = true;
     out_len = frame_build(buf, &s);
@@ -651,7 +584,7 @@ static void test_partial_and_gso(void)
     fl.rport = 8080;
 
     /* The server's partial SYN-ACK: the field follows the new source address. */
-    s = server_spec(IPPROTO_TCP, RS1, 8080, CLIENT, 40100);
+    s = fpenv_server_spec(IPPROTO_TCP, RS1, 8080, CLIENT, 40100);
     s.tcp_flags = TH_SYN_ | TH_ACK_;
     s.partial_csum = true;
     out_len = frame_build(buf, &s);
@@ -665,7 +598,7 @@ static void test_partial_and_gso(void)
     CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 0), FP_VERDICT_TX_INT);
 
     /* A 20000-byte TSO superframe from the client: passes whole, vnet header untouched. */
-    s = client_spec(IPPROTO_TCP, CLIENT, 40100, VIP, 80);
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40100, VIP, 80);
     s.tcp_flags = TH_ACK_ | 0x08;
     s.frag = IP_DF_;
     s.payload = 20000 - 40;
@@ -688,7 +621,7 @@ static void test_partial_and_gso(void)
     CHECK_EQ_U(get16(l4of(F) + 16), ref_fold(pseudo_sum(F)));
 
     /* ...and a 60000-byte one back from the server. */
-    s = server_spec(IPPROTO_TCP, RS1, 8080, CLIENT, 40100);
+    s = fpenv_server_spec(IPPROTO_TCP, RS1, 8080, CLIENT, 40100);
     s.tcp_flags = TH_ACK_;
     s.frag = IP_DF_;
     s.payload = 60000 - 40;
@@ -708,7 +641,7 @@ static void test_partial_and_gso(void)
     CHECK_EQ_U(get16(l4of(F) + 16), ref_fold(pseudo_sum(F)));
 
     /* A GSO type with no segment size cannot be right. */
-    s = client_spec(IPPROTO_TCP, CLIENT, 40100, VIP, 80);
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40100, VIP, 80);
     s.tcp_flags = TH_ACK_;
     s.payload = 5000;
     s.partial_csum = true;
@@ -745,7 +678,7 @@ static void test_arp(void)
     env_up(1024, 1500, 1500);
     size_t len;
     uint8_t rs1_mac[6];
-    rs_mac(RS1, rs1_mac);
+    fpenv_rs_mac(RS1, rs1_mac);
 
     /* Who has the VIP (ext): we do. */
     len = frame_build_arp(buf, ARP_REQUEST, CLIENT_MAC, BCAST, CLIENT_MAC, CLIENT, ZERO_MAC, VIP);
@@ -821,7 +754,7 @@ static void test_echo(void)
     uint8_t payload[56];
     for (unsigned i = 0; i < sizeof payload; i++)
         payload[i] = (uint8_t)(0xa0 + i);
-    struct frame_spec s = client_spec(IPPROTO_ICMP, CLIENT, 0, VIP, 0);
+    struct frame_spec s = fpenv_client_spec(IPPROTO_ICMP, CLIENT, 0, VIP, 0);
     s.icmp_type = 8;
     s.icmp_rest = 0x12340001;
     s.data = payload;
@@ -863,7 +796,7 @@ static void test_echo(void)
 static void test_too_big(void)
 {
     env_up(1024, 1500, 1200);
-    struct frame_spec s = client_spec(IPPROTO_UDP, CLIENT, 7000, VIP, 53);
+    struct frame_spec s = fpenv_client_spec(IPPROTO_UDP, CLIENT, 7000, VIP, 53);
     s.frag = IP_DF_;
     s.payload = 1400 - 28;
     size_t len = frame_build(buf, &s);
@@ -900,7 +833,7 @@ static void test_too_big(void)
     /* A GSO superframe whose segments are too big for the internal link. */
     struct flow fl = { .caddr = CLIENT, .cport = 40300, .vaddr = VIP, .vport = 80 };
     CHECK(tcp_establish(&fl));
-    s = client_spec(IPPROTO_TCP, CLIENT, 40300, VIP, 80);
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40300, VIP, 80);
     s.tcp_flags = TH_ACK_;
     s.frag = 0;
     s.payload = 10000;
@@ -917,7 +850,7 @@ static void test_too_big(void)
     env_up(1024, 1200, 1500);
     struct flow f2 = { .caddr = CLIENT, .cport = 7001, .vaddr = VIP, .vport = 53 };
     CHECK_EQ_U(udp_from_client(&f2, 20, false), FP_VERDICT_TX_INT);
-    s = server_spec(IPPROTO_UDP, f2.raddr, f2.rport, CLIENT, 7001);
+    s = fpenv_server_spec(IPPROTO_UDP, f2.raddr, f2.rport, CLIENT, 7001);
     s.frag = IP_DF_;
     s.payload = 1400 - 28;
     len = frame_build(buf, &s);
@@ -945,7 +878,7 @@ static void test_icmp_translation(void)
 
     /* Port unreachable from a real server about a UDP datagram it got from us. */
     struct flow fl = { .caddr = CLIENT, .cport = 5001, .vaddr = VIP, .vport = 53 };
-    struct frame_spec s = client_spec(IPPROTO_UDP, CLIENT, 5001, VIP, 53);
+    struct frame_spec s = fpenv_client_spec(IPPROTO_UDP, CLIENT, 5001, VIP, 53);
     s.payload = 30;
     size_t len = frame_build(buf, &s);
     uint8_t sent[28], rcvd[28];
@@ -955,7 +888,7 @@ static void test_icmp_translation(void)
     fl.raddr = o_daddr();
     fl.rport = o_dport();
     memcpy(rcvd, F + 14, sizeof rcvd); /* what the server quotes */
-    s = server_spec(IPPROTO_ICMP, fl.raddr, 0, CLIENT, 0);
+    s = fpenv_server_spec(IPPROTO_ICMP, fl.raddr, 0, CLIENT, 0);
     s.icmp_type = 3;
     s.icmp_code = 3;
     s.data = rcvd;
@@ -989,7 +922,7 @@ static void test_icmp_translation(void)
     /* Fragmentation needed from a router on the client side about what we sent the client. */
     struct flow f2 = { .caddr = CLIENT, .cport = 40400, .vaddr = VIP, .vport = 80 };
     CHECK_EQ_U(tcp_from_client(&f2, TH_SYN_, 0), FP_VERDICT_TX_INT);
-    s = server_spec(IPPROTO_TCP, f2.raddr, f2.rport, CLIENT, 40400);
+    s = fpenv_server_spec(IPPROTO_TCP, f2.raddr, f2.rport, CLIENT, 40400);
     s.tcp_flags = TH_SYN_ | TH_ACK_;
     s.seq = 777777;
     s.ack = 1001;
@@ -1000,7 +933,7 @@ static void test_icmp_translation(void)
     out_len = len;
     CHECK_EQ_U(fastpath_handle(&fp, false, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
     memcpy(client_got, F + 14, sizeof client_got);
-    s = client_spec(IPPROTO_ICMP, ROUTER, 0, VIP, 0);
+    s = fpenv_client_spec(IPPROTO_ICMP, ROUTER, 0, VIP, 0);
     s.icmp_type = 3;
     s.icmp_code = 4;
     s.icmp_rest = 1400;
@@ -1030,7 +963,7 @@ static void test_icmp_translation(void)
     /* A longer quote (Linux quotes up to 576 bytes) holds the TCP checksum: restored too. */
     CHECK_EQ_U(tcp_from_client(&f2, TH_ACK_, 0), FP_VERDICT_TX_INT);
     {
-        s = server_spec(IPPROTO_TCP, f2.raddr, f2.rport, CLIENT, 40400);
+        s = fpenv_server_spec(IPPROTO_TCP, f2.raddr, f2.rport, CLIENT, 40400);
         s.tcp_flags = TH_ACK_ | 0x08;
         s.seq = 777778;
         s.ack = 1001;
@@ -1042,7 +975,7 @@ static void test_icmp_translation(void)
         out_len = len;
         CHECK_EQ_U(fastpath_handle(&fp, false, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
         memcpy(cli, F + 14, sizeof cli);
-        s = client_spec(IPPROTO_ICMP, ROUTER, 0, VIP, 0);
+        s = fpenv_client_spec(IPPROTO_ICMP, ROUTER, 0, VIP, 0);
         s.icmp_type = 11; /* time exceeded */
         s.data = cli;
         s.payload = sizeof cli;
@@ -1059,14 +992,14 @@ static void test_icmp_translation(void)
 
     /* Errors about flows we do not have. */
     rcvd[22] ^= 0x55; /* another client port */
-    s = server_spec(IPPROTO_ICMP, fl.raddr, 0, CLIENT, 0);
+    s = fpenv_server_spec(IPPROTO_ICMP, fl.raddr, 0, CLIENT, 0);
     s.icmp_type = 3;
     s.icmp_code = 3;
     s.data = rcvd;
     s.payload = sizeof rcvd;
     EXPECT_DROP(false, frame_build(buf, &s), FP_DROP_ICMP_UNTRACKED);
     client_got[22] ^= 0x55;
-    s = client_spec(IPPROTO_ICMP, ROUTER, 0, VIP, 0);
+    s = fpenv_client_spec(IPPROTO_ICMP, ROUTER, 0, VIP, 0);
     s.icmp_type = 3;
     s.icmp_code = 4;
     s.icmp_rest = 1400;
@@ -1081,7 +1014,7 @@ static void test_icmp_translation(void)
 /* A UDP datagram of 8 + 1000 bytes from the client in two fragments (600 + 408 bytes of it). */
 static void send_fragments(uint16_t cport, uint16_t id, uint32_t *first_to, uint32_t *second_to)
 {
-    struct frame_spec s = client_spec(IPPROTO_UDP, CLIENT, cport, VIP, 53);
+    struct frame_spec s = fpenv_client_spec(IPPROTO_UDP, CLIENT, cport, VIP, 53);
     s.ip_id = id;
     s.frag = IP_MF_;
     s.payload = 592;
@@ -1094,7 +1027,7 @@ static void send_fragments(uint16_t cport, uint16_t id, uint32_t *first_to, uint
     } else {
         CHECK(0 && "first fragment forwarded");
     }
-    s = client_spec(IPPROTO_UDP, CLIENT, cport, VIP, 53);
+    s = fpenv_client_spec(IPPROTO_UDP, CLIENT, cport, VIP, 53);
     s.ip_id = id;
     s.frag = 600 / 8;
     s.no_l4_header = true;
@@ -1126,7 +1059,7 @@ static void test_fragments(void)
     CHECK_EQ_U(b2, RS2);
 
     /* A later fragment whose first we never saw. */
-    struct frame_spec s = client_spec(IPPROTO_UDP, CLIENT, 6000, VIP, 53);
+    struct frame_spec s = fpenv_client_spec(IPPROTO_UDP, CLIENT, 6000, VIP, 53);
     s.ip_id = 0x3333;
     s.frag = 75;
     s.no_l4_header = true;
@@ -1138,7 +1071,7 @@ static void test_fragments(void)
     EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_FRAG_UNKNOWN);
 
     /* The server's reply in two fragments goes back from the VIP. */
-    s = server_spec(IPPROTO_UDP, RS1, 1053, CLIENT, 6000);
+    s = fpenv_server_spec(IPPROTO_UDP, RS1, 1053, CLIENT, 6000);
     s.ip_id = 0x4444;
     s.frag = IP_MF_;
     s.payload = 1472;
@@ -1147,7 +1080,7 @@ static void test_fragments(void)
     CHECK_EQ_U(o_saddr(), VIP);
     CHECK_EQ_U(o_sport(), 53);
     CHECK(ip_csum_ok(F));
-    s = server_spec(IPPROTO_UDP, RS1, 1053, CLIENT, 6000);
+    s = fpenv_server_spec(IPPROTO_UDP, RS1, 1053, CLIENT, 6000);
     s.ip_id = 0x4444;
     s.frag = 1480 / 8;
     s.no_l4_header = true;
@@ -1181,7 +1114,7 @@ static void test_reset(void)
     CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_CONN], 1);
 
     /* The client's next segment is answered with an RST from VIP:80. */
-    struct frame_spec s = client_spec(IPPROTO_TCP, CLIENT, 40500, VIP, 80);
+    struct frame_spec s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40500, VIP, 80);
     s.tcp_flags = TH_ACK_ | 0x08;
     s.seq = 123456;
     s.ack = 987654;
@@ -1291,7 +1224,7 @@ static void test_table_full(void)
     fl[4] = (struct flow){ .caddr = CLIENT, .cport = 40704, .vaddr = VIP, .vport = 80 };
     CHECK_EQ_U(tcp_from_client(&fl[4], TH_SYN_, 0), FP_VERDICT_DROP);
     CHECK_EQ_U(fp.stats.drops[FP_DROP_TABLE_FULL], 1);
-    struct frame_spec s = client_spec(IPPROTO_UDP, CLIENT, 5000, VIP, 53);
+    struct frame_spec s = fpenv_client_spec(IPPROTO_UDP, CLIENT, 5000, VIP, 53);
     s.payload = 10;
     CHECK_EQ_U(run(true, &s), FP_VERDICT_DROP);
     CHECK_EQ_U(fp.stats.drops[FP_DROP_TABLE_FULL], 2);
@@ -1460,7 +1393,7 @@ static void test_expiry(void)
 static void test_echo_options(void)
 {
     env_up(1024, 1500, 1500);
-    struct frame_spec s = client_spec(IPPROTO_ICMP, CLIENT, 0, VIP, 0);
+    struct frame_spec s = fpenv_client_spec(IPPROTO_ICMP, CLIENT, 0, VIP, 0);
     s.icmp_type = 8;
     s.icmp_rest = 0x00070009;
     s.payload = 32;

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "conn.h"
 #include "fastpath.h"
+#include "fpenv.h"
 #include "frames.h"
 #include "neigh.h"
 #include "packet.h"
@@ -53,71 +54,22 @@
 
 #define NOW 100
 
-static const uint8_t EXT_MAC[6] = { 0x02, 0xee, 0, 0, 0, 0x01 };
-static const uint8_t INT_MAC[6] = { 0x02, 0x1e, 0, 0, 0, 0x01 };
-static const uint8_t CLIENT_MAC[6] = { 0x02, 0xcc, 0, 0, 0, 0x07 };
-
 static struct rawlb_config cfg_a, cfg_b;
 static struct service_table svcs;
 static struct neigh_table neigh;
 static struct fastpath fp;
+static const struct fpenv env = { &cfg_a, &svcs, &neigh, &fp };
 static uint8_t buf[70000];
 #define F (buf + FRAME_VNET_LEN)
 
-static void rs_mac(uint32_t addr, uint8_t mac[6])
-{
-    static const uint8_t base[6] = { 0x02, 0xaa, 0, 0, 0, 0 };
-    memcpy(mac, base, 6);
-    mac[5] = (uint8_t)addr;
-}
+static void learn(uint32_t host_addr) { fpenv_learn(&neigh, host_addr, 0); }
 
-static void learn(uint32_t host_addr)
-{
-    uint8_t mac[6];
-    rs_mac(host_addr, mac);
-    neigh_add(&neigh, htonl(host_addr));
-    neigh_learn(&neigh, htonl(host_addr), mac, 0);
-}
-
-static void parse(struct rawlb_config *cfg, const char *args)
-{
-    static char line[1024];
-    char *argv[64];
-    int argc = 0;
-    char err[RAWLB_ERRLEN];
-    snprintf(line, sizeof line, "%s", args);
-    argv[argc++] = "rawlb";
-    for (char *tok = strtok(line, " "); tok && argc < 63; tok = strtok(NULL, " "))
-        argv[argc++] = tok;
-    argv[argc] = NULL;
-    if (config_parse(cfg, argc, argv, err, sizeof err) != CONFIG_OK) {
-        fprintf(stderr, "test setup: %s\n", err);
-        exit(2);
-    }
-}
-
+/* The table of A with .11 and .12 learnt; B parsed, ready to be applied. */
 static void env_up(void)
 {
-    char err[RAWLB_ERRLEN];
-    parse(&cfg_a, ARGS_A);
-    parse(&cfg_b, ARGS_B);
-    if (!service_table_init(&svcs, &cfg_a, err, sizeof err)) {
-        fprintf(stderr, "test setup: %s\n", err);
-        exit(2);
-    }
-    neigh_init(&neigh);
-    learn(RS11);
-    learn(RS12);
-    struct fastpath_config fc = {
-        .nat_ip = htonl(NAT), .answer_arp_nat = true, .ext_mtu = 1500, .int_mtu = 1500, .max_conns = 1024,
-        .timeouts = { .tcp = 900, .tcpfin = 120, .udp = 300 }, .seed = 0x12345678u,
-    };
-    memcpy(fc.ext_mac, EXT_MAC, 6);
-    memcpy(fc.int_mac, INT_MAC, 6);
-    if (!fastpath_init(&fp, &fc, &svcs, &neigh)) {
-        fprintf(stderr, "test setup: fastpath_init failed\n");
-        exit(2);
-    }
+    struct fpenv_opts o = { .max_conns = 1024, .ext_mtu = 1500, .int_mtu = 1500, .seed = 0x12345678u };
+    fpenv_up(&env, ARGS_A, &o);
+    fpenv_parse(&cfg_b, ARGS_B);
 }
 
 /* ---- frames ---- */
@@ -137,7 +89,7 @@ static bool mac_is(const uint8_t *at, const uint8_t *mac) { return memcmp(at, ma
 static bool o_dmac_is_rs(uint32_t raddr)
 {
     uint8_t m[6];
-    rs_mac(raddr, m);
+    fpenv_rs_mac(raddr, m);
     return mac_is(F, m);
 }
 
@@ -151,10 +103,9 @@ struct flow {
 
 static enum fp_verdict from_client(struct flow *fl, uint8_t flags, size_t payload)
 {
-    struct frame_spec s = { .saddr = fl->caddr, .daddr = fl->vaddr, .proto = fl->proto, .sport = fl->cport,
-                            .dport = fl->vport, .ip_id = 0x1c46, .frag = IP_DF_, .payload = payload };
-    memcpy(s.smac, CLIENT_MAC, 6);
-    memcpy(s.dmac, EXT_MAC, 6);
+    struct frame_spec s = fpenv_client_spec(fl->proto, fl->caddr, fl->cport, fl->vaddr, fl->vport);
+    s.frag = IP_DF_;
+    s.payload = payload;
     s.tcp_flags = flags;
     s.seq = 1000;
     s.ack = (flags & TH_ACK_) ? 5000 : 0;
@@ -168,10 +119,9 @@ static enum fp_verdict from_client(struct flow *fl, uint8_t flags, size_t payloa
 
 static enum fp_verdict from_server(const struct flow *fl, uint8_t flags, size_t payload)
 {
-    struct frame_spec s = { .saddr = fl->raddr, .daddr = fl->caddr, .proto = fl->proto, .sport = fl->rport,
-                            .dport = fl->cport, .ip_id = 0x2d57, .frag = IP_DF_, .payload = payload };
-    rs_mac(fl->raddr, s.smac);
-    memcpy(s.dmac, INT_MAC, 6);
+    struct frame_spec s = fpenv_server_spec(fl->proto, fl->raddr, fl->rport, fl->caddr, fl->cport);
+    s.frag = IP_DF_;
+    s.payload = payload;
     s.tcp_flags = flags;
     s.seq = 5000;
     s.ack = 1001;
@@ -614,8 +564,7 @@ static void test_reconfig(void)
             CHECK_EQ_U(rs->persistent, 0);
         }
 
-    fastpath_free(&fp);
-    service_table_free(&svcs);
+    fpenv_down(&env);
 }
 
 /* The same kind of edit with the persistent server of :443 removed under a live connection (its
@@ -625,7 +574,7 @@ static void test_reconfig_template_and_jump(void)
 {
     static struct rawlb_config cfg_c;
     env_up();
-    parse(&cfg_c, ARGS_C);
+    fpenv_parse(&cfg_c, ARGS_C);
     char err[256];
     struct flow http[4];
     for (unsigned i = 0; i < 4; i++) {
@@ -683,8 +632,7 @@ static void test_reconfig_template_and_jump(void)
             const struct real_server *rs = &svcs.svc[s].rs[j];
             CHECK_EQ_U(rs->active + rs->inactive + rs->persistent, 0);
         }
-    fastpath_free(&fp);
-    service_table_free(&svcs);
+    fpenv_down(&env);
 }
 
 int main(void)
