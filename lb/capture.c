@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Room for bursts while the loop is busy elsewhere; libpcap's default 2 MB dropped under load. */
-#define CAPTURE_RCVBUF (64 * 1024 * 1024)
+/* Room for bursts while the loop is busy elsewhere (libpcap's default 2 MB dropped under load),
+ * but not a standing queue: under sustained overload 64 MB held 1.5-2 s of small frames
+ * (BENCHMARKS.md), which is latency, not throughput. 16 MB still holds 250 GSO superframes. */
+#define CAPTURE_RCVBUF (16 * 1024 * 1024)
 
 bool capture_set_filter(struct capture *c, const char *filter, char *err, size_t errlen)
 {
