@@ -61,6 +61,19 @@ for i in $(seq 10); do
   printf '  %2d: %s\n' $i "$(on c curl -s --connect-timeout 2 -m 5 -H 'Connection: close' http://$VIP/ || echo FAILED)"
 done
 
+echo "== replaying the shipped capture (tools/replay/mixed.pcap, HTTP and DNS-like UDP) at 4x speed"
+echo "   through the VIP; a sink on each real server counts what arrives (only :80 is a service here)"
+SINKS=""
+for i in 1 2; do
+  ip netns exec ${P}rs$i build/tools/replay/rawlb-replay --sink eth0 --filter "tcp dst port 80" --idle 2 \
+    --duration 20 --no-progress > $T/sink$i.txt 2>&1 &
+  SINKS="$SINKS $!"
+done
+sleep 0.5
+on c build/tools/replay/rawlb-replay -i eth0 -r tools/replay/mixed.pcap --to $VIP --speed 4 --no-progress 2>&1 | sed 's/^/   /'
+wait $SINKS
+for i in 1 2; do echo "   rs$i sink:"; sed 's/^/     /' $T/sink$i.txt; done
+
 echo "== rawlb-ctl list"
 build/rawlb-ctl --ctl $T/rawlb.sock list || { echo "rawlb log:"; tail $T/rawlb.log; }
 echo "== stopping and cleaning up"
