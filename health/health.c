@@ -246,8 +246,12 @@ void health_stop(struct health *h)
     h->n_targets = 0;
 }
 
-struct health_saved *health_save(const struct health *h, unsigned *n)
+struct health_saved *health_save(struct health *h, unsigned *n)
 {
+    h->n_sorry_saved = 0;
+    for (unsigned s = 0; s < h->services->n; s++)
+        h->sorry_saved[h->n_sorry_saved++] = (struct health_sorry_saved){
+            .proto = h->services->svc[s].proto, .vip = h->services->svc[s].vip, .since_ms = h->sorry_since_ms[s] };
     *n = h->n_targets;
     if (!h->n_targets)
         return NULL;
@@ -274,9 +278,17 @@ bool health_restart(struct health *h, const struct health_saved *saved, unsigned
     uint32_t src = h->src;
     health_drop_flows_cb drop_flows = h->drop_flows;
     void *arg = h->drop_flows_arg;
+    struct health_sorry_saved sorry[RAWLB_MAX_SERVICES];
+    unsigned n_sorry = h->n_sorry_saved;
+    memcpy(sorry, h->sorry_saved, sizeof sorry);
     health_stop(h);
     if (!health_start(h, loop, services, cfg, src, drop_flows, arg))
         return false;
+    for (unsigned i = 0; i < n_sorry; i++) {
+        int s = service_find(services, sorry[i].proto, sorry[i].vip.addr, sorry[i].vip.port);
+        if (s >= 0)
+            h->sorry_since_ms[s] = sorry[i].since_ms;
+    }
     for (unsigned i = 0; i < h->n_targets; i++) {
         struct health_target *t = &h->targets[i];
         const struct service *svc = &services->svc[t->svc];

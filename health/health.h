@@ -45,6 +45,14 @@ struct health {
     struct health_target *targets;
     int16_t target_of[RAWLB_MAX_SERVICES][RAWLB_MAX_RS_PER_SERVICE]; /* index in targets, or -1 */
     uint64_t sorry_since_ms[RAWLB_MAX_SERVICES]; /* when the sorry server came into use */
+    /* sorry_since_ms by service address, kept by health_save for health_restart (an edit may
+     * renumber the services). */
+    struct health_sorry_saved {
+        uint8_t proto;
+        struct endpoint vip;
+        uint64_t since_ms;
+    } sorry_saved[RAWLB_MAX_SERVICES];
+    unsigned n_sorry_saved;
 };
 
 /* Starts checking every real server that needs it. False only when memory is short. */
@@ -63,7 +71,7 @@ struct health_saved {
 };
 /* Control, before the service table is replaced: every target's state (caller frees; NULL with
  * *n 0 when nothing is checked, NULL with *n > 0 when memory is short). */
-struct health_saved *health_save(const struct health *h, unsigned *n);
+struct health_saved *health_save(struct health *h, unsigned *n);
 /* After: checks start over on the new table, each server resuming the state saved for it. */
 bool health_restart(struct health *h, const struct health_saved *saved, unsigned n);
 

@@ -2,7 +2,6 @@
 #include "control.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +11,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define CONTROL_CLIENT_TIMEOUT 2.0  /* seconds a client has to send its request */
-#define CONTROL_WRITE_TIMEOUT_S 1   /* and to take the answer */
+#define CONTROL_CLIENT_TIMEOUT 2.0 /* seconds a client has to send its request */
+#define CONTROL_WRITE_TIMEOUT 5.0  /* and then to take the whole answer */
 #define CONTROL_BACKLOG 16
 
 static void client_close(struct control_client *cl)
@@ -22,35 +21,51 @@ static void client_close(struct control_client *cl)
     ev_timer_stop(cl->owner->loop, &cl->deadline);
     close(cl->fd);
     cl->fd = -1;
+    free(cl->out);
+    cl->out = NULL;
 }
 
-static void write_all(int fd, const char *buf, size_t len)
+static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-    while (len) {
-        ssize_t n = write(fd, buf, len);
+    (void)loop;
+    (void)revents;
+    struct control_client *cl = w->data;
+    while (cl->out_off < cl->out_len) {
+        ssize_t n = write(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return; /* the rest when the client has read some */
         if (n <= 0)
-            return; /* the client went away or stopped reading: nothing to do about it */
-        buf += n;
-        len -= (size_t)n;
+            break; /* the client went away: nothing to do about it */
+        cl->out_off += (size_t)n;
     }
+    client_close(cl);
 }
 
+/* The answer is rendered into the shared buffer, then copied for this client, which is sent it
+ * as fast as it reads, within its deadline. */
 static void client_answer(struct control_client *cl)
 {
     struct control *c = cl->owner;
     cl->req[cl->got] = '\0';
     cl->req[strcspn(cl->req, "\r\n")] = '\0';
     size_t n = c->handler(c->handler_arg, cl->req, c->answer, CONTROL_ANSWER_MAX);
-    /* The answer is written in one go; a bounded blocking write keeps this simple, and a client
-     * that does not read gets cut off after a second. */
-    int flags = fcntl(cl->fd, F_GETFL);
-    fcntl(cl->fd, F_SETFL, flags & ~O_NONBLOCK);
-    struct timeval tv = { .tv_sec = CONTROL_WRITE_TIMEOUT_S };
-    setsockopt(cl->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    write_all(cl->fd, c->answer, n);
-    client_close(cl);
+    cl->out = malloc(n ? n : 1);
+    if (!cl->out) {
+        client_close(cl);
+        return;
+    }
+    memcpy(cl->out, c->answer, n);
+    cl->out_len = n;
+    cl->out_off = 0;
+    ev_io_stop(c->loop, &cl->io);
+    ev_io_init(&cl->io, client_write_cb, cl->fd, EV_WRITE);
+    cl->io.data = cl;
+    ev_io_start(c->loop, &cl->io);
+    ev_timer_stop(c->loop, &cl->deadline);
+    ev_timer_set(&cl->deadline, CONTROL_WRITE_TIMEOUT, 0.0);
+    ev_timer_start(c->loop, &cl->deadline);
 }
 
 static void client_read_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -102,7 +117,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     static const char busy[] = "error: too many control clients, try again\n";
-    write_all(fd, busy, sizeof busy - 1);
+    ssize_t ignored = write(fd, busy, sizeof busy - 1); /* a fresh socket's buffer takes it whole */
+    (void)ignored;
     close(fd);
 }
 
@@ -146,7 +162,14 @@ bool control_open(struct control *c, struct ev_loop *loop, const char *path, con
         snprintf(err, errlen, "--ctl: another rawlb already listens on '%s' (give each instance its own --ctl)", path);
         return false;
     }
-    unlink(path);
+    struct stat st;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            snprintf(err, errlen, "--ctl: '%s' exists and is not a socket: refusing to replace it", path);
+            return false;
+        }
+        unlink(path); /* what a killed daemon left behind */
+    }
     c->answer = malloc(CONTROL_ANSWER_MAX);
     c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     mode_t old_mask = umask(0077);

@@ -1,6 +1,7 @@
 /* control: the daemon's end of the control socket (--ctl). Accepts rawlb-ctl connections in
- * the libev loop, reads one request line without blocking the loop, hands it to a handler that
- * renders the answer (ctlproto.c), writes it and closes. The socket is made mode 0600 in a
+ * the libev loop, reads one request line and writes the answer without ever blocking the loop
+ * (a client that reads slowly only holds its own slot, until its deadline), hands the request to
+ * a handler that renders the answer (ctlproto.c), and closes. The socket is made mode 0600 in a
  * directory created if missing; a stale socket left by a killed daemon is replaced, a live one
  * means another rawlb runs there and is refused. */
 #ifndef RAWLB_CONTROL_H
@@ -11,7 +12,7 @@
 #include <stddef.h>
 
 #define CONTROL_MAX_CLIENTS 8
-#define CONTROL_ANSWER_MAX (1024 * 1024)
+#define CONTROL_ANSWER_MAX (4 * 1024 * 1024) /* list --json of 64 services x 65 servers is ~2 MB */
 #define CONTROL_REQUEST_MAX 512
 
 /* Renders the answer to request into out (at most len bytes); returns its length. */
@@ -21,6 +22,8 @@ struct control_client {
     int fd; /* -1 when free */
     size_t got;
     char req[CONTROL_REQUEST_MAX];
+    char *out;      /* this client's answer, being written */
+    size_t out_len, out_off;
     ev_io io;
     ev_timer deadline;
     struct control *owner;

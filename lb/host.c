@@ -71,6 +71,30 @@ static uint32_t first_addr(const struct ifaddrs *list, const char *ifname, uint3
     return 0;
 }
 
+static bool vip_not_local(const struct ifaddrs *list, uint32_t addr, char *err, size_t errlen)
+{
+    char owner[IF_NAMESIZE], vip[ADDR_STRLEN];
+    if (!kernel_owner(list, addr, owner, sizeof owner))
+        return true;
+    snprintf(err, errlen,
+             "VIP %s is a kernel address on %s: the kernel would answer its clients with RSTs; "
+             "rawlb owns the VIP itself: ip addr del %s/32 dev %s (use the prefix it was added with)",
+             addr_str(addr, vip), owner, vip, owner);
+    return false;
+}
+
+bool host_check_vip(uint32_t vip, char *err, size_t errlen)
+{
+    struct ifaddrs *list = NULL;
+    if (getifaddrs(&list) != 0) {
+        snprintf(err, errlen, "getifaddrs: %s", strerror(errno));
+        return false;
+    }
+    bool ok = vip_not_local(list, vip, err, errlen);
+    freeifaddrs(list);
+    return ok;
+}
+
 /* net.ipv4.conf.IF.forwarding=0: the kernel checks forwarding per input device, so this keeps
  * it out of our two interfaces without touching the rest of the box. */
 static bool forwarding_off(const char *ifname, char *err, size_t errlen)
@@ -142,16 +166,9 @@ bool host_prepare(const struct rawlb_config *cfg, struct host_setup *h, char *er
     if (!if_query(fd, cfg->ext_if, &h->ext, err, errlen) || !if_query(fd, cfg->int_if, &h->intf, err, errlen))
         goto out;
     char owner[IF_NAMESIZE], vip[ADDR_STRLEN];
-    for (unsigned i = 0; i < cfg->n_services; i++) {
-        uint32_t addr = cfg->services[i].vip.addr;
-        if (kernel_owner(list, addr, owner, sizeof owner)) {
-            snprintf(err, errlen,
-                     "VIP %s is a kernel address on %s: the kernel would answer its clients with RSTs; "
-                     "rawlb owns the VIP itself: ip addr del %s/32 dev %s (use the prefix it was added with)",
-                     addr_str(addr, vip), owner, vip, owner);
+    for (unsigned i = 0; i < cfg->n_services; i++)
+        if (!vip_not_local(list, cfg->services[i].vip.addr, err, errlen))
             goto out;
-        }
-    }
     h->nat_ip_is_kernel = kernel_owner(list, cfg->nat_ip, owner, sizeof owner) != NULL;
     if (h->nat_ip_is_kernel)
         log_info("NAT router address %s is a kernel address on %s: the kernel answers ARP for it",

@@ -27,6 +27,10 @@ struct host_setup {
     bool nat_ip_is_kernel;  /* the kernel owns the NAT router address and answers ARP for it */
 };
 
+/* A VIP must not be a kernel address (the kernel would answer its clients with RSTs): false
+ * with the command that fixes it. Used at start and for services added at runtime. */
+bool host_check_vip(uint32_t vip, char *err, size_t errlen);
+
 /* Checks and prepares the host for cfg. False with a message for the operator. */
 bool host_prepare(const struct rawlb_config *cfg, struct host_setup *h, char *err, size_t errlen);
 

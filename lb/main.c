@@ -347,11 +347,24 @@ static void announce(struct daemon *d)
 
 static void neigh_add_servers(struct daemon *d)
 {
+    char a[ADDR_STRLEN];
     for (unsigned i = 0; i < d->services.n; i++) {
         const struct service *svc = &d->services.svc[i];
         for (unsigned j = 0; j < svc->n_rs + (svc->has_sorry ? 1 : 0); j++)
-            neigh_add(&d->neigh, svc->rs[j].ep.addr);
+            if (!neigh_add(&d->neigh, svc->rs[j].ep.addr))
+                log_err("neighbour table full: %s will never be resolved (restart rawlb to clear it)",
+                        addr_str(svc->rs[j].ep.addr, a));
     }
+}
+
+static bool server_in_use(void *arg, uint32_t addr)
+{
+    const struct service_table *t = arg;
+    for (unsigned i = 0; i < t->n; i++)
+        for (unsigned j = 0; j < t->svc[i].n_rs + (t->svc[i].has_sorry ? 1 : 0); j++)
+            if (t->svc[i].rs[j].ep.addr == addr)
+                return true;
+    return false;
 }
 
 /* A runtime edit (rawlb-ctl): the new configuration replaces the running one between two
@@ -362,6 +375,11 @@ static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next
     unsigned n_old = d->services.n, n_saved;
     for (unsigned i = 0; i < n_old; i++)
         old_vips[i] = d->services.svc[i].vip.addr;
+    for (unsigned i = 0; i < next->n_services; i++)
+        if (service_find(&d->services, next->services[i].proto, next->services[i].vip.addr,
+                         next->services[i].vip.port) < 0 &&
+            !host_check_vip(next->services[i].vip.addr, err, errlen))
+            return false;
     struct health_saved *saved = health_save(&d->health, &n_saved);
     if (!saved && n_saved) {
         snprintf(err, errlen, "out of memory");
@@ -374,6 +392,7 @@ static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next
     }
     d->cfg = *next;
     neigh_add_servers(d);
+    neigh_retire_unused(&d->neigh, server_in_use, &d->services);
     char filter[FILTER_MAX], ferr[RAWLB_ERRLEN];
     ext_filter(d, filter, sizeof filter);
     if (!capture_set_filter(&d->rx_ext, filter, ferr, sizeof ferr))

@@ -29,8 +29,16 @@ void neigh_init(struct neigh_table *n)
 
 bool neigh_add(struct neigh_table *n, uint32_t addr)
 {
-    if (addr == 0 || find(n, addr))
-        return addr != 0;
+    if (addr == 0)
+        return false;
+    struct neigh_entry *known = find(n, addr);
+    if (known) {
+        if (known->retired) {
+            known->retired = false;
+            known->wanted = n->any_wanted = true;
+        }
+        return true;
+    }
     for (uint32_t i = slot_of(addr), probes = 0; probes < NEIGH_SLOTS; i = (i + 1) & (NEIGH_SLOTS - 1), probes++) {
         if (n->e[i].addr == 0) {
             n->e[i] = (struct neigh_entry){ .addr = addr, .wanted = true };
@@ -44,7 +52,7 @@ bool neigh_add(struct neigh_table *n, uint32_t addr)
 const uint8_t *neigh_lookup(struct neigh_table *n, uint32_t addr)
 {
     struct neigh_entry *e = find(n, addr);
-    if (!e)
+    if (!e || e->retired)
         return NULL;
     if (e->known)
         return e->mac;
@@ -56,7 +64,7 @@ const uint8_t *neigh_lookup(struct neigh_table *n, uint32_t addr)
 void neigh_learn(struct neigh_table *n, uint32_t addr, const uint8_t *mac, uint32_t now)
 {
     struct neigh_entry *e = find(n, addr);
-    if (!e)
+    if (!e || e->retired)
         return;
     memcpy(e->mac, mac, sizeof e->mac);
     e->known = true;
@@ -67,7 +75,7 @@ void neigh_age(struct neigh_table *n, uint32_t now)
 {
     for (unsigned i = 0; i < NEIGH_SLOTS; i++) {
         struct neigh_entry *e = &n->e[i];
-        if (!e->addr)
+        if (!e->addr || e->retired)
             continue;
         uint32_t age = now - e->confirmed;
         if (e->known && age >= NEIGH_STALE)
@@ -98,4 +106,13 @@ void neigh_for_each_wanted(struct neigh_table *n, uint32_t now, void (*fn)(void 
         fn(arg, e->addr);
     }
     n->any_wanted = still_wanted;
+}
+
+void neigh_retire_unused(struct neigh_table *n, bool (*in_use)(void *arg, uint32_t addr), void *arg)
+{
+    for (unsigned i = 0; i < NEIGH_SLOTS; i++) {
+        struct neigh_entry *e = &n->e[i];
+        if (e->addr && !e->retired && !in_use(arg, e->addr))
+            *e = (struct neigh_entry){ .addr = e->addr, .retired = true };
+    }
 }

@@ -22,6 +22,7 @@ struct neigh_entry {
     uint32_t confirmed;
     uint32_t asked;       /* when it was last solicited */
     bool ever_asked;
+    bool retired;         /* no server uses it any more: kept as a tombstone, never asked */
 };
 
 struct neigh_table {
@@ -30,7 +31,11 @@ struct neigh_table {
 };
 
 void neigh_init(struct neigh_table *n);
+/* Registers a real server's address (again, if it was retired). False when the table is full. */
 bool neigh_add(struct neigh_table *n, uint32_t addr);
+/* Control (after an edit): every address for which in_use(arg, addr) is false is retired, so a
+ * removed server is not asked for any more. */
+void neigh_retire_unused(struct neigh_table *n, bool (*in_use)(void *arg, uint32_t addr), void *arg);
 /* Fast path: the MAC for addr, or NULL (and the entry is marked wanted). */
 const uint8_t *neigh_lookup(struct neigh_table *n, uint32_t addr);
 /* From any ARP frame on the internal link: sender addr is at mac. Ignored unless registered. */

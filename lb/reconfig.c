@@ -55,6 +55,8 @@ static void carry_over(const struct service_table *old, struct service_table *ne
             o->rs[o->n_rs].ep.port == n->rs[n->n_rs].ep.port) {
             map->rs[i][o->n_rs] = (int)n->n_rs;
             n->rs[n->n_rs].stats = o->rs[o->n_rs].stats;
+            n->rs[n->n_rs].rate = o->rs[o->n_rs].rate;
+            n->rs[n->n_rs].rate_base = o->rs[o->n_rs].rate_base;
         }
     }
     for (unsigned s = 0; s < next->n; s++) {
