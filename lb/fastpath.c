@@ -235,8 +235,10 @@ static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, enum f
     if (svc->one_packet) {
         /* Each datagram on its own: only the reply direction needs an entry. */
         struct conn *c = conn_lookup_out(&fp->conns, p->proto, dst->addr, dst->port, p->saddr, p->sport);
-        if (c)
+        if (c && !(c->flags & CONN_F_RESET))
             return c;
+        if (c)
+            conn_delete(&fp->conns, c); /* dropped with its server earlier: start afresh */
     }
     struct conn proto_entry = {
         .caddr = p->saddr, .cport = p->sport, .vaddr = p->daddr, .vport = p->dport, .daddr = dst->addr,

@@ -1,5 +1,6 @@
-/* neigh: see neigh.h. Open addressing with linear probing; entries are never removed, only
- * marked unknown, so probe chains stay intact. */
+/* neigh: see neigh.h. Open addressing with linear probing; a slot never becomes empty again
+ * (entries are marked unknown or retired, and a retired slot is reused for a new address), so
+ * probe chains stay intact. */
 #include "neigh.h"
 
 #include <string.h>
@@ -39,8 +40,10 @@ bool neigh_add(struct neigh_table *n, uint32_t addr)
         }
         return true;
     }
+    /* The first retired or empty slot on the probe path: a retired slot keeps a non-zero
+     * address, so reusing it for another one leaves every chain through it intact. */
     for (uint32_t i = slot_of(addr), probes = 0; probes < NEIGH_SLOTS; i = (i + 1) & (NEIGH_SLOTS - 1), probes++) {
-        if (n->e[i].addr == 0) {
+        if (n->e[i].addr == 0 || n->e[i].retired) {
             n->e[i] = (struct neigh_entry){ .addr = addr, .wanted = true };
             n->any_wanted = true;
             return true;

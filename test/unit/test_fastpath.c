@@ -1350,6 +1350,16 @@ static void test_persistence(void)
     check_to_server(&c3, 64, UDP_FRAME_LEN(22));
     CHECK_EQ_U(fp.conns.count, 2);
     CHECK_EQ_U(rs_at(SVC_OPS, 0)->inactive + rs_at(SVC_OPS, 1)->inactive, 2);
+    /* Both servers' flows dropped (health) and the servers back at once: the tuple's next
+     * datagram gets a fresh entry, so the reply is translated again, not dropped. */
+    fastpath_drop_server(&fp, SVC_OPS, 0);
+    fastpath_drop_server(&fp, SVC_OPS, 1);
+    struct flow d = a;
+    uint64_t no_conn = fp.stats.drops[FP_DROP_NO_CONN];
+    CHECK_EQ_U(udp_from_client(&d, 23, false), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(udp_from_server(&d, 32, false), FP_VERDICT_TX_EXT);
+    check_to_client(&d, 64, UDP_FRAME_LEN(32));
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_CONN], no_conn);
     env_down();
 }
 

@@ -77,5 +77,19 @@ int main(void)
     CHECK_EQ_U(last_asked, rs2);
     neigh_learn(&n, rs2, mac2, 1002);
     CHECK(neigh_lookup(&n, rs2) && memcmp(neigh_lookup(&n, rs2), mac2, 6) == 0);
+
+    /* Churn: far more distinct servers over the daemon's life than slots, a few at a time. */
+    static uint32_t keep;
+    neigh_init(&n);
+    bool all_added = true;
+    for (uint32_t round = 0; round < 4; round++) {
+        for (uint32_t i = 1; i <= 6000; i++)
+            all_added = neigh_add(&n, htonl(0x0a000000u + round * 10000u + i)) && all_added;
+        keep = htonl(0x0a000000u + round * 10000u + 1);
+        neigh_retire_unused(&n, only_rs1, &keep);
+    }
+    CHECK(all_added);
+    neigh_learn(&n, keep, mac1, 5);
+    CHECK(neigh_lookup(&n, keep) != NULL);
     CHECK_DONE();
 }
