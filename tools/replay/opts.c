@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
+
 enum {
     OPT_TO = 256, OPT_TO_MAC, OPT_SRC_RANGE, OPT_SPEED, OPT_PPS, OPT_MBPS, OPT_TOPSPEED, OPT_LOOP,
     OPT_DURATION, OPT_GEN, OPT_SIZE, OPT_FLOWS, OPT_BATCH, OPT_QDISC_BYPASS, OPT_SINK, OPT_ECHO,
@@ -109,57 +111,50 @@ static bool parse_num(const char *s, double lo, double hi, double *out)
     return true;
 }
 
+/* Numbers and addresses go through the project's own validators (lb/addr.h), as rawlb's flags do. */
 static bool parse_uint(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    char *end;
-    if (*s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
+    unsigned long v;
+    if (!addr_parse_uint(s, (unsigned long)lo, (unsigned long)hi, &v))
         return false;
     *out = v;
     return true;
 }
 
-static bool parse_addr_port(const char *s, uint32_t *addr, uint16_t *port)
+/* s up to the first stop character (or all of it) as a host address; *rest points after it. */
+static bool parse_host_prefix(const char *s, char stop, uint32_t *addr, const char **rest)
 {
-    char buf[64];
-    const char *colon = strchr(s, ':');
-    size_t n = colon ? (size_t)(colon - s) : strlen(s);
+    char buf[ADDR_STRLEN], why[RAWLB_ERRLEN];
+    const char *end = strchr(s, stop);
+    size_t n = end ? (size_t)(end - s) : strlen(s);
     if (n >= sizeof buf)
         return false;
     memcpy(buf, s, n);
     buf[n] = 0;
-    struct in_addr a;
-    if (inet_pton(AF_INET, buf, &a) != 1)
+    *rest = end ? end + 1 : NULL;
+    return addr_parse_host(buf, addr, why, sizeof why);
+}
+
+/* ADDR[:PORT] (the port is optional here, unlike a service's). */
+static bool parse_addr_port(const char *s, uint32_t *addr, uint16_t *port)
+{
+    const char *p;
+    uint64_t v = 0;
+    if (!parse_host_prefix(s, ':', addr, &p) || (p && !parse_uint(p, 1, 65535, &v)))
         return false;
-    *addr = a.s_addr;
-    *port = 0;
-    if (colon) {
-        uint64_t p;
-        if (!parse_uint(colon + 1, 1, 65535, &p))
-            return false;
-        *port = htons((uint16_t)p);
-    }
+    *port = htons((uint16_t)v);
     return true;
 }
 
 static bool parse_cidr(const char *s, uint32_t *base, uint32_t *size)
 {
-    char buf[64];
-    const char *slash = strchr(s, '/');
+    const char *p;
     uint64_t len = 32;
-    size_t n = slash ? (size_t)(slash - s) : strlen(s);
-    if (n >= sizeof buf || (slash && !parse_uint(slash + 1, 8, 32, &len)))
-        return false;
-    memcpy(buf, s, n);
-    buf[n] = 0;
-    struct in_addr a;
-    if (inet_pton(AF_INET, buf, &a) != 1)
+    uint32_t addr;
+    if (!parse_host_prefix(s, '/', &addr, &p) || (p && !parse_uint(p, 8, 32, &len)))
         return false;
     uint32_t mask = len ? ~0u << (32 - len) : 0;
-    *base = ntohl(a.s_addr) & mask;
+    *base = ntohl(addr) & mask;
     *size = (uint32_t)(1ull << (32 - len));
     if (*size > 2) { /* leave out the network and broadcast addresses */
         *base += 1;
