@@ -157,12 +157,18 @@ def udpdf(host, port, size):
     return 0
 
 
-def agent(port, path):
+def serve_tcp(port, handle):
+    """Listens on port and runs handle(conn) for each connection in a thread of its own."""
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("0.0.0.0", port))
     srv.listen(64)
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=handle, args=(c,), daemon=True).start()
 
+
+def agent(port, path):
     def answer(c):
         try:
             with open(path, "rb") as f:
@@ -177,9 +183,7 @@ def agent(port, path):
         finally:
             c.close()
 
-    while True:
-        c, _ = srv.accept()
-        threading.Thread(target=answer, args=(c,), daemon=True).start()
+    serve_tcp(port, answer)
 
 
 def udppong(name, port):
@@ -194,11 +198,6 @@ def udppong(name, port):
 
 
 def holdd(name, port):
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("0.0.0.0", port))
-    srv.listen(64)
-
     def serve(c):
         try:
             for line in c.makefile("rb"):
@@ -208,9 +207,7 @@ def holdd(name, port):
         finally:
             c.close()
 
-    while True:
-        c, _ = srv.accept()
-        threading.Thread(target=serve, args=(c,), daemon=True).start()
+    serve_tcp(port, serve)
 
 
 def hold(host, port, seconds):
