@@ -101,7 +101,8 @@ static void run_batches(struct daemon *d, struct capture *rx, bool from_ext)
         if (n < CAPTURE_BATCH)
             break;
     }
-    neigh_for_each_wanted(&d->neigh, now, solicit_cb, &d->arp_int);
+    /* Unresolved servers are asked for from the tick, not here: a server that never answers
+     * would otherwise cost a walk of the neighbour table on every wakeup. */
 }
 
 static void ext_cb(struct ev_loop *loop, ev_io *w, int revents)
