@@ -1,0 +1,43 @@
+/* linkmon: the carrier of the interfaces rawlb depends on, followed live through rtnetlink
+ * (RTMGRP_LINK) in the event loop. The one link monitor of the daemon: HA's --ha-track gives up
+ * the master role when a tracked link loses carrier; later users (MTU, MAC changes) extend it
+ * rather than open their own. Carrier is IFF_LOWER_UP: a veth whose peer (the switch side) is
+ * down, or a NIC without a cable, is down even while the interface itself is administratively up. */
+#ifndef RAWLB_LINKMON_H
+#define RAWLB_LINKMON_H
+
+#include <ev.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LINKMON_MAX 8
+
+struct linkmon_if {
+    char name[IF_NAMESIZE];
+    int ifindex;
+    bool up; /* has carrier */
+};
+
+/* Called from the loop when a watched interface's carrier changes. */
+typedef void (*linkmon_cb)(void *arg, const struct linkmon_if *lif);
+
+struct linkmon {
+    int fd; /* -1 when closed */
+    struct ev_loop *loop;
+    ev_io io;
+    unsigned n;
+    struct linkmon_if ifs[LINKMON_MAX];
+    linkmon_cb cb;
+    void *cb_arg;
+};
+
+/* Opens the netlink socket, resolves each name (false with a message naming an interface that
+ * does not exist) and reads every carrier once, so linkmon_first_down is right at once. */
+bool linkmon_open(struct linkmon *m, struct ev_loop *loop, const char *const *names, unsigned n, linkmon_cb cb,
+                  void *arg, char *err, size_t errlen);
+void linkmon_close(struct linkmon *m);
+/* The first watched interface without carrier, or NULL when all have it. */
+const struct linkmon_if *linkmon_first_down(const struct linkmon *m);
+
+#endif
