@@ -29,8 +29,9 @@ struct privhelper {
 /* Forks the helper. Call before any thread starts. */
 bool privhelper_start(struct privhelper *h, struct ev_loop *loop, privhelper_done_cb done, void *arg, char *err,
                       size_t errlen);
-/* Asks the helper to run `/bin/sh -c COMMAND sh ARG...` (COMMAND sees the arguments as "$@",
- * e.g. "$1" is the new HA state). Never blocks the loop; false when the helper is gone or the
+/* Asks the helper to run COMMAND through /bin/sh with ARG... appended as arguments
+ * (`sh -c 'COMMAND "$@"' sh ARG...`: "--ha-notify /etc/rawlb/notify" is run as
+ * "/etc/rawlb/notify master"). Never blocks the loop; false when the helper is gone or the
  * request does not fit PRIVHELPER_MSG_MAX. */
 bool privhelper_run(struct privhelper *h, const char *command, const char *const *args, unsigned nargs);
 /* Closes the socketpair (the helper exits) and reaps it. */
