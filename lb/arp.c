@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "service.h"
+
 static const uint8_t broadcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t zero_mac[6];
 
@@ -59,4 +61,18 @@ void arp_solicit(struct arp_sender *s, uint32_t target)
 void arp_announce(struct arp_sender *s, uint32_t owned)
 {
     send_arp(s, owned, owned);
+}
+
+void arp_announce_owned(struct arp_sender *ext, struct arp_sender *intf, const struct service_table *t,
+                        uint32_t nat_ip, bool with_nat)
+{
+    for (unsigned i = 0; i < t->n; i++) {
+        bool seen = false;
+        for (unsigned j = 0; j < i && !seen; j++)
+            seen = t->svc[j].vip.addr == t->svc[i].vip.addr;
+        if (!seen)
+            arp_announce(ext, t->svc[i].vip.addr);
+    }
+    if (with_nat)
+        arp_announce(intf, nat_ip);
 }

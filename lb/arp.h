@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct libnet_context;
+struct service_table;
 
 struct arp_sender {
     struct libnet_context *ln;
@@ -26,5 +27,10 @@ void arp_sender_close(struct arp_sender *s);
 void arp_solicit(struct arp_sender *s, uint32_t target);
 /* Gratuitous ARP for an address we now answer for. */
 void arp_announce(struct arp_sender *s, uint32_t owned);
+/* Gratuitous ARP for everything a master director owns: each distinct VIP of t on ext, and the
+ * NAT router address on intf when with_nat (not when the kernel owns it and answers for it).
+ * At start without HA, at every takeover and periodically while master (ha.c). */
+void arp_announce_owned(struct arp_sender *ext, struct arp_sender *intf, const struct service_table *t,
+                        uint32_t nat_ip, bool with_nat);
 
 #endif

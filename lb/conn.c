@@ -171,6 +171,26 @@ struct conn *conn_lookup_template(struct conn_table *t, uint8_t proto, uint32_t 
     return NULL;
 }
 
+static void set_state(struct conn_table *t, struct conn *c, unsigned state);
+static void set_deadline(struct conn_table *t, struct conn *c, uint32_t timeout);
+
+static void tell_watchers(struct conn_table *t, struct conn *c, unsigned old_state, unsigned new_state)
+{
+    c->told_expires = c->expires;
+    for (unsigned i = 0; i < t->n_watchers; i++)
+        if (old_state != new_state || t->watchers[i].refreshes)
+            t->watchers[i].cb(t->watchers[i].arg, c, old_state, new_state);
+}
+
+bool conn_watch(struct conn_table *t, conn_state_cb cb, void *arg, bool refreshes)
+{
+    if (t->n_watchers == CONN_MAX_WATCHERS)
+        return false;
+    t->watchers[t->n_watchers++] = (struct conn_watcher){ .cb = cb, .arg = arg, .refreshes = refreshes };
+    t->refresh_watched |= refreshes;
+    return true;
+}
+
 static void wheel_insert(struct conn_table *t, struct conn *c)
 {
     uint32_t idx = conn_index(t, c);
@@ -214,7 +234,8 @@ static uint32_t timeout_of(const struct conn_table *t, const struct conn *c)
     return t->timeout[c->state];
 }
 
-struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry)
+/* Takes a free slot, copies entry into it and hashes it; the caller sets state and deadline. */
+static struct conn *insert(struct conn_table *t, const struct conn *entry)
 {
     uint32_t idx;
     if (t->free_head != CONN_NONE) {
@@ -228,14 +249,10 @@ struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry)
     }
     struct conn *c = &t->pool[idx];
     uint32_t generation = c->generation + 1;
-    *c = *proto_entry;
+    *c = *entry;
     c->generation = generation;
-    c->flags |= CONN_F_LIVE;
+    c->flags = (uint16_t)((c->flags & ~CONN_F_SYNC_DIRTY) | CONN_F_LIVE);
     c->controlled = 0;
-    if (c->flags & CONN_F_TEMPLATE)
-        c->state = CONN_S_TEMPLATE;
-    else
-        c->state = c->proto == IPPROTO_TCP ? TCP_S_NONE : CONN_S_UDP;
     c->fwd_next = c->rev_next = CONN_NONE;
     if (hashed_fwd(c)) {
         uint32_t b = fwd_bucket(t, c);
@@ -247,7 +264,13 @@ struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry)
         c->rev_next = t->rev_buckets[b];
         t->rev_buckets[b] = idx;
     }
-    c->expires = t->now + timeout_of(t, c);
+    return c;
+}
+
+/* The entry is complete: file it, bind it to its template, count it, tell the watchers. */
+static void commit(struct conn_table *t, struct conn *c, uint32_t lifetime)
+{
+    c->expires = t->now + lifetime;
     wheel_insert(t, c);
     if (c->template != CONN_NONE) {
         t->pool[c->template].controlled++;
@@ -255,9 +278,58 @@ struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry)
     }
     t->count++;
     t->stats.created++;
-    if (t->state_cb)
-        t->state_cb(t->state_cb_arg, c, CONN_S_COUNT, c->state);
+    tell_watchers(t, c, CONN_S_COUNT, c->state);
+}
+
+struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry)
+{
+    struct conn *c = insert(t, proto_entry);
+    if (!c)
+        return NULL;
+    if (c->flags & CONN_F_TEMPLATE)
+        c->state = CONN_S_TEMPLATE;
+    else
+        c->state = c->proto == IPPROTO_TCP ? TCP_S_NONE : CONN_S_UDP;
+    commit(t, c, timeout_of(t, c));
     return c;
+}
+
+/* The entry a synced one replaces: the same key in the direction it is hashed by. */
+static struct conn *find_same(struct conn_table *t, const struct conn *e)
+{
+    if (e->flags & CONN_F_TEMPLATE)
+        return conn_lookup_template(t, e->proto, e->caddr, e->vaddr, e->vport);
+    if (e->flags & CONN_F_ONE_PACKET)
+        return conn_lookup_out(t, e->proto, e->daddr, e->dport, e->caddr, e->cport);
+    return conn_lookup_in(t, e->proto, e->caddr, e->cport, e->vaddr, e->vport);
+}
+
+struct conn *conn_import(struct conn_table *t, const struct conn *entry, uint32_t lifetime)
+{
+    t->importing = true;
+    struct conn *c = find_same(t, entry);
+    if (c && c->svc == entry->svc && c->rs == entry->rs && c->daddr == entry->daddr &&
+        c->dport == entry->dport && !(c->flags & CONN_F_RESET)) {
+        /* The same flow moved on: its state and deadline follow, its links stay. */
+        memcpy(c->client_mac, entry->client_mac, sizeof c->client_mac);
+        set_state(t, c, entry->state);
+        set_deadline(t, c, lifetime);
+        tell_watchers(t, c, c->state, c->state);
+    } else {
+        if (c)
+            conn_delete(t, c);
+        c = insert(t, entry);
+        if (c)
+            commit(t, c, lifetime);
+    }
+    t->importing = false;
+    return c;
+}
+
+uint32_t conn_lifetime(const struct conn_table *t, const struct conn *c)
+{
+    int32_t left = (int32_t)(c->expires - t->now);
+    return left > 0 ? (uint32_t)left : 0;
 }
 
 /* A template lives on for its timeout after the last entry it controls is gone (IPVS keeps
@@ -277,8 +349,7 @@ static void release_template(struct conn_table *t, struct conn *tpl, uint32_t ge
 static void unhash_and_free(struct conn_table *t, struct conn *c)
 {
     uint32_t idx = conn_index(t, c);
-    if (t->state_cb)
-        t->state_cb(t->state_cb_arg, c, c->state, CONN_S_COUNT);
+    tell_watchers(t, c, c->state, CONN_S_COUNT);
     if (hashed_fwd(c))
         chain_remove(t, &t->fwd_buckets[fwd_bucket(t, c)], idx, false);
     if (hashed_rev(c))
@@ -310,15 +381,17 @@ static void set_deadline(struct conn_table *t, struct conn *c, uint32_t timeout)
     } else {
         c->expires = expires;
     }
+    if (t->refresh_watched && (int32_t)(expires - c->told_expires) > (int32_t)(timeout / 2))
+        tell_watchers(t, c, c->state, c->state);
 }
 
 static void set_state(struct conn_table *t, struct conn *c, unsigned state)
 {
     if (state == c->state)
         return;
-    if (t->state_cb)
-        t->state_cb(t->state_cb_arg, c, c->state, state);
+    unsigned old_state = c->state;
     c->state = (uint8_t)state;
+    tell_watchers(t, c, old_state, state);
 }
 
 void conn_tcp_update(struct conn_table *t, struct conn *c, enum conn_dir dir, uint8_t tcp_flags)

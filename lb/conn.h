@@ -6,7 +6,19 @@
  * (conn_expire_tick); a packet only moves the entry's deadline, the wheel re-files it lazily.
  * TCP states and timeouts follow IPVS's NAT state table. Persistence templates (-p) live in
  * the same table, forward-hashed only, as in IPVS.
- * The table belongs to one worker: nothing here is shared or locked. */
+ *
+ * Design shared by the fast path's users (HA, Edges, Performance, Hardening, Scale-out):
+ * - One entry budget: at most 96 bytes per tracked connection, buckets included (today 84 + 8).
+ *   What later issues add (eviction class, last-seen time, half-open/mid-flow classes) must fit.
+ * - One table per worker, nothing shared or locked. Which worker owns a flow is decided in one
+ *   place (flow_worker(), with --workers); HA's import of synced entries goes through it too.
+ * - Watchers (conn_watch) learn of every entry made, changed and removed: the per-real-server
+ *   counters and HA's connection sync are two of them. An entry keeps no pointer to a watcher.
+ * - conn_create makes an entry for a new flow in its initial state; conn_import makes one that
+ *   already has a state, a remaining lifetime, a template and a client MAC (a synced entry, as
+ *   IPVS's sync sets both), so a flow survives a failover as it was.
+ * - Anything that leaves the process names services and real servers by address and port,
+ *   never by the indexes kept here. */
 #ifndef RAWLB_CONN_H
 #define RAWLB_CONN_H
 
@@ -45,6 +57,7 @@ enum conn_flags {
     CONN_F_RESET = 1 << 2,       /* dropped by rawlb (real server removed): answer with RST */
     CONN_F_LIVE = 1 << 3,        /* in use (set by conn_create, cleared by delete) */
     CONN_F_DETACHED = 1 << 4,    /* its service or real server was removed: svc/rs mean nothing */
+    CONN_F_SYNC_DIRTY = 1 << 5,  /* HA: changed since it was last sent to the peer (queued once) */
 };
 
 struct conn {
@@ -63,12 +76,24 @@ struct conn {
     uint32_t template_generation; /* the template's generation when it was attached */
     uint32_t controlled;          /* templates: live entries referring to it */
     uint32_t generation;          /* bumped on every reuse of the slot, for weak references */
+    uint32_t told_expires;        /* the deadline watchers were last told of (refresh events) */
     uint8_t client_mac[6];        /* next hop the client's frames came from */
 };
 
-/* Called when an entry leaves a state or the table, so per-real-server counters follow.
- * old_state is CONN_S_COUNT when the entry is new, new_state is CONN_S_COUNT when it goes. */
-typedef void (*conn_state_cb)(void *arg, const struct conn *c, unsigned old_state, unsigned new_state);
+/* A watcher is told when an entry is made, changes state or goes, so per-real-server counters
+ * and HA's sync follow. old_state is CONN_S_COUNT when the entry is new, new_state is
+ * CONN_S_COUNT when it goes. old_state == new_state is a refresh: the entry's deadline moved
+ * more than half its timeout past the one watchers were last told of (only for watchers that
+ * asked for refreshes: the peer's copy of a long-lived flow must not expire before it). The
+ * entry may be changed only in its CONN_F_SYNC_DIRTY flag. */
+typedef void (*conn_state_cb)(void *arg, struct conn *c, unsigned old_state, unsigned new_state);
+#define CONN_MAX_WATCHERS 2
+
+struct conn_watcher {
+    conn_state_cb cb;
+    void *arg;
+    bool refreshes;
+};
 
 struct conn_stats {
     uint64_t created, expired, table_full;
@@ -86,8 +111,10 @@ struct conn_table {
     uint32_t wheel[CONN_WHEEL_SLOTS];
     uint32_t now;       /* seconds since the table was made */
     uint32_t timeout[CONN_S_COUNT];
-    conn_state_cb state_cb;
-    void *state_cb_arg;
+    struct conn_watcher watchers[CONN_MAX_WATCHERS];
+    unsigned n_watchers;
+    bool refresh_watched;  /* some watcher wants refreshes */
+    bool importing;        /* inside conn_import: watchers tell the peer's entries from ours */
     struct conn_stats stats;
 };
 
@@ -109,6 +136,15 @@ struct conn *conn_lookup_template(struct conn_table *t, uint8_t proto, uint32_t 
  * flags, svc, rs, template (CONN_NONE or a template's index), template_timeout for templates
  * and client_mac. NULL when the table is full (counted). */
 struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry);
+/* An entry as another director had it (HA sync): like conn_create but entry->state is kept,
+ * the entry dies in lifetime seconds unless refreshed, and its template index, template_timeout
+ * and client_mac are taken as given. An entry with the same key is replaced. NULL when the table
+ * is full (counted). Watchers see t->importing set while they are told. */
+struct conn *conn_import(struct conn_table *t, const struct conn *entry, uint32_t lifetime);
+/* Adds a watcher (at most CONN_MAX_WATCHERS; false when full). */
+bool conn_watch(struct conn_table *t, conn_state_cb cb, void *arg, bool refreshes);
+/* Seconds until the entry expires at the table's now (0 if due). */
+uint32_t conn_lifetime(const struct conn_table *t, const struct conn *c);
 void conn_delete(struct conn_table *t, struct conn *c);
 
 /* Advance the TCP state machine for a segment seen in dir with these TCP flags

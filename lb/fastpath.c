@@ -39,10 +39,10 @@ uint32_t *fastpath_counter_for(struct real_server *rs, unsigned state)
 }
 
 /* ActiveConn/InActConn follow every entry's state, as IPVS's ip_vs_set_state does. */
-static void on_conn_state(void *arg, const struct conn *c, unsigned old_state, unsigned new_state)
+static void on_conn_state(void *arg, struct conn *c, unsigned old_state, unsigned new_state)
 {
     struct fastpath *fp = arg;
-    if (c->flags & CONN_F_DETACHED)
+    if (c->flags & CONN_F_DETACHED || old_state == new_state)
         return; /* its real server is gone from the table: nothing to count on */
     struct real_server *rs = rs_of(fp, c);
     if (old_state != CONN_S_COUNT) {
@@ -66,8 +66,8 @@ bool fastpath_init(struct fastpath *fp, const struct fastpath_config *cfg, struc
     fp->neigh = neigh;
     if (!conn_table_init(&fp->conns, cfg->max_conns, &cfg->timeouts, cfg->seed))
         return false;
-    fp->conns.state_cb = on_conn_state;
-    fp->conns.state_cb_arg = fp;
+    conn_watch(&fp->conns, on_conn_state, fp, false);
+    fp->master = true;
     frag_init(&fp->frags, cfg->seed ^ 0x5bd1e995u);
     return true;
 }
@@ -75,6 +75,12 @@ bool fastpath_init(struct fastpath *fp, const struct fastpath_config *cfg, struc
 void fastpath_free(struct fastpath *fp)
 {
     conn_table_free(&fp->conns);
+}
+
+void fastpath_set_role(struct fastpath *fp, bool master, uint32_t grace_until)
+{
+    fp->master = master;
+    fp->grace_until = grace_until;
 }
 
 void fastpath_tick(struct fastpath *fp, uint32_t now)
@@ -208,7 +214,7 @@ static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, ui
 }
 
 /* A packet from a client for which no usable entry exists: a service, a server, an entry. */
-static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, enum fp_drop *why)
+static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, uint32_t now, enum fp_drop *why)
 {
     int svc_idx = service_find(fp->services, p->proto, p->daddr, p->dport);
     if (svc_idx < 0) {
@@ -216,7 +222,7 @@ static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, enum f
         return NULL;
     }
     if (p->proto == IPPROTO_TCP && !is_new_flow_syn(p->tcp_flags)) {
-        *why = FP_DROP_NOT_SYN;
+        *why = (int32_t)(fp->grace_until - now) > 0 ? FP_DROP_GRACE : FP_DROP_NOT_SYN;
         return NULL;
     }
     struct service *svc = &fp->services->svc[svc_idx];
@@ -401,7 +407,7 @@ static enum fp_verdict from_client(struct fastpath *fp, uint8_t *buf, size_t *le
     }
     if (!c) {
         enum fp_drop why;
-        c = new_flow(fp, p, &why);
+        c = new_flow(fp, p, now, &why);
         if (!c)
             return drop(fp, why);
     }
@@ -432,6 +438,8 @@ static enum fp_verdict handle_arp(struct fastpath *fp, bool from_ext, uint8_t *b
         return drop(fp, FP_DROP_ARP_IGNORED);
     if (!from_ext)
         neigh_learn(fp->neigh, a.spa, a.sha, now);
+    if (!fp->master)
+        return drop(fp, FP_DROP_STANDBY);
     if (a.op != ARP_OP_REQUEST)
         return drop(fp, FP_DROP_ARP_IGNORED);
     bool ours = from_ext ? service_is_vip(fp->services, a.tpa) : (fp->cfg.answer_arp_nat && a.tpa == fp->cfg.nat_ip);
@@ -461,6 +469,8 @@ static enum fp_verdict dispatch(struct fastpath *fp, bool from_ext, uint8_t *buf
     case PARSE_BAD_L4:
         return drop(fp, FP_DROP_BAD_L4);
     }
+    if (!fp->master)
+        return drop(fp, FP_DROP_STANDBY);
     return from_ext ? from_client(fp, buf, len, &p, now) : from_server(fp, buf, len, &p, now);
 }
 

@@ -5,7 +5,25 @@
  * so nothing is allocated and every frame is sent at most once.
  * Frames start with a struct virtio_net_hdr (PACKET_VNET_HDR), then Ethernet.
  * No I/O here: capture.c reads batches, xmit.c sends them, and the same code can be driven from
- * a file. One struct fastpath per worker; only the service table is shared. */
+ * a file. One struct fastpath per worker; only the service table is shared.
+ *
+ * Design shared by the issues that change what the fast path answers:
+ * - The role gate (HA): one flag, fp->master, set through fastpath_set_role. A director that is
+ *   not master sends nothing of its own: no ARP answers for VIPs or the NAT router address, no
+ *   echo replies, no RST, no ICMP, no forwarding (every such frame is dropped as "standby"). It
+ *   still learns the real servers' MACs, and its table still takes synced entries (conn_import),
+ *   so it can forward the moment it becomes master. Without --ha-role a director is master.
+ * - One rule for unknown flows, everywhere (Edges and Scale-out fill in the answers):
+ *     TCP non-SYN without an entry: an RST from VIP:port, rate-limited, never for an RST (today:
+ *       dropped as not_syn); for mh services forwarded to the server mh picks, as a mid-flow entry;
+ *     the same within the grace period (from becoming master until grace_until: one dead time,
+ *       and while an HA import or a saved-table restore runs): dropped silently as "grace", so a
+ *       flow whose entry had not reached this director yet is not reset by the takeover;
+ *     TCP SYN / UDP to a VIP port without a service: RST / ICMP port unreachable, rate-limited
+ *       (today: dropped as no_service);
+ *     a reply from a real server without an entry: mh services rewritten from the service table,
+ *       otherwise dropped as no_conn.
+ * - Counters are per worker and summed when read; every frame is counted once in and once out. */
 #ifndef RAWLB_FASTPATH_H
 #define RAWLB_FASTPATH_H
 
@@ -35,7 +53,9 @@
     X(NO_CONN, "no_conn")               /* from a real server, no entry */          \
     X(ICMP_UNTRACKED, "icmp_untracked") /* ICMP error about no flow of ours */       \
     X(ICMP_OTHER, "icmp_other")         /* ICMP to a VIP that is neither echo nor error */ \
-    X(GSO_BAD, "gso_bad")               /* vnet header inconsistent with the frame */
+    X(GSO_BAD, "gso_bad")               /* vnet header inconsistent with the frame */ \
+    X(STANDBY, "standby")               /* not master: the role gate holds (HA) */   \
+    X(GRACE, "grace")                   /* unknown mid-flow TCP just after a takeover */
 
 enum fp_drop {
 #define FP_DROP_ENUM(name, str) FP_DROP_##name,
@@ -74,6 +94,8 @@ struct fastpath {
     struct conn_table conns;
     struct frag_table frags;
     struct fastpath_stats stats;
+    bool master;          /* the role gate: forward and answer only when true */
+    uint32_t grace_until; /* unknown mid-flow TCP is dropped silently before this second */
 };
 
 /* Makes the connection table (cfg->max_conns entries). False when memory is short. */
@@ -86,6 +108,10 @@ void fastpath_free(struct fastpath *fp);
  * never longer than what they answer). On TX verdicts buf[0..*len) is what to send. now is the
  * worker's clock in seconds (the one given to fastpath_tick). */
 enum fp_verdict fastpath_handle(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t *len, uint32_t now);
+
+/* HA: open (master) or close the role gate; grace_until is the worker's second until which
+ * unknown mid-flow TCP segments are dropped silently (0: no grace). A new fastpath is master. */
+void fastpath_set_role(struct fastpath *fp, bool master, uint32_t grace_until);
 
 /* A real server was declared dead (health, without --quiesce): its connections are marked so
  * that each client's next segment gets an RST from the VIP (TCP) or is scheduled afresh (UDP);

@@ -338,12 +338,8 @@ static void drop_flows_cb(void *arg, unsigned svc, unsigned rs)
 /* Tell the links who owns the VIPs and the NAT router address now. */
 static void announce(struct daemon *d)
 {
-    for (unsigned n = 0; n < GARP_COUNT; n++) {
-        for (unsigned i = 0; i < d->services.n; i++)
-            arp_announce(&d->arp_ext, d->services.svc[i].vip.addr);
-        if (!d->host.nat_ip_is_kernel)
-            arp_announce(&d->arp_int, d->cfg.nat_ip);
-    }
+    for (unsigned n = 0; n < GARP_COUNT; n++)
+        arp_announce_owned(&d->arp_ext, &d->arp_int, &d->services, d->cfg.nat_ip, !d->host.nat_ip_is_kernel);
 }
 
 static void neigh_add_servers(struct daemon *d)

@@ -13,12 +13,11 @@ struct index_map {
     int rs[RAWLB_MAX_SERVICES][RAWLB_MAX_RS_PER_SERVICE + 1];
 };
 
-static int find_rs(const struct service *svc, const struct endpoint *ep, unsigned n)
+/* A real server (not the sorry server) of svc by address and port. */
+static int find_rs(const struct service *svc, const struct endpoint *ep)
 {
-    for (unsigned i = 0; i < n; i++)
-        if (svc->rs[i].ep.addr == ep->addr && svc->rs[i].ep.port == ep->port)
-            return (int)i;
-    return NOT_FOUND;
+    int i = service_find_rs(svc, ep);
+    return i >= 0 && (unsigned)i < svc->n_rs ? i : NOT_FOUND;
 }
 
 /* Counts and what health decided follow a server by its address; its weight is the new
@@ -40,7 +39,7 @@ static void carry_over(const struct service_table *old, struct service_table *ne
         struct service *n = &next->svc[s];
         n->stats = o->stats;
         for (unsigned j = 0; j < o->n_rs; j++) {
-            int r = find_rs(n, &o->rs[j].ep, n->n_rs);
+            int r = find_rs(n, &o->rs[j].ep);
             map->rs[i][j] = r;
             if (r == NOT_FOUND) {
                 res->servers_removed++;
@@ -68,7 +67,7 @@ static void carry_over(const struct service_table *old, struct service_table *ne
         }
         const struct service *o = &old->svc[service_find(old, n->proto, n->vip.addr, n->vip.port)];
         for (unsigned j = 0; j < n->n_rs; j++)
-            if (find_rs(o, &n->rs[j].ep, o->n_rs) == NOT_FOUND)
+            if (find_rs(o, &n->rs[j].ep) == NOT_FOUND)
                 res->servers_added++;
     }
 }

@@ -73,6 +73,15 @@ int service_find(const struct service_table *t, uint8_t proto, uint32_t vip, uin
     return -1;
 }
 
+int service_find_rs(const struct service *svc, const struct endpoint *ep)
+{
+    unsigned n = svc->n_rs + (svc->has_sorry ? 1 : 0);
+    for (unsigned i = 0; i < n; i++)
+        if (svc->rs[i].ep.addr == ep->addr && svc->rs[i].ep.port == ep->port)
+            return (int)i;
+    return -1;
+}
+
 bool service_is_vip(const struct service_table *t, uint32_t addr)
 {
     for (unsigned i = 0; i < t->n; i++)

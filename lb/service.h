@@ -61,6 +61,9 @@ void service_table_free(struct service_table *t);
 
 /* Fast path: service for a destination, or -1. Linear over a handful of services. */
 int service_find(const struct service_table *t, uint8_t proto, uint32_t vip, uint16_t vport);
+/* A real server of svc by address and port (as in struct endpoint): its index, the sorry server's (n_rs) when that matches, or -1. For what
+ * names servers by address and port: edits, HA's sync. */
+int service_find_rs(const struct service *svc, const struct endpoint *ep);
 /* Fast path: the address is a VIP of some service (ARP, ICMP echo). */
 bool service_is_vip(const struct service_table *t, uint32_t addr);
 

@@ -12,13 +12,15 @@
  * MACs learnt, a connection table of 64 entries so that "table full" is reached.
  * Input: byte 0 is control (bit 0: from the external side; bit 1: make the IPv4 and L4
  * checksums of the frame valid first; bits 2-7: how far the clock moves, fastpath_tick then
- * runs); the rest is the vnet header and the frame, copied into a 70000-byte buffer (as the
+ * runs; the clock also decides the HA role: standby for one 64-second period in FZ_ROLE_PERIODS,
+ * master otherwise with a grace period at the start of each); the rest is the vnet header and the frame, copied into a 70000-byte buffer (as the
  * daemon's capture buffers) whose bytes past the frame are poisoned under AddressSanitizer, so
  * reading or writing beyond the frame is reported. Invariants after each fastpath_handle:
  *   - the returned length never exceeds the input length, and a TX frame has an Ethernet header
  *     whose source is the MAC of the interface it leaves by;
  *   - a TX frame that is IPv4 has a valid header checksum, and a valid L4 (TCP/UDP/ICMP)
  *     checksum when it is whole and complete (no NEEDS_CSUM), if the input's were valid;
+ *   - a director in standby sends nothing;
  *   - the counters add up: each frame counts once as received on its side and once as either
  *     sent on the side of its verdict or dropped for one reason; over the run
  *     rx_ext + rx_int = tx_ext + tx_int + all drops. */
@@ -171,6 +173,16 @@ static uint64_t fz_drops(const struct fastpath_stats *s)
 }
 
 /* Clock code (control bits 2-7) to seconds: mostly none, sometimes a few, rarely minutes. */
+#define FZ_ROLE_PERIOD 64 /* seconds */
+#define FZ_ROLE_PERIODS 8
+#define FZ_GRACE 5
+
+/* The HA role at the clock's time: standby in the last period of every FZ_ROLE_PERIODS. */
+static bool fz_standby(uint32_t now)
+{
+    return (now / FZ_ROLE_PERIOD) % FZ_ROLE_PERIODS == FZ_ROLE_PERIODS - 1;
+}
+
 static uint32_t fz_advance(uint8_t code)
 {
     if (code < 48)
@@ -190,6 +202,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (adv) {
         fz_now += adv;
         fastpath_tick(&fz_fp, fz_now);
+        fastpath_set_role(&fz_fp, !fz_standby(fz_now), fz_now - fz_now % FZ_ROLE_PERIOD + FZ_GRACE);
     }
     size_t in_len = size - 1 < FZ_BUF_SIZE ? size - 1 : FZ_BUF_SIZE;
     FZ_UNPOISON(fz_buf, in_len);
@@ -205,6 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     FUZZ_ASSERT(len <= in_len);
     FUZZ_ASSERT(v == FP_VERDICT_DROP || v == FP_VERDICT_TX_EXT || v == FP_VERDICT_TX_INT);
+    FUZZ_ASSERT(fz_fp.master || v == FP_VERDICT_DROP);
     /* Counted once on receipt, once on the way out. */
     FUZZ_ASSERT(s->rx_ext - before.rx_ext == (from_ext ? 1u : 0u));
     FUZZ_ASSERT(s->rx_int - before.rx_int == (from_ext ? 0u : 1u));

@@ -1,7 +1,8 @@
 /* test_conn: the connection table: lookups from both directions, misses on every key field,
  * table full, the IPVS TCP state machine and the state callback's bookkeeping, expiry through
  * the timing wheel (refreshes, earlier deadlines, timeouts beyond one lap, clock jumps),
- * templates, one-packet entries, resets, and a bulk run over a full 100000-entry table. */
+ * templates, one-packet entries, resets, and a bulk run over a full 100000-entry table; entries
+ * imported as another director had them (HA sync) and the refresh events of long-lived flows. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@ struct cb_log {
     unsigned from[64], to[64];
 };
 
-static void log_cb(void *arg, const struct conn *c, unsigned old_state, unsigned new_state)
+static void log_cb(void *arg, struct conn *c, unsigned old_state, unsigned new_state)
 {
     struct cb_log *l = arg;
     (void)c;
@@ -205,8 +206,7 @@ static void test_tcp_states(void)
     struct cb_log log;
     memset(&log, 0, sizeof log);
     CHECK(conn_table_init(&t, 8, &std_to, 7));
-    t.state_cb = log_cb;
-    t.state_cb_arg = &log;
+    conn_watch(&t, log_cb, &log, false);
     struct conn k = tcp_key(0);
     struct conn *c = conn_create(&t, &k);
     if (!c) {
@@ -421,8 +421,7 @@ static void test_templates(void)
     struct cb_log log;
     memset(&log, 0, sizeof log);
     CHECK(conn_table_init(&t, 8, &std_to, 99));
-    t.state_cb = log_cb;
-    t.state_cb_arg = &log;
+    conn_watch(&t, log_cb, &log, false);
     /* Persistence by client /24, all ports of the VIP (vport 0). */
     struct conn kt = key(IPPROTO_TCP, 0xc6336400, 0, 0xc000020a, 0, 0x0a010005, 0);
     kt.flags = CONN_F_TEMPLATE;
@@ -503,8 +502,7 @@ static void test_one_packet_and_reset(void)
     struct cb_log log;
     memset(&log, 0, sizeof log);
     CHECK(conn_table_init(&t, 8, &std_to, 5));
-    t.state_cb = log_cb;
-    t.state_cb_arg = &log;
+    conn_watch(&t, log_cb, &log, false);
     struct conn ko = key(IPPROTO_UDP, 0x0a000009, 5353, 0xc000020a, 53, 0x0a010005, 53);
     ko.flags = CONN_F_ONE_PACKET;
     struct conn *o = conn_create(&t, &ko);
@@ -576,8 +574,7 @@ static void test_bulk(void)
     struct cb_log log;
     memset(&log, 0, sizeof log);
     CHECK(conn_table_init(&t, BULK, &std_to, 0xdeadbeef));
-    t.state_cb = log_cb;
-    t.state_cb_arg = &log;
+    conn_watch(&t, log_cb, &log, false);
     struct conn *keys = calloc(BULK, sizeof *keys);
     struct conn **ent = calloc(BULK, sizeof *ent);
     if (!keys || !ent) {
@@ -644,6 +641,104 @@ static void test_bulk(void)
     conn_table_free(&t);
 }
 
+/* Watcher that records whether it was told inside conn_import and counts refreshes. */
+struct import_log {
+    struct conn_table *t;
+    unsigned imported, ours, refreshes, gone;
+};
+
+static void import_cb(void *arg, struct conn *c, unsigned old_state, unsigned new_state)
+{
+    struct import_log *l = arg;
+    (void)c;
+    if (old_state == new_state)
+        l->refreshes++;
+    else if (new_state == CONN_S_COUNT)
+        l->gone++;
+    else if (old_state == CONN_S_COUNT)
+        *(l->t->importing ? &l->imported : &l->ours) += 1;
+}
+
+static void test_import(void)
+{
+    struct conn_table t;
+    struct cb_log log;
+    memset(&log, 0, sizeof log);
+    CHECK(conn_table_init(&t, 16, &std_to, 7));
+    struct import_log il = { .t = &t };
+    CHECK(conn_watch(&t, log_cb, &log, false));
+    CHECK(conn_watch(&t, import_cb, &il, true));
+    CHECK(!conn_watch(&t, import_cb, &il, true)); /* CONN_MAX_WATCHERS */
+    run_to(&t, 10);
+
+    /* A template and an ESTABLISHED entry it controls, as the peer had them. */
+    struct conn kt = key(IPPROTO_TCP, 0xc6336400u, 0, 0xc000020a, 80, 0x0a010005, 8080);
+    kt.flags = CONN_F_TEMPLATE;
+    kt.state = CONN_S_TEMPLATE;
+    kt.template_timeout = 300;
+    struct conn *tpl = conn_import(&t, &kt, 250);
+    struct conn k = tcp_key(0);
+    k.state = TCP_S_ESTABLISHED;
+    memcpy(k.client_mac, "\x02\x00\x00\x00\x00\x07", 6);
+    k.template = tpl ? conn_index(&t, tpl) : CONN_NONE;
+    struct conn *c = conn_import(&t, &k, 500);
+    if (!tpl || !c) {
+        CHECK(tpl && c);
+        return;
+    }
+    CHECK_EQ_U(c->state, TCP_S_ESTABLISHED); /* kept, not reset to NONE */
+    CHECK_EQ_U(c->expires, 510);             /* its remaining lifetime, not the state's timeout */
+    CHECK_EQ_U(conn_lifetime(&t, c), 500);
+    CHECK(memcmp(c->client_mac, k.client_mac, 6) == 0);
+    CHECK_EQ_U(tpl->controlled, 1);
+    CHECK_EQ_U(tpl->expires, 260);
+    CHECK_EQ_U(log.per_state[TCP_S_ESTABLISHED], 1);
+    CHECK_EQ_U(il.imported, 2);
+    CHECK_EQ_U(il.ours, 0);
+    CHECK(find_out(&t, &k) == c);
+
+    /* The same flow again, further on: updated in place, links kept. */
+    k.state = TCP_S_FIN_WAIT;
+    CHECK(conn_import(&t, &k, 100) == c);
+    CHECK_EQ_U(c->state, TCP_S_FIN_WAIT);
+    CHECK_EQ_U(c->expires, 110);
+    CHECK_EQ_U(tpl->controlled, 1);
+    CHECK_EQ_U(log.per_state[TCP_S_ESTABLISHED], 0);
+    CHECK_EQ_U(log.per_state[TCP_S_FIN_WAIT], 1);
+    CHECK_EQ_U(t.count, 2);
+
+    /* The peer moved it to another real server: replaced. */
+    k.rs = 3;
+    k.daddr = htonl(0x0a010006);
+    struct conn *moved = conn_import(&t, &k, 100);
+    CHECK(moved != NULL && moved->rs == 3);
+    CHECK_EQ_U(t.count, 2);
+    CHECK_EQ_U(il.gone, 1);
+    CHECK(find_in(&t, &k) == moved);
+
+    /* A flow of our own: told as ours. */
+    struct conn k1 = tcp_key(1);
+    struct conn *own = conn_create(&t, &k1);
+    CHECK_EQ_U(il.ours, 1);
+    if (!own) {
+        CHECK(own != NULL);
+        return;
+    }
+    /* Refreshes: only once the deadline moved more than half the timeout past the last told. */
+    establish(&t, own);
+    unsigned before = il.refreshes;
+    run_to(&t, 300);
+    conn_tcp_update(&t, own, CONN_DIR_IN, TH_ACK_);
+    CHECK_EQ_U(il.refreshes, before); /* 290 s on: less than 450 */
+    run_to(&t, 500);
+    conn_tcp_update(&t, own, CONN_DIR_IN, TH_ACK_);
+    CHECK_EQ_U(il.refreshes, before + 1);
+    conn_tcp_update(&t, own, CONN_DIR_IN, TH_ACK_);
+    CHECK_EQ_U(il.refreshes, before + 1); /* told: the next is 450 s away again */
+    CHECK_EQ_U(log.per_state[TCP_S_ESTABLISHED], 1); /* refreshes do not count as transitions */
+    conn_table_free(&t);
+}
+
 int main(void)
 {
     test_lookup_both_ways();
@@ -654,5 +749,6 @@ int main(void)
     test_template_after_last_controlled();
     test_one_packet_and_reset();
     test_bulk();
+    test_import();
     CHECK_DONE();
 }

@@ -1431,6 +1431,48 @@ static void test_echo_options(void)
     env_down();
 }
 
+/* ---- the role gate (HA): a backup learns but sends nothing; grace after a takeover ---- */
+
+static void test_role_gate(void)
+{
+    env_up(1024, 1500, 1500);
+    size_t len;
+    uint8_t new_mac[6] = { 0x02, 0xaa, 0, 0, 0x99, 0x11 };
+    fastpath_set_role(&fp, false, 0);
+
+    /* No ARP answer for the VIP or the NAT router address, but the server's MAC is learnt. */
+    len = frame_build_arp(buf, ARP_REQUEST, CLIENT_MAC, BCAST, CLIENT_MAC, CLIENT, ZERO_MAC, VIP);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_DROP);
+    len = frame_build_arp(buf, ARP_REQUEST, new_mac, BCAST, new_mac, RS1, ZERO_MAC, NAT);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, false, buf, &out_len, NOW), FP_VERDICT_DROP);
+    CHECK(mac_is(neigh_lookup(&neigh, htonl(RS1)), new_mac));
+    /* No forwarding, no echo reply. */
+    struct flow fl = { .caddr = CLIENT, .cport = 41000, .vaddr = VIP, .vport = 80 };
+    CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_DROP);
+    CHECK(flow_conn(&fl) == NULL);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_STANDBY], 3);
+    CHECK_EQ_U(fp.stats.arp_replies, 0);
+    CHECK_EQ_U(fp.stats.tx_ext + fp.stats.tx_int, 0);
+
+    /* Master with a grace period: an unknown mid-flow segment is dropped as grace, not not_syn;
+     * a SYN opens a flow as usual; after the grace period, not_syn again. */
+    fastpath_set_role(&fp, true, NOW + 5);
+    len = frame_build_arp(buf, ARP_REQUEST, CLIENT_MAC, BCAST, CLIENT_MAC, CLIENT, ZERO_MAC, VIP);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 10), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_GRACE], 1);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NOT_SYN], 0);
+    CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    fastpath_set_role(&fp, true, NOW);
+    struct flow f2 = { .caddr = CLIENT, .cport = 41001, .vaddr = VIP, .vport = 80 };
+    CHECK_EQ_U(tcp_from_client(&f2, TH_ACK_, 10), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NOT_SYN], 1);
+    env_down();
+}
+
 int main(void)
 {
     test_tcp_flow();
@@ -1450,5 +1492,6 @@ int main(void)
     test_persistence();
     test_expiry();
     test_echo_options();
+    test_role_gate();
     CHECK_DONE();
 }
