@@ -167,3 +167,48 @@ char *endpoint_str(uint32_t addr, uint16_t port, char *buf)
     snprintf(buf, ENDPOINT_STRLEN, "%s:%u", addr_str(addr, a), (unsigned)ntohs(port));
     return buf;
 }
+
+/* Seconds with up to 3 decimals ("2", "0.5", "1.25") into milliseconds; false if not that shape. */
+bool addr_parse_seconds_ms(const char *s, uint64_t *ms)
+{
+    size_t whole = strspn(s, "0123456789");
+    uint64_t v = 0;
+    if (whole == 0)
+        return false;
+    for (size_t i = 0; i < whole; i++) /* more than 10^12 s: kept out of range, not wrapped */
+        v = v < 1000000000000ull ? v * 10 + (uint64_t)(s[i] - '0') : v;
+    v *= 1000;
+    if (s[whole] == '.') {
+        const char *frac = s + whole + 1;
+        size_t n = strspn(frac, "0123456789");
+        if (n == 0 || n > 3 || frac[n] != '\0')
+            return false;
+        uint64_t f = 0;
+        for (size_t i = 0; i < 3; i++)
+            f = f * 10 + (uint64_t)(i < n ? frac[i] - '0' : 0);
+        v += f;
+    } else if (s[whole] != '\0') {
+        return false;
+    }
+    *ms = v;
+    return true;
+}
+
+bool addr_parse_ifname(const char *s, char dst[IF_NAMESIZE], char *err, size_t errlen)
+{
+    if (*s == '\0') {
+        snprintf(err, errlen, "empty interface name");
+        return false;
+    }
+    if (strlen(s) >= IF_NAMESIZE) {
+        snprintf(err, errlen, "interface name '%s' is too long (at most %d characters)", s, IF_NAMESIZE - 1);
+        return false;
+    }
+    /* What the kernel refuses too (dev_valid_name). */
+    if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strpbrk(s, "/: \t\n")) {
+        snprintf(err, errlen, "'%s' is not a valid interface name", s);
+        return false;
+    }
+    strcpy(dst, s);
+    return true;
+}

@@ -5,6 +5,7 @@
 #ifndef RAWLB_ADDR_H
 #define RAWLB_ADDR_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,10 @@ bool addr_parse_uint(const char *s, unsigned long min, unsigned long max, unsign
 
 /* "a.b.c.d:port" into buf (at least ENDPOINT_STRLEN bytes). Returns buf. */
 #define ENDPOINT_STRLEN 24
+/* Seconds with up to 3 decimals ("2", "0.5", "1.25") into milliseconds; false if not that shape. */
+bool addr_parse_seconds_ms(const char *s, uint64_t *ms);
+/* An interface name the kernel would take (dev_valid_name), copied into dst. */
+bool addr_parse_ifname(const char *s, char dst[IF_NAMESIZE], char *err, size_t errlen);
 char *endpoint_str(uint32_t addr, uint16_t port, char *buf);
 #define ADDR_STRLEN 16
 char *addr_str(uint32_t addr, char *buf);

@@ -39,7 +39,7 @@ enum {
 
 static const char short_opts[] = "+:e:i:n:t:u:s:p:M:or:hV";
 
-static const struct option long_opts[] = {
+static const struct option own_opts[] = {
     {"ext-if", required_argument, NULL, 'e'},
     {"int-if", required_argument, NULL, 'i'},
     {"nat-ip", required_argument, NULL, 'n'},
@@ -71,6 +71,20 @@ static const struct option long_opts[] = {
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
 };
+#define N_OWN_OPTS (sizeof own_opts / sizeof own_opts[0] - 1)
+#define N_HA_OPTS HACONFIG_N_OPTIONS
+
+/* Every long option: config.c's own, then those of the modules with their own table. */
+static struct option long_opts[N_OWN_OPTS + N_HA_OPTS + 1];
+
+static void collect_options(void)
+{
+    memcpy(long_opts, own_opts, sizeof(struct option) * N_OWN_OPTS);
+    unsigned n = N_OWN_OPTS;
+    for (const struct option *o = haconfig_options; o->name; o++)
+        long_opts[n++] = *o;
+    memset(&long_opts[n], 0, sizeof long_opts[n]);
+}
 
 /* The per-service settings, and whether -M was given in this scope: it needs -p to mean anything.
  * Likewise the health options that only mean something with some check kinds: whether they were
@@ -150,15 +164,9 @@ static bool check_fits(enum check_kind kind, uint8_t proto)
 
 static bool set_ifname(struct parser *p, int opt, char *dst, const char *val)
 {
-    if (*val == '\0')
-        return fail(p, "--%s: empty interface name", opt_name(opt));
-    if (strlen(val) >= IF_NAMESIZE)
-        return fail(p, "--%s: interface name '%s' is too long (at most %d characters)", opt_name(opt),
-                    val, IF_NAMESIZE - 1);
-    /* What the kernel refuses too (dev_valid_name). */
-    if (strcmp(val, ".") == 0 || strcmp(val, "..") == 0 || strpbrk(val, "/: \t\n"))
-        return fail(p, "--%s: '%s' is not a valid interface name", opt_name(opt), val);
-    strcpy(dst, val);
+    char why[RAWLB_ERRLEN];
+    if (!addr_parse_ifname(val, dst, why, sizeof why))
+        return fail(p, "--%s: %s", opt_name(opt), why);
     return true;
 }
 
@@ -387,32 +395,6 @@ static bool set_check_port(struct parser *p, int opt, const char *val)
     return true;
 }
 
-/* Seconds with up to 3 decimals ("2", "0.5", "1.25") into milliseconds; false if not that shape. */
-static bool parse_seconds_ms(const char *s, uint64_t *ms)
-{
-    size_t whole = strspn(s, "0123456789");
-    uint64_t v = 0;
-    if (whole == 0)
-        return false;
-    for (size_t i = 0; i < whole; i++) /* more than 10^12 s: kept out of range, not wrapped */
-        v = v < 1000000000000ull ? v * 10 + (uint64_t)(s[i] - '0') : v;
-    v *= 1000;
-    if (s[whole] == '.') {
-        const char *frac = s + whole + 1;
-        size_t n = strspn(frac, "0123456789");
-        if (n == 0 || n > 3 || frac[n] != '\0')
-            return false;
-        uint64_t f = 0;
-        for (size_t i = 0; i < 3; i++)
-            f = f * 10 + (uint64_t)(i < n ? frac[i] - '0' : 0);
-        v += f;
-    } else if (s[whole] != '\0') {
-        return false;
-    }
-    *ms = v;
-    return true;
-}
-
 /* --check-interval, --probe-timeout, --check-timeout, --reentry: seconds into milliseconds. */
 static bool set_check_time(struct parser *p, int opt, const char *val)
 {
@@ -435,7 +417,7 @@ static bool set_check_time(struct parser *p, int opt, const char *val)
         dst = &cc->reentry_ms, min_ms = 0, max_ms = 86400000, range = "0..86400";
         break;
     }
-    if (!parse_seconds_ms(val, &ms))
+    if (!addr_parse_seconds_ms(val, &ms))
         return fail(p, "--%s: '%s' is not a number of seconds (up to 3 decimals, e.g. 2 or 0.5)",
                     opt_name(opt), val);
     if (ms < min_ms || ms > max_ms)
@@ -598,6 +580,7 @@ static void set_defaults(struct parser *p)
     p->defaults.sched = &sched_wlc_ops;
     p->defaults.persist_mask = 0xffffffffu;
     p->defaults.check = config_check_defaults();
+    haconfig_defaults(&cfg->ha);
 }
 
 struct check_config config_check_defaults(void)
@@ -668,8 +651,11 @@ static bool parse_one(struct parser *p, int c, const char *arg)
         return set_sorry_server(p, optarg);
     case OPT_METRICS:
         return set_metrics(p, optarg);
-    default: /* '?' or ':' */
+    case '?':
+    case ':':
         return fail_option(p, c, arg);
+    default: /* a module's own option (haconfig_options) */
+        return haconfig_set(&p->cfg->ha, c, optarg, p->err, p->errlen);
     }
 }
 
@@ -679,6 +665,7 @@ enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv,
     int c;
 
     set_defaults(&p);
+    collect_options();
     if (errlen) err[0] = '\0';
     optind = 0; /* GNU: full reinitialisation, so tests can call us again */
     opterr = 0;
@@ -702,7 +689,7 @@ enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv,
         fail(&p, "unexpected argument '%s' (every value follows its flag)", argv[optind]);
         return CONFIG_ERROR;
     }
-    if (!check_globals(&p) || !check_services(&p))
+    if (!check_globals(&p) || !check_services(&p) || !haconfig_check(&cfg->ha, err, errlen))
         return CONFIG_ERROR;
     return CONFIG_OK;
 }
@@ -752,13 +739,15 @@ void config_usage(FILE *out)
             "      --quiesce                 a dead server keeps its flows (default: they are reset)\n"
             "      --sorry-server ADDR:PORT  used only while every real server is down\n"
             "      --agent-port N            poll an agent on each real server for its weight\n"
-            "                                (75%%, drain, down, up, ready)\n"
-            "\n"
-            "example: rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -s wlc \\\n"
-            "             -r 203.0.113.11:80 -r 203.0.113.12:80:2\n",
+            "                                (75%%, drain, down, up, ready)\n",
             sched_names(), RAWLB_WEIGHT_MAX, RAWLB_DEFAULT_TCP_TIMEOUT, RAWLB_DEFAULT_TCPFIN_TIMEOUT,
             RAWLB_DEFAULT_UDP_TIMEOUT, RAWLB_DEFAULT_MAX_CONNS, RAWLB_MAX_MAX_CONNS, RAWLB_DEFAULT_CTL,
             RAWLB_DEFAULT_EXPECT_STATUS, RAWLB_DEFAULT_CHECK_INTERVAL_MS / 1000.0,
             RAWLB_DEFAULT_PROBE_TIMEOUT_MS / 1000.0, RAWLB_DEFAULT_CHECK_TIMEOUT_MS / 1000.0,
             RAWLB_DEFAULT_REENTRY_MS / 1000.0);
+    haconfig_usage(out);
+    fprintf(out,
+            "\n"
+            "example: rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -s wlc \\\n"
+            "             -r 203.0.113.11:80 -r 203.0.113.12:80:2\n");
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "haconfig.h"
 
 #define RAWLB_MAX_SERVICES 64
 #define RAWLB_MAX_RS_PER_SERVICE 64
@@ -90,6 +91,7 @@ struct rawlb_config {
     char pidfile[256];
     bool metrics;               /* --metrics given */
     struct endpoint metrics_ep; /* --metrics ADDR:PORT; addr 0 = every address */
+    struct ha_config ha;        /* --ha-* and --state-dir (haconfig.h) */
     unsigned n_services;
     struct service_config services[RAWLB_MAX_SERVICES];
 };

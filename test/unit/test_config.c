@@ -3,6 +3,8 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "testing.h"
 #include "config.h"
@@ -654,6 +656,98 @@ static void test_usage(void)
     free(text);
 }
 
+/* A key file with these bytes and mode, in a fresh temporary directory; returns its path. */
+static char key_dir[] = "/tmp/rawlb-test-key.XXXXXX";
+
+static const char *key_file(const char *bytes, size_t len, mode_t mode)
+{
+    static char path[64];
+    static bool made;
+    if (!made && !mkdtemp(key_dir))
+        return "/nonexistent";
+    made = true;
+    const char *dir = key_dir;
+    snprintf(path, sizeof path, "%s/key", dir);
+    unlink(path);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return "/nonexistent";
+    fwrite(bytes, 1, len, f);
+    fclose(f);
+    chmod(path, mode);
+    return path;
+}
+
+static void test_ha(void)
+{
+    const char *svc = "-t 198.51.100.10:80 -r 203.0.113.11:80";
+    char cmd[1024];
+    const char *key = key_file("0123456789abcdef0123\n", 21, 0600);
+    char keypath[64];
+    snprintf(keypath, sizeof keypath, "%s", key);
+
+    snprintf(cmd, sizeof cmd, BASE "%s --ha-role backup --ha-peer 198.51.100.3 --ha-key %s", svc, keypath);
+    CHECK_OK(cmd);
+    CHECK(cfg.ha.enabled);
+    CHECK_EQ_U(cfg.ha.role, HA_ROLE_BACKUP);
+    CHECK_EQ_U(cfg.ha.port, 539);
+    CHECK_EQ_U(cfg.ha.interval_ms, 2000);
+    CHECK_EQ_U(cfg.ha.deadtime_ms, 5000);
+    CHECK_EQ_U(cfg.ha.key.len, 20); /* less the trailing newline */
+    CHECK(memcmp(cfg.ha.key.bytes, "0123456789abcdef0123", 20) == 0);
+    CHECK(strcmp(cfg.ha.state_dir, "/var/lib/rawlb") == 0);
+    CHECK_EQ_U(cfg.ha.n_ifs, 0);
+
+    /* Pairs in any order, counts must match. */
+    snprintf(cmd, sizeof cmd,
+             BASE "%s --ha-role primary --ha-if ext --ha-peer 198.51.100.3 --ha-peer 192.0.2.3 --ha-if hb0 "
+                  "--ha-key %s --ha-port 1539 --ha-interval 0.5 --ha-deadtime 1.5 --ha-track ext --state-dir /tmp/s",
+             svc, keypath);
+    CHECK_OK(cmd);
+    CHECK_EQ_U(cfg.ha.n_ifs, 2);
+    CHECK(strcmp(cfg.ha.ifs[1], "hb0") == 0 && cfg.ha.peers[1] == ip("192.0.2.3"));
+    CHECK_EQ_U(cfg.ha.interval_ms, 500);
+    CHECK_EQ_U(cfg.ha.deadtime_ms, 1500);
+    CHECK_EQ_U(cfg.ha.port, 1539);
+    snprintf(cmd, sizeof cmd, BASE "%s --ha-role primary --ha-if ext --ha-if hb0 --ha-peer 198.51.100.3 --ha-key %s",
+             svc, keypath);
+    CHECK_ERR(cmd, "--ha-if", "2 given for 1 --ha-peer");
+
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 --ha-peer 198.51.100.3", "--ha-peer",
+              "only meaningful with --ha-role");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 --ha-role master", "--ha-role", "'master'");
+    snprintf(cmd, sizeof cmd, BASE "%s --ha-role primary --ha-key %s", svc, keypath);
+    CHECK_ERR(cmd, "--ha-role", "--ha-peer");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 --ha-role primary --ha-peer 198.51.100.3", "--ha-key");
+    snprintf(cmd, sizeof cmd, BASE "%s --ha-role primary --ha-peer 198.51.100.3 --ha-key %s --ha-interval 5", svc,
+             keypath);
+    CHECK_ERR(cmd, "--ha-deadtime", "not longer than --ha-interval");
+    snprintf(cmd, sizeof cmd, BASE "%s --ha-role primary --ha-peer 198.51.100.3 --ha-key %s --ha-port 0", svc, keypath);
+    CHECK_ERR(cmd, "--ha-port", "'0'");
+    snprintf(cmd, sizeof cmd, BASE "%s --ha-role primary --ha-peer 198.51.100.3 --ha-key %s --ha-interval 0.01", svc,
+             keypath);
+    CHECK_ERR(cmd, "--ha-interval", "'0.01'");
+
+    key = key_file("0123456789abcdef0123", 20, 0640);
+    snprintf(cmd, sizeof cmd, BASE "%s --ha-role primary --ha-peer 198.51.100.3 --ha-key %s", svc, key);
+    CHECK_ERR(cmd, "--ha-key", "mode 0640", "chmod 600");
+    key = key_file("short\n", 6, 0600);
+    snprintf(cmd, sizeof cmd, BASE "%s --ha-role primary --ha-peer 198.51.100.3 --ha-key %s", svc, key);
+    CHECK_ERR(cmd, "--ha-key", "fewer than 16");
+    char longkey[70];
+    memset(longkey, 'k', sizeof longkey);
+    key = key_file(longkey, 65, 0600);
+    snprintf(cmd, sizeof cmd, BASE "%s --ha-role primary --ha-peer 198.51.100.3 --ha-key %s", svc, key);
+    CHECK_ERR(cmd, "--ha-key", "more than 64");
+    key = key_file(longkey, 64, 0600);
+    snprintf(cmd, sizeof cmd, BASE "%s --ha-role primary --ha-peer 198.51.100.3 --ha-key %s", svc, key);
+    CHECK_OK(cmd);
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 --ha-role primary --ha-peer 198.51.100.3 --ha-key /nonexistent/k",
+              "--ha-key", "/nonexistent/k");
+    unlink(key);
+    rmdir(key_dir);
+}
+
 int main(void)
 {
     test_minimal_and_defaults();
@@ -666,5 +760,6 @@ int main(void)
     test_health_errors();
     test_small_err_buffer();
     test_usage();
+    test_ha();
     CHECK_DONE();
 }
