@@ -112,6 +112,7 @@ static void probe_done(void *arg, bool ok, const char *result, const struct agen
     const struct check_config *c = check_of(t);
     struct health_timing timing = { .dead_after_ms = c->dead_after_ms, .reentry_ms = c->reentry_ms };
     enum health_state from = t->machine.state;
+    t->probed = true;
     if (health_machine_result(&t->machine, &timing, clock_monotonic_ms(), ok, result)) {
         log_transition(t, from);
         apply(t);
@@ -229,6 +230,14 @@ bool health_start(struct health *h, struct ev_loop *loop, struct service_table *
                 schedule(h, &t->next_agent, first);
         }
     }
+    return true;
+}
+
+bool health_first_round_done(const struct health *h)
+{
+    for (unsigned i = 0; i < h->n_targets; i++)
+        if (check_of(&h->targets[i])->kind != CHECK_NONE && !h->targets[i].probed)
+            return false;
     return true;
 }
 

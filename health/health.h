@@ -32,6 +32,7 @@ struct health_target {
     unsigned agent_percent;    /* 100 unless the agent said otherwise; 0 = drain */
     uint64_t agent_since_ms;   /* when the agent last changed its word */
     char agent_result[HEALTH_RESULT_LEN];
+    bool probed;               /* its probe has answered (or timed out) at least once */
 };
 
 struct health {
@@ -74,6 +75,10 @@ struct health_saved {
 struct health_saved *health_save(struct health *h, unsigned *n);
 /* After: checks start over on the new table, each server resuming the state saved for it. */
 bool health_restart(struct health *h, const struct health_saved *saved, unsigned n);
+
+/* Every checked real server has had its first probe's result (HA: a returning primary takes
+ * over only once it knows which servers are up). */
+bool health_first_round_done(const struct health *h);
 
 /* For rawlb-ctl list --health (ctl_health_fn in lb/ctlproto.h; arg is the struct health). */
 bool health_describe(void *arg, unsigned svc, unsigned rs, struct ctl_rs_health *out);

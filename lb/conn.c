@@ -294,8 +294,7 @@ struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry)
     return c;
 }
 
-/* The entry a synced one replaces: the same key in the direction it is hashed by. */
-static struct conn *find_same(struct conn_table *t, const struct conn *e)
+struct conn *conn_find(struct conn_table *t, const struct conn *e)
 {
     if (e->flags & CONN_F_TEMPLATE)
         return conn_lookup_template(t, e->proto, e->caddr, e->vaddr, e->vport);
@@ -307,7 +306,7 @@ static struct conn *find_same(struct conn_table *t, const struct conn *e)
 struct conn *conn_import(struct conn_table *t, const struct conn *entry, uint32_t lifetime)
 {
     t->importing = true;
-    struct conn *c = find_same(t, entry);
+    struct conn *c = conn_find(t, entry);
     if (c && c->svc == entry->svc && c->rs == entry->rs && c->daddr == entry->daddr &&
         c->dport == entry->dport && !(c->flags & CONN_F_RESET)) {
         /* The same flow moved on: its state and deadline follow, its links stay. */

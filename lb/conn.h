@@ -141,6 +141,9 @@ struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry);
  * and client_mac are taken as given. An entry with the same key is replaced. NULL when the table
  * is full (counted). Watchers see t->importing set while they are told. */
 struct conn *conn_import(struct conn_table *t, const struct conn *entry, uint32_t lifetime);
+/* The entry with entry's key, in the direction entries of its kind are hashed by (templates and
+ * flows by their client side, one-packet entries by their server side), or NULL. */
+struct conn *conn_find(struct conn_table *t, const struct conn *entry);
 /* Adds a watcher (at most CONN_MAX_WATCHERS; false when full). */
 bool conn_watch(struct conn_table *t, conn_state_cb cb, void *arg, bool refreshes);
 /* Seconds until the entry expires at the table's now (0 if due). */

@@ -1,0 +1,417 @@
+/* hasync: see hasync.h. */
+#include "hasync.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NUMBER_MASK ((UINT64_C(1) << HASYNC_STREAM_SHIFT) - 1)
+#define QUEUE_MASK (HASYNC_QUEUE - 1)
+#define BULK_PASSES 2 /* templates, then the entries they control */
+
+_Static_assert((HASYNC_QUEUE & QUEUE_MASK) == 0, "the queue is a power of two");
+
+static uint64_t seq_of(uint64_t stream, uint64_t number)
+{
+    return stream << HASYNC_STREAM_SHIFT | number;
+}
+
+static uint32_t in_flight(const struct hasync *s)
+{
+    return (uint32_t)(s->next_number - 1 - s->acked);
+}
+
+uint32_t hasync_in_flight(const struct hasync *s)
+{
+    return in_flight(s);
+}
+
+static struct hasync_slot *slot_of(struct hasync *s, uint64_t number)
+{
+    return &s->window[number % HASYNC_WINDOW];
+}
+
+/* ---- sender ---- */
+
+static void record_of(const struct hasync *s, const struct conn *c, uint8_t kind, struct ha_record *r)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    r->proto = c->proto;
+    r->state = c->state;
+    r->flags = (uint8_t)(((c->flags & CONN_F_TEMPLATE) ? HA_REC_F_TEMPLATE : 0) |
+                         ((c->flags & CONN_F_ONE_PACKET) ? HA_REC_F_ONE_PACKET : 0) |
+                         (c->template != CONN_NONE ? HA_REC_F_PERSIST : 0));
+    r->caddr = c->caddr;
+    r->vaddr = c->vaddr;
+    r->daddr = c->daddr;
+    r->cport = ntohs(c->cport);
+    r->vport = ntohs(c->vport);
+    r->dport = ntohs(c->dport);
+    memcpy(r->client_mac, c->client_mac, sizeof r->client_mac);
+    r->lifetime = kind == HA_REC_UPSERT ? conn_lifetime(s->conns, c) : 0;
+}
+
+static void send_slot(struct hasync *s, struct hasync_slot *slot)
+{
+    slot->sent_ms = s->now_ms;
+    s->send(s->arg, HA_MSG_SYNC, slot->payload, slot->len);
+}
+
+/* The datagram being filled goes out and into the window. False when the window is full. */
+static bool close_datagram(struct hasync *s)
+{
+    if (in_flight(s) >= HASYNC_WINDOW)
+        return false;
+    uint64_t number = s->next_number;
+    struct hasync_slot *slot = slot_of(s, number);
+    s->out.stream_seq = seq_of(s->stream, number);
+    s->out.body = HA_SYNC_RECORDS;
+    size_t len = ha_sync_encode(&s->out, slot->payload, sizeof slot->payload);
+    if (!len)
+        return false; /* cannot happen: out never holds more than HA_SYNC_MAX_RECORDS */
+    s->next_number++;
+    slot->seq = s->out.stream_seq;
+    slot->len = (uint16_t)len;
+    for (unsigned i = 0; i < s->out.count; i++)
+        if (s->out.records[i].kind == HA_REC_BULK_END)
+            s->bulk_end_number = number;
+    s->stats.records_sent += s->out.count;
+    s->stats.datagrams_sent++;
+    s->out.count = 0;
+    send_slot(s, slot);
+    return true;
+}
+
+/* Room for one more record: the datagram being filled, closed and sent first when it is full. */
+static bool make_room(struct hasync *s)
+{
+    return s->out.count < HA_SYNC_MAX_RECORDS || close_datagram(s);
+}
+
+static bool append(struct hasync *s, const struct ha_record *r)
+{
+    if (!make_room(s))
+        return false;
+    s->out.records[s->out.count++] = *r;
+    return true;
+}
+
+static bool append_marker(struct hasync *s, uint8_t kind)
+{
+    struct ha_record r = { .kind = kind };
+    return append(s, &r);
+}
+
+static void on_conn(void *arg, struct conn *c, unsigned old_state, unsigned new_state)
+{
+    struct hasync *s = arg;
+    (void)old_state;
+    if (!s->sending || s->conns->importing)
+        return;
+    if (new_state == CONN_S_COUNT) {
+        struct ha_record r;
+        record_of(s, c, HA_REC_DELETE, &r);
+        if (!append(s, &r))
+            s->stats.overflows++; /* the peer's copy expires at its own deadline */
+        return;
+    }
+    if (c->flags & CONN_F_SYNC_DIRTY)
+        return;
+    if (s->queue_len == HASYNC_QUEUE) {
+        s->stats.overflows++;
+        s->bulk_wanted = true;
+        return;
+    }
+    c->flags |= CONN_F_SYNC_DIRTY;
+    uint32_t at = (s->queue_head + s->queue_len++) & QUEUE_MASK;
+    s->queue_idx[at] = conn_index(s->conns, c);
+    s->queue_gen[at] = c->generation;
+}
+
+/* Entries queued as they are now; stops when the window is full. */
+static void drain_queue(struct hasync *s)
+{
+    while (s->queue_len && make_room(s)) {
+        uint32_t at = s->queue_head;
+        s->queue_head = (s->queue_head + 1) & QUEUE_MASK;
+        s->queue_len--;
+        struct conn *c = &s->conns->pool[s->queue_idx[at]];
+        if (!(c->flags & CONN_F_LIVE) || c->generation != s->queue_gen[at] || !(c->flags & CONN_F_SYNC_DIRTY))
+            continue; /* gone since (its DELETE went out), or sent already */
+        c->flags &= (uint16_t)~CONN_F_SYNC_DIRTY;
+        struct ha_record r;
+        record_of(s, c, (c->flags & CONN_F_RESET) ? HA_REC_DELETE : HA_REC_UPSERT, &r);
+        append(s, &r);
+    }
+}
+
+static bool in_bulk_pass(const struct conn *c, unsigned pass)
+{
+    bool tpl = (c->flags & CONN_F_TEMPLATE) != 0;
+    return (c->flags & CONN_F_LIVE) && !(c->flags & CONN_F_RESET) && tpl == (pass == 0);
+}
+
+/* The whole table, as far as the window allows. */
+static void bulk_progress(struct hasync *s)
+{
+    if (s->bulk_wanted && !s->bulk_running) {
+        if (!append_marker(s, HA_REC_BULK_BEGIN))
+            return;
+        s->bulk_wanted = false;
+        s->bulk_running = true;
+        s->bulk_pass = 0;
+        s->bulk_pos = 0;
+    }
+    while (s->bulk_running) {
+        struct conn_table *t = s->conns;
+        for (; s->bulk_pos < t->never_used; s->bulk_pos++) {
+            const struct conn *c = &t->pool[s->bulk_pos];
+            if (!in_bulk_pass(c, s->bulk_pass))
+                continue;
+            struct ha_record r;
+            record_of(s, c, HA_REC_UPSERT, &r);
+            if (!append(s, &r))
+                return; /* on from here when acknowledgements free the window */
+        }
+        if (s->bulk_pass + 1 < BULK_PASSES) {
+            s->bulk_pass++;
+            s->bulk_pos = 0;
+            continue;
+        }
+        if (!append_marker(s, HA_REC_BULK_END))
+            return;
+        s->bulk_running = false;
+        s->stats.bulks_sent++;
+    }
+}
+
+/* Go-back-N: everything from the oldest unacknowledged datagram, once it has waited long enough. */
+static void resend_due(struct hasync *s)
+{
+    if (!in_flight(s) || s->now_ms - slot_of(s, s->acked + 1)->sent_ms < HASYNC_RESEND_MS)
+        return;
+    for (uint64_t n = s->acked + 1; n < s->next_number; n++) {
+        send_slot(s, slot_of(s, n));
+        s->stats.datagrams_resent++;
+    }
+}
+
+void hasync_flush(struct hasync *s, uint64_t now_ms)
+{
+    s->now_ms = now_ms;
+    resend_due(s);
+    drain_queue(s);
+    bulk_progress(s);
+    if (s->out.count)
+        close_datagram(s);
+}
+
+static void forget_queue(struct hasync *s)
+{
+    for (; s->queue_len; s->queue_len--, s->queue_head = (s->queue_head + 1) & QUEUE_MASK) {
+        struct conn *c = &s->conns->pool[s->queue_idx[s->queue_head]];
+        if (c->generation == s->queue_gen[s->queue_head])
+            c->flags &= (uint16_t)~CONN_F_SYNC_DIRTY;
+    }
+}
+
+void hasync_peer_restarted(struct hasync *s)
+{
+    forget_queue(s);
+    s->stream = (s->stream + 1) & 0xffff;
+    s->next_number = 1;
+    s->acked = 0;
+    s->out.count = 0;
+    s->bulk_running = s->bulk_wanted = false;
+    s->bulk_end_number = 0;
+}
+
+void hasync_request_bulk(struct hasync *s)
+{
+    s->bulk_running = false;
+    s->bulk_wanted = true;
+}
+
+static void take_ack(struct hasync *s, const struct ha_ack *a)
+{
+    s->stats.acks_received++;
+    if (a->stream_epoch != s->epoch || a->acked >> HASYNC_STREAM_SHIFT != s->stream)
+        return; /* for a stream of ours that is over */
+    uint64_t number = a->acked & NUMBER_MASK;
+    if (number <= s->acked || number >= s->next_number)
+        return;
+    s->acked = number;
+    if (s->bulk_end_number && s->acked >= s->bulk_end_number) {
+        s->bulk_end_number = 0;
+        s->bulk_acked_ms = s->now_ms;
+    }
+    hasync_flush(s, s->now_ms); /* the window has room again */
+}
+
+/* ---- receiver ---- */
+
+static void send_ack(struct hasync *s, uint64_t peer_epoch)
+{
+    struct ha_ack a = { .stream_epoch = peer_epoch, .acked = seq_of(s->in_stream, s->in_next - 1) };
+    uint8_t buf[HA_ACK_LEN];
+    size_t len = ha_ack_encode(&a, buf, sizeof buf);
+    if (len && s->send(s->arg, HA_MSG_SYNC_ACK, buf, len))
+        s->stats.acks_sent++;
+}
+
+static bool state_fits(const struct ha_record *r)
+{
+    if (r->flags & HA_REC_F_TEMPLATE)
+        return r->state == CONN_S_TEMPLATE;
+    if (r->proto == IPPROTO_TCP)
+        return r->state < TCP_S_COUNT;
+    return r->proto == IPPROTO_UDP && r->state == CONN_S_UDP;
+}
+
+/* The entry a record describes, in this director's indexes; false when its service or real
+ * server is not here. */
+static bool entry_of(struct hasync *s, const struct ha_record *r, struct conn *e)
+{
+    int svc = service_find(s->services, r->proto, r->vaddr, htons(r->vport));
+    if (svc < 0 || !state_fits(r))
+        return false;
+    const struct service *sv = &s->services->svc[svc];
+    struct endpoint ep = { .addr = r->daddr, .port = htons(r->dport) };
+    int rs = service_find_rs(sv, &ep);
+    if (rs < 0)
+        return false;
+    memset(e, 0, sizeof *e);
+    e->caddr = r->caddr;
+    e->vaddr = r->vaddr;
+    e->daddr = r->daddr;
+    e->cport = htons(r->cport);
+    e->vport = htons(r->vport);
+    e->dport = htons(r->dport);
+    e->proto = r->proto;
+    e->state = r->state;
+    e->flags = (uint16_t)(((r->flags & HA_REC_F_TEMPLATE) ? CONN_F_TEMPLATE : 0) |
+                          ((r->flags & HA_REC_F_ONE_PACKET) ? CONN_F_ONE_PACKET : 0));
+    e->svc = (uint16_t)svc;
+    e->rs = (uint16_t)rs;
+    e->template = CONN_NONE;
+    e->template_timeout = sv->persist_timeout;
+    memcpy(e->client_mac, r->client_mac, sizeof e->client_mac);
+    if ((r->flags & HA_REC_F_PERSIST) && sv->persist_timeout) {
+        struct conn *tpl = conn_lookup_template(s->conns, r->proto, r->caddr & sv->persist_mask, r->vaddr, e->vport);
+        if (tpl && tpl->svc == svc)
+            e->template = conn_index(s->conns, tpl);
+    }
+    return true;
+}
+
+static void apply_record(struct hasync *s, const struct ha_record *r)
+{
+    struct conn e;
+    switch (r->kind) {
+    case HA_REC_UPSERT:
+        if (!entry_of(s, r, &e)) {
+            s->stats.records_unknown++;
+        } else if (!r->lifetime || (s->master && conn_find(s->conns, &e))) {
+            s->stats.records_stale++; /* expired on the way, or ours is newer */
+        } else if (conn_import(s->conns, &e, r->lifetime)) {
+            s->stats.records_applied++;
+        }
+        return;
+    case HA_REC_DELETE:
+        if (!entry_of(s, r, &e)) {
+            s->stats.records_unknown++;
+            return;
+        }
+        struct conn *c = conn_find(s->conns, &e);
+        if (c && !s->master) {
+            conn_delete(s->conns, c);
+            s->stats.records_applied++;
+        }
+        return;
+    case HA_REC_BULK_END:
+        s->stats.bulks_received++;
+        if (s->table_done)
+            s->table_done(s->arg);
+        return;
+    default: /* BULK_BEGIN: nothing to do before the records */
+        return;
+    }
+}
+
+static void take_sync(struct hasync *s, uint64_t peer_epoch, const struct ha_sync *m)
+{
+    uint64_t stream = m->stream_seq >> HASYNC_STREAM_SHIFT, number = m->stream_seq & NUMBER_MASK;
+    s->stats.datagrams_received++;
+    if (peer_epoch != s->in_epoch || stream != s->in_stream) {
+        if (number != 1) {
+            s->stats.out_of_order++; /* a stream joined midway: wait for its start (resent) */
+            return;
+        }
+        s->in_epoch = peer_epoch;
+        s->in_stream = stream;
+        s->in_next = 1;
+    }
+    if (number == s->in_next) {
+        if (m->body == HA_SYNC_RECORDS)
+            for (unsigned i = 0; i < m->count; i++)
+                apply_record(s, &m->records[i]);
+        s->in_next++;
+    } else if (number > s->in_next) {
+        s->stats.out_of_order++;
+    }
+    send_ack(s, peer_epoch); /* a duplicate or a gap: the sender learns where we are */
+}
+
+void hasync_receive(struct hasync *s, uint64_t peer_epoch, enum ha_msg_type type, const uint8_t *payload,
+                    size_t len, uint64_t now_ms)
+{
+    s->now_ms = now_ms;
+    if (type == HA_MSG_SYNC_ACK) {
+        struct ha_ack a;
+        if (ha_ack_decode(payload, len, &a))
+            take_ack(s, &a);
+        return;
+    }
+    static struct ha_sync m; /* 1.3 KB: not on the stack of the loop's callback */
+    if (type == HA_MSG_SYNC && ha_sync_decode(payload, len, &m))
+        take_sync(s, peer_epoch, &m);
+}
+
+/* ---- set-up ---- */
+
+bool hasync_init(struct hasync *s, struct conn_table *t, struct service_table *services, hasync_send_fn send,
+                 hasync_table_fn table_done, void *arg)
+{
+    memset(s, 0, sizeof *s);
+    s->conns = t;
+    s->services = services;
+    s->send = send;
+    s->table_done = table_done;
+    s->arg = arg;
+    s->stream = 1;
+    s->next_number = 1;
+    s->queue_idx = calloc(HASYNC_QUEUE, sizeof *s->queue_idx);
+    s->queue_gen = calloc(HASYNC_QUEUE, sizeof *s->queue_gen);
+    s->window = calloc(HASYNC_WINDOW, sizeof *s->window);
+    if (!s->queue_idx || !s->queue_gen || !s->window || !conn_watch(t, on_conn, s, true)) {
+        hasync_free(s);
+        return false;
+    }
+    return true;
+}
+
+void hasync_free(struct hasync *s)
+{
+    free(s->queue_idx);
+    free(s->queue_gen);
+    free(s->window);
+    s->queue_idx = s->queue_gen = NULL;
+    s->window = NULL;
+}
+
+void hasync_set_role(struct hasync *s, bool sending, bool master)
+{
+    s->sending = sending;
+    s->master = master;
+}

@@ -1,0 +1,123 @@
+/* hasync: connection sync between two directors, as code without sockets or clock of its own
+ * (the caller gives milliseconds and a send function), so unit tests run two of them back to back.
+ *
+ * Sender: a watcher on the connection table (conn_watch). Every entry made, changed or
+ * refreshed is marked CONN_F_SYNC_DIRTY and queued once by index; hasync_flush (every
+ * HASYNC_FLUSH_MS, and whenever an acknowledgement frees room) turns the queue into datagrams of
+ * up to HA_SYNC_MAX_RECORDS records, reading each entry as it is then: a flow's first packet
+ * reaches the peer within one flush period (IPVS syncs only after several packets, so its short
+ * and fresh flows are lost at a failover). A removed entry is sent as a DELETE record at once.
+ * Records name services and real servers by address and port and carry state and remaining
+ * lifetime. Only a master sends what its flows do (a backup's entries come from the peer).
+ *
+ * Reliability: the datagrams form one ordered stream. stream_seq's high 16 bits name the stream
+ * (a new one whenever the peer restarts), its low 48 bits count datagrams from 1. The receiver
+ * applies only the next one in order, acknowledges cumulatively, and drops the rest; the
+ * sender keeps up to HASYNC_WINDOW unacknowledged datagrams and resends from the oldest after
+ * HASYNC_RESEND_MS (go-back-N: losses between two directors on one LAN are rare).
+ * When the queue or the window overflows, entries are not lost silently: the overflow is counted
+ * and a whole-table transfer follows.
+ *
+ * Whole-table transfer (bulk): BULK_BEGIN, every live entry (templates first, so entries find
+ * the template they belong to), BULK_END, paced by the window. Sent when the peer asks for it
+ * (a returning node: heartbeat flag WANT_TABLE), after an overflow, and by a master that yields
+ * after a split brain. The receiver reports BULK_END (the peer's table is complete).
+ *
+ * Receiver: applies records with conn_import (state, lifetime, template, client MAC kept). A
+ * backup takes every update; a master only adds entries it does not have (its own are newer).
+ * A record naming a service or real server this director does not have is counted, not applied
+ * (the configurations differ: the heartbeat's digests say where). */
+#ifndef RAWLB_HASYNC_H
+#define RAWLB_HASYNC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn.h"
+#include "hamsg.h"
+#include "service.h"
+
+#define HASYNC_QUEUE 65536      /* entries waiting to be sent (a power of two) */
+#define HASYNC_WINDOW 256       /* datagrams sent and not yet acknowledged */
+#define HASYNC_FLUSH_MS 20      /* queue to datagrams at least this often (<< 100 ms) */
+#define HASYNC_RESEND_MS 200    /* an unacknowledged datagram is sent again after this */
+#define HASYNC_STREAM_SHIFT 48  /* stream_seq = stream << 48 | datagram number */
+
+/* Sends one SYNC or SYNC_ACK payload to the peer (the caller seals it); false if it could not. */
+typedef bool (*hasync_send_fn)(void *arg, enum ha_msg_type type, const uint8_t *payload, size_t len);
+/* The peer's whole table has arrived (BULK_END applied). */
+typedef void (*hasync_table_fn)(void *arg);
+
+struct hasync_stats {
+    uint64_t datagrams_sent, datagrams_resent, records_sent, bulks_sent;
+    uint64_t datagrams_received, records_applied, records_unknown, records_stale;
+    uint64_t out_of_order, acks_sent, acks_received, overflows, bulks_received;
+};
+
+struct hasync_slot {
+    uint64_t seq, sent_ms;
+    uint16_t len;
+    uint8_t payload[HA_PAYLOAD_MAX];
+};
+
+struct hasync {
+    struct conn_table *conns;
+    struct service_table *services;
+    hasync_send_fn send;
+    hasync_table_fn table_done;
+    void *arg;
+    uint64_t epoch; /* ours: the peer's acknowledgements name it */
+    bool sending;   /* master: our flows go to the peer */
+    bool master;  /* received records only add entries */
+    uint64_t now_ms;
+    /* sender */
+    uint32_t *queue_idx, *queue_gen;
+    uint32_t queue_head, queue_len;
+    struct ha_sync out;   /* the datagram being filled */
+    struct hasync_slot *window;
+    uint64_t stream;      /* high bits of our stream_seq */
+    uint64_t next_number; /* the next datagram's number in the stream */
+    uint64_t acked;       /* the highest number acknowledged */
+    bool bulk_wanted, bulk_running;
+    unsigned bulk_pass;   /* 0: templates, 1: the rest */
+    uint32_t bulk_pos;
+    uint64_t bulk_end_number; /* the datagram holding BULK_END until it is acknowledged, else 0 */
+    uint64_t bulk_acked_ms;   /* when the last whole table was acknowledged */
+    /* receiver */
+    uint64_t in_epoch, in_stream, in_next; /* the peer's stream and the number it must send next */
+    struct hasync_stats stats;
+};
+
+/* Watches t (conn_watch) and allocates the queue and window. False when memory is short. */
+bool hasync_init(struct hasync *s, struct conn_table *t, struct service_table *services, hasync_send_fn send,
+                 hasync_table_fn table_done, void *arg);
+void hasync_free(struct hasync *s);
+
+/* Role: whether our flows are sent, whether received records may replace ours. */
+void hasync_set_role(struct hasync *s, bool sending, bool master);
+/* The peer restarted (a new epoch in its heartbeat): a new stream starts, and what was in flight
+ * is dropped (the peer asks for the whole table). */
+void hasync_peer_restarted(struct hasync *s);
+/* Send the whole table (again) from the start. */
+void hasync_request_bulk(struct hasync *s);
+
+/* Timer and after acknowledgements: queue to datagrams, bulk progress, resends. */
+void hasync_flush(struct hasync *s, uint64_t now_ms);
+/* An authentic, fresh SYNC or SYNC_ACK payload from the peer of epoch peer_epoch. */
+void hasync_receive(struct hasync *s, uint64_t peer_epoch, enum ha_msg_type type, const uint8_t *payload,
+                    size_t len, uint64_t now_ms);
+
+/* A whole-table transfer is wanted, running or not yet acknowledged. */
+static inline bool hasync_bulk_busy(const struct hasync *s)
+{
+    return s->bulk_wanted || s->bulk_running || s->bulk_end_number;
+}
+
+/* Datagrams sent and not yet acknowledged, entries waiting in the queue. */
+uint32_t hasync_in_flight(const struct hasync *s);
+static inline uint32_t hasync_queued(const struct hasync *s)
+{
+    return s->queue_len;
+}
+
+#endif
