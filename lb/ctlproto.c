@@ -669,9 +669,98 @@ static void save_check(struct out *o, const struct service_config *sc)
         out_printf(o, " --agent-port %u", c->agent_port);
 }
 
-size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t len)
+/* --ha-* flags that both directors share (in the globals' digest) or that are this host's. */
+static void save_ha(struct out *o, const struct ha_config *h, bool per_host)
+{
+    char a[ADDR_STRLEN];
+    if (!h->enabled)
+        return;
+    if (per_host) {
+        out_printf(o, " --ha-role %s", h->role == HA_ROLE_PRIMARY ? "primary" : "backup");
+        for (unsigned i = 0; i < h->n_peers; i++) {
+            if (h->n_ifs) {
+                out_printf(o, " --ha-if");
+                out_word(o, h->ifs[i]);
+            }
+            out_printf(o, " --ha-peer %s", addr_str(h->peers[i], a));
+        }
+        out_printf(o, " --ha-key");
+        out_word(o, h->key_file);
+        if (h->notify[0]) {
+            out_printf(o, " --ha-notify");
+            out_word(o, h->notify);
+        }
+        if (strcmp(h->state_dir, HA_DEFAULT_STATE_DIR) != 0) {
+            out_printf(o, " --state-dir");
+            out_word(o, h->state_dir);
+        }
+        return;
+    }
+    if (h->port != HA_DEFAULT_PORT)
+        out_printf(o, " --ha-port %u", h->port);
+    if (h->interval_ms != HA_DEFAULT_INTERVAL_MS)
+        out_printf(o, " --ha-interval %g", h->interval_ms / 1000.0);
+    if (h->deadtime_ms != HA_DEFAULT_DEADTIME_MS)
+        out_printf(o, " --ha-deadtime %g", h->deadtime_ms / 1000.0);
+    for (unsigned i = 0; i < h->n_track; i++) {
+        out_printf(o, " --ha-track");
+        out_word(o, h->track[i]);
+    }
+}
+
+/* The options before the first service; per_host adds the ones that may differ between two
+ * directors (--ctl, --pidfile, --metrics, --ha-role, --ha-peer, --ha-if, --ha-key, --ha-notify,
+ * --state-dir). */
+static void save_globals(struct out *o, const struct rawlb_config *cfg, bool per_host)
+{
+    char a[ADDR_STRLEN];
+    out_printf(o, "rawlb -e");
+    out_word(o, cfg->ext_if);
+    out_printf(o, " -i");
+    out_word(o, cfg->int_if);
+    out_printf(o, " -n %s", addr_str(cfg->nat_ip, a));
+    if (cfg->timeouts.tcp != RAWLB_DEFAULT_TCP_TIMEOUT || cfg->timeouts.tcpfin != RAWLB_DEFAULT_TCPFIN_TIMEOUT ||
+        cfg->timeouts.udp != RAWLB_DEFAULT_UDP_TIMEOUT)
+        out_printf(o, " --timeouts %u,%u,%u", cfg->timeouts.tcp, cfg->timeouts.tcpfin, cfg->timeouts.udp);
+    if (cfg->max_conns != RAWLB_DEFAULT_MAX_CONNS)
+        out_printf(o, " --max-conns %u", cfg->max_conns);
+    save_ha(o, &cfg->ha, false);
+    if (!per_host)
+        return;
+    if (strcmp(cfg->ctl_path, RAWLB_DEFAULT_CTL) != 0) {
+        out_printf(o, " --ctl");
+        out_word(o, cfg->ctl_path);
+    }
+    if (cfg->pidfile[0]) {
+        out_printf(o, " --pidfile");
+        out_word(o, cfg->pidfile);
+    }
+    if (cfg->metrics)
+        out_printf(o, " --metrics %s:%u", cfg->metrics_ep.addr ? addr_str(cfg->metrics_ep.addr, a) : "0.0.0.0",
+                   (unsigned)ntohs(cfg->metrics_ep.port));
+    save_ha(o, &cfg->ha, true);
+}
+
+static void save_service(struct out *o, const struct service_config *sc)
 {
     char a[ADDR_STRLEN], ep[ENDPOINT_STRLEN];
+    out_printf(o, " %s %s -s", sc->proto == IPPROTO_TCP ? "-t" : "-u", endpoint_str(sc->vip.addr, sc->vip.port, ep));
+    out_word(o, sc->scheduler);
+    if (sc->persist_timeout) {
+        out_printf(o, " -p %u", sc->persist_timeout);
+        if (sc->persist_mask != 0xffffffffu)
+            out_printf(o, " -M %s", addr_str(sc->persist_mask, a));
+    }
+    if (sc->one_packet)
+        out_printf(o, " -o");
+    save_check(o, sc);
+    for (unsigned j = 0; j < sc->n_rs; j++)
+        out_printf(o, " -r %s:%d", endpoint_str(sc->rs[j].ep.addr, sc->rs[j].ep.port, ep), sc->rs[j].weight);
+}
+
+size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t len)
+{
+    char ep[ENDPOINT_STRLEN];
     if (len < 2) {
         if (len) buf[0] = '\0';
         return 0;
@@ -689,44 +778,23 @@ size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t le
     }
     struct out o = {.buf = buf, .len = len};
     buf[0] = '\0';
-    out_printf(&o, "rawlb -e");
-    out_word(&o, cfg->ext_if);
-    out_printf(&o, " -i");
-    out_word(&o, cfg->int_if);
-    out_printf(&o, " -n %s", addr_str(cfg->nat_ip, a));
-    if (cfg->timeouts.tcp != RAWLB_DEFAULT_TCP_TIMEOUT || cfg->timeouts.tcpfin != RAWLB_DEFAULT_TCPFIN_TIMEOUT ||
-        cfg->timeouts.udp != RAWLB_DEFAULT_UDP_TIMEOUT)
-        out_printf(&o, " --timeouts %u,%u,%u", cfg->timeouts.tcp, cfg->timeouts.tcpfin, cfg->timeouts.udp);
-    if (cfg->max_conns != RAWLB_DEFAULT_MAX_CONNS)
-        out_printf(&o, " --max-conns %u", cfg->max_conns);
-    if (strcmp(cfg->ctl_path, RAWLB_DEFAULT_CTL) != 0) {
-        out_printf(&o, " --ctl");
-        out_word(&o, cfg->ctl_path);
-    }
-    if (cfg->pidfile[0]) {
-        out_printf(&o, " --pidfile");
-        out_word(&o, cfg->pidfile);
-    }
-    if (cfg->metrics)
-        out_printf(&o, " --metrics %s:%u", cfg->metrics_ep.addr ? addr_str(cfg->metrics_ep.addr, a) : "0.0.0.0",
-                   (unsigned)ntohs(cfg->metrics_ep.port));
-    for (unsigned i = 0; i < cfg->n_services; i++) {
-        const struct service_config *sc = &cfg->services[i];
-        out_printf(&o, " %s %s -s", sc->proto == IPPROTO_TCP ? "-t" : "-u", endpoint_str(sc->vip.addr, sc->vip.port, ep));
-        out_word(&o, sc->scheduler);
-        if (sc->persist_timeout) {
-            out_printf(&o, " -p %u", sc->persist_timeout);
-            if (sc->persist_mask != 0xffffffffu)
-                out_printf(&o, " -M %s", addr_str(sc->persist_mask, a));
-        }
-        if (sc->one_packet)
-            out_printf(&o, " -o");
-        save_check(&o, sc);
-        for (unsigned j = 0; j < sc->n_rs; j++)
-            out_printf(&o, " -r %s:%d", endpoint_str(sc->rs[j].ep.addr, sc->rs[j].ep.port, ep), sc->rs[j].weight);
-    }
+    save_globals(&o, cfg, true);
+    for (unsigned i = 0; i < cfg->n_services; i++)
+        save_service(&o, &cfg->services[i]);
     out_printf(&o, "\n");
     if (o.truncated)
         return ctlproto_render_error("save: the command line does not fit in the answer", buf, len);
     return o.pos;
+}
+
+size_t ctlproto_render_section(const struct rawlb_config *cfg, int svc, char *buf, size_t len)
+{
+    struct out o = {.buf = buf, .len = len};
+    if (len)
+        buf[0] = '\0';
+    if (svc < 0)
+        save_globals(&o, cfg, false);
+    else if ((unsigned)svc < cfg->n_services)
+        save_service(&o, &cfg->services[svc]);
+    return o.truncated ? 0 : o.pos;
 }

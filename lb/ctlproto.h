@@ -92,5 +92,9 @@ size_t ctlproto_render_conns(const struct service_table *t, const struct conn_ta
  * they differ from the defaults). An error line when a service has no real servers: rawlb
  * would refuse it at start. */
 size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t len);
+/* One section of that command line, without the per-host flags: the globals (svc -1) or
+ * service svc. Both directors of a pair must render the same text for every section (HA
+ * compares digests of it). 0 when it does not fit. */
+size_t ctlproto_render_section(const struct rawlb_config *cfg, int svc, char *buf, size_t len);
 
 #endif
