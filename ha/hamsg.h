@@ -2,7 +2,8 @@
  * sealing and opening authenticated datagrams, the heartbeat and sync payloads, and the
  * anti-replay window. No sockets, no clock: the fuzzer and unit tests drive all of it.
  *
- * Every datagram (integers big-endian):
+ * Every datagram (integers big-endian; an IPv4 address is a u32 whose bytes are the address in
+ * network order, 198.51.100.10 = c6 33 64 0a):
  *   0 magic "RLBH" | 4 version (1) | 5 type | 6 zero u16 | 8 sender node id u64 | 16 sender epoch u64
  *   | 24 sequence u64 | 32 payload length u16 | 34 zero u16 | 36 payload | HMAC-SHA256 (32 bytes)
  * The HMAC (libsodium) covers everything before it, so the epoch and the sequence are
@@ -15,7 +16,9 @@
  *   HEARTBEAT  state u8 | role u8 | flags u16 | n_sections u16 | sections (16 bytes each:
  *              kind u8, proto u8, port u16, addr u32, digest 8 bytes)
  *   SYNC       stream seq u64 | body kind u8 | zero u8 | count u16 | body
- *              RECORDS: count records of HA_RECORD_LEN bytes (struct ha_record)
+ *              RECORDS: count records of HA_RECORD_LEN bytes (struct ha_record's fields in order):
+ *                kind u8 | proto u8 | state u8 | flags u8 | caddr, vaddr, daddr u32 | cport,
+ *                vport, dport u16 | client MAC 6 bytes | lifetime u32
  *              CONFIG:  total length u32 | offset u32 | count bytes of configuration text
  *   SYNC_ACK   stream epoch u64 | acked stream seq u64 (every seq up to it was applied)
  * Sync datagrams form one ordered stream per sender epoch, numbered from 1 (ha/hasync.c). */
@@ -44,6 +47,7 @@
 #define HA_SYNC_MAX_RECORDS ((HA_PAYLOAD_MAX - HA_SYNC_FIXED) / HA_RECORD_LEN)
 #define HA_CONFIG_FIXED 8
 #define HA_CONFIG_CHUNK_MAX (HA_PAYLOAD_MAX - HA_SYNC_FIXED - HA_CONFIG_FIXED)
+#define HA_CONFIG_TOTAL_MAX (1u << 20) /* longest configuration text a CONFIG stream carries */
 #define HA_ACK_LEN 16
 #define HA_REPLAY_WINDOW 64
 
@@ -134,7 +138,7 @@ struct ha_header {
 enum ha_verdict {
     HA_OK,
     HA_BAD_LENGTH,  /* shorter than a header and a MAC, or not what its length field says */
-    HA_BAD_MAGIC,   /* not ours (magic or version) */
+    HA_BAD_MAGIC,   /* not ours (magic, version or a reserved field not zero) */
     HA_BAD_MAC,     /* wrong key or altered */
     HA_BAD_PAYLOAD, /* authentic but its payload does not decode (unknown type, bad counts) */
     HA_STALE,       /* authentic but replayed: an older epoch, or a sequence already seen */
@@ -143,16 +147,20 @@ const char *ha_verdict_name(enum ha_verdict v);
 const char *ha_state_name(unsigned state);
 
 /* Writes header + payload + HMAC into out; returns the datagram's length, 0 if it does not fit
- * (or plen > HA_PAYLOAD_MAX). */
+ * (or plen > HA_PAYLOAD_MAX, or key->len is outside HA_KEY_MIN..HA_KEY_MAX). The payload may
+ * already sit at out + HA_HEADER_LEN (encoded in place). */
 size_t ha_msg_seal(const struct ha_key *key, const struct ha_header *h, const uint8_t *payload, size_t plen,
                    uint8_t *out, size_t outlen);
 /* Checks length, magic, version and HMAC (in constant time) and points *payload into buf.
- * Returns HA_OK, HA_BAD_LENGTH, HA_BAD_MAGIC or HA_BAD_MAC; never reads past buf[len). */
+ * Returns HA_OK, HA_BAD_LENGTH, HA_BAD_MAGIC or HA_BAD_MAC (also for a key->len outside
+ * HA_KEY_MIN..HA_KEY_MAX); never reads past buf[len). h, payload and plen are set on HA_OK.
+ * Both call sodium_init() themselves: callers need not. */
 enum ha_verdict ha_msg_open(const struct ha_key *key, const uint8_t *buf, size_t len, struct ha_header *h,
                             const uint8_t **payload, size_t *plen);
 
-/* Payload encoders return the length written (0 if it does not fit in len); decoders return
- * false for anything that is not exactly one well-formed payload of that type. */
+/* Payload encoders return the length written (0 if it does not fit in len, or if the struct
+ * is one its decoder would refuse); decoders return false for anything that is not exactly one
+ * well-formed payload of that type. */
 size_t ha_heartbeat_encode(const struct ha_heartbeat *hb, uint8_t *out, size_t len);
 bool ha_heartbeat_decode(const uint8_t *p, size_t len, struct ha_heartbeat *hb);
 size_t ha_sync_encode(const struct ha_sync *s, uint8_t *out, size_t len);
@@ -161,14 +169,15 @@ size_t ha_ack_encode(const struct ha_ack *a, uint8_t *out, size_t len);
 bool ha_ack_decode(const uint8_t *p, size_t len, struct ha_ack *a);
 
 /* Anti-replay for one peer: the highest (epoch, seq) taken and which of the HA_REPLAY_WINDOW
- * sequences below it were taken too. */
+ * sequences below it were taken too. Starts zeroed. */
 struct ha_replay {
     uint64_t epoch, top;
     uint64_t seen; /* bit i: top - i was taken */
 };
 /* Call only for an authentic datagram. HA_OK (and it is recorded) when (epoch, seq) is new:
  * a later epoch starts the window afresh; HA_STALE for an older epoch, a sequence taken
- * before, or one too far below the window. */
+ * before, or one too far below the window. Sequence 0 is never sent (senders count from 1)
+ * and always HA_STALE, so a zeroed window has taken nothing. */
 enum ha_verdict ha_replay_check(struct ha_replay *r, uint64_t epoch, uint64_t seq);
 
 #endif
