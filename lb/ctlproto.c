@@ -7,61 +7,27 @@
 
 #include <netinet/in.h>
 #include <ctype.h>
-#include <stdarg.h>
 #include <strings.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "scheduler.h"
+#include "textout.h"
 
-/* An output buffer that never overruns and remembers whether anything was cut. */
-struct out {
-    char *buf;
-    size_t len; /* size of buf */
-    size_t pos; /* bytes written, excluding the terminating NUL */
-    bool truncated;
-};
-
-static void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out_printf(struct out *o, const char *fmt, ...)
+/* Control answers are line-oriented and never empty: a cut answer ends after the last whole line
+ * that fitted (textout_finish) or, when not even one fitted, with what did and a newline in place
+ * of its last byte, so rawlb-ctl always reads at least one line. Needs len >= 2. */
+static size_t answer_finish(struct textout *o)
 {
-    if (o->truncated) return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= o->len - o->pos) {
-        o->truncated = true;
-        return;
-    }
-    o->pos += (size_t)n;
-}
-
-/* Cut output ends after the last whole line that fitted (or, when not even one fitted, with a
- * newline in place of the last byte), so a reader never sees half a line. */
-static size_t out_finish(struct out *o)
-{
-    if (!o->truncated) return o->pos;
-    char *nl = o->pos ? memrchr(o->buf, '\n', o->pos) : NULL;
-    if (nl) {
-        o->pos = (size_t)(nl - o->buf) + 1;
-    } else {
-        o->pos = strnlen(o->buf, o->len - 1); /* what vsnprintf managed to put there */
+    if (o->truncated && !(o->pos && memrchr(o->buf, '\n', o->pos))) {
+        o->pos = strnlen(o->buf, o->len - 1); /* the prefix textout_printf managed to put there */
         if (o->pos == o->len - 1) o->pos--;
         o->buf[o->pos++] = '\n';
+        o->buf[o->pos] = '\0';
+        return o->pos;
     }
-    o->buf[o->pos] = '\0';
-    return o->pos;
-}
-
-/* Rolls back what was written since mark (a line that did not fit), so rendering can go on
- * with a closing line in the room kept for it. */
-static void out_rewind(struct out *o, size_t mark)
-{
-    o->pos = mark;
-    o->buf[mark] = '\0';
-    o->truncated = false;
+    return textout_finish(o);
 }
 
 size_t ctlproto_render_error(const char *msg, char *buf, size_t len)
@@ -70,10 +36,10 @@ size_t ctlproto_render_error(const char *msg, char *buf, size_t len)
         if (len) buf[0] = '\0';
         return 0;
     }
-    struct out o = {.buf = buf, .len = len};
-    buf[0] = '\0';
-    out_printf(&o, "error: %s\n", msg);
-    return out_finish(&o);
+    struct textout o;
+    textout_init(&o, buf, len);
+    textout_printf(&o, "error: %s\n", msg);
+    return answer_finish(&o);
 }
 
 /* ---- requests ---- */
@@ -245,44 +211,45 @@ bool ctlproto_parse_request(const char *line, struct ctl_request *req, char *err
 
 /* ---- JSON ---- */
 
-static void json_str(struct out *o, const char *s)
+static void json_str(struct textout *o, const char *s)
 {
-    out_printf(o, "\"");
+    textout_printf(o, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\')
-            out_printf(o, "\\%c", *p);
+            textout_printf(o, "\\%c", *p);
         else if (*p == '\n')
-            out_printf(o, "\\n");
+            textout_printf(o, "\\n");
         else if (*p == '\t')
-            out_printf(o, "\\t");
+            textout_printf(o, "\\t");
         else if (*p == '\r')
-            out_printf(o, "\\r");
+            textout_printf(o, "\\r");
         else if (*p < 0x20 || *p == 0x7f)
-            out_printf(o, "\\u%04x", *p);
+            textout_printf(o, "\\u%04x", *p);
         else
-            out_printf(o, "%c", *p);
+            textout_printf(o, "%c", *p);
     }
-    out_printf(o, "\"");
+    textout_printf(o, "\"");
 }
 
-static void json_addr(struct out *o, const char *key, uint32_t addr)
+static void json_addr(struct textout *o, const char *key, uint32_t addr)
 {
     char a[ADDR_STRLEN];
-    out_printf(o, "\"%s\":\"%s\"", key, addr_str(addr, a));
+    textout_printf(o, "\"%s\":\"%s\"", key, addr_str(addr, a));
 }
 
-static void json_stats(struct out *o, const char *key, const struct rs_stats *s, bool rate)
+static void json_stats(struct textout *o, const char *key, const struct rs_stats *s, bool rate)
 {
     if (rate)
-        out_printf(o, "\"%s\":{\"cps\":%llu,\"in_pps\":%llu,\"out_pps\":%llu,\"in_bps\":%llu,\"out_bps\":%llu}", key,
-                   (unsigned long long)s->conns, (unsigned long long)s->in_pkts, (unsigned long long)s->out_pkts,
-                   (unsigned long long)s->in_bytes, (unsigned long long)s->out_bytes);
+        textout_printf(o, "\"%s\":{\"cps\":%llu,\"in_pps\":%llu,\"out_pps\":%llu,\"in_bps\":%llu,\"out_bps\":%llu}",
+                       key, (unsigned long long)s->conns, (unsigned long long)s->in_pkts,
+                       (unsigned long long)s->out_pkts, (unsigned long long)s->in_bytes,
+                       (unsigned long long)s->out_bytes);
     else
-        out_printf(o,
-                   "\"%s\":{\"conns\":%llu,\"in_pkts\":%llu,\"out_pkts\":%llu,\"in_bytes\":%llu,\"out_bytes\":%llu}",
-                   key, (unsigned long long)s->conns, (unsigned long long)s->in_pkts,
-                   (unsigned long long)s->out_pkts, (unsigned long long)s->in_bytes,
-                   (unsigned long long)s->out_bytes);
+        textout_printf(o, "\"%s\":{\"conns\":%llu,\"in_pkts\":%llu,\"out_pkts\":%llu,\"in_bytes\":%llu,"
+                          "\"out_bytes\":%llu}",
+                       key, (unsigned long long)s->conns, (unsigned long long)s->in_pkts,
+                       (unsigned long long)s->out_pkts, (unsigned long long)s->in_bytes,
+                       (unsigned long long)s->out_bytes);
 }
 
 /* ---- list ---- */
@@ -307,14 +274,14 @@ static struct rs_stats service_sum(const struct service *svc, bool rate)
 }
 
 /* ipvsadm's print_largenum with --exact: at least 9 columns, one space before a longer number. */
-static void out_num(struct out *o, uint64_t v)
+static void out_num(struct textout *o, uint64_t v)
 {
     char digits[24];
     int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
-    out_printf(o, "%*s", n <= 8 ? 9 : n + 1, digits);
+    textout_printf(o, "%*s", n <= 8 ? 9 : n + 1, digits);
 }
 
-static void out_stats(struct out *o, const struct rs_stats *s)
+static void out_stats(struct textout *o, const struct rs_stats *s)
 {
     out_num(o, s->conns);
     out_num(o, s->in_pkts);
@@ -323,7 +290,7 @@ static void out_stats(struct out *o, const struct rs_stats *s)
     out_num(o, s->out_bytes);
 }
 
-static void render_health(struct out *o, const struct service *svc, unsigned svc_idx, unsigned rs_idx,
+static void render_health(struct textout *o, const struct service *svc, unsigned svc_idx, unsigned rs_idx,
                           const struct ctl_list_opts *opts)
 {
     const struct real_server *rs = &svc->rs[rs_idx];
@@ -331,15 +298,15 @@ static void render_health(struct out *o, const struct service *svc, unsigned svc
     if (!opts->health(opts->health_arg, svc_idx, rs_idx, &h)) {
         /* Not checked: what the schedule makes of it is all there is to say. */
         h = (struct ctl_rs_health){ .state = rs->weight > 0 ? "up" : "quiesced", .last = "not checked" };
-        out_printf(o, " %-12s %-7s %s", h.state, "-", h.last);
+        textout_printf(o, " %-12s %-7s %s", h.state, "-", h.last);
         return;
     }
     char since[16];
     snprintf(since, sizeof since, "%us", h.since_s);
-    out_printf(o, " %-12s %-7s %s", h.state, since, h.last);
+    textout_printf(o, " %-12s %-7s %s", h.state, since, h.last);
 }
 
-static void render_service(struct out *o, const struct service *svc, unsigned svc_idx,
+static void render_service(struct textout *o, const struct service *svc, unsigned svc_idx,
                            const struct ctl_list_opts *opts)
 {
     char ep[ENDPOINT_STRLEN], mask[ADDR_STRLEN];
@@ -349,119 +316,121 @@ static void render_service(struct out *o, const struct service *svc, unsigned sv
     if (numbers) {
         char name[48];
         snprintf(name, sizeof name, "%s  %s", proto, endpoint_str(svc->vip.addr, svc->vip.port, ep));
-        out_printf(o, "%-33s", name);
+        textout_printf(o, "%-33s", name);
         struct rs_stats sum = service_sum(svc, opts->rate);
         out_stats(o, &sum);
     } else {
-        out_printf(o, "%s  %s %s", proto, endpoint_str(svc->vip.addr, svc->vip.port, ep),
-                   svc->sched ? svc->sched->name : "-");
+        textout_printf(o, "%s  %s %s", proto, endpoint_str(svc->vip.addr, svc->vip.port, ep),
+                       svc->sched ? svc->sched->name : "-");
         if (svc->persist_timeout) {
-            out_printf(o, " persistent %u", svc->persist_timeout);
+            textout_printf(o, " persistent %u", svc->persist_timeout);
             if (svc->persist_mask != 0xffffffffu)
-                out_printf(o, " mask %s", addr_str(svc->persist_mask, mask));
+                textout_printf(o, " mask %s", addr_str(svc->persist_mask, mask));
         }
         if (svc->one_packet)
-            out_printf(o, " ops");
+            textout_printf(o, " ops");
     }
-    out_printf(o, "\n");
+    textout_printf(o, "\n");
     unsigned n = svc->n_rs < RAWLB_MAX_RS_PER_SERVICE ? svc->n_rs : RAWLB_MAX_RS_PER_SERVICE;
     if (svc->has_sorry && svc->sorry_active)
         n++; /* the sorry server, at index n_rs, while it is in use */
     for (unsigned i = 0; i < n; i++) {
         const struct real_server *rs = &svc->rs[i];
         if (numbers) {
-            out_printf(o, "  -> %-28s", endpoint_str(rs->ep.addr, rs->ep.port, ep));
+            textout_printf(o, "  -> %-28s", endpoint_str(rs->ep.addr, rs->ep.port, ep));
             out_stats(o, opts->rate ? &rs->rate : &rs->stats);
         } else {
-            out_printf(o, "  -> %-28s %-7s %-6d %-10u %-10u", endpoint_str(rs->ep.addr, rs->ep.port, ep), "Masq",
-                       rs->weight, rs->active, rs->inactive);
+            textout_printf(o, "  -> %-28s %-7s %-6d %-10u %-10u", endpoint_str(rs->ep.addr, rs->ep.port, ep), "Masq",
+                           rs->weight, rs->active, rs->inactive);
         }
         if (opts->health)
             render_health(o, svc, svc_idx, i, opts);
-        out_printf(o, "\n");
+        textout_printf(o, "\n");
     }
 }
 
-static void render_list_text(struct out *o, const struct service_table *t, uint32_t max_conns,
+static void render_list_text(struct textout *o, const struct service_table *t, uint32_t max_conns,
                              const struct ctl_list_opts *opts)
 {
     static const char health_cols[] = "  State        Since   Last";
-    out_printf(o, "rawlb %s (size=%u)\n", RAWLB_VERSION, max_conns);
+    textout_printf(o, "rawlb %s (size=%u)\n", RAWLB_VERSION, max_conns);
     if (opts->stats || opts->rate) {
-        out_printf(o, "%s\n", opts->stats ? "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes"
-                                          : "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS");
+        textout_printf(o, "%s\n",
+                       opts->stats ? "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes"
+                                   : "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS");
         if (opts->health)
-            out_printf(o, "%-77s%s\n", "  -> RemoteAddress:Port", health_cols);
+            textout_printf(o, "%-77s%s\n", "  -> RemoteAddress:Port", health_cols);
         else
-            out_printf(o, "  -> RemoteAddress:Port\n");
+            textout_printf(o, "  -> RemoteAddress:Port\n");
     } else {
-        out_printf(o, "Prot LocalAddress:Port Scheduler Flags\n");
-        out_printf(o, "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn%s\n",
-                   opts->health ? health_cols : "");
+        textout_printf(o, "Prot LocalAddress:Port Scheduler Flags\n");
+        textout_printf(o, "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn%s\n",
+                       opts->health ? health_cols : "");
     }
     for (unsigned i = 0; i < t->n && i < RAWLB_MAX_SERVICES; i++)
         render_service(o, &t->svc[i], i, opts);
 }
 
-static void render_rs_json(struct out *o, const struct service *svc, unsigned svc_idx, unsigned i,
+static void render_rs_json(struct textout *o, const struct service *svc, unsigned svc_idx, unsigned i,
                            const struct ctl_list_opts *opts)
 {
     const struct real_server *rs = &svc->rs[i];
     bool sorry = svc->has_sorry && i == svc->n_rs;
-    out_printf(o, "{");
+    textout_printf(o, "{");
     json_addr(o, "address", rs->ep.addr);
-    out_printf(o, ",\"port\":%u,\"forward\":\"Masq\",\"weight\":%d,\"config_weight\":%d,\"available\":%s,"
+    textout_printf(o, ",\"port\":%u,\"forward\":\"Masq\",\"weight\":%d,\"config_weight\":%d,\"available\":%s,"
                   "\"active\":%u,\"inactive\":%u,\"persistent\":%u,\"sorry\":%s",
-               (unsigned)ntohs(rs->ep.port), rs->weight, rs->config_weight, rs->available ? "true" : "false",
-               rs->active, rs->inactive, rs->persistent, sorry ? "true" : "false");
+                   (unsigned)ntohs(rs->ep.port), rs->weight, rs->config_weight, rs->available ? "true" : "false",
+                   rs->active, rs->inactive, rs->persistent, sorry ? "true" : "false");
     if (sorry)
-        out_printf(o, ",\"in_use\":%s", svc->sorry_active ? "true" : "false");
-    out_printf(o, ",");
+        textout_printf(o, ",\"in_use\":%s", svc->sorry_active ? "true" : "false");
+    textout_printf(o, ",");
     json_stats(o, "stats", &rs->stats, false);
-    out_printf(o, ",");
+    textout_printf(o, ",");
     json_stats(o, "rate", &rs->rate, true);
     if (opts->health && (!sorry || svc->sorry_active)) {
         struct ctl_rs_health h;
         if (opts->health(opts->health_arg, svc_idx, i, &h)) {
-            out_printf(o, ",\"health\":{\"checked\":true,\"state\":");
+            textout_printf(o, ",\"health\":{\"checked\":true,\"state\":");
             json_str(o, h.state);
-            out_printf(o, ",\"since\":%u,\"last\":", h.since_s);
+            textout_printf(o, ",\"since\":%u,\"last\":", h.since_s);
             json_str(o, h.last);
-            out_printf(o, "}");
+            textout_printf(o, "}");
         } else {
-            out_printf(o, ",\"health\":{\"checked\":false,\"state\":\"%s\",\"since\":null,\"last\":\"not checked\"}",
-                       rs->weight > 0 ? "up" : "quiesced");
+            textout_printf(o,
+                           ",\"health\":{\"checked\":false,\"state\":\"%s\",\"since\":null,\"last\":\"not checked\"}",
+                           rs->weight > 0 ? "up" : "quiesced");
         }
     }
-    out_printf(o, "}");
+    textout_printf(o, "}");
 }
 
-static void render_list_json(struct out *o, const struct service_table *t, uint32_t max_conns,
+static void render_list_json(struct textout *o, const struct service_table *t, uint32_t max_conns,
                              const struct ctl_list_opts *opts)
 {
-    out_printf(o, "{\"version\":\"%s\",\"size\":%u,\"services\":[", RAWLB_VERSION, max_conns);
+    textout_printf(o, "{\"version\":\"%s\",\"size\":%u,\"services\":[", RAWLB_VERSION, max_conns);
     for (unsigned s = 0; s < t->n && s < RAWLB_MAX_SERVICES; s++) {
         const struct service *svc = &t->svc[s];
         char mask[ADDR_STRLEN];
-        out_printf(o, "%s{\"proto\":\"%s\",", s ? "," : "", svc->proto == IPPROTO_TCP ? "TCP" : "UDP");
+        textout_printf(o, "%s{\"proto\":\"%s\",", s ? "," : "", svc->proto == IPPROTO_TCP ? "TCP" : "UDP");
         json_addr(o, "address", svc->vip.addr);
-        out_printf(o, ",\"port\":%u,\"scheduler\":", (unsigned)ntohs(svc->vip.port));
+        textout_printf(o, ",\"port\":%u,\"scheduler\":", (unsigned)ntohs(svc->vip.port));
         json_str(o, svc->sched ? svc->sched->name : "-");
-        out_printf(o, ",\"persistent\":%u,\"netmask\":\"%s\",\"ops\":%s,", svc->persist_timeout,
-                   addr_str(svc->persist_mask, mask), svc->one_packet ? "true" : "false");
+        textout_printf(o, ",\"persistent\":%u,\"netmask\":\"%s\",\"ops\":%s,", svc->persist_timeout,
+                       addr_str(svc->persist_mask, mask), svc->one_packet ? "true" : "false");
         struct rs_stats sum = service_sum(svc, false), rate = service_sum(svc, true);
         json_stats(o, "stats", &sum, false);
-        out_printf(o, ",");
+        textout_printf(o, ",");
         json_stats(o, "rate", &rate, true);
-        out_printf(o, ",\"real_servers\":[");
+        textout_printf(o, ",\"real_servers\":[");
         unsigned n = svc->n_rs < RAWLB_MAX_RS_PER_SERVICE ? svc->n_rs : RAWLB_MAX_RS_PER_SERVICE;
         for (unsigned i = 0; i < n + (svc->has_sorry ? 1u : 0u); i++) {
-            out_printf(o, "%s", i ? "," : "");
+            textout_printf(o, "%s", i ? "," : "");
             render_rs_json(o, svc, s, i, opts);
         }
-        out_printf(o, "]}");
+        textout_printf(o, "]}");
     }
-    out_printf(o, "]}\n");
+    textout_printf(o, "]}\n");
 }
 
 size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, const struct ctl_list_opts *opts,
@@ -474,8 +443,8 @@ size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, c
     }
     if (!opts)
         opts = &none;
-    struct out o = {.buf = buf, .len = len};
-    buf[0] = '\0';
+    struct textout o;
+    textout_init(&o, buf, len);
     if (opts->json) {
         render_list_json(&o, t, max_conns, opts);
         if (o.truncated) {
@@ -486,7 +455,7 @@ size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, c
         return o.pos;
     }
     render_list_text(&o, t, max_conns, opts);
-    return out_finish(&o);
+    return answer_finish(&o);
 }
 
 /* ---- conns ---- */
@@ -509,7 +478,7 @@ static bool conn_matches(const struct service_table *t, const struct conn *c, co
     return true;
 }
 
-static void render_conn(struct out *o, const struct conn *c, uint32_t now, bool json, bool first)
+static void render_conn(struct textout *o, const struct conn *c, uint32_t now, bool json, bool first)
 {
     bool template = c->flags & CONN_F_TEMPLATE;
     const char *proto = c->proto == IPPROTO_TCP ? "TCP" : c->proto == IPPROTO_UDP ? "UDP" : "IP";
@@ -521,17 +490,18 @@ static void render_conn(struct out *o, const struct conn *c, uint32_t now, bool 
     endpoint_str(c->vaddr, c->vport, vip);
     endpoint_str(c->daddr, c->dport, dst);
     if (!json) {
-        out_printf(o, "%-3s %02u:%02u  %-11s %-18s %-18s %-18s\n", proto, left / 60, left % 60, state, src, vip, dst);
+        textout_printf(o, "%-3s %02u:%02u  %-11s %-18s %-18s %-18s\n", proto, left / 60, left % 60, state, src, vip,
+                       dst);
         return;
     }
-    out_printf(o, "%s{\"proto\":\"%s\",\"expire\":%u,\"state\":\"%s\",\"template\":%s,\"source\":{", first ? "" : ",",
-               proto, left, state, template ? "true" : "false");
+    textout_printf(o, "%s{\"proto\":\"%s\",\"expire\":%u,\"state\":\"%s\",\"template\":%s,\"source\":{",
+                   first ? "" : ",", proto, left, state, template ? "true" : "false");
     json_addr(o, "address", c->caddr);
-    out_printf(o, ",\"port\":%u},\"virtual\":{", (unsigned)ntohs(c->cport));
+    textout_printf(o, ",\"port\":%u},\"virtual\":{", (unsigned)ntohs(c->cport));
     json_addr(o, "address", c->vaddr);
-    out_printf(o, ",\"port\":%u},\"destination\":{", (unsigned)ntohs(c->vport));
+    textout_printf(o, ",\"port\":%u},\"destination\":{", (unsigned)ntohs(c->vport));
     json_addr(o, "address", c->daddr);
-    out_printf(o, ",\"port\":%u}}", (unsigned)ntohs(c->dport));
+    textout_printf(o, ",\"port\":%u}}", (unsigned)ntohs(c->dport));
 }
 
 #define CONNS_TAIL_ROOM 128 /* kept for the closing line */
@@ -543,15 +513,15 @@ size_t ctlproto_render_conns(const struct service_table *t, const struct conn_ta
         if (len) buf[0] = '\0';
         return 0;
     }
-    struct out o = {.buf = buf, .len = len};
-    buf[0] = '\0';
+    struct textout o;
+    textout_init(&o, buf, len);
     if (json)
-        out_printf(&o, "{\"conns\":[");
+        textout_printf(&o, "{\"conns\":[");
     else
-        out_printf(&o, "IPVS connection entries\n"
+        textout_printf(&o, "IPVS connection entries\n"
                        "pro expire state       source             virtual            destination\n");
     if (o.truncated || len <= o.pos + CONNS_TAIL_ROOM)
-        return json ? ctlproto_render_error("conns: no room for the answer", buf, len) : out_finish(&o);
+        return json ? ctlproto_render_error("conns: no room for the answer", buf, len) : answer_finish(&o);
 
     uint64_t shown = 0, left_out = 0;
     o.len = len - CONNS_TAIL_ROOM;
@@ -566,7 +536,7 @@ size_t ctlproto_render_conns(const struct service_table *t, const struct conn_ta
         size_t mark = o.pos;
         render_conn(&o, c, now, json, shown == 0);
         if (o.truncated) {
-            out_rewind(&o, mark);
+            textout_rewind(&o, mark);
             left_out++;
         } else {
             shown++;
@@ -574,45 +544,28 @@ size_t ctlproto_render_conns(const struct service_table *t, const struct conn_ta
     }
     o.len = len;
     if (json)
-        out_printf(&o, "],\"shown\":%llu,\"left_out\":%llu}\n", (unsigned long long)shown,
-                   (unsigned long long)left_out);
+        textout_printf(&o, "],\"shown\":%llu,\"left_out\":%llu}\n", (unsigned long long)shown,
+                       (unsigned long long)left_out);
     else if (left_out)
-        out_printf(&o, "... %llu more entries left out: the answer is limited to %zu bytes (filter with "
+        textout_printf(&o, "... %llu more entries left out: the answer is limited to %zu bytes (filter with "
                        "--service or --client)\n", (unsigned long long)left_out, len);
-    return out_finish(&o);
+    return answer_finish(&o);
 }
 
 /* ---- save ---- */
 
-/* A word for a POSIX shell: as it is when it is plain, in single quotes otherwise. */
-static void out_word(struct out *o, const char *s)
-{
-    if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./:,=+@%-") == strlen(s)) {
-        out_printf(o, " %s", s);
-        return;
-    }
-    out_printf(o, " '");
-    for (const char *p = s; *p; p++) {
-        if (*p == '\'')
-            out_printf(o, "'\\''");
-        else
-            out_printf(o, "%c", *p);
-    }
-    out_printf(o, "'");
-}
-
 /* Milliseconds as the seconds config.c reads: "2", "0.5", "1.25". */
-static void out_seconds(struct out *o, const char *flag, uint32_t ms)
+static void out_seconds(struct textout *o, const char *flag, uint32_t ms)
 {
     char frac[8];
     snprintf(frac, sizeof frac, ".%03u", ms % 1000);
     size_t n = strlen(frac);
     while (n > 1 && frac[n - 1] == '0')
         frac[--n] = '\0';
-    out_printf(o, " %s %u%s", flag, ms / 1000, n > 1 ? frac : "");
+    textout_printf(o, " %s %u%s", flag, ms / 1000, n > 1 ? frac : "");
 }
 
-static void save_check(struct out *o, const struct service_config *sc)
+static void save_check(struct textout *o, const struct service_config *sc)
 {
     const struct check_config *c = &sc->check;
     enum check_kind auto_kind = sc->proto == IPPROTO_TCP ? CHECK_TCP : CHECK_NONE;
@@ -622,37 +575,37 @@ static void save_check(struct out *o, const struct service_config *sc)
         switch (c->kind) {
         case CHECK_HTTP:
             if (strcmp(c->http_path, "/") == 0) {
-                out_printf(o, " --check http");
+                textout_printf(o, " --check http");
             } else {
                 char arg[RAWLB_CHECK_STRLEN + 8];
                 snprintf(arg, sizeof arg, "http:%s", c->http_path);
-                out_printf(o, " --check");
-                out_word(o, arg);
+                textout_printf(o, " --check");
+                textout_word(o, arg);
             }
             break;
         case CHECK_TCP:
-            out_printf(o, " --check tcp");
+            textout_printf(o, " --check tcp");
             break;
         case CHECK_UDP:
-            out_printf(o, " --check udp");
+            textout_printf(o, " --check udp");
             break;
         default:
-            out_printf(o, " --check none");
+            textout_printf(o, " --check none");
             break;
         }
     }
     if (c->kind == CHECK_HTTP && c->expect_status != RAWLB_DEFAULT_EXPECT_STATUS)
-        out_printf(o, " --expect-status %d", c->expect_status);
+        textout_printf(o, " --expect-status %d", c->expect_status);
     if (c->expect[0]) {
-        out_printf(o, " --expect");
-        out_word(o, c->expect);
+        textout_printf(o, " --expect");
+        textout_word(o, c->expect);
     }
     if (c->send[0]) {
-        out_printf(o, " --send");
-        out_word(o, c->send);
+        textout_printf(o, " --send");
+        textout_word(o, c->send);
     }
     if (c->port)
-        out_printf(o, " --check-port %u", c->port);
+        textout_printf(o, " --check-port %u", c->port);
     if (c->interval_ms != RAWLB_DEFAULT_CHECK_INTERVAL_MS)
         out_seconds(o, "--check-interval", c->interval_ms);
     if (c->probe_timeout_ms != RAWLB_DEFAULT_PROBE_TIMEOUT_MS)
@@ -662,100 +615,101 @@ static void save_check(struct out *o, const struct service_config *sc)
     if (c->reentry_ms != RAWLB_DEFAULT_REENTRY_MS)
         out_seconds(o, "--reentry", c->reentry_ms);
     if (c->quiesce)
-        out_printf(o, " --quiesce");
+        textout_printf(o, " --quiesce");
     if (c->has_sorry)
-        out_printf(o, " --sorry-server %s", endpoint_str(c->sorry.addr, c->sorry.port, ep));
+        textout_printf(o, " --sorry-server %s", endpoint_str(c->sorry.addr, c->sorry.port, ep));
     if (c->agent_port)
-        out_printf(o, " --agent-port %u", c->agent_port);
+        textout_printf(o, " --agent-port %u", c->agent_port);
 }
 
 /* --ha-* flags that both directors share (in the globals' digest) or that are this host's. */
-static void save_ha(struct out *o, const struct ha_config *h, bool per_host)
+static void save_ha(struct textout *o, const struct ha_config *h, bool per_host)
 {
     char a[ADDR_STRLEN];
     if (!h->enabled)
         return;
     if (per_host) {
-        out_printf(o, " --ha-role %s", h->role == HA_ROLE_PRIMARY ? "primary" : "backup");
+        textout_printf(o, " --ha-role %s", h->role == HA_ROLE_PRIMARY ? "primary" : "backup");
         for (unsigned i = 0; i < h->n_peers; i++) {
             if (h->n_ifs) {
-                out_printf(o, " --ha-if");
-                out_word(o, h->ifs[i]);
+                textout_printf(o, " --ha-if");
+                textout_word(o, h->ifs[i]);
             }
-            out_printf(o, " --ha-peer %s", addr_str(h->peers[i], a));
+            textout_printf(o, " --ha-peer %s", addr_str(h->peers[i], a));
         }
-        out_printf(o, " --ha-key");
-        out_word(o, h->key_file);
+        textout_printf(o, " --ha-key");
+        textout_word(o, h->key_file);
         if (h->notify[0]) {
-            out_printf(o, " --ha-notify");
-            out_word(o, h->notify);
+            textout_printf(o, " --ha-notify");
+            textout_word(o, h->notify);
         }
         if (strcmp(h->state_dir, HA_DEFAULT_STATE_DIR) != 0) {
-            out_printf(o, " --state-dir");
-            out_word(o, h->state_dir);
+            textout_printf(o, " --state-dir");
+            textout_word(o, h->state_dir);
         }
         return;
     }
     if (h->port != HA_DEFAULT_PORT)
-        out_printf(o, " --ha-port %u", h->port);
+        textout_printf(o, " --ha-port %u", h->port);
     if (h->interval_ms != HA_DEFAULT_INTERVAL_MS)
-        out_printf(o, " --ha-interval %g", h->interval_ms / 1000.0);
+        textout_printf(o, " --ha-interval %g", h->interval_ms / 1000.0);
     if (h->deadtime_ms != HA_DEFAULT_DEADTIME_MS)
-        out_printf(o, " --ha-deadtime %g", h->deadtime_ms / 1000.0);
+        textout_printf(o, " --ha-deadtime %g", h->deadtime_ms / 1000.0);
     for (unsigned i = 0; i < h->n_track; i++) {
-        out_printf(o, " --ha-track");
-        out_word(o, h->track[i]);
+        textout_printf(o, " --ha-track");
+        textout_word(o, h->track[i]);
     }
 }
 
 /* The options before the first service; per_host adds the ones that may differ between two
  * directors (--ctl, --pidfile, --metrics, --ha-role, --ha-peer, --ha-if, --ha-key, --ha-notify,
  * --state-dir). */
-static void save_globals(struct out *o, const struct rawlb_config *cfg, bool per_host)
+static void save_globals(struct textout *o, const struct rawlb_config *cfg, bool per_host)
 {
     char a[ADDR_STRLEN];
-    out_printf(o, "rawlb -e");
-    out_word(o, cfg->ext_if);
-    out_printf(o, " -i");
-    out_word(o, cfg->int_if);
-    out_printf(o, " -n %s", addr_str(cfg->nat_ip, a));
+    textout_printf(o, "rawlb -e");
+    textout_word(o, cfg->ext_if);
+    textout_printf(o, " -i");
+    textout_word(o, cfg->int_if);
+    textout_printf(o, " -n %s", addr_str(cfg->nat_ip, a));
     if (cfg->timeouts.tcp != RAWLB_DEFAULT_TCP_TIMEOUT || cfg->timeouts.tcpfin != RAWLB_DEFAULT_TCPFIN_TIMEOUT ||
         cfg->timeouts.udp != RAWLB_DEFAULT_UDP_TIMEOUT)
-        out_printf(o, " --timeouts %u,%u,%u", cfg->timeouts.tcp, cfg->timeouts.tcpfin, cfg->timeouts.udp);
+        textout_printf(o, " --timeouts %u,%u,%u", cfg->timeouts.tcp, cfg->timeouts.tcpfin, cfg->timeouts.udp);
     if (cfg->max_conns != RAWLB_DEFAULT_MAX_CONNS)
-        out_printf(o, " --max-conns %u", cfg->max_conns);
+        textout_printf(o, " --max-conns %u", cfg->max_conns);
     save_ha(o, &cfg->ha, false);
     if (!per_host)
         return;
     if (strcmp(cfg->ctl_path, RAWLB_DEFAULT_CTL) != 0) {
-        out_printf(o, " --ctl");
-        out_word(o, cfg->ctl_path);
+        textout_printf(o, " --ctl");
+        textout_word(o, cfg->ctl_path);
     }
     if (cfg->pidfile[0]) {
-        out_printf(o, " --pidfile");
-        out_word(o, cfg->pidfile);
+        textout_printf(o, " --pidfile");
+        textout_word(o, cfg->pidfile);
     }
     if (cfg->metrics)
-        out_printf(o, " --metrics %s:%u", cfg->metrics_ep.addr ? addr_str(cfg->metrics_ep.addr, a) : "0.0.0.0",
-                   (unsigned)ntohs(cfg->metrics_ep.port));
+        textout_printf(o, " --metrics %s:%u", cfg->metrics_ep.addr ? addr_str(cfg->metrics_ep.addr, a) : "0.0.0.0",
+                       (unsigned)ntohs(cfg->metrics_ep.port));
     save_ha(o, &cfg->ha, true);
 }
 
-static void save_service(struct out *o, const struct service_config *sc)
+static void save_service(struct textout *o, const struct service_config *sc)
 {
     char a[ADDR_STRLEN], ep[ENDPOINT_STRLEN];
-    out_printf(o, " %s %s -s", sc->proto == IPPROTO_TCP ? "-t" : "-u", endpoint_str(sc->vip.addr, sc->vip.port, ep));
-    out_word(o, sc->scheduler);
+    textout_printf(o, " %s %s -s", sc->proto == IPPROTO_TCP ? "-t" : "-u",
+                   endpoint_str(sc->vip.addr, sc->vip.port, ep));
+    textout_word(o, sc->scheduler);
     if (sc->persist_timeout) {
-        out_printf(o, " -p %u", sc->persist_timeout);
+        textout_printf(o, " -p %u", sc->persist_timeout);
         if (sc->persist_mask != 0xffffffffu)
-            out_printf(o, " -M %s", addr_str(sc->persist_mask, a));
+            textout_printf(o, " -M %s", addr_str(sc->persist_mask, a));
     }
     if (sc->one_packet)
-        out_printf(o, " -o");
+        textout_printf(o, " -o");
     save_check(o, sc);
     for (unsigned j = 0; j < sc->n_rs; j++)
-        out_printf(o, " -r %s:%d", endpoint_str(sc->rs[j].ep.addr, sc->rs[j].ep.port, ep), sc->rs[j].weight);
+        textout_printf(o, " -r %s:%d", endpoint_str(sc->rs[j].ep.addr, sc->rs[j].ep.port, ep), sc->rs[j].weight);
 }
 
 size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t len)
@@ -776,12 +730,12 @@ size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t le
             return ctlproto_render_error(msg, buf, len);
         }
     }
-    struct out o = {.buf = buf, .len = len};
-    buf[0] = '\0';
+    struct textout o;
+    textout_init(&o, buf, len);
     save_globals(&o, cfg, true);
     for (unsigned i = 0; i < cfg->n_services; i++)
         save_service(&o, &cfg->services[i]);
-    out_printf(&o, "\n");
+    textout_printf(&o, "\n");
     if (o.truncated)
         return ctlproto_render_error("save: the command line does not fit in the answer", buf, len);
     return o.pos;
@@ -789,9 +743,8 @@ size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t le
 
 size_t ctlproto_render_section(const struct rawlb_config *cfg, int svc, char *buf, size_t len)
 {
-    struct out o = {.buf = buf, .len = len};
-    if (len)
-        buf[0] = '\0';
+    struct textout o;
+    textout_init(&o, buf, len);
     if (svc < 0)
         save_globals(&o, cfg, false);
     else if ((unsigned)svc < cfg->n_services)

@@ -16,53 +16,9 @@
 #include <microhttpd.h>
 
 #include "log.h"
+#include "textout.h"
 
 /* ---- rendering ---- */
-
-/* An output that writes while there is room and counts what the whole text needs. */
-struct out {
-    char *buf;
-    size_t len;  /* size of buf */
-    size_t pos;  /* bytes written, without the NUL */
-    size_t need; /* bytes the whole text needs */
-    bool truncated;
-};
-
-static void out_printf(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out_printf(struct out *o, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n;
-    if (!o->truncated && o->len > o->pos)
-        n = vsnprintf(o->buf + o->pos, o->len - o->pos, fmt, ap);
-    else
-        n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    o->need += (size_t)n;
-    if (o->truncated)
-        return;
-    if (o->len <= o->pos || (size_t)n >= o->len - o->pos) {
-        o->truncated = true;
-        return;
-    }
-    o->pos += (size_t)n;
-}
-
-/* A cut text ends after its last whole line, so a scraper never sees half a sample. */
-static size_t out_finish(struct out *o)
-{
-    if (!o->len)
-        return o->need;
-    if (o->truncated) {
-        char *nl = o->pos ? memrchr(o->buf, '\n', o->pos) : NULL;
-        o->pos = nl ? (size_t)(nl - o->buf) + 1 : 0;
-    }
-    o->buf[o->pos] = '\0';
-    return o->need;
-}
 
 size_t metrics_escape_label(const char *s, char *out, size_t outlen)
 {
@@ -85,9 +41,9 @@ size_t metrics_escape_label(const char *s, char *out, size_t outlen)
     return n;
 }
 
-static void family(struct out *o, const char *name, const char *type, const char *help)
+static void family(struct textout *o, const char *name, const char *type, const char *help)
 {
-    out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+    textout_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 static const char *proto_label(uint8_t proto)
@@ -166,7 +122,7 @@ static unsigned n_services(const struct metrics_view *v)
     return v->services ? (v->services->n < RAWLB_MAX_SERVICES ? v->services->n : RAWLB_MAX_SERVICES) : 0;
 }
 
-static void render_rs_families(struct out *o, const struct metrics_view *v)
+static void render_rs_families(struct textout *o, const struct metrics_view *v)
 {
     char name[64], help[160], vip[ENDPOINT_STRLEN], rs[ENDPOINT_STRLEN];
     for (unsigned f = 0; f < F_COUNT; f++) {
@@ -178,8 +134,8 @@ static void render_rs_families(struct out *o, const struct metrics_view *v)
             endpoint_str(svc->vip.addr, svc->vip.port, vip);
             for (unsigned ri = 0; ri < rs_count(svc); ri++) {
                 endpoint_str(svc->rs[ri].ep.addr, svc->rs[ri].ep.port, rs);
-                out_printf(o, "%s{proto=\"%s\",vip=\"%s\",rs=\"%s\"} %llu\n", name, proto_label(svc->proto), vip, rs,
-                           (unsigned long long)rs_value(v, si, ri, f));
+                textout_printf(o, "%s{proto=\"%s\",vip=\"%s\",rs=\"%s\"} %llu\n", name, proto_label(svc->proto), vip,
+                               rs, (unsigned long long)rs_value(v, si, ri, f));
             }
         }
     }
@@ -187,7 +143,7 @@ static void render_rs_families(struct out *o, const struct metrics_view *v)
 
 /* Per service: the sums over its real servers (the sorry server included), the count of
  * healthy real servers (the sorry server not included) and whether the sorry server is in use. */
-static void render_service_families(struct out *o, const struct metrics_view *v)
+static void render_service_families(struct textout *o, const struct metrics_view *v)
 {
     char name[64], help[160], vip[ENDPOINT_STRLEN];
     for (unsigned f = 0; f <= F_INACTIVE; f++) {
@@ -199,8 +155,8 @@ static void render_service_families(struct out *o, const struct metrics_view *v)
             uint64_t sum = 0;
             for (unsigned ri = 0; ri < rs_count(svc); ri++)
                 sum += rs_value(v, si, ri, f);
-            out_printf(o, "%s{proto=\"%s\",vip=\"%s\"} %llu\n", name, proto_label(svc->proto),
-                       endpoint_str(svc->vip.addr, svc->vip.port, vip), (unsigned long long)sum);
+            textout_printf(o, "%s{proto=\"%s\",vip=\"%s\"} %llu\n", name, proto_label(svc->proto),
+                           endpoint_str(svc->vip.addr, svc->vip.port, vip), (unsigned long long)sum);
         }
     }
     family(o, "rawlb_service_servers_up", "gauge", "Real servers that are healthy (rawlb_rs_up), per virtual service.");
@@ -209,62 +165,65 @@ static void render_service_families(struct out *o, const struct metrics_view *v)
         unsigned up = 0;
         for (unsigned ri = 0; ri < svc->n_rs && ri < RAWLB_MAX_RS_PER_SERVICE; ri++)
             up += rs_up(v, si, ri) ? 1u : 0u;
-        out_printf(o, "rawlb_service_servers_up{proto=\"%s\",vip=\"%s\"} %u\n", proto_label(svc->proto),
-                   endpoint_str(svc->vip.addr, svc->vip.port, vip), up);
+        textout_printf(o, "rawlb_service_servers_up{proto=\"%s\",vip=\"%s\"} %u\n", proto_label(svc->proto),
+                       endpoint_str(svc->vip.addr, svc->vip.port, vip), up);
     }
     family(o, "rawlb_service_sorry_active", "gauge",
            "1 while the sorry server takes the service's new connections (every real server down).");
     for (unsigned si = 0; si < n_services(v); si++) {
         const struct service *svc = &v->services->svc[si];
-        out_printf(o, "rawlb_service_sorry_active{proto=\"%s\",vip=\"%s\"} %d\n", proto_label(svc->proto),
-                   endpoint_str(svc->vip.addr, svc->vip.port, vip), svc->has_sorry && svc->sorry_active ? 1 : 0);
+        textout_printf(o, "rawlb_service_sorry_active{proto=\"%s\",vip=\"%s\"} %d\n", proto_label(svc->proto),
+                       endpoint_str(svc->vip.addr, svc->vip.port, vip), svc->has_sorry && svc->sorry_active ? 1 : 0);
     }
 }
 
-static void render_interfaces(struct out *o, const struct metrics_view *v)
+static void render_interfaces(struct textout *o, const struct metrics_view *v)
 {
     char ext[4 * 16 + 1], in[4 * 16 + 1];
     metrics_escape_label(v->ext_if ? v->ext_if : "ext", ext, sizeof ext);
     metrics_escape_label(v->int_if ? v->int_if : "int", in, sizeof in);
     const struct fastpath_stats *s = v->fp;
     family(o, "rawlb_frames_total", "counter", "Frames received (rx) and sent (tx) by the fast path, per interface.");
-    out_printf(o, "rawlb_frames_total{interface=\"%s\",direction=\"rx\"} %llu\n", ext, (unsigned long long)s->rx_ext);
-    out_printf(o, "rawlb_frames_total{interface=\"%s\",direction=\"tx\"} %llu\n", ext, (unsigned long long)s->tx_ext);
-    out_printf(o, "rawlb_frames_total{interface=\"%s\",direction=\"rx\"} %llu\n", in, (unsigned long long)s->rx_int);
-    out_printf(o, "rawlb_frames_total{interface=\"%s\",direction=\"tx\"} %llu\n", in, (unsigned long long)s->tx_int);
+    textout_printf(o, "rawlb_frames_total{interface=\"%s\",direction=\"rx\"} %llu\n", ext,
+                   (unsigned long long)s->rx_ext);
+    textout_printf(o, "rawlb_frames_total{interface=\"%s\",direction=\"tx\"} %llu\n", ext,
+                   (unsigned long long)s->tx_ext);
+    textout_printf(o, "rawlb_frames_total{interface=\"%s\",direction=\"rx\"} %llu\n", in,
+                   (unsigned long long)s->rx_int);
+    textout_printf(o, "rawlb_frames_total{interface=\"%s\",direction=\"tx\"} %llu\n", in,
+                   (unsigned long long)s->tx_int);
     family(o, "rawlb_receive_buffer_drops_total", "counter",
            "Frames the kernel dropped because rawlb's receive buffer was full, per interface.");
-    out_printf(o, "rawlb_receive_buffer_drops_total{interface=\"%s\"} %llu\n", ext,
-               (unsigned long long)v->rx_kernel_drops_ext);
-    out_printf(o, "rawlb_receive_buffer_drops_total{interface=\"%s\"} %llu\n", in,
-               (unsigned long long)v->rx_kernel_drops_int);
+    textout_printf(o, "rawlb_receive_buffer_drops_total{interface=\"%s\"} %llu\n", ext,
+                   (unsigned long long)v->rx_kernel_drops_ext);
+    textout_printf(o, "rawlb_receive_buffer_drops_total{interface=\"%s\"} %llu\n", in,
+                   (unsigned long long)v->rx_kernel_drops_int);
     family(o, "rawlb_send_failures_total", "counter", "Frames the kernel refused to send, per interface.");
-    out_printf(o, "rawlb_send_failures_total{interface=\"%s\"} %llu\n", ext, (unsigned long long)v->tx_failed_ext);
-    out_printf(o, "rawlb_send_failures_total{interface=\"%s\"} %llu\n", in, (unsigned long long)v->tx_failed_int);
+    textout_printf(o, "rawlb_send_failures_total{interface=\"%s\"} %llu\n", ext, (unsigned long long)v->tx_failed_ext);
+    textout_printf(o, "rawlb_send_failures_total{interface=\"%s\"} %llu\n", in, (unsigned long long)v->tx_failed_int);
 }
 
-static void render_fastpath(struct out *o, const struct metrics_view *v)
+static void render_fastpath(struct textout *o, const struct metrics_view *v)
 {
     const struct fastpath_stats *s = v->fp;
     family(o, "rawlb_drops_total", "counter", "Frames not forwarded, by reason (lb/fastpath.h).");
     for (unsigned i = 0; i < FP_DROP_COUNT; i++)
-        out_printf(o, "rawlb_drops_total{reason=\"%s\"} %llu\n", fastpath_drop_name((enum fp_drop)i),
-                   (unsigned long long)s->drops[i]);
+        textout_printf(o, "rawlb_drops_total{reason=\"%s\"} %llu\n", fastpath_drop_name((enum fp_drop)i),
+                       (unsigned long long)s->drops[i]);
     family(o, "rawlb_replies_total", "counter",
            "Frames the director answered itself, by kind (arp, echo, rst, frag_needed).");
-    out_printf(o, "rawlb_replies_total{kind=\"arp\"} %llu\n", (unsigned long long)s->arp_replies);
-    out_printf(o, "rawlb_replies_total{kind=\"echo\"} %llu\n", (unsigned long long)s->echo_replies);
-    out_printf(o, "rawlb_replies_total{kind=\"rst\"} %llu\n", (unsigned long long)s->resets_sent);
-    out_printf(o, "rawlb_replies_total{kind=\"frag_needed\"} %llu\n", (unsigned long long)s->icmp_too_big_sent);
+    textout_printf(o, "rawlb_replies_total{kind=\"arp\"} %llu\n", (unsigned long long)s->arp_replies);
+    textout_printf(o, "rawlb_replies_total{kind=\"echo\"} %llu\n", (unsigned long long)s->echo_replies);
+    textout_printf(o, "rawlb_replies_total{kind=\"rst\"} %llu\n", (unsigned long long)s->resets_sent);
+    textout_printf(o, "rawlb_replies_total{kind=\"frag_needed\"} %llu\n", (unsigned long long)s->icmp_too_big_sent);
     family(o, "rawlb_icmp_translated_total", "counter", "ICMP errors about balanced flows translated and forwarded.");
-    out_printf(o, "rawlb_icmp_translated_total %llu\n", (unsigned long long)s->icmp_translated);
+    textout_printf(o, "rawlb_icmp_translated_total %llu\n", (unsigned long long)s->icmp_translated);
 }
 
 size_t metrics_render(const struct metrics_view *v, char *buf, size_t len)
 {
-    struct out o = { .buf = buf, .len = len };
-    if (len)
-        buf[0] = '\0';
+    struct textout o;
+    textout_init(&o, buf, len);
     render_rs_families(&o, v);
     render_service_families(&o, v);
     if (v->fp) {
@@ -272,21 +231,22 @@ size_t metrics_render(const struct metrics_view *v, char *buf, size_t len)
         render_fastpath(&o, v);
     }
     family(&o, "rawlb_conn_table_entries", "gauge", "Entries in the connection table (persistence templates included).");
-    out_printf(&o, "rawlb_conn_table_entries %u\n", v->conn_entries);
+    textout_printf(&o, "rawlb_conn_table_entries %u\n", v->conn_entries);
     family(&o, "rawlb_conn_table_capacity", "gauge", "Size of the connection table (--max-conns).");
-    out_printf(&o, "rawlb_conn_table_capacity %u\n", v->conn_capacity);
+    textout_printf(&o, "rawlb_conn_table_capacity %u\n", v->conn_capacity);
     family(&o, "rawlb_conn_created_total", "counter", "Connection table entries created.");
-    out_printf(&o, "rawlb_conn_created_total %llu\n", (unsigned long long)v->conns_created);
+    textout_printf(&o, "rawlb_conn_created_total %llu\n", (unsigned long long)v->conns_created);
     family(&o, "rawlb_conn_expired_total", "counter", "Connection table entries expired.");
-    out_printf(&o, "rawlb_conn_expired_total %llu\n", (unsigned long long)v->conns_expired);
+    textout_printf(&o, "rawlb_conn_expired_total %llu\n", (unsigned long long)v->conns_expired);
     family(&o, "rawlb_ha_role", "gauge",
            "The director's high-availability role (no HA yet: every rawlb is master).");
     char role[64];
     metrics_escape_label(v->ha_role ? v->ha_role : "master", role, sizeof role);
-    out_printf(&o, "rawlb_ha_role{role=\"%s\"} 1\n", role);
+    textout_printf(&o, "rawlb_ha_role{role=\"%s\"} 1\n", role);
     family(&o, "rawlb_build_info", "gauge", "rawlb's version.");
-    out_printf(&o, "rawlb_build_info{version=\"%s\"} 1\n", RAWLB_VERSION);
-    return out_finish(&o);
+    textout_printf(&o, "rawlb_build_info{version=\"%s\"} 1\n", RAWLB_VERSION);
+    textout_finish(&o);
+    return o.need; /* the full length, even when cut */
 }
 
 /* ---- the HTTP side (libmicrohttpd's thread) ---- */
