@@ -15,8 +15,8 @@
 
 struct linkmon_if {
     char name[IF_NAMESIZE];
-    int ifindex;
-    bool up; /* has carrier */
+    int ifindex; /* 0 once deleted: a new interface of this name is then followed instead */
+    bool up;     /* has carrier */
 };
 
 /* Called from the loop when a watched interface's carrier changes. */
@@ -37,6 +37,9 @@ struct linkmon {
 bool linkmon_open(struct linkmon *m, struct ev_loop *loop, const char *const *names, unsigned n, linkmon_cb cb,
                   void *arg, char *err, size_t errlen);
 void linkmon_close(struct linkmon *m);
+/* Applies a buffer of rtnetlink messages as read from the socket (4-byte aligned) to the watched
+ * interfaces, calling the callback for each carrier change. No I/O: the unit test feeds it bytes. */
+void linkmon_feed(struct linkmon *m, const void *buf, size_t len);
 /* The first watched interface without carrier, or NULL when all have it. */
 const struct linkmon_if *linkmon_first_down(const struct linkmon *m);
 

@@ -1,0 +1,384 @@
+/* linkmon: carrier changes read from rtnetlink bytes (crafted messages, bridge port events,
+ * deletion and a new interface of the same name, malformed input), then live on a veth pair in
+ * a network namespace of its own: the starting carrier, the peer going down and up, a lost
+ * notification resynchronised, deletion, and the errors of linkmon_open. */
+#include <errno.h>
+#include <net/if.h> /* before linux/if.h, which then only adds IFF_LOWER_UP and friends */
+#include <linux/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "linkmon.h"
+#include "testing.h"
+
+#define WAIT_SECONDS 2.0 /* a veth's carrier change is announced at once; this bounds a miss */
+#define WAIT_TICK 0.05
+#define FUZZ_ROUNDS 20000
+
+static unsigned calls;
+static struct linkmon_if last;
+
+/* Counts every monitor's callbacks in CALLS, and a monitor's own in *ARG when given. */
+static void record(void *arg, const struct linkmon_if *lif)
+{
+    if (arg)
+        (*(unsigned *)arg)++;
+    calls++;
+    last = *lif;
+}
+
+/* ---- fed bytes ---- */
+
+union msgbuf {
+    struct nlmsghdr nh;
+    char bytes[4096];
+};
+
+/* Appends one link message at OFF and returns the new length. */
+static size_t put_link(union msgbuf *b, size_t off, uint16_t type, unsigned char family, int index, unsigned flags,
+                       const char *name)
+{
+    struct nlmsghdr *nh = (struct nlmsghdr *)(b->bytes + off);
+    memset(nh, 0, NLMSG_SPACE(sizeof(struct ifinfomsg)) + RTA_SPACE(IF_NAMESIZE));
+    nh->nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+    nh->nlmsg_type = type;
+    struct ifinfomsg *ifi = NLMSG_DATA(nh);
+    ifi->ifi_family = family;
+    ifi->ifi_index = index;
+    ifi->ifi_flags = flags;
+    if (name) {
+        struct rtattr *rta = (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+        rta->rta_type = IFLA_IFNAME;
+        rta->rta_len = (unsigned short)RTA_LENGTH(strlen(name) + 1);
+        memcpy(RTA_DATA(rta), name, strlen(name) + 1);
+        nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
+    }
+    return off + NLMSG_ALIGN(nh->nlmsg_len);
+}
+
+static void feed_one(struct linkmon *m, uint16_t type, unsigned char family, int index, unsigned flags,
+                     const char *name)
+{
+    union msgbuf b;
+    linkmon_feed(m, b.bytes, put_link(&b, 0, type, family, index, flags, name));
+}
+
+static void fed_setup(struct linkmon *m)
+{
+    memset(m, 0, sizeof *m);
+    m->fd = -1;
+    m->n = 2;
+    m->ifs[0] = (struct linkmon_if){ "wan0", 7, false };
+    m->ifs[1] = (struct linkmon_if){ "lan0", 9, true };
+    m->cb = record;
+    calls = 0;
+}
+
+static void test_fed_changes(void)
+{
+    struct linkmon m;
+    fed_setup(&m);
+    CHECK(linkmon_first_down(&m) == &m.ifs[0]);
+    feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 7, IFF_UP | IFF_RUNNING | IFF_LOWER_UP, "wan0");
+    CHECK_EQ_U(calls, 1);
+    CHECK(last.up && last.ifindex == 7 && strcmp(last.name, "wan0") == 0);
+    CHECK(linkmon_first_down(&m) == NULL);
+    feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 7, IFF_UP | IFF_LOWER_UP, "wan0"); /* same carrier */
+    feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 8, IFF_UP, "other");               /* not watched */
+    CHECK_EQ_U(calls, 1);
+    feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 7, IFF_UP, NULL); /* admin up, no carrier */
+    CHECK_EQ_U(calls, 2);
+    CHECK(!last.up && last.ifindex == 7);
+    CHECK(linkmon_first_down(&m) == &m.ifs[0]);
+}
+
+static void test_fed_bridge_and_delete(void)
+{
+    struct linkmon m;
+    fed_setup(&m);
+    /* lan0 leaving a bridge: the bridge says RTM_DELLINK for the port, the device lives on. */
+    feed_one(&m, RTM_DELLINK, AF_BRIDGE, 9, 0, "lan0");
+    feed_one(&m, RTM_NEWLINK, AF_BRIDGE, 9, 0, "lan0");
+    CHECK_EQ_U(calls, 0);
+    CHECK(m.ifs[1].up && m.ifs[1].ifindex == 9);
+    /* Deleted: down, and the slot now waits for a new lan0. */
+    feed_one(&m, RTM_DELLINK, AF_UNSPEC, 9, 0, "lan0");
+    CHECK_EQ_U(calls, 1);
+    CHECK(!m.ifs[1].up && m.ifs[1].ifindex == 0);
+    feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 0, IFF_LOWER_UP, "lan0"); /* index 0 is nobody */
+    feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 12, IFF_LOWER_UP, "lan1");
+    CHECK_EQ_U(calls, 1);
+    feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 12, IFF_UP | IFF_LOWER_UP, "lan0");
+    CHECK_EQ_U(calls, 2);
+    CHECK(m.ifs[1].up && m.ifs[1].ifindex == 12);
+    /* wan0 still exists under index 7: a second wan0 (another namespace's leftovers, a race
+     * with a rename) does not replace it. */
+    feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 13, IFF_LOWER_UP, "wan0");
+    CHECK_EQ_U(calls, 2);
+    CHECK(m.ifs[0].ifindex == 7 && !m.ifs[0].up);
+}
+
+static void test_fed_several_and_malformed(void)
+{
+    struct linkmon m;
+    fed_setup(&m);
+    union msgbuf b;
+    size_t len = put_link(&b, 0, RTM_NEWLINK, AF_UNSPEC, 7, IFF_LOWER_UP, "wan0");
+    len = put_link(&b, len, RTM_NEWLINK, AF_UNSPEC, 9, 0, "lan0");
+    linkmon_feed(&m, b.bytes, len);
+    CHECK_EQ_U(calls, 2);
+    CHECK(m.ifs[0].up && !m.ifs[1].up);
+
+    /* The second message cut short by the buffer: the first counts, the second is not read. */
+    fed_setup(&m);
+    len = put_link(&b, 0, RTM_NEWLINK, AF_UNSPEC, 7, IFF_LOWER_UP, "wan0");
+    size_t second = len;
+    len = put_link(&b, len, RTM_DELLINK, AF_UNSPEC, 9, 0, NULL);
+    linkmon_feed(&m, b.bytes, len - 1);
+    CHECK_EQ_U(calls, 1);
+    CHECK(m.ifs[1].up);
+    /* A message too short for its ifinfomsg, and one whose length runs past the buffer. */
+    fed_setup(&m);
+    put_link(&b, 0, RTM_DELLINK, AF_UNSPEC, 9, 0, NULL);
+    b.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)) - 1;
+    linkmon_feed(&m, b.bytes, NLMSG_ALIGN(b.nh.nlmsg_len));
+    b.nh.nlmsg_len = 4000;
+    linkmon_feed(&m, b.bytes, second);
+    CHECK_EQ_U(calls, 0);
+    /* An unaligned final length: NLMSG_NEXT must end the walk, not wrap around. */
+    put_link(&b, 0, RTM_DELLINK, AF_UNSPEC, 9, 0, NULL);
+    b.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)) + 1;
+    linkmon_feed(&m, b.bytes, b.nh.nlmsg_len);
+    CHECK_EQ_U(calls, 1);
+    /* A name without its terminating NUL cannot adopt a deleted interface. */
+    fed_setup(&m);
+    m.ifs[1].ifindex = 0;
+    len = put_link(&b, 0, RTM_NEWLINK, AF_UNSPEC, 12, IFF_LOWER_UP, "lan0");
+    struct rtattr *rta = (struct rtattr *)(b.bytes + NLMSG_SPACE(sizeof(struct ifinfomsg)));
+    rta->rta_len = (unsigned short)RTA_LENGTH(strlen("lan0"));
+    linkmon_feed(&m, b.bytes, len);
+    CHECK(m.ifs[1].ifindex == 0);
+}
+
+/* Random bytes, and valid messages with random bytes in them: nothing may read out of bounds
+ * (run under the sanitizers). */
+static void test_fed_fuzz(void)
+{
+    struct linkmon m;
+    union msgbuf b;
+    srand(1);
+    for (unsigned round = 0; round < FUZZ_ROUNDS; round++) {
+        fed_setup(&m);
+        m.ifs[0].ifindex = 0;
+        size_t len = (size_t)rand() % 256;
+        if (round % 2) {
+            len = put_link(&b, 0, RTM_NEWLINK, AF_UNSPEC, 7, IFF_LOWER_UP, "wan0");
+            b.bytes[(size_t)rand() % len] = (char)rand();
+            b.bytes[(size_t)rand() % len] = (char)rand();
+        } else {
+            for (size_t i = 0; i < len; i++)
+                b.bytes[i] = (char)rand();
+        }
+        linkmon_feed(&m, b.bytes, len);
+    }
+    CHECK(1);
+}
+
+/* ---- a live veth pair ---- */
+
+static struct ev_loop *loop;
+
+static void tick_cb(struct ev_loop *l, ev_timer *w, int revents)
+{
+    (void)l;
+    (void)w;
+    (void)revents;
+}
+
+/* Runs the loop, within WAIT_SECONDS, until every interface has carrier (UP) or the first has
+ * lost it. */
+static bool wait_carrier(const struct linkmon *m, bool up)
+{
+    ev_timer tick;
+    ev_timer_init(&tick, tick_cb, WAIT_TICK, WAIT_TICK);
+    ev_timer_start(loop, &tick);
+    ev_now_update(loop);
+    ev_tstamp deadline = ev_now(loop) + WAIT_SECONDS;
+    while ((up ? linkmon_first_down(m) != NULL : m->ifs[0].up) && ev_now(loop) < deadline)
+        ev_run(loop, EVRUN_ONCE);
+    ev_timer_stop(loop, &tick);
+    return up ? linkmon_first_down(m) == NULL : !m->ifs[0].up;
+}
+
+static bool sh(const char *cmd)
+{
+    int rc = system(cmd);
+    if (rc != 0)
+        fprintf(stderr, "'%s' failed (%d)\n", cmd, rc);
+    return rc == 0;
+}
+
+static bool veth_create(void)
+{
+    return sh("ip link add lmA type veth peer name lmB") && sh("ip link set lmA up") && sh("ip link set lmB up");
+}
+
+static void set_rcvbuf(int fd, int bytes)
+{
+    CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) == 0);
+}
+
+static void test_live_peer(struct linkmon *m)
+{
+    calls = 0;
+    CHECK(sh("ip link set lmB down"));
+    CHECK(wait_carrier(m, false));
+    CHECK_EQ_U(calls, 1);
+    CHECK(linkmon_first_down(m) == &m->ifs[0]);
+    CHECK(sh("ip link set lmB up"));
+    CHECK(wait_carrier(m, true));
+    CHECK_EQ_U(calls, 2);
+    CHECK(last.up && linkmon_first_down(m) == NULL);
+}
+
+static void run_for(double seconds)
+{
+    ev_timer stop;
+    ev_timer_init(&stop, tick_cb, seconds, 0.0);
+    ev_timer_start(loop, &stop);
+    while (ev_is_active(&stop))
+        ev_run(loop, EVRUN_ONCE);
+}
+
+/* A receive buffer too small for the burst: the kernel drops notifications and says ENOBUFS.
+ * Linkmon asks for the present instead: one callback, not three. */
+static void test_live_overflow(struct linkmon *m)
+{
+    set_rcvbuf(m->fd, 1);
+    calls = 0;
+    CHECK(sh("ip link set lmB down && ip link set lmB up && ip link set lmB down"));
+    CHECK(wait_carrier(m, false));
+    CHECK_EQ_U(calls, 1);
+    set_rcvbuf(m->fd, 1 << 20);
+    CHECK(sh("ip link set lmB up"));
+    CHECK(wait_carrier(m, true));
+}
+
+/* What stays queued after an overflow is older than what was lost: lmB's "down" is kept, its
+ * "up" dropped. Replayed after asking the kernel, the stale "down" would stick. */
+static void test_live_overflow_stale(void)
+{
+    struct linkmon m;
+    char err[256];
+    const char *names[] = { "lmB" };
+    unsigned mine = 0;
+    CHECK(linkmon_open(&m, loop, names, 1, record, &mine, err, sizeof err));
+    CHECK(m.ifs[0].up);
+    set_rcvbuf(m.fd, 1);
+    CHECK(sh("ip link set lmB down && ip link set lmB up"));
+    run_for(WAIT_SECONDS / 4);
+    CHECK(m.ifs[0].up);
+    CHECK_EQ_U(mine, 0);
+    linkmon_close(&m);
+}
+
+static void test_live_recreated(struct linkmon *m)
+{
+    int old = m->ifs[0].ifindex;
+    CHECK(sh("ip link del lmA"));
+    CHECK(wait_carrier(m, false));
+    CHECK(m->ifs[0].ifindex == 0);
+    CHECK(veth_create());
+    CHECK(wait_carrier(m, true));
+    CHECK(m->ifs[0].ifindex == (int)if_nametoindex("lmA") && m->ifs[0].ifindex != old);
+}
+
+static void test_live_open_errors(void)
+{
+    struct linkmon m;
+    char err[256] = "";
+    const char *names[] = { "lmA", "nosuch0" };
+    CHECK(!linkmon_open(&m, loop, names, 2, record, NULL, err, sizeof err));
+    CHECK(strstr(err, "nosuch0") != NULL);
+    CHECK(m.fd == -1);
+    linkmon_close(&m); /* harmless after a failed open */
+    const char *many[LINKMON_MAX + 1];
+    for (unsigned i = 0; i <= LINKMON_MAX; i++)
+        many[i] = "lmA";
+    CHECK(!linkmon_open(&m, loop, many, LINKMON_MAX + 1, record, NULL, err, sizeof err));
+    const char *longname[] = { "a-name-longer-than-ifnamsiz" };
+    CHECK(!linkmon_open(&m, loop, longname, 1, record, NULL, err, sizeof err));
+    CHECK(strstr(err, longname[0]) != NULL);
+}
+
+/* Opened while the peer is down: down from the start, without a callback. */
+static void test_live_open_down(void)
+{
+    struct linkmon m;
+    char err[256];
+    const char *names[] = { "lmB", "lmA" };
+    CHECK(sh("ip link set lmB down"));
+    calls = 0;
+    CHECK(linkmon_open(&m, loop, names, 2, record, NULL, err, sizeof err));
+    CHECK(!m.ifs[0].up && !m.ifs[1].up); /* lmB is down, and lmA without carrier */
+    CHECK(linkmon_first_down(&m) == &m.ifs[0]);
+    CHECK(sh("ip link set lmB up"));
+    CHECK(wait_carrier(&m, true));
+    CHECK(m.ifs[1].up);
+    CHECK_EQ_U(calls, 2);
+    linkmon_close(&m);
+    linkmon_close(&m);
+}
+
+static void test_live(void)
+{
+    if (unshare(CLONE_NEWNET) != 0) {
+        if (errno == EPERM) {
+            printf("SKIP: live tests need root (unshare: %s)\n", strerror(errno));
+            return;
+        }
+        CHECK(!"unshare(CLONE_NEWNET)");
+        return;
+    }
+    loop = ev_loop_new(EVFLAG_AUTO);
+    if (!veth_create()) {
+        CHECK(!"veth pair");
+        return;
+    }
+    struct linkmon m;
+    char err[256] = "";
+    const char *names[] = { "lmA" };
+    calls = 0;
+    if (!linkmon_open(&m, loop, names, 1, record, NULL, err, sizeof err)) {
+        fprintf(stderr, "linkmon_open: %s\n", err);
+        CHECK(!"linkmon_open");
+        return;
+    }
+    CHECK(m.ifs[0].up && m.ifs[0].ifindex == (int)if_nametoindex("lmA"));
+    CHECK(linkmon_first_down(&m) == NULL);
+    CHECK_EQ_U(calls, 0);
+    test_live_peer(&m);
+    test_live_overflow(&m);
+    test_live_overflow_stale();
+    test_live_recreated(&m);
+    linkmon_close(&m);
+    CHECK(m.fd == -1);
+    test_live_open_errors();
+    test_live_open_down();
+    ev_loop_destroy(loop);
+}
+
+int main(void)
+{
+    test_fed_changes();
+    test_fed_bridge_and_delete();
+    test_fed_several_and_malformed();
+    test_fed_fuzz();
+    test_live();
+    CHECK_DONE();
+}
