@@ -44,13 +44,20 @@ static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /* The answer is rendered into the shared buffer, then copied for this client, which is sent it
- * as fast as it reads, within its deadline. */
+ * as fast as it reads, within its deadline. A request that filled the buffer without ending is
+ * refused whole: a cut one could mean something else. */
 static void client_answer(struct control_client *cl)
 {
     struct control *c = cl->owner;
     cl->req[cl->got] = '\0';
-    cl->req[strcspn(cl->req, "\r\n")] = '\0';
-    size_t n = c->handler(c->handler_arg, cl->req, c->answer, CONTROL_ANSWER_MAX);
+    size_t n;
+    if (!memchr(cl->req, '\n', cl->got) && cl->got == sizeof cl->req - 1) {
+        n = (size_t)snprintf(c->answer, CONTROL_ANSWER_MAX, "error: request longer than %d bytes\n",
+                             CONTROL_REQUEST_MAX - 1);
+    } else {
+        cl->req[strcspn(cl->req, "\r\n")] = '\0';
+        n = c->handler(c->handler_arg, cl->req, c->answer, CONTROL_ANSWER_MAX);
+    }
     cl->out = malloc(n ? n : 1);
     if (!cl->out) {
         client_close(cl);

@@ -11,9 +11,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "ctlproto.h"
+
 #define CONTROL_MAX_CLIENTS 8
 #define CONTROL_ANSWER_MAX (4 * 1024 * 1024) /* list --json of 64 services x 65 servers is ~2 MB */
-#define CONTROL_REQUEST_MAX 512
+#define CONTROL_REQUEST_MAX CTL_REQUEST_MAX
 
 /* Renders the answer to request into out (at most len bytes); returns its length. */
 typedef size_t (*control_handler)(void *arg, const char *request, char *out, size_t len);

@@ -205,7 +205,25 @@ bool ctlproto_parse_request(const char *line, struct ctl_request *req, char *err
         }
         return true;
     }
-    snprintf(err, errlen, "unknown request '%.64s' (known: list conns zero save edit)", verb);
+    if (strcmp(verb, CTL_REQ_STATUS) == 0) {
+        req->verb = CTL_STATUS;
+        req->json = n == 2 && strcmp(words[1], "--json") == 0;
+        if (n > 2 || (n == 2 && !req->json)) {
+            snprintf(err, errlen, "status: unexpected argument '%s' (status [--json])", words[n - 1]);
+            return false;
+        }
+        return true;
+    }
+    if (strcmp(verb, CTL_REQ_HA) == 0) {
+        bool takeover = n == 2 && strcmp(words[1], "takeover") == 0;
+        if (n != 2 || (!takeover && strcmp(words[1], "release") != 0)) {
+            snprintf(err, errlen, "ha: say 'ha takeover' or 'ha release'");
+            return false;
+        }
+        req->verb = takeover ? CTL_HA_TAKEOVER : CTL_HA_RELEASE;
+        return true;
+    }
+    snprintf(err, errlen, "unknown request '%.64s' (known: list conns zero save edit status ha)", verb);
     return false;
 }
 

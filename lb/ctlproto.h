@@ -7,7 +7,9 @@
  *   conns [--json] [--service tcp|udp:VIP:PORT] [--client ADDR]   connections (ipvsadm -L -n -c)
  *   zero                                          counters back to zero (ipvsadm -Z)     -> "ok"
  *   save                                          the running set-up as a rawlb command line (-S)
- *   edit -A|-E|-D|-a|-e|-d ...                     an ipvsadm-style edit (edit.h)          -> "ok" */
+ *   edit -A|-E|-D|-a|-e|-d ...                     an ipvsadm-style edit (edit.h)          -> "ok"
+ *   status [--json]                               high availability: role, peer, sync (ha.h)
+ *   ha takeover|release                           switch the master role on purpose */
 #ifndef RAWLB_CTLPROTO_H
 #define RAWLB_CTLPROTO_H
 
@@ -20,7 +22,7 @@
 #include "edit.h"
 #include "service.h"
 
-#define CTL_REQUEST_MAX 512
+#define CTL_REQUEST_MAX 65536 /* a longer request is refused, never cut */
 #define CTL_MAX_WORDS 40
 #define CTL_REQ_LIST "list"
 #define CTL_REQ_LIST_HEALTH "list --health"
@@ -28,6 +30,8 @@
 #define CTL_REQ_ZERO "zero"
 #define CTL_REQ_SAVE "save"
 #define CTL_REQ_EDIT "edit"
+#define CTL_REQ_STATUS "status"
+#define CTL_REQ_HA "ha"
 #define CTL_ANSWER_OK "ok\n"
 
 /* What list --health adds to a real server's line, from the daemon's health checking. */
@@ -55,14 +59,14 @@ struct ctl_conn_filter {
     uint32_t client;
 };
 
-enum ctl_verb { CTL_LIST, CTL_CONNS, CTL_ZERO, CTL_SAVE, CTL_EDIT };
+enum ctl_verb { CTL_LIST, CTL_CONNS, CTL_ZERO, CTL_SAVE, CTL_EDIT, CTL_STATUS, CTL_HA_TAKEOVER, CTL_HA_RELEASE };
 
 struct ctl_request {
     enum ctl_verb verb;
     bool health; /* list --health: the daemon fills list.health */
     struct ctl_list_opts list;
     struct ctl_conn_filter filter; /* conns */
-    bool json;                     /* conns --json */
+    bool json;                     /* conns --json, status --json */
     struct edit_cmd edit;
 };
 

@@ -95,6 +95,25 @@ bool host_check_vip(uint32_t vip, char *err, size_t errlen)
     return ok;
 }
 
+bool host_check_nat_floats(const struct rawlb_config *cfg, char *err, size_t errlen)
+{
+    struct ifaddrs *list = NULL;
+    if (getifaddrs(&list) != 0) {
+        snprintf(err, errlen, "getifaddrs: %s", strerror(errno));
+        return false;
+    }
+    char owner[IF_NAMESIZE], a[ADDR_STRLEN];
+    bool kernel = kernel_owner(list, cfg->nat_ip, owner, sizeof owner) != NULL;
+    freeifaddrs(list);
+    if (kernel)
+        snprintf(err, errlen,
+                 "--nat-ip %s is a kernel address on %s: with --ha-role it moves with the master role, and the "
+                 "kernel would answer ARP for it on the backup too: ip addr del %s/32 dev %s (use its prefix); "
+                 "rawlb answers for it while master",
+                 addr_str(cfg->nat_ip, a), owner, a, owner);
+    return !kernel;
+}
+
 /* net.ipv4.conf.IF.forwarding=0: the kernel checks forwarding per input device, so this keeps
  * it out of our two interfaces without touching the rest of the box. */
 static bool forwarding_off(const char *ifname, char *err, size_t errlen)

@@ -31,6 +31,10 @@ struct host_setup {
  * with the command that fixes it. Used at start and for services added at runtime. */
 bool host_check_vip(uint32_t vip, char *err, size_t errlen);
 
+/* With --ha-role the NAT router address moves between the two directors with the master role:
+ * it must not be a kernel address (the kernel would answer ARP for it on the backup too). */
+bool host_check_nat_floats(const struct rawlb_config *cfg, char *err, size_t errlen);
+
 /* Checks and prepares the host for cfg. False with a message for the operator. */
 bool host_prepare(const struct rawlb_config *cfg, struct host_setup *h, char *err, size_t errlen);
 

@@ -23,6 +23,7 @@
 #include "control.h"
 #include "ctlproto.h"
 #include "fastpath.h"
+#include "ha.h"
 #include "health.h"
 #include "host.h"
 #include "log.h"
@@ -50,6 +51,7 @@ struct daemon {
     struct control ctl;
     struct health health;
     struct metrics metrics; /* --metrics: the HTTP thread and its snapshots */
+    struct ha ha;           /* --ha-role: heartbeats, role, sync */
     struct ev_loop *loop;
     ev_io ext_io, int_io;
     ev_timer tick;
@@ -154,7 +156,10 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     (void)revents;
+    struct daemon *d = w->data;
     log_info("signal %d: stopping", w->signum);
+    if (d->cfg.ha.enabled)
+        ha_leave(&d->ha); /* the peer takes over now, not after the dead time */
     ev_break(loop, EVBREAK_ALL);
 }
 
@@ -183,7 +188,29 @@ static size_t control_request(void *arg, const char *request, char *out, size_t 
         break;
     case CTL_SAVE:
         return ctlproto_render_save(&d->cfg, out, len);
+    case CTL_STATUS:
+        if (!d->cfg.ha.enabled) {
+            snprintf(out, len, req.json ? "{\"ha\":false,\"state\":\"master\"}\n"
+                                        : "HA: off (no --ha-role): this director is always master\n");
+            return strlen(out);
+        }
+        return ha_render_status(&d->ha, req.json, out, len);
+    case CTL_HA_TAKEOVER:
+    case CTL_HA_RELEASE:
+        if (!d->cfg.ha.enabled)
+            return ctlproto_render_error("ha: this director runs without --ha-role", out, len);
+        if (!(req.verb == CTL_HA_TAKEOVER ? ha_takeover : ha_release)(&d->ha, err, sizeof err))
+            return ctlproto_render_error(err, out, len);
+        snprintf(out, len, "%s", err);
+        return strlen(out);
     case CTL_EDIT:
+        if (d->cfg.ha.enabled && !ha_is_master(&d->ha)) {
+            char a[ADDR_STRLEN];
+            snprintf(err, sizeof err, "this director is %s: edits are made on the master (the peer, %s)",
+                     ha_state_name(d->ha.fsm.state), addr_str(ha_peer_addr(&d->ha), a));
+            log_info("rawlb-ctl: %s refused: %s", request, err);
+            return ctlproto_render_error(err, out, len);
+        }
         next = d->cfg;
         if (!edit_apply(&next, &req.edit, err, sizeof err) || !daemon_reconfigure(d, &next, err, sizeof err)) {
             log_info("rawlb-ctl: %s refused: %s", request, err);
@@ -401,12 +428,33 @@ static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next
         bool known = false;
         for (unsigned j = 0; j < n_old && !known; j++)
             known = old_vips[j] == d->services.svc[i].vip.addr;
-        if (!known)
+        if (!known && d->fp.master)
             arp_announce(&d->arp_ext, d->services.svc[i].vip.addr);
     }
+    if (d->cfg.ha.enabled)
+        ha_config_changed(&d->ha);
     log_info("configuration changed: services +%u -%u, real servers +%u -%u, %u flow(s) of removed servers reset",
              r.services_added, r.services_removed, r.servers_added, r.servers_removed, r.flows_dropped);
     return true;
+}
+
+static uint32_t ha_now_s(void *arg)
+{
+    return daemon_now(arg);
+}
+
+static bool ha_health_ready(void *arg)
+{
+    return health_first_round_done(&((struct daemon *)arg)->health);
+}
+
+static bool open_ha(struct daemon *d, char *err, size_t errlen)
+{
+    struct ha_env env = {
+        .cfg = &d->cfg, .fp = &d->fp, .services = &d->services, .arp_ext = &d->arp_ext, .arp_int = &d->arp_int,
+        .nat_ip_ours = !d->host.nat_ip_is_kernel, .now_s = ha_now_s, .health_ready = ha_health_ready, .arg = d,
+    };
+    return ha_open(&d->ha, d->loop, &env, err, errlen);
 }
 
 static bool setup(struct daemon *d, char *err, size_t errlen)
@@ -434,6 +482,8 @@ static bool setup(struct daemon *d, char *err, size_t errlen)
         snprintf(err, errlen, "not enough memory for the health checks");
         return false;
     }
+    if (d->cfg.ha.enabled && !open_ha(d, err, errlen))
+        return false;
     if (d->cfg.metrics && !metrics_start(&d->metrics, &d->cfg.metrics_ep, err, errlen))
         return false;
     return true;
@@ -452,6 +502,10 @@ int main(int argc, char **argv)
     case CONFIG_OK:
         break;
     }
+    if (d.cfg.ha.enabled && !host_check_nat_floats(&d.cfg, err, sizeof err)) {
+        fprintf(stderr, "rawlb: %s\n", err);
+        return EXIT_USAGE;
+    }
     signal(SIGPIPE, SIG_IGN);
     d.pid_fd = -1;
     d.ctl.fd = -1;
@@ -468,13 +522,16 @@ int main(int argc, char **argv)
     ev_timer_init(&d.tick, tick_cb, TICK_SECONDS, TICK_SECONDS);
     ev_signal_init(&d.sigterm, stop_cb, SIGTERM);
     ev_signal_init(&d.sigint, stop_cb, SIGINT);
-    d.ext_io.data = d.int_io.data = d.tick.data = &d;
+    d.ext_io.data = d.int_io.data = d.tick.data = d.sigterm.data = d.sigint.data = &d;
     ev_io_start(d.loop, &d.ext_io);
     ev_io_start(d.loop, &d.int_io);
     ev_timer_start(d.loop, &d.tick);
     ev_signal_start(d.loop, &d.sigterm);
     ev_signal_start(d.loop, &d.sigint);
-    announce(&d);
+    if (d.cfg.ha.enabled)
+        ha_start(&d.ha); /* it announces the addresses when it becomes master */
+    else
+        announce(&d);
     neigh_for_each_wanted(&d.neigh, 0, solicit_cb, &d.arp_int);
     log_info("balancing %u service(s) on %s, real servers on %s, NAT router %s; control on %s", d.services.n,
              d.cfg.ext_if, d.cfg.int_if, addr_str(d.cfg.nat_ip, err), d.cfg.ctl_path);
@@ -487,6 +544,8 @@ int main(int argc, char **argv)
     metrics_stop(&d.metrics);
     log_counters(&d);
     health_stop(&d.health);
+    if (d.cfg.ha.enabled)
+        ha_close(&d.ha);
     close_io(&d);
     fastpath_free(&d.fp);
     service_table_free(&d.services);

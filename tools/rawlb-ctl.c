@@ -1,5 +1,5 @@
 /* rawlb-ctl: talks to a running rawlb over its unix control socket.
- *   rawlb-ctl [--ctl PATH] list|conns|watch|zero|save ...     (the words of ctlproto.h)
+ *   rawlb-ctl [--ctl PATH] list|conns|watch|zero|save|status|ha ...  (the words of ctlproto.h)
  *   rawlb-ctl [--ctl PATH] -L|-Z|-S|-A|-E|-D|-a|-e|-d ...     (ipvsadm's own syntax)
  * Every request is checked here with the daemon's own parser (ctlproto_parse_request, which runs
  * edit_parse for edits) before it is sent, so bad input gets the daemon's words and exit 2
@@ -71,6 +71,13 @@ static const struct ctl_command commands[] = {
     {"zero", "zero    counters and rates back to zero (ipvsadm -Z)", cmd_request},
     {"save", "save    the running set-up as one rawlb command line (ipvsadm -S)", cmd_request},
     {"edit", "edit -A|-E|-D|-a|-e|-d ...   the same as the ipvsadm letters below", cmd_request},
+    {"status", "status [--json]\n"
+               "        high availability: role and state, the peer per link, epochs, configuration\n"
+               "        match per section, sync counters, transitions with their reasons",
+     cmd_request},
+    {"ha", "ha takeover|release\n"
+           "        become master now (the peer yields), or hand the master role to the peer",
+     cmd_request},
 };
 
 static void usage(FILE *out)

@@ -13,7 +13,7 @@ set -uo pipefail
 E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TAG=$(basename "$0" .sh); TAG=${TAG#test_}
 P=rlbt-$TAG-                          # namespace prefix of this test
-ROLES="c lb rs1 rs2 rs3 sw"           # every namespace a test may create
+ROLES="c lb lb2 rs1 rs2 rs3 sw"       # every namespace a test may create
 VIP=198.51.100.10; CIP=198.51.100.100; LB_EXT=198.51.100.2; LB_INT=203.0.113.2; NAT=203.0.113.1
 PY=$(python3 -c "import sys; print(sys.executable)" 2>/dev/null)  # the real binary, not a shim
 PIDS=()                               # processes to stop on exit
@@ -23,9 +23,11 @@ say() { echo "[$TAG] $*"; }
 
 fail() {
   echo "FAIL [$TAG]: $*" >&2
-  if [ -n "$W" ] && [ -s "$W/rawlb.log" ]; then
-    echo "--- rawlb log (last 30 lines) ---" >&2; tail -n 30 "$W/rawlb.log" >&2
-  fi
+  local log
+  for log in "$W"/rawlb.log "$W"/lb1.log "$W"/lb2.log; do
+    [ -n "$W" ] && [ -s "$log" ] || continue
+    echo "--- $(basename "$log") (last 30 lines) ---" >&2; tail -n 30 "$log" >&2
+  done
   exit 1
 }
 
@@ -80,6 +82,8 @@ for tool in ip curl nginx tcpdump ping arping timeout sha256sum ss nstat python3
   command -v "$tool" >/dev/null || fail "missing tool: $tool (see .ci/run for the packages)"
 done
 W=$(mktemp -d "/tmp/rlbt-$TAG.XXXXXX") || fail "mktemp"
+# Timing assertions hold in the plain build only; a sanitizer build checks that the same things work.
+SANITIZED=0; grep -q '^RAWLB_SANITIZE:BOOL=ON' "$BIN/CMakeCache.txt" 2>/dev/null && SANITIZED=1
 SOCK=$W/rawlb.sock; PIDFILE=$W/rawlb.pid; LOG=$W/rawlb.log
 export NSTAT_HISTORY=$W/nstat.history
 
@@ -350,4 +354,68 @@ fail_later() { echo "FAIL (the test goes on) [$TAG]: $*" >&2; LATER+=("$*"); }
 pass_unless_failed() {
   [ ${#LATER[@]} = 0 ] || fail "${#LATER[@]} check(s) failed: $(printf '%s; ' "${LATER[@]}")"
   pass
+}
+
+# ---- high availability (test_ha_*.sh): two directors, lb (lb1) and lb2 ----
+# Director N (1 or 2): namespace lb or lb2, ext 198.51.100.N+1, int 203.0.113.N+1, its own --ctl,
+# --pidfile, log $W/lbN.log and --state-dir $W/stateN; both share the key $W/ha.key.
+LB2_EXT=198.51.100.3; LB2_INT=203.0.113.3
+HA_TIMING="--ha-interval 0.5 --ha-deadtime 2"   # the tests' heartbeat timing (defaults: 2 and 5 s)
+declare -A D_PID=()
+
+dns() { [ "$1" = 1 ] && echo lb || echo lb2; }
+dpeer() { [ "$1" = 1 ] && echo $LB2_EXT || echo $LB_EXT; }
+dctl() { local n=$1; shift; timeout 5 "$CTL" --ctl "$W/lb$n.sock" "$@"; }
+
+# ha_topo_up [NRS]: the topology of topo_up plus director lb2, and the shared key
+ha_topo_up() {
+  topo_up "${1:-2}"
+  mkns lb2; link lb2 ext lb2-ext brext $LB2_EXT/24; link lb2 int lb2-int brint $LB2_INT/24
+  printf '%s\n' "rawlb-e2e-shared-secret-$$" > "$W/ha.key"; chmod 600 "$W/ha.key"
+}
+
+# start_director N ROLE ARGS...: rawlb on director N with --ha-role ROLE and the peer; waits for its ctl
+start_director() {
+  local n=$1 role=$2 i rc pid; shift 2
+  say "director $n ($role): rawlb $*"
+  ip netns exec "${P}$(dns "$n")" "$RAWLB" "$@" --ha-role "$role" --ha-peer "$(dpeer "$n")" --ha-key "$W/ha.key" \
+    --state-dir "$W/state$n" --ctl "$W/lb$n.sock" --pidfile "$W/lb$n.pid" >> "$W/lb$n.log" 2>&1 &
+  pid=$!; PIDS+=($pid); D_PID[$n]=$pid
+  for ((i = 0; i < 100; i++)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid"; rc=$?; forget "$pid"; fail "director $n exited with status $rc during start-up"
+    fi
+    dctl "$n" status >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  fail "director $n: rawlb-ctl status did not answer within 10 s"
+}
+
+# ha_state N: master, backup, fault or leaving (empty when the director does not answer)
+ha_state() { dctl "$1" status 2>/dev/null | sed -nE '1s/^HA: [a-z]+, ([a-z]+) .*/\1/p'; }
+# wait_ha N STATE SECONDS
+wait_ha() { wait_for "$3" bash -c "[ \"\$(timeout 5 '$CTL' --ctl '$W/lb$1.sock' status 2>/dev/null | sed -nE '1s/^HA: [a-z]+, ([a-z]+) .*/\\1/p')\" = $2 ]"; }
+
+# kill_director N SIGNAL: the signal, then wait until it is gone (status not checked: -9)
+kill_director() {
+  local pid=${D_PID[$1]}
+  kill "-$2" "$pid" 2>/dev/null
+  wait_for 10 bash -c "! kill -0 $pid" || fail "director $1 did not exit after SIG$2"
+  wait "$pid" 2>/dev/null; D_RC=$?; forget "$pid"; unset "D_PID[$1]"
+}
+
+# stop_director N: SIGTERM, exit 0 and no sanitizer report wanted
+stop_director() {
+  [ -n "${D_PID[$1]:-}" ] || return 0
+  kill_director "$1" TERM
+  [ "$D_RC" = 0 ] || fail "director $1 exited with status $D_RC after SIGTERM (want 0)"
+  if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$W/lb$1.log"; then fail "sanitizer report in lb$1.log"; fi
+}
+
+# ping_gap FILE: the longest time between two answers in ping -D output, in ms (less the interval
+# of 10 ms the tests ping at): the time the VIP went without a master
+ping_gap() {
+  awk '/icmp_seq=/ { t = substr($1, 2, length($1) - 2) * 1000; if (have && t - last > worst) worst = t - last;
+                     last = t; have = 1 }
+       END { g = worst - 10; printf "%.0f\n", (g > 0 ? g : 0) }' "$1"
 }

@@ -14,9 +14,10 @@
                                 (one line such as "75%", "drain", "up"), then the agent closes it
   udppong NAME PORT             UDP health responder: "ping" -> "pong", anything else as udpd
   holdd NAME PORT               TCP line server that keeps connections open: each line -> "NAME line"
-  hold HOST PORT SECONDS        one TCP connection for SECONDS: a line every 0.2 s, prints
+  hold HOST PORT SECONDS [WAIT]  one TCP connection for SECONDS: a line every 0.2 s, prints
                                 "MS REPLY" per answer (MS = wall clock in ms), then "DONE N"; ends early
-                                with "RESET MS", "TIMEOUT MS", "EOF MS" or "ERROR MS errno" (status 1)
+                                with "RESET MS", "TIMEOUT MS" (no answer within WAIT s, default 2),
+                                "EOF MS" or "ERROR MS errno" (status 1)
   udphold HOST PORT SECONDS     one connected UDP socket (one flow) for SECONDS: a query every 0.2 s,
                                 prints "MS REPLY", "MS TIMEOUT" or "MS ECONNREFUSED" for each
 """
@@ -210,7 +211,7 @@ def holdd(name, port):
     serve_tcp(port, serve)
 
 
-def hold(host, port, seconds):
+def hold(host, port, seconds, wait=2.0):
     ms = lambda: int(time.time() * 1000)
     end = time.monotonic() + seconds
     try:
@@ -218,7 +219,7 @@ def hold(host, port, seconds):
     except OSError as e:
         print("ERROR %d connect %s" % (ms(), e), flush=True)
         return 1
-    s.settimeout(2.0)
+    s.settimeout(wait)
     n = 0
     while time.monotonic() < end:
         try:
@@ -286,7 +287,7 @@ def main(argv):
     if cmd == "holdd":
         return holdd(args[0], int(args[1]))
     if cmd == "hold":
-        return hold(args[0], int(args[1]), float(args[2]))
+        return hold(args[0], int(args[1]), float(args[2]), *(float(a) for a in args[3:4]))
     if cmd == "udphold":
         return udphold(args[0], int(args[1]), float(args[2]))
     sys.exit(__doc__)
