@@ -181,6 +181,8 @@ static void bulk_progress(struct hasync *s)
         }
         if (!append_marker(s, HA_REC_BULK_END))
             return;
+        /* Busy until acknowledged, also while a full window keeps this datagram unsent. */
+        s->bulk_end_number = s->next_number;
         s->bulk_running = false;
         s->stats.bulks_sent++;
     }
@@ -339,13 +341,25 @@ static void apply_record(struct hasync *s, const struct ha_record *r)
     }
 }
 
+/* A stream that starts after the one we follow: a later epoch of the peer, or a later stream
+ * of the same epoch (16-bit serial numbers). An older stream's first datagram, delayed or
+ * resent, must not take us back to a stream the sender has left (we would then drop and never
+ * acknowledge its current one). */
+static bool newer_stream(const struct hasync *s, uint64_t peer_epoch, uint64_t stream)
+{
+    if (peer_epoch != s->in_epoch)
+        return peer_epoch > s->in_epoch;
+    uint16_t ahead = (uint16_t)(stream - s->in_stream);
+    return ahead != 0 && ahead < 0x8000;
+}
+
 static void take_sync(struct hasync *s, uint64_t peer_epoch, const struct ha_sync *m)
 {
     uint64_t stream = m->stream_seq >> HASYNC_STREAM_SHIFT, number = m->stream_seq & NUMBER_MASK;
     s->stats.datagrams_received++;
     if (peer_epoch != s->in_epoch || stream != s->in_stream) {
-        if (number != 1) {
-            s->stats.out_of_order++; /* a stream joined midway: wait for its start (resent) */
+        if (number != 1 || !newer_stream(s, peer_epoch, stream)) {
+            s->stats.out_of_order++; /* a stream joined midway (wait for its start), or an old one */
             return;
         }
         s->in_epoch = peer_epoch;

@@ -539,7 +539,18 @@ static void test_requests(void)
     CHECK(r.verb == CTL_EDIT && r.edit.op == EDIT_EDIT_SERVER && r.edit.has_weight && r.edit.weight == 0);
 
     request_bad("", "empty request");
-    request_bad("status", "unknown request 'status'");
+    request_ok("status", &r);
+    CHECK(r.verb == CTL_STATUS && !r.json);
+    request_ok("status --json", &r);
+    CHECK(r.verb == CTL_STATUS && r.json);
+    request_ok("ha takeover", &r);
+    CHECK(r.verb == CTL_HA_TAKEOVER);
+    request_ok("ha release", &r);
+    CHECK(r.verb == CTL_HA_RELEASE);
+    request_bad("status --yaml", "status: unexpected argument '--yaml'");
+    request_bad("ha", "ha: say 'ha takeover' or 'ha release'");
+    request_bad("ha takeover now", "ha: say");
+    request_bad("bogus", "unknown request 'bogus'");
     request_bad("list --bogus", "list: unknown option '--bogus'");
     request_bad("list --stats --rate", "--stats and --rate do not go together");
     request_bad("conns --service", "needs a value");
