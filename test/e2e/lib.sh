@@ -401,7 +401,7 @@ kill_director() {
   local pid=${D_PID[$1]}
   kill "-$2" "$pid" 2>/dev/null
   wait_for 10 bash -c "! kill -0 $pid" || fail "director $1 did not exit after SIG$2"
-  wait "$pid" 2>/dev/null; D_RC=$?; forget "$pid"; unset "D_PID[$1]"
+  { wait "$pid"; } 2>/dev/null; D_RC=$?; forget "$pid"; unset "D_PID[$1]"
 }
 
 # stop_director N: SIGTERM, exit 0 and no sanitizer report wanted

@@ -20,6 +20,11 @@
                                 "EOF MS" or "ERROR MS errno" (status 1)
   udphold HOST PORT SECONDS     one connected UDP socket (one flow) for SECONDS: a query every 0.2 s,
                                 prints "MS REPLY", "MS TIMEOUT" or "MS ECONNREFUSED" for each
+  udpreplay PCAP HOST PORT      sends the UDP payload of every packet in PCAP (Ethernet, IPv4) to
+                                HOST:PORT; prints how many
+  haforge HOST PORT KEYFILE STATE   one rawlb heartbeat (ha/hamsg.h) saying STATE (master, backup,
+                                fault, leaving), sealed with the key in KEYFILE, epoch and sequence
+                                far ahead of any real one
 """
 import errno
 import hashlib
@@ -266,6 +271,42 @@ def udphold(host, port, seconds):
     return 0
 
 
+def udpreplay(path, host, port):
+    with open(path, "rb") as f:
+        data = f.read()
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    off, n = 24, 0  # pcap global header, then records of a 16-byte header and the frame
+    while off + 16 <= len(data):
+        caplen = int.from_bytes(data[off + 8:off + 12], "little")
+        frame = data[off + 16:off + 16 + caplen]
+        off += 16 + caplen
+        if len(frame) < 14 + 20 + 8 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+            continue
+        ihl = (frame[14] & 0x0F) * 4
+        s.sendto(frame[14 + ihl + 8:], (host, port))
+        n += 1
+    print(n, flush=True)
+    return 0
+
+
+HA_STATES = {"backup": 0, "master": 1, "fault": 2, "leaving": 3}
+
+
+def haforge(host, port, keyfile, state):
+    import hmac
+    with open(keyfile, "rb") as f:
+        key = f.read()
+    key = key[:-1] if key.endswith(b"\n") else key
+    payload = bytes([HA_STATES[state], 1]) + (0).to_bytes(2, "big") + (0).to_bytes(2, "big")
+    header = (b"RLBH" + bytes([1, 1]) + (0).to_bytes(2, "big") + (0x5EED).to_bytes(8, "big")
+              + (1 << 40).to_bytes(8, "big") + (1 << 40).to_bytes(8, "big")
+              + len(payload).to_bytes(2, "big") + (0).to_bytes(2, "big"))
+    body = header + payload
+    mac = hmac.new(key, body, hashlib.sha256).digest()
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(body + mac, (host, port))
+    return 0
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "httpd":
@@ -290,6 +331,10 @@ def main(argv):
         return hold(args[0], int(args[1]), float(args[2]), *(float(a) for a in args[3:4]))
     if cmd == "udphold":
         return udphold(args[0], int(args[1]), float(args[2]))
+    if cmd == "udpreplay":
+        return udpreplay(args[0], args[1], int(args[2]))
+    if cmd == "haforge":
+        return haforge(args[0], int(args[1]), args[2], args[3])
     sys.exit(__doc__)
 
 
