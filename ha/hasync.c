@@ -417,6 +417,7 @@ bool hasync_init(struct hasync *s, struct conn_table *t, struct service_table *s
 
 void hasync_free(struct hasync *s)
 {
+    s->sending = false; /* the table keeps its watchers: from now on ours does nothing */
     free(s->queue_idx);
     free(s->queue_gen);
     free(s->window);
