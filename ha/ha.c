@@ -141,7 +141,7 @@ static void send_heartbeats(struct ha *ha)
 static void digest_section(const struct rawlb_config *cfg, int svc, struct ha_section *s)
 {
     static char text[SECTION_TEXT_MAX];
-    size_t len = ctlproto_render_section(cfg, svc, text, sizeof text);
+    size_t len = ctlproto_render_section(cfg, svc, true, text, sizeof text);
     uint8_t full[crypto_generichash_BYTES_MIN];
     crypto_generichash(full, sizeof full, (const unsigned char *)text, len, NULL, 0);
     memcpy(s->digest, full, sizeof s->digest);
@@ -150,6 +150,7 @@ static void digest_section(const struct rawlb_config *cfg, int svc, struct ha_se
 void ha_config_changed(struct ha *ha)
 {
     const struct rawlb_config *cfg = ha->env.cfg;
+    ha->config_generation++;
     struct ha_heartbeat *hb = &ha->own;
     hb->n_sections = 0;
     struct ha_section *g = &hb->sections[hb->n_sections++];
@@ -211,6 +212,50 @@ static void compare_sections(struct ha *ha)
     else
         log_info("HA: configuration matches the peer's (%u sections)", ha->own.n_sections);
     snprintf(ha->mismatch, sizeof ha->mismatch, "%s", now);
+}
+
+/* The master's services and timeouts for the peer: at its every new epoch, after every edit
+ * here, and when the digests say the two differ. */
+static void push_config(struct ha *ha)
+{
+    if (!ha->mismatch[0])
+        ha->pushed_mismatch[0] = '\0'; /* the same difference again later is worth a push */
+    if (ha->fsm.state != HA_STATE_MASTER || !ha_fsm_peer_alive(&ha->fsm, now_ms()))
+        return;
+    bool fresh = ha->pushed_epoch != ha->fsm.peer_epoch || ha->pushed_generation != ha->config_generation;
+    bool differs = ha->mismatch[0] && strcmp(ha->mismatch, ha->pushed_mismatch) != 0;
+    if (!fresh && !differs)
+        return;
+    static char text[HA_CONFIG_TOTAL_MAX];
+    const struct rawlb_config *cfg = ha->env.cfg;
+    size_t len = ctlproto_render_section(cfg, -1, false, text, sizeof text);
+    for (unsigned i = 0; len && i < cfg->n_services; i++) {
+        size_t n = ctlproto_render_section(cfg, (int)i, false, text + len, sizeof text - len);
+        len = n ? len + n : 0;
+    }
+    if (!len || !hasync_send_config(&ha->sync, text, len)) {
+        log_warn("HA: the configuration could not be sent to the peer (%s)", len ? "out of memory" : "too long");
+        return;
+    }
+    ha->pushed_epoch = ha->fsm.peer_epoch;
+    ha->pushed_generation = ha->config_generation;
+    snprintf(ha->pushed_mismatch, sizeof ha->pushed_mismatch, "%s", ha->mismatch);
+    log_info("HA: configuration sent to the peer (%zu bytes, %u services)", len, cfg->n_services);
+}
+
+static void config_received(void *arg, const char *text, size_t len)
+{
+    struct ha *ha = arg;
+    char err[RAWLB_ERRLEN * 2];
+    if (ha->fsm.state == HA_STATE_MASTER) {
+        log_warn("HA: a configuration from the peer ignored: this director is master");
+        return;
+    }
+    if (!ha->env.apply_config(ha->env.arg, text, err, sizeof err)) {
+        log_err("HA: the master's configuration (%zu bytes) cannot run here: %s", len, err);
+        return;
+    }
+    log_info("HA: the master's configuration runs here now (%zu bytes)", len);
 }
 
 /* ---- transitions ---- */
@@ -279,6 +324,7 @@ static void evaluate(struct ha *ha)
         ha_fsm_set_health_ready(&ha->fsm);
     if (ha_fsm_step(&ha->fsm, now_ms()))
         apply_state(ha, from);
+    push_config(ha);
 }
 
 /* ---- receiving ---- */
@@ -309,6 +355,7 @@ static void take_heartbeat(struct ha *ha, const struct ha_header *h, const uint8
     ha_fsm_heard(&ha->fsm, now_ms(), h->node, h->epoch, &hb);
     ha->peer = hb;
     compare_sections(ha);
+    push_config(ha); /* before a table it may ask for: the peer runs our services before it takes over */
     uint64_t now = now_ms();
     bool asked_again = now - ha->sync.bulk_acked_ms > (uint64_t)REQUEST_SPACING * ha->hc->interval_ms;
     if ((hb.flags & HA_HB_WANT_TABLE) && ha->fsm.state == HA_STATE_MASTER && !hasync_bulk_busy(&ha->sync) &&
@@ -455,7 +502,7 @@ bool ha_open(struct ha *ha, struct ev_loop *loop, const struct ha_env *env, char
         return false;
     if (ha->hc->notify[0] && !privhelper_start(&ha->helper, loop, notify_done, ha, err, errlen))
         return false;
-    if (!hasync_init(&ha->sync, &env->fp->conns, env->services, sync_send, table_received, ha)) {
+    if (!hasync_init(&ha->sync, &env->fp->conns, env->services, sync_send, table_received, config_received, ha)) {
         snprintf(err, errlen, "not enough memory for the connection sync");
         return false;
     }
@@ -589,10 +636,11 @@ static void status_text(const struct ha *ha, struct textout *o)
     textout_printf(o,
                    "sync: sent %" PRIu64 " datagrams (%" PRIu64 " resent) %" PRIu64 " records, %" PRIu64
                    " tables; received %" PRIu64 " datagrams, %" PRIu64 " records applied, %" PRIu64
-                   " unknown, %" PRIu64 " tables; queued %u, in flight %u, overflows %" PRIu64 "\n",
+                   " unknown, %" PRIu64 " tables; queued %u, in flight %u, overflows %" PRIu64
+                   "; configurations sent %" PRIu64 " received %" PRIu64 "\n",
                    s->datagrams_sent, s->datagrams_resent, s->records_sent, s->bulks_sent, s->datagrams_received,
                    s->records_applied, s->records_unknown, s->bulks_received, hasync_queued(&ha->sync),
-                   hasync_in_flight(&ha->sync), s->overflows);
+                   hasync_in_flight(&ha->sync), s->overflows, s->configs_sent, s->configs_received);
     textout_printf(o, "heartbeats: sent %" PRIu64 " received %" PRIu64 "; bad: length %" PRIu64 " magic %" PRIu64
                       " mac %" PRIu64 " payload %" PRIu64 " stale %" PRIu64 ", unknown sender %" PRIu64 "\n",
                    ha->stats.heartbeats_sent, ha->stats.heartbeats_received, ha->stats.rejected[HA_BAD_LENGTH],
@@ -643,10 +691,11 @@ static void status_json(const struct ha *ha, struct textout *o)
                    "\"sync\":{\"datagrams_sent\":%" PRIu64 ",\"datagrams_resent\":%" PRIu64 ",\"records_sent\":%" PRIu64
                    ",\"tables_sent\":%" PRIu64 ",\"datagrams_received\":%" PRIu64 ",\"records_applied\":%" PRIu64
                    ",\"records_unknown\":%" PRIu64 ",\"tables_received\":%" PRIu64
-                   ",\"queued\":%u,\"in_flight\":%u,\"overflows\":%" PRIu64 "},",
+                   ",\"queued\":%u,\"in_flight\":%u,\"overflows\":%" PRIu64 ",\"configs_sent\":%" PRIu64
+                   ",\"configs_received\":%" PRIu64 "},",
                    s->datagrams_sent, s->datagrams_resent, s->records_sent, s->bulks_sent, s->datagrams_received,
                    s->records_applied, s->records_unknown, s->bulks_received, hasync_queued(&ha->sync),
-                   hasync_in_flight(&ha->sync), s->overflows);
+                   hasync_in_flight(&ha->sync), s->overflows, s->configs_sent, s->configs_received);
     textout_printf(o,
                    "\"heartbeats\":{\"sent\":%" PRIu64 ",\"received\":%" PRIu64 ",\"bad_length\":%" PRIu64
                    ",\"bad_magic\":%" PRIu64 ",\"bad_mac\":%" PRIu64 ",\"bad_payload\":%" PRIu64 ",\"stale\":%" PRIu64

@@ -39,6 +39,9 @@ struct ha_env {
     bool nat_ip_ours;               /* false when the kernel owns the NAT router address */
     uint32_t (*now_s)(void *arg);   /* the fast path's clock (grace period) */
     bool (*health_ready)(void *arg); /* first round of health probes done */
+    /* The master's configuration (its services and timeouts, as a rawlb command line without
+     * per-host flags) to run here; false with a message when it cannot be. */
+    bool (*apply_config)(void *arg, const char *text, char *err, size_t errlen);
     void *arg;
 };
 
@@ -81,6 +84,9 @@ struct ha {
     uint64_t master_since_ms;
     struct ha_heartbeat own, peer; /* sections: ours, and the peer's last */
     char mismatch[256];            /* sections that differ, "" when they match */
+    /* what the configuration last pushed to the peer was for: its epoch, our edits, a mismatch */
+    uint64_t config_generation, pushed_epoch, pushed_generation;
+    char pushed_mismatch[256];
     unsigned n_history;
     struct ha_transition history[HA_HISTORY];
     struct ha_stats stats;

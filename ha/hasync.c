@@ -58,28 +58,37 @@ static void send_slot(struct hasync *s, struct hasync_slot *slot)
     s->send(s->arg, HA_MSG_SYNC, slot->payload, slot->len);
 }
 
-/* The datagram being filled goes out and into the window. False when the window is full. */
-static bool close_datagram(struct hasync *s)
+/* m goes out as the stream's next datagram and into the window. False when the window is full. */
+static bool send_datagram(struct hasync *s, struct ha_sync *m)
 {
     if (in_flight(s) >= HASYNC_WINDOW)
         return false;
     uint64_t number = s->next_number;
     struct hasync_slot *slot = slot_of(s, number);
-    s->out.stream_seq = seq_of(s->stream, number);
-    s->out.body = HA_SYNC_RECORDS;
-    size_t len = ha_sync_encode(&s->out, slot->payload, sizeof slot->payload);
+    m->stream_seq = seq_of(s->stream, number);
+    size_t len = ha_sync_encode(m, slot->payload, sizeof slot->payload);
     if (!len)
-        return false; /* cannot happen: out never holds more than HA_SYNC_MAX_RECORDS */
+        return false; /* cannot happen: m is built within the limits */
     s->next_number++;
-    slot->seq = s->out.stream_seq;
+    slot->seq = m->stream_seq;
     slot->len = (uint16_t)len;
+    s->stats.datagrams_sent++;
+    send_slot(s, slot);
+    return true;
+}
+
+/* The records datagram being filled goes out. False when the window is full. */
+static bool close_datagram(struct hasync *s)
+{
+    s->out.body = HA_SYNC_RECORDS;
+    uint64_t number = s->next_number;
+    if (!send_datagram(s, &s->out))
+        return false;
     for (unsigned i = 0; i < s->out.count; i++)
         if (s->out.records[i].kind == HA_REC_BULK_END)
             s->bulk_end_number = number;
     s->stats.records_sent += s->out.count;
-    s->stats.datagrams_sent++;
     s->out.count = 0;
-    send_slot(s, slot);
     return true;
 }
 
@@ -188,6 +197,45 @@ static void bulk_progress(struct hasync *s)
     }
 }
 
+/* The configuration being sent, chunk by chunk, after the records queued before it. */
+static void config_progress(struct hasync *s)
+{
+    static struct ha_sync m;
+    while (s->config_out) {
+        if (s->out.count && !close_datagram(s))
+            return;
+        size_t left = s->config_out_len - s->config_out_off;
+        m.body = HA_SYNC_CONFIG;
+        m.count = (uint16_t)(left < HA_CONFIG_CHUNK_MAX ? left : HA_CONFIG_CHUNK_MAX);
+        m.config_total = (uint32_t)s->config_out_len;
+        m.config_offset = (uint32_t)s->config_out_off;
+        memcpy(m.config, s->config_out + s->config_out_off, m.count);
+        if (!send_datagram(s, &m))
+            return;
+        s->config_out_off += m.count;
+        if (s->config_out_off == s->config_out_len) {
+            free(s->config_out);
+            s->config_out = NULL;
+            s->stats.configs_sent++;
+        }
+    }
+}
+
+bool hasync_send_config(struct hasync *s, const char *text, size_t len)
+{
+    if (len == 0 || len > HA_CONFIG_TOTAL_MAX)
+        return false;
+    char *copy = malloc(len);
+    if (!copy)
+        return false;
+    memcpy(copy, text, len);
+    free(s->config_out);
+    s->config_out = copy;
+    s->config_out_len = len;
+    s->config_out_off = 0;
+    return true;
+}
+
 /* Go-back-N: everything from the oldest unacknowledged datagram, once it has waited long enough. */
 static void resend_due(struct hasync *s)
 {
@@ -204,6 +252,7 @@ void hasync_flush(struct hasync *s, uint64_t now_ms)
     s->now_ms = now_ms;
     resend_due(s);
     drain_queue(s);
+    config_progress(s);
     bulk_progress(s);
     if (s->out.count)
         close_datagram(s);
@@ -227,6 +276,7 @@ void hasync_peer_restarted(struct hasync *s)
     s->out.count = 0;
     s->bulk_running = s->bulk_wanted = false;
     s->bulk_end_number = 0;
+    s->config_out_off = 0; /* a configuration being sent starts over in the new stream */
 }
 
 void hasync_request_bulk(struct hasync *s)
@@ -353,6 +403,31 @@ static bool newer_stream(const struct hasync *s, uint64_t peer_epoch, uint64_t s
     return ahead != 0 && ahead < 0x8000;
 }
 
+/* Chunks arrive in order (the stream is ordered); one at offset 0 starts a text afresh. */
+static void take_config(struct hasync *s, const struct ha_sync *m)
+{
+    if (m->config_offset == 0) {
+        free(s->config_in);
+        s->config_in = malloc((size_t)m->config_total + 1);
+        s->config_in_total = s->config_in ? m->config_total : 0;
+        s->config_in_got = 0;
+    }
+    if (!s->config_in || m->config_total != s->config_in_total || m->config_offset != s->config_in_got) {
+        s->stats.records_unknown++; /* a chunk of a text whose start we missed */
+        return;
+    }
+    memcpy(s->config_in + s->config_in_got, m->config, m->count);
+    s->config_in_got += m->count;
+    if (s->config_in_got < s->config_in_total)
+        return;
+    s->config_in[s->config_in_total] = '\0';
+    s->stats.configs_received++;
+    if (s->config_done)
+        s->config_done(s->arg, s->config_in, s->config_in_total);
+    free(s->config_in);
+    s->config_in = NULL;
+}
+
 static void take_sync(struct hasync *s, uint64_t peer_epoch, const struct ha_sync *m)
 {
     uint64_t stream = m->stream_seq >> HASYNC_STREAM_SHIFT, number = m->stream_seq & NUMBER_MASK;
@@ -367,10 +442,12 @@ static void take_sync(struct hasync *s, uint64_t peer_epoch, const struct ha_syn
         s->in_next = 1;
     }
     if (number == s->in_next) {
-        if (m->body == HA_SYNC_RECORDS)
+        s->in_next++;
+        if (m->body == HA_SYNC_CONFIG)
+            take_config(s, m);
+        else
             for (unsigned i = 0; i < m->count; i++)
                 apply_record(s, &m->records[i]);
-        s->in_next++;
     } else if (number > s->in_next) {
         s->stats.out_of_order++;
     }
@@ -395,13 +472,14 @@ void hasync_receive(struct hasync *s, uint64_t peer_epoch, enum ha_msg_type type
 /* ---- set-up ---- */
 
 bool hasync_init(struct hasync *s, struct conn_table *t, struct service_table *services, hasync_send_fn send,
-                 hasync_table_fn table_done, void *arg)
+                 hasync_table_fn table_done, hasync_config_fn config_done, void *arg)
 {
     memset(s, 0, sizeof *s);
     s->conns = t;
     s->services = services;
     s->send = send;
     s->table_done = table_done;
+    s->config_done = config_done;
     s->arg = arg;
     s->stream = 1;
     s->next_number = 1;
@@ -421,8 +499,11 @@ void hasync_free(struct hasync *s)
     free(s->queue_idx);
     free(s->queue_gen);
     free(s->window);
+    free(s->config_out);
+    free(s->config_in);
     s->queue_idx = s->queue_gen = NULL;
     s->window = NULL;
+    s->config_out = s->config_in = NULL;
 }
 
 void hasync_set_role(struct hasync *s, bool sending, bool master)

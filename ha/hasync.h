@@ -23,6 +23,9 @@
  * (a returning node: heartbeat flag WANT_TABLE), after an overflow, and by a master that yields
  * after a split brain. The receiver reports BULK_END (the peer's table is complete).
  *
+ * Configuration: the master's configuration text travels in the same stream as CONFIG chunks
+ * (hasync_send_config); the receiver puts the chunks together and hands the whole text on.
+ *
  * Receiver: applies records with conn_import (state, lifetime, template, client MAC kept). A
  * backup takes every update; a master only adds entries it does not have (its own are newer).
  * A record naming a service or real server this director does not have is counted, not applied
@@ -47,11 +50,14 @@
 typedef bool (*hasync_send_fn)(void *arg, enum ha_msg_type type, const uint8_t *payload, size_t len);
 /* The peer's whole table has arrived (BULK_END applied). */
 typedef void (*hasync_table_fn)(void *arg);
+/* The peer's whole configuration text has arrived (text[len] is a NUL). */
+typedef void (*hasync_config_fn)(void *arg, const char *text, size_t len);
 
 struct hasync_stats {
     uint64_t datagrams_sent, datagrams_resent, records_sent, bulks_sent;
     uint64_t datagrams_received, records_applied, records_unknown, records_stale;
     uint64_t out_of_order, acks_sent, acks_received, overflows, bulks_received;
+    uint64_t configs_sent, configs_received;
 };
 
 struct hasync_slot {
@@ -65,6 +71,7 @@ struct hasync {
     struct service_table *services;
     hasync_send_fn send;
     hasync_table_fn table_done;
+    hasync_config_fn config_done;
     void *arg;
     uint64_t epoch; /* ours: the peer's acknowledgements name it */
     bool sending;   /* master: our flows go to the peer */
@@ -83,14 +90,18 @@ struct hasync {
     uint32_t bulk_pos;
     uint64_t bulk_end_number; /* the datagram holding BULK_END until it is acknowledged, else 0 */
     uint64_t bulk_acked_ms;   /* when the last whole table was acknowledged */
+    char *config_out;         /* a configuration being sent, or NULL */
+    size_t config_out_len, config_out_off;
     /* receiver */
     uint64_t in_epoch, in_stream, in_next; /* the peer's stream and the number it must send next */
+    char *config_in;                       /* the peer's configuration being put together */
+    size_t config_in_total, config_in_got;
     struct hasync_stats stats;
 };
 
 /* Watches t (conn_watch) and allocates the queue and window. False when memory is short. */
 bool hasync_init(struct hasync *s, struct conn_table *t, struct service_table *services, hasync_send_fn send,
-                 hasync_table_fn table_done, void *arg);
+                 hasync_table_fn table_done, hasync_config_fn config_done, void *arg);
 void hasync_free(struct hasync *s);
 
 /* Role: whether our flows are sent, whether received records may replace ours. */
@@ -100,6 +111,9 @@ void hasync_set_role(struct hasync *s, bool sending, bool master);
 void hasync_peer_restarted(struct hasync *s);
 /* Send the whole table (again) from the start. */
 void hasync_request_bulk(struct hasync *s);
+/* Send this configuration text (copied; one being sent is replaced). False when memory is short
+ * or it is longer than HA_CONFIG_TOTAL_MAX. */
+bool hasync_send_config(struct hasync *s, const char *text, size_t len);
 
 /* Timer and after acknowledgements: queue to datagrams, bulk progress, resends. */
 void hasync_flush(struct hasync *s, uint64_t now_ms);

@@ -10,6 +10,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scheduler.h"
@@ -692,6 +693,79 @@ enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv,
     if (!check_globals(&p) || !check_services(&p) || !haconfig_check(&cfg->ha, err, errlen))
         return CONFIG_ERROR;
     return CONFIG_OK;
+}
+
+#define LINE_WORDS_MAX 16384 /* 64 services of 64 real servers with every option */
+
+/* Splits line (modified in place) into words as a POSIX shell would for what -S prints: single
+ * quotes and a backslash before a quote. Returns the number of words, -1 when there are too many
+ * or a quote is left open. */
+static int split_words(char *line, char **words, int max)
+{
+    int n = 0;
+    char *in = line, *out = line;
+    while (*in) {
+        if (*in == ' ' || *in == '\t' || *in == '\n') {
+            in++;
+            continue;
+        }
+        if (n == max)
+            return -1;
+        words[n++] = out;
+        while (*in && *in != ' ' && *in != '\t' && *in != '\n') {
+            if (*in == '\'') {
+                char *close = strchr(in + 1, '\'');
+                if (!close)
+                    return -1;
+                size_t len = (size_t)(close - in - 1);
+                memmove(out, in + 1, len);
+                out += len;
+                in = close + 1;
+            } else if (*in == '\\' && in[1]) {
+                *out++ = in[1];
+                in += 2;
+            } else {
+                *out++ = *in++;
+            }
+        }
+        bool end = *in != '\0';
+        *out++ = '\0';
+        in += end; /* past the separator (out never overtakes in: it only ever drops characters) */
+    }
+    return n;
+}
+
+static bool asks_to_print(char **words, int n)
+{
+    for (int i = 1; i < n; i++)
+        if (!strcmp(words[i], "-h") || !strcmp(words[i], "--help") || !strcmp(words[i], "-V") ||
+            !strcmp(words[i], "--version"))
+            return true;
+    return false;
+}
+
+enum config_result config_parse_line(struct rawlb_config *cfg, const char *line, char *err, size_t errlen)
+{
+    static char *words[LINE_WORDS_MAX + 1];
+    char *copy = strdup(line);
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return CONFIG_ERROR;
+    }
+    int n = split_words(copy, words, LINE_WORDS_MAX);
+    enum config_result r = CONFIG_ERROR;
+    if (n < 1)
+        snprintf(err, errlen, "not a rawlb command line (%s)", n < 0 ? "too many words or an open quote" : "empty");
+    else if (strcmp(words[0], "rawlb") != 0)
+        snprintf(err, errlen, "not a rawlb command line: it starts with '%.32s'", words[0]);
+    else if (asks_to_print(words, n))
+        snprintf(err, errlen, "a command line asking for help or the version is no configuration");
+    else {
+        words[n] = NULL;
+        r = config_parse(cfg, n, words, err, errlen);
+    }
+    free(copy);
+    return r;
 }
 
 void config_usage(FILE *out)

@@ -106,6 +106,9 @@ enum config_result {
 struct check_config config_check_defaults(void);
 
 enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv, char *err, size_t errlen);
+/* The same from one line as rawlb-ctl -S prints it ("rawlb -e ext ..."): words separated by
+ * spaces, a word in single quotes where it needs them, '\'' for a quote inside one. */
+enum config_result config_parse_line(struct rawlb_config *cfg, const char *line, char *err, size_t errlen);
 void config_usage(FILE *out);
 
 #endif

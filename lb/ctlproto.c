@@ -682,7 +682,7 @@ static void save_ha(struct textout *o, const struct ha_config *h, bool per_host)
 /* The options before the first service; per_host adds the ones that may differ between two
  * directors (--ctl, --pidfile, --metrics, --ha-role, --ha-peer, --ha-if, --ha-key, --ha-notify,
  * --state-dir). */
-static void save_globals(struct textout *o, const struct rawlb_config *cfg, bool per_host)
+static void save_globals(struct textout *o, const struct rawlb_config *cfg, bool per_host, bool with_ha)
 {
     char a[ADDR_STRLEN];
     textout_printf(o, "rawlb -e");
@@ -695,7 +695,8 @@ static void save_globals(struct textout *o, const struct rawlb_config *cfg, bool
         textout_printf(o, " --timeouts %u,%u,%u", cfg->timeouts.tcp, cfg->timeouts.tcpfin, cfg->timeouts.udp);
     if (cfg->max_conns != RAWLB_DEFAULT_MAX_CONNS)
         textout_printf(o, " --max-conns %u", cfg->max_conns);
-    save_ha(o, &cfg->ha, false);
+    if (with_ha)
+        save_ha(o, &cfg->ha, false);
     if (!per_host)
         return;
     if (strcmp(cfg->ctl_path, RAWLB_DEFAULT_CTL) != 0) {
@@ -750,7 +751,7 @@ size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t le
     }
     struct textout o;
     textout_init(&o, buf, len);
-    save_globals(&o, cfg, true);
+    save_globals(&o, cfg, true, true);
     for (unsigned i = 0; i < cfg->n_services; i++)
         save_service(&o, &cfg->services[i]);
     textout_printf(&o, "\n");
@@ -759,12 +760,12 @@ size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t le
     return o.pos;
 }
 
-size_t ctlproto_render_section(const struct rawlb_config *cfg, int svc, char *buf, size_t len)
+size_t ctlproto_render_section(const struct rawlb_config *cfg, int svc, bool with_ha, char *buf, size_t len)
 {
     struct textout o;
     textout_init(&o, buf, len);
     if (svc < 0)
-        save_globals(&o, cfg, false);
+        save_globals(&o, cfg, false, with_ha);
     else if ((unsigned)svc < cfg->n_services)
         save_service(&o, &cfg->services[svc]);
     return o.truncated ? 0 : o.pos;

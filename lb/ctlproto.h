@@ -98,7 +98,9 @@ size_t ctlproto_render_conns(const struct service_table *t, const struct conn_ta
 size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t len);
 /* One section of that command line, without the per-host flags: the globals (svc -1) or
  * service svc. Both directors of a pair must render the same text for every section (HA
- * compares digests of it). 0 when it does not fit. */
-size_t ctlproto_render_section(const struct rawlb_config *cfg, int svc, char *buf, size_t len);
+ * compares digests of it, with_ha: the --ha-* flags the two share included; the configuration
+ * HA pushes to the peer leaves them out, since a running daemon cannot change them). 0 when it
+ * does not fit. */
+size_t ctlproto_render_section(const struct rawlb_config *cfg, int svc, bool with_ha, char *buf, size_t len);
 
 #endif

@@ -448,11 +448,36 @@ static bool ha_health_ready(void *arg)
     return health_first_round_done(&((struct daemon *)arg)->health);
 }
 
+/* The master's configuration (HA): its services and timeouts replace ours; what only a restart
+ * can change must already be the same. */
+static bool apply_peer_config(void *arg, const char *text, char *err, size_t errlen)
+{
+    struct daemon *d = arg;
+    static struct rawlb_config parsed, next; /* large: not on the stack */
+    if (config_parse_line(&parsed, text, err, errlen) != CONFIG_OK)
+        return false;
+    if (strcmp(parsed.ext_if, d->cfg.ext_if) != 0 || strcmp(parsed.int_if, d->cfg.int_if) != 0 ||
+        parsed.nat_ip != d->cfg.nat_ip || parsed.max_conns != d->cfg.max_conns) {
+        snprintf(err, errlen, "-e, -i, -n or --max-conns differ from this director's (a restart with the same flags "
+                              "is needed)");
+        return false;
+    }
+    next = d->cfg;
+    next.timeouts = parsed.timeouts;
+    next.n_services = parsed.n_services;
+    memcpy(next.services, parsed.services, sizeof next.services[0] * parsed.n_services);
+    if (!daemon_reconfigure(d, &next, err, errlen))
+        return false;
+    conn_set_timeouts(&d->fp.conns, &d->cfg.timeouts);
+    return true;
+}
+
 static bool open_ha(struct daemon *d, char *err, size_t errlen)
 {
     struct ha_env env = {
         .cfg = &d->cfg, .fp = &d->fp, .services = &d->services, .arp_ext = &d->arp_ext, .arp_int = &d->arp_int,
-        .nat_ip_ours = !d->host.nat_ip_is_kernel, .now_s = ha_now_s, .health_ready = ha_health_ready, .arg = d,
+        .nat_ip_ours = !d->host.nat_ip_is_kernel, .now_s = ha_now_s, .health_ready = ha_health_ready,
+        .apply_config = apply_peer_config, .arg = d,
     };
     return ha_open(&d->ha, d->loop, &env, err, errlen);
 }

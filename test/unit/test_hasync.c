@@ -265,7 +265,7 @@ static void node_up(struct node *n, const char *name, uint64_t epoch, const char
     n->out.slots = calloc(WIRE_SLOTS, sizeof *n->out.slots);
     if (!n->out.slots || !service_table_init(&n->svcs, &n->cfg, err, sizeof err) ||
         !conn_table_init(&n->conns, CAPACITY, &n->cfg.timeouts, seed) ||
-        !hasync_init(&n->sync, &n->conns, &n->svcs, wire_send, table_done, n)) {
+        !hasync_init(&n->sync, &n->conns, &n->svcs, wire_send, table_done, NULL, n)) {
         fprintf(stderr, "test setup (%s) failed: %s\n", name, err);
         abort();
     }
