@@ -239,12 +239,13 @@ bool hasync_send_config(struct hasync *s, const char *text, size_t len)
 /* Go-back-N: everything from the oldest unacknowledged datagram, once it has waited long enough. */
 static void resend_due(struct hasync *s)
 {
-    if (!in_flight(s) || s->now_ms - slot_of(s, s->acked + 1)->sent_ms < HASYNC_RESEND_MS)
+    if (!in_flight(s) || s->now_ms - slot_of(s, s->acked + 1)->sent_ms < s->resend_ms)
         return;
     for (uint64_t n = s->acked + 1; n < s->next_number; n++) {
         send_slot(s, slot_of(s, n));
         s->stats.datagrams_resent++;
     }
+    s->resend_ms = s->resend_ms * 2 < HASYNC_RESEND_MAX_MS ? s->resend_ms * 2 : HASYNC_RESEND_MAX_MS;
 }
 
 void hasync_flush(struct hasync *s, uint64_t now_ms)
@@ -273,6 +274,7 @@ void hasync_peer_restarted(struct hasync *s)
     s->stream = (s->stream + 1) & 0xffff;
     s->next_number = 1;
     s->acked = 0;
+    s->resend_ms = HASYNC_RESEND_MS;
     s->out.count = 0;
     s->bulk_running = s->bulk_wanted = false;
     s->bulk_end_number = 0;
@@ -294,6 +296,7 @@ static void take_ack(struct hasync *s, const struct ha_ack *a)
     if (number <= s->acked || number >= s->next_number)
         return;
     s->acked = number;
+    s->resend_ms = HASYNC_RESEND_MS;
     if (s->bulk_end_number && s->acked >= s->bulk_end_number) {
         s->bulk_end_number = 0;
         s->bulk_acked_ms = s->now_ms;
@@ -483,6 +486,7 @@ bool hasync_init(struct hasync *s, struct conn_table *t, struct service_table *s
     s->arg = arg;
     s->stream = 1;
     s->next_number = 1;
+    s->resend_ms = HASYNC_RESEND_MS;
     s->queue_idx = calloc(HASYNC_QUEUE, sizeof *s->queue_idx);
     s->queue_gen = calloc(HASYNC_QUEUE, sizeof *s->queue_gen);
     s->window = calloc(HASYNC_WINDOW, sizeof *s->window);

@@ -14,7 +14,8 @@
  * (a new one whenever the peer restarts), its low 48 bits count datagrams from 1. The receiver
  * applies only the next one in order, acknowledges cumulatively, and drops the rest; the
  * sender keeps up to HASYNC_WINDOW unacknowledged datagrams and resends from the oldest after
- * HASYNC_RESEND_MS (go-back-N: losses between two directors on one LAN are rare).
+ * HASYNC_RESEND_MS (go-back-N: losses between two directors on one LAN are rare), waiting twice
+ * as long after each round that brought no acknowledgement, up to HASYNC_RESEND_MAX_MS.
  * When the queue or the window overflows, entries are not lost silently: the overflow is counted
  * and a whole-table transfer follows.
  *
@@ -43,7 +44,8 @@
 #define HASYNC_QUEUE 65536      /* entries waiting to be sent (a power of two) */
 #define HASYNC_WINDOW 256       /* datagrams sent and not yet acknowledged */
 #define HASYNC_FLUSH_MS 20      /* queue to datagrams at least this often (<< 100 ms) */
-#define HASYNC_RESEND_MS 200    /* an unacknowledged datagram is sent again after this */
+#define HASYNC_RESEND_MS 200    /* an unacknowledged datagram is sent again after this, */
+#define HASYNC_RESEND_MAX_MS 5000 /* doubling while nothing is acknowledged (a dead peer) */
 #define HASYNC_STREAM_SHIFT 48  /* stream_seq = stream << 48 | datagram number */
 
 /* Sends one SYNC or SYNC_ACK payload to the peer (the caller seals it); false if it could not. */
@@ -85,6 +87,7 @@ struct hasync {
     uint64_t stream;      /* high bits of our stream_seq */
     uint64_t next_number; /* the next datagram's number in the stream */
     uint64_t acked;       /* the highest number acknowledged */
+    uint64_t resend_ms;   /* the wait before the next resend round */
     bool bulk_wanted, bulk_running;
     unsigned bulk_pass;   /* 0: templates, 1: the rest */
     uint32_t bulk_pos;
