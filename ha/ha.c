@@ -457,6 +457,11 @@ static void table_received(void *arg)
 static bool open_link(struct ha *ha, struct ha_link *l, char *err, size_t errlen)
 {
     l->owner = ha;
+    if (!if_nametoindex(l->ifname)) {
+        snprintf(err, errlen, "%s: interface '%s' does not exist (ip link show)", ha->hc->n_ifs ? "--ha-if" : "--ext-if",
+                 l->ifname);
+        return false;
+    }
     l->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(ha->hc->port) };
     /* Bound to its interface, so each heartbeat leaves by its own link and the same port can

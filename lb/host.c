@@ -108,8 +108,9 @@ bool host_check_nat_floats(const struct rawlb_config *cfg, char *err, size_t err
     if (kernel)
         snprintf(err, errlen,
                  "--nat-ip %s is a kernel address on %s: with --ha-role it moves with the master role, and the "
-                 "kernel would answer ARP for it on the backup too: ip addr del %s/32 dev %s (use its prefix); "
-                 "rawlb answers for it while master",
+                 "kernel would answer ARP for it on the backup too; give the real servers' gateway an address of "
+                 "its own, or remove this one (ip addr del %s/32 dev %s, with its prefix): rawlb answers for it "
+                 "while master",
                  addr_str(cfg->nat_ip, a), owner, a, owner);
     return !kernel;
 }

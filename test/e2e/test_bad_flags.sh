@@ -20,6 +20,16 @@ expect_bad nosuch         $base -t $VIP:80 -s nosuch -r 203.0.113.11:80
 expect_bad $VIP:80        $base -t $VIP:80 -r 203.0.113.11:80 -t $VIP:80 -r 203.0.113.12:80
 expect_bad --no-such-flag $base --no-such-flag -t $VIP:80 -r 203.0.113.11:80
 expect_bad 203.0.113.300  $base -t $VIP:80 -r 203.0.113.300:80
+# high availability: pairs, the key file, and a NAT router address that cannot float
+printf '%s\n' "0123456789abcdef0123" > "$W/ha.key"; chmod 600 "$W/ha.key"
+printf '%s\n' "0123456789abcdef0123" > "$W/open.key"; chmod 644 "$W/open.key"
+ha="--ha-role primary --ha-peer 198.51.100.3 --state-dir $W/state"
+expect_bad --ha-key       $base -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/open.key"
+expect_bad --ha-key       $base -t $VIP:80 -r 203.0.113.11:80 $ha
+expect_bad --ha-if        $base -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/ha.key" --ha-if ext --ha-if int
+expect_bad --ha-peer      $base -t $VIP:80 -r 203.0.113.11:80 --ha-peer 198.51.100.3
+expect_bad --ha-deadtime  $base -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/ha.key" --ha-interval 6
+expect_bad "--nat-ip $LB_INT" -e ext -i int -n $LB_INT -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/ha.key"
 [ -e "$W/bad.sock" ] && fail "a refused start left its ctl socket behind"
 [ -e "$W/bad.pid" ] && fail "a refused start left its pid file behind"
 
