@@ -136,6 +136,9 @@ static void publish_metrics(struct daemon *d)
         .rx_kernel_drops_int = d->rx_int.stats.kernel_drops, .tx_failed_ext = d->tx_ext.stats.failed,
         .tx_failed_int = d->tx_int.stats.failed,
     };
+    struct metrics_ha_view ha;
+    if (d->cfg.ha.enabled)
+        v.ha = metrics_ha_fill(&ha, &d->metrics.ha_track, &d->ha, clock_monotonic_ms());
     metrics_publish(&d->metrics, &v);
 }
 

@@ -15,6 +15,7 @@
 
 #include <microhttpd.h>
 
+#include "ha.h" /* metrics_ha_fill only: rendering reads the plain metrics_ha_view */
 #include "log.h"
 #include "textout.h"
 
@@ -220,6 +221,188 @@ static void render_fastpath(struct textout *o, const struct metrics_view *v)
     textout_printf(o, "rawlb_icmp_translated_total %llu\n", (unsigned long long)s->icmp_translated);
 }
 
+/* ---- HA ---- */
+
+static const char *ha_role_label(enum ha_role role)
+{
+    return role == HA_ROLE_PRIMARY ? "primary" : role == HA_ROLE_BACKUP ? "backup" : "?"; /* as in status */
+}
+
+static void one_value(struct textout *o, const char *name, const char *type, const char *help, uint64_t value)
+{
+    family(o, name, type, help);
+    textout_printf(o, "%s %llu\n", name, (unsigned long long)value);
+}
+
+/* name{label="value"} n for each pair of a fixed list. */
+static void by_label(struct textout *o, const char *name, const char *label, unsigned n, const char *const *values,
+                     const uint64_t *counts)
+{
+    char esc[64];
+    for (unsigned i = 0; i < n; i++) {
+        metrics_escape_label(values[i], esc, sizeof esc);
+        textout_printf(o, "%s{%s=\"%s\"} %llu\n", name, label, esc, (unsigned long long)counts[i]);
+    }
+}
+
+static void render_ha_links(struct textout *o, const struct metrics_ha_view *h)
+{
+    char ifs[HA_MAX_LINKS][4 * IF_NAMESIZE + 1], peers[HA_MAX_LINKS][ADDR_STRLEN];
+    unsigned n = h->n_links < HA_MAX_LINKS ? h->n_links : HA_MAX_LINKS;
+    for (unsigned i = 0; i < n; i++) {
+        char name[IF_NAMESIZE + 1];
+        snprintf(name, sizeof name, "%.*s", IF_NAMESIZE, h->links[i].ifname);
+        metrics_escape_label(name, ifs[i], sizeof ifs[i]);
+        addr_str(h->links[i].peer, peers[i]);
+    }
+    family(o, "rawlb_ha_link_up", "gauge",
+           "1 while the peer is heard on this link (within --ha-deadtime), per --ha-if/--ha-peer link.");
+    for (unsigned i = 0; i < n; i++)
+        textout_printf(o, "rawlb_ha_link_up{interface=\"%s\",peer=\"%s\"} %d\n", ifs[i], peers[i],
+                       h->links[i].up ? 1 : 0);
+    family(o, "rawlb_ha_link_datagrams_total", "counter",
+           "Authentic HA datagrams (heartbeats and sync) taken (rx) and sent (tx), per link.");
+    for (unsigned i = 0; i < n; i++) {
+        textout_printf(o, "rawlb_ha_link_datagrams_total{interface=\"%s\",peer=\"%s\",direction=\"rx\"} %llu\n",
+                       ifs[i], peers[i], (unsigned long long)h->links[i].rx);
+        textout_printf(o, "rawlb_ha_link_datagrams_total{interface=\"%s\",peer=\"%s\",direction=\"tx\"} %llu\n",
+                       ifs[i], peers[i], (unsigned long long)h->links[i].tx);
+    }
+    family(o, "rawlb_ha_link_send_failures_total", "counter", "HA datagrams the kernel refused to send, per link.");
+    for (unsigned i = 0; i < n; i++)
+        textout_printf(o, "rawlb_ha_link_send_failures_total{interface=\"%s\",peer=\"%s\"} %llu\n", ifs[i],
+                       peers[i], (unsigned long long)h->links[i].tx_failed);
+}
+
+static void render_ha_sync(struct textout *o, const struct metrics_ha_view *h)
+{
+    const struct hasync_stats *s = &h->sync;
+    family(o, "rawlb_ha_sync_datagrams_total", "counter",
+           "Connection sync datagrams sent, sent again (not acknowledged in time) and received in order.");
+    by_label(o, "rawlb_ha_sync_datagrams_total", "kind", 3, (const char *const[]){ "sent", "resent", "received" },
+             (const uint64_t[]){ s->datagrams_sent, s->datagrams_resent, s->datagrams_received });
+    family(o, "rawlb_ha_sync_records_total", "counter",
+           "Connection sync records sent, and received: applied, naming a service or real server not here "
+           "(unknown), or older than the entry here (stale).");
+    by_label(o, "rawlb_ha_sync_records_total", "kind", 4,
+             (const char *const[]){ "sent", "applied", "unknown", "stale" },
+             (const uint64_t[]){ s->records_sent, s->records_applied, s->records_unknown, s->records_stale });
+    family(o, "rawlb_ha_sync_tables_total", "counter", "Whole connection tables sent to and received from the peer.");
+    by_label(o, "rawlb_ha_sync_tables_total", "kind", 2, (const char *const[]){ "sent", "received" },
+             (const uint64_t[]){ s->bulks_sent, s->bulks_received });
+    family(o, "rawlb_ha_sync_configs_total", "counter",
+           "Whole configurations (services and timeouts) sent to and received from the peer.");
+    by_label(o, "rawlb_ha_sync_configs_total", "kind", 2, (const char *const[]){ "sent", "received" },
+             (const uint64_t[]){ s->configs_sent, s->configs_received });
+    one_value(o, "rawlb_ha_sync_queued", "gauge", "Connection entries waiting to be sent to the peer.", h->sync_queued);
+    one_value(o, "rawlb_ha_sync_in_flight", "gauge", "Connection sync datagrams sent and not yet acknowledged.",
+              h->sync_in_flight);
+    one_value(o, "rawlb_ha_sync_overflows_total", "counter",
+              "Times the sync queue or window overflowed (a whole-table transfer followed).", s->overflows);
+}
+
+static void render_ha(struct textout *o, const struct metrics_ha_view *h)
+{
+    char role[16];
+    metrics_escape_label(ha_role_label(h->role), role, sizeof role);
+    family(o, "rawlb_ha_info", "gauge",
+           "1: this director runs HA (--ha-role), with its role and node id (absent without --ha-role).");
+    textout_printf(o, "rawlb_ha_info{role=\"%s\",node=\"%016llx\"} 1\n", role, (unsigned long long)h->node);
+    family(o, "rawlb_ha_state", "gauge", "1 for the director's HA state (master forwards), 0 for the others.");
+    for (unsigned s = 0; s < HA_STATE_COUNT; s++) {
+        char name[16];
+        metrics_escape_label(ha_state_name(s), name, sizeof name);
+        textout_printf(o, "rawlb_ha_state{state=\"%s\"} %d\n", name, s == (unsigned)h->state ? 1 : 0);
+    }
+    one_value(o, "rawlb_ha_state_changes_total", "counter", "HA state transitions since start.", h->state_changes);
+    one_value(o, "rawlb_ha_epoch", "gauge", "This director's epoch (one more at every start, kept in --state-dir).",
+              h->epoch);
+    one_value(o, "rawlb_ha_peer_up", "gauge", "1 while the peer is heard (on any link, within --ha-deadtime).",
+              h->peer_alive ? 1 : 0);
+    family(o, "rawlb_ha_peer_last_heartbeat_seconds", "gauge",
+           "Seconds since the peer's last authentic heartbeat (no sample before the first).");
+    if (h->peer_heard)
+        textout_printf(o, "rawlb_ha_peer_last_heartbeat_seconds %llu.%03u\n",
+                       (unsigned long long)(h->peer_age_ms / 1000u), (unsigned)(h->peer_age_ms % 1000u));
+    one_value(o, "rawlb_ha_peer_epoch", "gauge", "The peer's epoch in its last heartbeat (0 before the first).",
+              h->peer_epoch);
+    render_ha_links(o, h);
+    one_value(o, "rawlb_ha_config_compared", "gauge",
+              "1 once the peer's configuration digests were heard (rawlb_ha_config_match means something).",
+              h->peer_heard ? 1 : 0);
+    one_value(o, "rawlb_ha_config_match", "gauge",
+              "1 while the peer's configuration digests match this director's (0 before they were compared).",
+              h->peer_heard && !h->config_differs ? 1 : 0);
+    one_value(o, "rawlb_ha_heartbeats_sent_total", "counter", "Heartbeats sent (one per link per --ha-interval).",
+              h->heartbeats_sent);
+    one_value(o, "rawlb_ha_heartbeats_received_total", "counter", "Authentic, fresh heartbeats taken from the peer.",
+              h->heartbeats_received);
+    family(o, "rawlb_ha_rejected_total", "counter",
+           "HA datagrams not taken, by reason (bad_mac: wrong key or altered; stale: replayed).");
+    by_label(o, "rawlb_ha_rejected_total", "reason", 6,
+             (const char *const[]){ ha_verdict_name(HA_BAD_LENGTH), ha_verdict_name(HA_BAD_MAGIC),
+                                    ha_verdict_name(HA_BAD_MAC), ha_verdict_name(HA_BAD_PAYLOAD),
+                                    ha_verdict_name(HA_STALE), "unknown_sender" },
+             (const uint64_t[]){ h->rejected[HA_BAD_LENGTH], h->rejected[HA_BAD_MAGIC], h->rejected[HA_BAD_MAC],
+                                 h->rejected[HA_BAD_PAYLOAD], h->rejected[HA_STALE], h->unknown_sender });
+    render_ha_sync(o, h);
+}
+
+static bool same_transition(const struct ha_transition *t, const struct metrics_ha_track *k)
+{
+    return t->at_ms == k->last_at_ms && t->from == k->last_from && t->to == k->last_to && t->reason == k->last_reason;
+}
+
+const struct metrics_ha_view *metrics_ha_fill(struct metrics_ha_view *out, struct metrics_ha_track *track,
+                                              const struct ha *ha, uint64_t now_ms)
+{
+    const struct ha_fsm *f = &ha->fsm;
+    memset(out, 0, sizeof *out);
+    out->role = ha->hc->role;
+    out->state = f->state;
+    out->node = ha->node;
+    out->epoch = ha->epoch;
+    /* The transitions after the newest one counted last time (all kept ones when it is gone). */
+    unsigned n = ha->n_history < HA_HISTORY ? ha->n_history : HA_HISTORY, fresh = n;
+    for (unsigned i = n; track->seen && i-- > 0;)
+        if (same_transition(&ha->history[i], track)) {
+            fresh = n - 1 - i;
+            break;
+        }
+    track->changes += fresh;
+    if (n) {
+        const struct ha_transition *t = &ha->history[n - 1];
+        *track = (struct metrics_ha_track){ .changes = track->changes, .seen = true, .last_at_ms = t->at_ms,
+                                            .last_from = t->from, .last_to = t->to, .last_reason = t->reason };
+    }
+    out->state_changes = track->changes;
+    out->peer_heard = f->heard;
+    out->peer_alive = ha_fsm_peer_alive(f, now_ms);
+    out->peer_age_ms = f->heard && now_ms > f->heard_ms ? now_ms - f->heard_ms : 0;
+    out->peer_epoch = f->peer_epoch;
+    out->config_differs = ha->mismatch[0] != '\0';
+    out->n_links = ha->n_links < HA_MAX_LINKS ? ha->n_links : HA_MAX_LINKS;
+    for (unsigned i = 0; i < out->n_links; i++) {
+        const struct ha_link *l = &ha->links[i];
+        struct metrics_ha_link *m = &out->links[i];
+        memcpy(m->ifname, l->ifname, sizeof m->ifname);
+        m->ifname[sizeof m->ifname - 1] = '\0';
+        m->peer = l->peer;
+        m->up = l->heard_ms && now_ms - l->heard_ms < ha->hc->deadtime_ms; /* as status says */
+        m->rx = l->rx;
+        m->tx = l->tx;
+        m->tx_failed = l->tx_failed;
+    }
+    out->heartbeats_sent = ha->stats.heartbeats_sent;
+    out->heartbeats_received = ha->stats.heartbeats_received;
+    memcpy(out->rejected, ha->stats.rejected, sizeof out->rejected);
+    out->unknown_sender = ha->stats.unknown_sender;
+    out->sync = ha->sync.stats;
+    out->sync_queued = hasync_queued(&ha->sync);
+    out->sync_in_flight = hasync_in_flight(&ha->sync);
+    return out;
+}
+
 size_t metrics_render(const struct metrics_view *v, char *buf, size_t len)
 {
     struct textout o;
@@ -238,11 +421,8 @@ size_t metrics_render(const struct metrics_view *v, char *buf, size_t len)
     textout_printf(&o, "rawlb_conn_created_total %llu\n", (unsigned long long)v->conns_created);
     family(&o, "rawlb_conn_expired_total", "counter", "Connection table entries expired.");
     textout_printf(&o, "rawlb_conn_expired_total %llu\n", (unsigned long long)v->conns_expired);
-    family(&o, "rawlb_ha_role", "gauge",
-           "The director's high-availability role (no HA yet: every rawlb is master).");
-    char role[64];
-    metrics_escape_label(v->ha_role ? v->ha_role : "master", role, sizeof role);
-    textout_printf(&o, "rawlb_ha_role{role=\"%s\"} 1\n", role);
+    if (v->ha)
+        render_ha(&o, v->ha);
     family(&o, "rawlb_build_info", "gauge", "rawlb's version.");
     textout_printf(&o, "rawlb_build_info{version=\"%s\"} 1\n", RAWLB_VERSION);
     textout_finish(&o);

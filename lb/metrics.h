@@ -4,10 +4,19 @@
  * a text snapshot (metrics_render, a pure function) into a spare buffer and swaps it in under a
  * mutex (metrics_publish); a request copies the current snapshot under the same mutex. So a
  * scrape shows the state of the last tick, at most about a second old.
- * HA does not exist yet: rawlb_ha_role says master. */
+ *
+ * HA (--ha-role): the rawlb_ha_* families show what rawlb-ctl status (text and --json,
+ * ha_render_status) and the log say, from the same fields of struct ha: role and node
+ * (rawlb_ha_info), state (rawlb_ha_state: 1 for the current one, 0 for the others, named as
+ * in the log), transitions, epochs, the peer, every link, the configuration comparison,
+ * heartbeats, rejected datagrams and connection sync. The loop copies them into a
+ * metrics_ha_view of plain values (metrics_ha_fill), so rendering stays pure.
+ * Without --ha-role there is no rawlb_ha_* family at all: such a director always forwards (as
+ * rawlb-ctl status says, "always master"), and an absent rawlb_ha_info is how a query tells. */
 #ifndef RAWLB_METRICS_H
 #define RAWLB_METRICS_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,10 +25,41 @@
 #include "addr.h"
 #include "ctlproto.h"
 #include "fastpath.h"
+#include "haconfig.h"
+#include "hamsg.h"
+#include "hasync.h"
 #include "service.h"
 
 #define METRICS_PATH "/metrics"
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* One --ha-if/--ha-peer link, as rawlb-ctl status shows it. */
+struct metrics_ha_link {
+    char ifname[IF_NAMESIZE];
+    uint32_t peer; /* network order */
+    bool up;       /* the peer heard on it within the dead time */
+    uint64_t rx, tx, tx_failed; /* authentic datagrams taken (heartbeats and sync), sent, not sent */
+};
+
+/* HA as one snapshot shows it: plain values (no event-loop types), filled by metrics_ha_fill. */
+struct metrics_ha_view {
+    enum ha_role role;
+    enum ha_state state;
+    uint64_t node, epoch;
+    uint64_t state_changes; /* transitions since start */
+    bool peer_heard;        /* ever: else the peer fields and the configuration comparison are empty */
+    bool peer_alive;        /* heard within the dead time */
+    uint64_t peer_age_ms;   /* since its last heartbeat (when heard) */
+    uint64_t peer_epoch;
+    bool config_differs;    /* the heartbeat's digests say the configurations differ */
+    unsigned n_links;
+    struct metrics_ha_link links[HA_MAX_LINKS];
+    uint64_t heartbeats_sent, heartbeats_received;
+    uint64_t rejected[HA_STALE + 1]; /* by enum ha_verdict (HA_OK unused) */
+    uint64_t unknown_sender;
+    struct hasync_stats sync;
+    uint32_t sync_queued, sync_in_flight;
+};
 
 /* Everything one snapshot shows, read by metrics_render only. */
 struct metrics_view {
@@ -32,7 +72,7 @@ struct metrics_view {
     uint64_t conns_created, conns_expired;
     uint64_t rx_kernel_drops_ext, rx_kernel_drops_int; /* receive buffer overruns */
     uint64_t tx_failed_ext, tx_failed_int;             /* sendmmsg failures */
-    const char *ha_role;                               /* NULL = "master" */
+    const struct metrics_ha_view *ha;                  /* NULL without --ha-role: no rawlb_ha_* */
 };
 
 /* Renders the exposition text into buf (always NUL-terminated when len > 0). Returns the length
@@ -43,6 +83,23 @@ size_t metrics_render(const struct metrics_view *v, char *buf, size_t len);
 /* Writes s into out (outlen bytes) as a label value: backslash, double quote and newline
  * escaped as the text format wants. Returns the escaped length (like snprintf). */
 size_t metrics_escape_label(const char *s, char *out, size_t outlen);
+
+/* What metrics_ha_fill remembers between snapshots to count transitions: struct ha keeps only
+ * the last HA_HISTORY of them, so the count grows by the entries after the last one seen. */
+struct metrics_ha_track {
+    uint64_t changes;
+    bool seen; /* last_* hold the newest transition counted */
+    uint64_t last_at_ms;
+    uint8_t last_from, last_to;
+    const char *last_reason;
+};
+
+struct ha;
+/* Event loop: copies ha's status into out (as ha_render_status reads it, now_ms on the
+ * monotonic clock) and returns out. Transitions are counted through track (more than
+ * HA_HISTORY between two calls are counted as HA_HISTORY). */
+const struct metrics_ha_view *metrics_ha_fill(struct metrics_ha_view *out, struct metrics_ha_track *track,
+                                              const struct ha *ha, uint64_t now_ms);
 
 struct MHD_Daemon;
 
@@ -55,6 +112,7 @@ struct metrics {
     char *spare; /* rendered into by the event loop, then swapped with cur */
     size_t spare_cap;
     uint64_t scrapes; /* under lock */
+    struct metrics_ha_track ha_track; /* the event loop's, for metrics_ha_fill */
 };
 
 /* Binds ADDR:PORT and starts the HTTP thread. False with a message naming --metrics and the
