@@ -89,10 +89,8 @@ def parse(path):
             lab[lm.group(1)] = lm.group(2)
             pos = lm.end()
         v = float(value)
-        assert v >= 0 and v == int(v), f'line {n}: value {value}'
-        if type_[name] == 'counter':
-            assert int(v) >= 0
-        samples.append((name, lab, int(v)))
+        assert v >= 0 and (v == int(v) or name.endswith('_seconds')), f'line {n}: value {value}'
+        samples.append((name, lab, v if name.endswith('_seconds') else int(v)))
     for name in order:
         assert name in type_, f'{name}: HELP without TYPE'
     return samples, type_
@@ -106,11 +104,13 @@ if mode == 'parse':
     need = ['rawlb_rs_connections_total', 'rawlb_rs_in_packets_total', 'rawlb_rs_out_packets_total',
             'rawlb_rs_in_bytes_total', 'rawlb_rs_out_bytes_total', 'rawlb_rs_active_connections',
             'rawlb_rs_inactive_connections', 'rawlb_rs_weight', 'rawlb_rs_up', 'rawlb_service_connections_total',
-            'rawlb_frames_total', 'rawlb_drops_total', 'rawlb_ha_role', 'rawlb_conn_table_entries',
+            'rawlb_frames_total', 'rawlb_drops_total', 'rawlb_conn_table_entries',
             'rawlb_conn_table_capacity']
     missing = [f for f in need if f not in types]
     assert not missing, f'families missing: {missing}'
-    assert get(samples, 'rawlb_ha_role', role='master') == [1], 'rawlb_ha_role{role="master"} is not 1'
+    # without --ha-role: no HA family at all (rawlb_ha_info absent = HA off, always forwarding)
+    ha = [f for f in types if f.startswith('rawlb_ha_')]
+    assert not ha, f'HA families without --ha-role: {ha}'
     print(f'{len(samples)} samples in {len(types)} families')
 elif mode == 'sum':
     want = dict(a.split('=', 1) for a in sys.argv[4:])
