@@ -6,6 +6,10 @@
 #      yields within two heartbeat intervals and sends its table to the primary.
 #   3. The master's internal link loses carrier (cut on the switch side): it says fault and the
 #      backup takes over at once; carrier back, the primary takes over again.
+#   4. rawlb-ctl ha takeover on the backup and ha release on it; ha release on the primary, which
+#      then does not pre-empt, and ha takeover back.
+#   5. Heartbeats on two links (--ha-if ext and int): one link's heartbeats dropped is no split
+#      brain; both dropped is.
 . "$(dirname "$0")/lib.sh"
 command -v nft >/dev/null || fail "missing tool: nft (see tools/deps.sh)"
 
@@ -73,5 +77,48 @@ on sw ip link set lb-int up
 wait_ha 1 master 20 || fail "the primary did not take over again once its link was back: $(dctl 1 status)"
 wait_ha 2 backup 3 || fail "the backup did not yield: $(dctl 2 status)"
 wait_http "http://$VIP/"
+
+# 4. on purpose
+dctl 2 ha takeover | grep -q "this director is master" || fail "ha takeover on the backup: $(dctl 2 status)"
+wait_ha 1 backup 2 || fail "the primary did not yield to an operator's takeover: $(dctl 1 status)"
+dctl 1 status | grep -q "peer operator takeover" || fail "the primary's reason: $(dctl 1 status)"
+wait_http "http://$VIP/"
+dctl 2 ha release | grep -q "the peer takes over" || fail "ha release on the backup: $(dctl 2 status)"
+wait_ha 1 master 2 || fail "the primary did not take over at the backup's release: $(dctl 1 status)"
+dctl 1 ha release >/dev/null || fail "ha release on the primary"
+wait_ha 2 master 2 || fail "the backup did not take over at the primary's release: $(dctl 2 status)"
+sleep 2
+[ "$(ha_state 1)" = backup ] || fail "a released primary pre-empted: $(dctl 1 status)"
+dctl 1 ha takeover >/dev/null || fail "ha takeover on the primary"
+wait_ha 1 master 2 || fail "the primary did not take over on ha takeover: $(dctl 1 status)"
+wait_ha 2 backup 2 || fail "the backup did not yield to ha takeover"
+say "ha takeover and ha release switch either way; a released primary does not pre-empt"
+stop_director 2; stop_director 1
+
+# 5. two links: one lost is no split brain
+rm -rf "$W/state1" "$W/state2"
+start_director 1 primary $ARGS --ha-if int --ha-peer $LB2_INT --ha-if ext
+start_director 2 backup $ARGS --ha-if int --ha-peer $LB_INT --ha-if ext
+wait_ha 1 master 10 || fail "two links: the primary is not master: $(dctl 1 status)"
+wait_ha 2 backup 2 || fail "two links: the backup is not backup"
+dctl 2 status | grep -c "^link .*: up" | grep -qx 2 || fail "two links: not both up: $(dctl 2 status)"
+on lb2 nft -f - <<NFT || fail "nft"
+table inet rlbt_partition {
+  chain in { type filter hook input priority 0; iifname "ext" udp dport 539 drop; }
+}
+NFT
+sleep 3
+[ "$(ha_state 2)" = backup ] || fail "one link's heartbeats lost made the backup master: $(dctl 2 status)"
+dctl 2 status | grep -q "^link ext -> $LB_EXT: down" || fail "the lost link is not shown down: $(dctl 2 status)"
+on lb2 nft delete table inet rlbt_partition
+on lb2 nft -f - <<NFT || fail "nft"
+table inet rlbt_partition {
+  chain in { type filter hook input priority 0; udp dport 539 drop; }
+}
+NFT
+wait_ha 2 master 4 || fail "both links' heartbeats lost, the backup did not take over: $(dctl 2 status)"
+on lb2 nft delete table inet rlbt_partition
+wait_ha 2 backup 3 || fail "the backup did not yield after the links came back"
+say "two links: one lost changes nothing, both lost is a takeover"
 stop_director 2; stop_director 1
 say "PASS"
