@@ -660,7 +660,10 @@ static bool parse_one(struct parser *p, int c, const char *arg)
     }
 }
 
-enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv, char *err, size_t errlen)
+/* may_print: -h and -V print and end the parse (CONFIG_EXIT_OK); otherwise they are refused, with
+ * nothing printed (config_parse_line: a line is a configuration, never a request for help). */
+static enum config_result parse_argv(struct rawlb_config *cfg, int argc, char **argv, char *err, size_t errlen,
+                                     bool may_print)
 {
     struct parser p = {.cfg = cfg, .err = err, .errlen = errlen};
     int c;
@@ -675,6 +678,10 @@ enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv,
         int at = optind ? optind : 1;
         c = getopt_long(argc, argv, short_opts, long_opts, NULL);
         if (c == -1) break;
+        if ((c == 'h' || c == 'V') && !may_print) {
+            fail(&p, "a command line asking for help or the version is no configuration");
+            return CONFIG_ERROR;
+        }
         if (c == 'h') {
             config_usage(stdout);
             return CONFIG_EXIT_OK;
@@ -693,6 +700,11 @@ enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv,
     if (!check_globals(&p) || !check_services(&p) || !haconfig_check(&cfg->ha, err, errlen))
         return CONFIG_ERROR;
     return CONFIG_OK;
+}
+
+enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    return parse_argv(cfg, argc, argv, err, errlen, true);
 }
 
 #define LINE_WORDS_MAX 16384 /* 64 services of 64 real servers with every option */
@@ -735,15 +747,6 @@ static int split_words(char *line, char **words, int max)
     return n;
 }
 
-static bool asks_to_print(char **words, int n)
-{
-    for (int i = 1; i < n; i++)
-        if (!strcmp(words[i], "-h") || !strcmp(words[i], "--help") || !strcmp(words[i], "-V") ||
-            !strcmp(words[i], "--version"))
-            return true;
-    return false;
-}
-
 enum config_result config_parse_line(struct rawlb_config *cfg, const char *line, char *err, size_t errlen)
 {
     static char *words[LINE_WORDS_MAX + 1];
@@ -758,11 +761,9 @@ enum config_result config_parse_line(struct rawlb_config *cfg, const char *line,
         snprintf(err, errlen, "not a rawlb command line (%s)", n < 0 ? "too many words or an open quote" : "empty");
     else if (strcmp(words[0], "rawlb") != 0)
         snprintf(err, errlen, "not a rawlb command line: it starts with '%.32s'", words[0]);
-    else if (asks_to_print(words, n))
-        snprintf(err, errlen, "a command line asking for help or the version is no configuration");
     else {
         words[n] = NULL;
-        r = config_parse(cfg, n, words, err, errlen);
+        r = parse_argv(cfg, n, words, err, errlen, false);
     }
     free(copy);
     return r;

@@ -8,6 +8,7 @@
 
 #include "testing.h"
 #include "config.h"
+#include "ctlproto.h"
 
 static struct rawlb_config cfg;
 static char err[RAWLB_ERRLEN];
@@ -748,6 +749,272 @@ static void test_ha(void)
     rmdir(key_dir);
 }
 
+/* ---- config_parse_line: the command line as rawlb-ctl -S prints it ---- */
+
+/* A directory of its own for the key file these tests need (a space in its name: -S quotes it). */
+static char line_dir[64];
+static char line_key[128];
+
+static bool line_key_up(void)
+{
+    snprintf(line_dir, sizeof line_dir, "/tmp/rawlb test line.XXXXXX");
+    if (!mkdtemp(line_dir))
+        return false;
+    snprintf(line_key, sizeof line_key, "%s/ha key", line_dir);
+    FILE *f = fopen(line_key, "w");
+    if (!f)
+        return false;
+    fputs("0123456789abcdef0123456789\n", f);
+    fclose(f);
+    return chmod(line_key, 0600) == 0;
+}
+
+static void line_key_down(void)
+{
+    unlink(line_key);
+    rmdir(line_dir);
+}
+
+/* config_parse_line on line with stdout caught: how many bytes it printed in *printed (-1 when
+ * stdout could not be caught). */
+static enum config_result parse_line_quiet(struct rawlb_config *out, const char *line, long *printed)
+{
+    fflush(stdout);
+    FILE *catch = tmpfile();
+    int saved = dup(STDOUT_FILENO);
+    err[0] = '\0';
+    if (!catch || saved < 0) {
+        if (catch)
+            fclose(catch);
+        if (saved >= 0)
+            close(saved);
+        *printed = -1;
+        return config_parse_line(out, line, err, sizeof err);
+    }
+    dup2(fileno(catch), STDOUT_FILENO);
+    enum config_result r = config_parse_line(out, line, err, sizeof err);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    *printed = (long)lseek(fileno(catch), 0, SEEK_END);
+    fclose(catch);
+    return r;
+}
+
+static struct rawlb_config line_cfg, argv_cfg;
+
+/* line is refused, nothing printed, and the message contains want. */
+#define LINE_REFUSED(line, want)                                                                             \
+    do {                                                                                                     \
+        long printed_;                                                                                       \
+        enum config_result r_ = parse_line_quiet(&line_cfg, line, &printed_);                                \
+        if (r_ != CONFIG_ERROR || printed_ != 0 || !strstr(err, want)) {                                     \
+            fprintf(stderr, "%s:%d: line '%.200s': result %d, %ld bytes printed, message '%s' (want one "   \
+                            "naming '%s')\n", __FILE__, __LINE__, line, (int)r_, printed_, err, want);      \
+            check_failures++;                                                                                \
+        }                                                                                                    \
+    } while (0)
+
+/* line gives the same configuration as argv (argv[0] included, NULL-terminated), byte for byte. */
+#define LINE_SAME_AS_ARGV(line, argv) line_same_as_argv(__LINE__, line, argv)
+static void line_same_as_argv(int at, const char *line, char **argv)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    long printed;
+    char argv_err[RAWLB_ERRLEN];
+    memset(&argv_cfg, 0x5a, sizeof argv_cfg);
+    memset(&line_cfg, 0xa5, sizeof line_cfg); /* the parser sets every byte, whatever was there */
+    enum config_result ra = config_parse(&argv_cfg, argc, argv, argv_err, sizeof argv_err);
+    enum config_result rl = parse_line_quiet(&line_cfg, line, &printed);
+    if (ra != CONFIG_OK || rl != CONFIG_OK) {
+        fprintf(stderr, "%s:%d: '%.200s': argv form %s (%s), line %s (%s)\n", __FILE__, at, line,
+                ra == CONFIG_OK ? "taken" : "refused", argv_err, rl == CONFIG_OK ? "taken" : "refused", err);
+        check_failures++;
+        return;
+    }
+    if (printed != 0 || memcmp(&argv_cfg, &line_cfg, sizeof line_cfg) != 0) {
+        fprintf(stderr, "%s:%d: '%.200s' and its argv form give different configurations (%ld bytes printed)\n",
+                __FILE__, at, line, printed);
+        check_failures++;
+    }
+}
+
+static void test_parse_line(void)
+{
+    if (!line_key_up()) {
+        CHECK(!"a key file in a temporary directory");
+        return;
+    }
+    char line[2048], keyword[256];
+    snprintf(keyword, sizeof keyword, "'%s'", line_key); /* the path has spaces */
+
+    /* -S's own output, argv word for word. */
+    {
+        char *argv[] = { "rawlb", "-e", "ext", "-i", "int", "-n", "203.0.113.1", "--timeouts", "900,60,300",
+                         "-t", "198.51.100.10:80", "-s", "wrr", "-p", "300", "-M", "255.255.255.0",
+                         "-r", "203.0.113.11:80:3", "-u", "198.51.100.10:53", "-s", "rr", "-o",
+                         "-r", "203.0.113.11:53:1", NULL };
+        LINE_SAME_AS_ARGV("rawlb -e ext -i int -n 203.0.113.1 --timeouts 900,60,300 -t 198.51.100.10:80 -s wrr "
+                          "-p 300 -M 255.255.255.0 -r 203.0.113.11:80:3 -u 198.51.100.10:53 -s rr -o "
+                          "-r 203.0.113.11:53:1\n",
+                          argv);
+        CHECK_EQ_U(line_cfg.n_services, 2);
+        CHECK_EQ_U(line_cfg.services[0].persist_mask, ip("255.255.255.0"));
+        CHECK(line_cfg.services[1].one_packet);
+    }
+    /* Quoting: '\'' for a quote, a quoted word with spaces, tabs and runs of spaces between words,
+     * a backslash outside quotes, quotes glued to other text. */
+    {
+        char *argv[] = { "rawlb", "-e", "ext", "-i", "int", "-n", "203.0.113.1", "--ctl", "/tmp/my lb.sock",
+                         "-t", "198.51.100.10:80", "--check", "http:/health", "--expect", "it's ok",
+                         "-r", "203.0.113.11:80", "-u", "198.51.100.10:53", "--check", "udp", "--send",
+                         "'quoted'  twice", "--expect", "a\tb", "-r", "203.0.113.11:53", NULL };
+        LINE_SAME_AS_ARGV("rawlb  -e ext\t-i 'int' -n 203.0.113.1 --ctl '/tmp/my lb.sock' -t 198.51.100.10:80 "
+                          "--check 'http:/health' --expect 'it'\\''s ok' -r 203.0.113.11:80 "
+                          "-u 198.51.100.10:53 --check udp --send \\''quoted'\\''  twice' --expect 'a\tb' "
+                          "-r 203.0.113.11:53",
+                          argv);
+        CHECK(strcmp(line_cfg.services[0].check.expect, "it's ok") == 0);
+        CHECK(strcmp(line_cfg.services[0].check.http_path, "/health") == 0);
+        CHECK(strcmp(line_cfg.ctl_path, "/tmp/my lb.sock") == 0);
+        CHECK(strcmp(line_cfg.services[1].check.send, "'quoted'  twice") == 0);
+        CHECK(strcmp(line_cfg.services[1].check.expect, "a\tb") == 0);
+    }
+    /* HA flags, the key file's path quoted. */
+    {
+        char *argv[] = { "rawlb", "-e", "ext", "-i", "int", "-n", "203.0.113.1", "-t", "198.51.100.10:80",
+                         "-r", "203.0.113.11:80", "--ha-role", "backup", "--ha-if", "hb0", "--ha-peer",
+                         "192.0.2.3", "--ha-key", line_key, "--ha-notify", "/usr/local/bin/ha notify --tag 'x'",
+                         "--state-dir", "/var/lib/raw lb", NULL };
+        snprintf(line, sizeof line,
+                 "rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80 --ha-role backup "
+                 "--ha-if hb0 --ha-peer 192.0.2.3 --ha-key %s --ha-notify '/usr/local/bin/ha notify --tag '\\''x'\\'"
+                 " --state-dir '/var/lib/raw lb'",
+                 keyword);
+        LINE_SAME_AS_ARGV(line, argv);
+        CHECK(line_cfg.ha.enabled && line_cfg.ha.key.len == 26);
+        CHECK(strcmp(line_cfg.ha.notify, "/usr/local/bin/ha notify --tag 'x'") == 0);
+        CHECK(strcmp(line_cfg.ha.state_dir, "/var/lib/raw lb") == 0);
+    }
+
+    /* Refused: an open quote, not rawlb, empty. */
+    LINE_REFUSED("rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 --expect 'open -r 203.0.113.11:80",
+                 "open quote");
+    LINE_REFUSED("rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80 '", "open quote");
+    LINE_REFUSED("/usr/sbin/rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80",
+                 "starts with '/usr/sbin/rawlb'");
+    LINE_REFUSED("rawlbx -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80", "'rawlbx'");
+    LINE_REFUSED("ipvsadm -A -t 198.51.100.10:80", "not a rawlb command line");
+    LINE_REFUSED("", "empty");
+    LINE_REFUSED(" \t \n", "empty");
+    /* config_parse's own refusals come back as such. */
+    LINE_REFUSED("rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80", "no real servers");
+    /* Help or version wherever an option may be, spelt any way getopt reads them: refused, and
+     * nothing printed (a backup running the master's configuration must not print its usage). */
+    const char *asks[] = { "-h", "--help", "-V", "--version", "--hel", "--vers", "-oh", "-oV" };
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        snprintf(line, sizeof line, "rawlb %s -e ext -i int -n 203.0.113.1 -u 198.51.100.10:53 -r 203.0.113.11:53",
+                 asks[i]);
+        LINE_REFUSED(line, "help or the version");
+        snprintf(line, sizeof line, "rawlb -e ext -i int -n 203.0.113.1 -u 198.51.100.10:53 -r 203.0.113.11:53 %s",
+                 asks[i]);
+        LINE_REFUSED(line, "help or the version");
+        snprintf(line, sizeof line, "rawlb -e ext -i int -n 203.0.113.1 -u 198.51.100.10:53 %s -r 203.0.113.11:53",
+                 asks[i]);
+        LINE_REFUSED(line, "help or the version");
+    }
+    /* ... but the value of a flag that reads like one is a value, as in the argv form (and -S
+     * prints it unquoted). */
+    {
+        char *argv[] = { "rawlb", "-e", "ext", "-i", "int", "-n", "203.0.113.1", "-u", "198.51.100.10:53",
+                         "--check", "udp", "--send", "-h", "--expect", "--version", "-r", "203.0.113.11:53",
+                         "--ha-role", "primary", "--ha-peer", "192.0.2.3", "--ha-key", line_key, "--ha-notify",
+                         "-V", NULL };
+        snprintf(line, sizeof line,
+                 "rawlb -e ext -i int -n 203.0.113.1 -u 198.51.100.10:53 --check udp --send -h --expect --version "
+                 "-r 203.0.113.11:53 --ha-role primary --ha-peer 192.0.2.3 --ha-key %s --ha-notify -V",
+                 keyword);
+        LINE_SAME_AS_ARGV(line, argv);
+        CHECK(strcmp(line_cfg.services[0].check.send, "-h") == 0);
+        CHECK(strcmp(line_cfg.ha.notify, "-V") == 0);
+    }
+    line_key_down();
+}
+
+/* Round trip: ctlproto_render_save -> config_parse_line -> ctlproto_render_save, byte for byte,
+ * for rich set-ups. */
+static void test_save_round_trip(void)
+{
+    if (!line_key_up()) {
+        CHECK(!"a key file in a temporary directory");
+        return;
+    }
+    static char save1[16384], save2[16384];
+    static struct rawlb_config first, back;
+    char keyword[256];
+    snprintf(keyword, sizeof keyword, "'%s'", line_key);
+    const char *lines[] = {
+        /* Several services, persistence, every check flag, sorry servers, HA with --ha-if pairs and
+         * every --ha-* flag, strings with spaces and both kinds of quotes. */
+        "rawlb -e ext0 -i int0 -n 203.0.113.1 --timeouts 600,30,120 --max-conns 65536 --ctl '/run/raw lb.sock' "
+        "--pidfile /run/rawlb.pid --metrics 127.0.0.1:9100 "
+        "--ha-role primary --ha-if hb0 --ha-peer 192.0.2.3 --ha-if ext0 --ha-peer 198.51.100.3 --ha-key KEY "
+        "--ha-port 1539 --ha-interval 0.25 --ha-deadtime 1.75 --ha-track ext0 --ha-track int0 "
+        "--ha-notify '/usr/local/bin/ha notify --tag '\\''lb 1'\\''' --state-dir '/var/lib/raw lb' "
+        "-s rr -t 198.51.100.10:80 -s wrr -p 300 -M 255.255.255.0 --check http:/health --expect-status 204 "
+        "--expect 'it'\\''s \"ok\"  here' --check-port 8080 --check-interval 0.5 --probe-timeout 1.25 "
+        "--check-timeout 30 --reentry 0 --quiesce --sorry-server 203.0.113.99:80 --agent-port 9999 "
+        "-r 203.0.113.11:80:3 -r 203.0.113.12:80:0 -r 203.0.113.13:80 "
+        "-u 198.51.100.10:53 -o --check udp --send 'ping me' --expect 'a '\\''pong'\\''' -r 203.0.113.11:53 "
+        "-r 203.0.113.12:53:7 "
+        "-t 198.51.100.11:443 -p 60 --check none -r 203.0.113.11:443 "
+        "-u 198.51.100.11:5353 -s sh -p 10 -M 16 --sorry-server 203.0.113.98:5353 -r 203.0.113.14:5353",
+        /* HA without --ha-if, defaults elsewhere; --check tcp where it is the default anyway. */
+        "rawlb -e ext -i int -n 203.0.113.1 --ha-role backup --ha-peer 192.0.2.3 --ha-key KEY "
+        "-t 198.51.100.10:80 --check tcp -r 203.0.113.11:80 -t 198.51.100.10:8080 --check http -r 203.0.113.11:8080",
+        /* No HA; defaults before the first service. */
+        "rawlb -e ext -i int -n 203.0.113.1 --check-interval 3 --reentry 1.5 --metrics 0.0.0.0:9100 "
+        "-t 198.51.100.10:80 -r 203.0.113.11:80:2 -t 198.51.100.10:81 --check http:/a\\'b -r 203.0.113.11:81",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        char line[4096];
+        const char *at = strstr(lines[i], "KEY"); /* the key's path in its place */
+        if (at)
+            snprintf(line, sizeof line, "%.*s%s%s", (int)(at - lines[i]), lines[i], keyword, at + 3);
+        else
+            snprintf(line, sizeof line, "%s", lines[i]);
+        long printed;
+        if (parse_line_quiet(&first, line, &printed) != CONFIG_OK) {
+            fprintf(stderr, "%s:%d: round trip %zu: the line is refused: %s\n", __FILE__, __LINE__, i, err);
+            check_failures++;
+            continue;
+        }
+        size_t n1 = ctlproto_render_save(&first, save1, sizeof save1);
+        CHECK(n1 > 0 && strncmp(save1, "rawlb ", 6) == 0 && save1[n1 - 1] == '\n');
+        memset(&back, 0xa5, sizeof back);
+        if (parse_line_quiet(&back, save1, &printed) != CONFIG_OK) {
+            fprintf(stderr, "%s:%d: round trip %zu: the save line is refused: %s\n  %s", __FILE__, __LINE__, i, err,
+                    save1);
+            check_failures++;
+            continue;
+        }
+        size_t n2 = ctlproto_render_save(&back, save2, sizeof save2);
+        if (n1 != n2 || strcmp(save1, save2) != 0) {
+            fprintf(stderr, "%s:%d: round trip %zu differs:\n  %s  %s", __FILE__, __LINE__, i, save1, save2);
+            check_failures++;
+        }
+        /* The same values, not only the same text: the whole configuration, -S leaving out
+         * nothing that was given. */
+        if (memcmp(&first, &back, sizeof first) != 0) {
+            fprintf(stderr, "%s:%d: round trip %zu: the configurations differ\n", __FILE__, __LINE__, i);
+            check_failures++;
+        }
+    }
+    line_key_down();
+}
+
 int main(void)
 {
     test_minimal_and_defaults();
@@ -761,5 +1028,7 @@ int main(void)
     test_small_err_buffer();
     test_usage();
     test_ha();
+    test_parse_line();
+    test_save_round_trip();
     CHECK_DONE();
 }

@@ -3,7 +3,10 @@
  * (and that its command line parses back into the same list), cut output, and request parsing. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "testing.h"
 #include "config.h"
@@ -494,6 +497,186 @@ static void test_save(void)
     CHECK(n < 40 && strncmp(buf, "error: ", 7) == 0 && buf[n - 1] == '\n');
 }
 
+/* ---- save and its sections with the HA flags ---- */
+
+/* A key file (mode 0600) in a directory of its own, for --ha-key. */
+static char ha_dir[64], ha_key[128];
+
+static bool ha_key_up(void)
+{
+    snprintf(ha_dir, sizeof ha_dir, "/tmp/rawlb-ctlproto.XXXXXX");
+    if (!mkdtemp(ha_dir))
+        return false;
+    snprintf(ha_key, sizeof ha_key, "%s/key", ha_dir);
+    FILE *f = fopen(ha_key, "w");
+    if (!f)
+        return false;
+    fputs("0123456789abcdef0123456789\n", f);
+    fclose(f);
+    return chmod(ha_key, 0600) == 0;
+}
+
+static void ha_key_down(void)
+{
+    unlink(ha_key);
+    rmdir(ha_dir);
+}
+
+/* The line with KEY replaced by the key file's path, through config_parse_line. */
+static bool parse_ha_line(const char *line, struct rawlb_config *cfg)
+{
+    static char full[4096];
+    char err[RAWLB_ERRLEN * 2];
+    const char *at = strstr(line, "KEY");
+    if (at)
+        snprintf(full, sizeof full, "%.*s%s%s", (int)(at - line), line, ha_key, at + 3);
+    else
+        snprintf(full, sizeof full, "%s", line);
+    if (config_parse_line(cfg, full, err, sizeof err) != CONFIG_OK) {
+        fprintf(stderr, "config_parse_line of '%s': %s\n", full, err);
+        return false;
+    }
+    return true;
+}
+
+/* The flags that may differ between the two directors of a pair, and the ones they share. */
+static const char *const per_host_flags[] = { "--ctl", "--pidfile", "--metrics", "--ha-role", "--ha-peer",
+                                              "--ha-if", "--ha-key", "--ha-notify", "--state-dir" };
+static const char *const shared_ha_flags[] = { "--ha-port", "--ha-interval", "--ha-deadtime", "--ha-track" };
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static unsigned flags_in(const char *text, const char *const *flags, size_t n)
+{
+    unsigned found = 0;
+    for (size_t i = 0; i < n; i++)
+        found += strstr(text, flags[i]) != NULL;
+    return found;
+}
+
+/* The two directors' lines: the same services and shared flags, every per-host flag different. */
+#define HA_SERVICES                                                                                          \
+    " -t 198.51.100.10:80 -s wrr -p 300 -M 24 --check http:/health --expect 'it'\\''s ok' "                  \
+    "--sorry-server 203.0.113.99:80 -r 203.0.113.11:80:3 -r 203.0.113.12:80 "                               \
+    "-u 198.51.100.10:53 -o --check udp --send 'a b' -r 203.0.113.11:53 -t 198.51.100.11:443 -r 203.0.113.11:443"
+#define HA_PRIMARY                                                                                           \
+    "rawlb -e ext -i int -n 203.0.113.1 --timeouts 600,30,120 --ctl /tmp/a.sock --pidfile /tmp/a.pid "      \
+    "--metrics 127.0.0.1:9100 --ha-role primary --ha-if hb0 --ha-peer 192.0.2.3 --ha-if ext --ha-peer "      \
+    "198.51.100.3 --ha-key KEY --ha-port 1539 --ha-interval 0.5 --ha-deadtime 2.25 --ha-track ext "          \
+    "--ha-track hb0 --ha-notify '/usr/local/bin/notify a' --state-dir /var/lib/a" HA_SERVICES
+#define HA_BACKUP                                                                                            \
+    "rawlb -e ext -i int -n 203.0.113.1 --timeouts 600,30,120 --ha-track ext --ha-track hb0 --ha-port 1539 " \
+    "--ha-deadtime 2.25 --ha-interval 0.5 --ha-role backup --ha-peer 192.0.2.2 --ha-key KEY" HA_SERVICES
+
+static void test_save_ha(void)
+{
+    static struct rawlb_config cfg, peer, back;
+    static char save[8192], text[8192], peer_text[8192], all[8192];
+    if (!ha_key_up()) {
+        CHECK(!"a key file in a temporary directory");
+        return;
+    }
+
+    /* No --ha-role: no HA flag anywhere (--state-dir alone is accepted and meaningless). */
+    CHECK(parse_ha_line("rawlb -e ext -i int -n 203.0.113.1 --state-dir /tmp/st -t 198.51.100.10:80 "
+                        "-r 203.0.113.11:80", &cfg));
+    ctlproto_render_save(&cfg, save, sizeof save);
+    expect_text("save without HA", save, "rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -s wlc "
+                                         "-r 203.0.113.11:80:1\n");
+    for (int with_ha = 0; with_ha < 2; with_ha++) {
+        CHECK(ctlproto_render_section(&cfg, -1, with_ha, text, sizeof text) > 0);
+        expect_text("globals without HA", text, "rawlb -e ext -i int -n 203.0.113.1");
+    }
+
+    /* --ha-role with every other HA flag at its default: role, peer and key only. */
+    CHECK(parse_ha_line("rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80 "
+                        "--ha-role backup --ha-peer 192.0.2.3 --ha-key KEY", &cfg));
+    ctlproto_render_save(&cfg, save, sizeof save);
+    snprintf(text, sizeof text,
+             "rawlb -e ext -i int -n 203.0.113.1 --ha-role backup --ha-peer 192.0.2.3 --ha-key %s "
+             "-t 198.51.100.10:80 -s wlc -r 203.0.113.11:80:1\n", ha_key);
+    expect_text("save with HA defaults", save, text);
+    CHECK(ctlproto_render_section(&cfg, -1, true, text, sizeof text) > 0);
+    expect_text("globals with HA defaults", text, "rawlb -e ext -i int -n 203.0.113.1");
+
+    /* Every HA flag. save: all of them, per-host and shared. */
+    if (!parse_ha_line(HA_PRIMARY, &cfg) || !parse_ha_line(HA_BACKUP, &peer))
+        goto out;
+    size_t n = ctlproto_render_save(&cfg, save, sizeof save);
+    CHECK(n == strlen(save) && save[n - 1] == '\n');
+    CHECK_EQ_U(flags_in(save, per_host_flags, N_OF(per_host_flags)), N_OF(per_host_flags));
+    CHECK_EQ_U(flags_in(save, shared_ha_flags, N_OF(shared_ha_flags)), N_OF(shared_ha_flags));
+    snprintf(text, sizeof text,
+             " --ha-role primary --ha-if hb0 --ha-peer 192.0.2.3 --ha-if ext --ha-peer 198.51.100.3 --ha-key %s "
+             "--ha-notify '/usr/local/bin/notify a' --state-dir /var/lib/a -t ", ha_key);
+    CHECK(strstr(save, text) != NULL);
+    CHECK(strstr(save, " --ha-port 1539 --ha-interval 0.5 --ha-deadtime 2.25 --ha-track ext --ha-track hb0 ") != NULL);
+
+    /* The globals section: the shared HA flags with with_ha only, never a per-host flag. */
+    size_t g = ctlproto_render_section(&cfg, -1, true, text, sizeof text);
+    CHECK(g == strlen(text));
+    expect_text("globals with HA", text,
+                "rawlb -e ext -i int -n 203.0.113.1 --timeouts 600,30,120 --ha-port 1539 --ha-interval 0.5 "
+                "--ha-deadtime 2.25 --ha-track ext --ha-track hb0");
+    CHECK_EQ_U(flags_in(text, per_host_flags, N_OF(per_host_flags)), 0);
+    CHECK(strncmp(save, text, g) == 0 && save[g] == ' '); /* the start of the save line */
+    /* The peer's, with every per-host flag different and the shared ones in another order: the
+     * same text (HA compares digests of it). */
+    ctlproto_render_section(&peer, -1, true, peer_text, sizeof peer_text);
+    expect_text("the peer's globals with HA", peer_text, text);
+    size_t g0 = ctlproto_render_section(&cfg, -1, false, text, sizeof text);
+    CHECK(g0 == strlen(text));
+    expect_text("globals without HA", text, "rawlb -e ext -i int -n 203.0.113.1 --timeouts 600,30,120");
+    CHECK_EQ_U(flags_in(text, per_host_flags, N_OF(per_host_flags)), 0);
+    CHECK_EQ_U(flags_in(text, shared_ha_flags, N_OF(shared_ha_flags)), 0);
+    CHECK(strstr(text, "--ha") == NULL);
+
+    /* Service sections: each the service's part of the save line, in order, all of them the
+     * save line's end; the peer renders the same. */
+    size_t at = 0, len = g0;
+    memcpy(all, text, g0 + 1);
+    for (unsigned i = 0; i < cfg.n_services; i++) {
+        size_t s = ctlproto_render_section(&cfg, (int)i, true, text, sizeof text);
+        CHECK(s > 0 && s == strlen(text));
+        CHECK(strncmp(text, cfg.services[i].proto == IPPROTO_TCP ? " -t " : " -u ", 4) == 0);
+        CHECK_EQ_U(flags_in(text, per_host_flags, N_OF(per_host_flags)), 0);
+        CHECK(strstr(text, "--ha") == NULL);
+        const char *found = strstr(save + at, text);
+        CHECK(found != NULL);
+        if (found)
+            at = (size_t)(found - save) + s;
+        ctlproto_render_section(&cfg, (int)i, false, peer_text, sizeof peer_text);
+        expect_text("a service section without HA", peer_text, text);
+        ctlproto_render_section(&peer, (int)i, true, peer_text, sizeof peer_text);
+        expect_text("the peer's service section", peer_text, text);
+        CHECK(len + s < sizeof all);
+        memcpy(all + len, text, s + 1);
+        len += s;
+    }
+    CHECK_EQ_U(at, n - 1); /* the last section ends where the line does */
+    CHECK(n > len - g0 && memcmp(save + n - 1 - (len - g0), all + g0, len - g0) == 0);
+    /* No such service, no room: 0. */
+    CHECK_EQ_U(ctlproto_render_section(&cfg, (int)cfg.n_services, true, text, sizeof text), 0);
+    CHECK_EQ_U(ctlproto_render_section(&cfg, 0, true, text, 20), 0);
+    CHECK_EQ_U(ctlproto_render_section(&cfg, -1, true, text, 20), 0);
+
+    /* What HA pushes to the peer (globals without HA, then every service) parses back into the
+     * same services and timeouts. */
+    char err[RAWLB_ERRLEN * 2];
+    if (config_parse_line(&back, all, err, sizeof err) != CONFIG_OK) {
+        fprintf(stderr, "the pushed text '%s' is refused: %s\n", all, err);
+        check_failures++;
+        goto out;
+    }
+    CHECK_EQ_U(back.n_services, cfg.n_services);
+    CHECK(memcmp(back.services, cfg.services, sizeof back.services) == 0);
+    CHECK(memcmp(&back.timeouts, &cfg.timeouts, sizeof back.timeouts) == 0);
+    CHECK(strcmp(back.ext_if, cfg.ext_if) == 0 && strcmp(back.int_if, cfg.int_if) == 0 &&
+          back.nat_ip == cfg.nat_ip && back.max_conns == cfg.max_conns);
+    CHECK(!back.ha.enabled);
+out:
+    ha_key_down();
+}
+
 static void request_ok(const char *line, struct ctl_request *req)
 {
     char err[RAWLB_ERRLEN * 2] = "";
@@ -588,6 +771,7 @@ int main(void)
     test_json();
     test_conns();
     test_save();
+    test_save_ha();
     test_requests();
     CHECK_DONE();
 }
