@@ -197,7 +197,7 @@ static void bulk_progress(struct hasync *s)
     }
 }
 
-/* The configuration being sent, chunk by chunk, after the records queued before it. */
+/* The configuration being sent, chunk by chunk, after the records already in a datagram. */
 static void config_progress(struct hasync *s)
 {
     static struct ha_sync m;
@@ -252,9 +252,13 @@ void hasync_flush(struct hasync *s, uint64_t now_ms)
 {
     s->now_ms = now_ms;
     resend_due(s);
-    drain_queue(s);
+    /* A configuration goes before every entry still queued and any table: the peer must run the
+     * services before it takes their entries (the queue is read as the entries are when sent). */
     config_progress(s);
-    bulk_progress(s);
+    if (!s->config_out) {
+        drain_queue(s);
+        bulk_progress(s);
+    }
     if (s->out.count)
         close_datagram(s);
 }

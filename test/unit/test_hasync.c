@@ -19,7 +19,14 @@
  *     a transfer that fills the window stays "busy" until its BULK_END is acknowledged;
  *   - a master only adds entries it lacks; records naming unknown services or real servers are
  *     counted and not applied;
- *   - queue overflow: counted, and a whole-table transfer still completes the peer's table. */
+ *   - queue overflow: counted, and a whole-table transfer still completes the peer's table;
+ *   - configuration texts (hasync_send_config): 1 byte, one chunk less a byte, exactly one chunk,
+ *     one chunk and a byte, several chunks, and HA_CONFIG_TOTAL_MAX (more chunks than a window):
+ *     handed on whole, once, NUL-terminated; any one chunk lost: whole after the resend; a second
+ *     text replaces one still being sent; a text goes before the entries queued after it and a
+ *     table asked for after it; the peer restarting during a text starts it over in the new
+ *     stream; an empty text and one over HA_CONFIG_TOTAL_MAX are refused (and leave a text being
+ *     sent alone). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -82,6 +89,7 @@ struct wire {
     struct dgram *slots; /* a ring of WIRE_SLOTS */
     unsigned head, len;
     unsigned drop_next;  /* drop the next N datagrams sent */
+    unsigned pass_first; /* ... after letting this many through */
     bool drop_all;
     bool reverse;        /* the next pump delivers what is queued newest first */
     uint64_t dropped, overflowed;
@@ -98,6 +106,12 @@ struct node {
     struct wire out; /* to the peer */
     struct node *peer;
     unsigned tables_done;
+    /* Configuration texts received whole: how many, the last one, and the table's entry count
+     * when it arrived (what had been applied before it). */
+    unsigned configs_done;
+    char *config_text;
+    size_t config_len;
+    uint32_t conns_at_config;
     /* The window as the wire sees it (not as hasync counts it): the highest datagram number
      * sent and acknowledged in the current stream, and the most ever in flight. */
     uint64_t top_sent, top_acked, max_in_flight;
@@ -173,9 +187,16 @@ static bool wire_send(void *arg, enum ha_msg_type type, const uint8_t *payload, 
         note_sent(n, payload, len);
         w->last_sync = d;
     }
-    if (w->drop_all || w->drop_next) {
-        if (w->drop_next)
+    bool drop = w->drop_all;
+    if (!drop && w->drop_next) {
+        if (w->pass_first) {
+            w->pass_first--;
+        } else {
             w->drop_next--;
+            drop = true;
+        }
+    }
+    if (drop) {
         w->dropped++;
         return true; /* sent, lost on the way */
     }
@@ -228,7 +249,8 @@ static void sync_round(void)
 
 static bool quiet(const struct node *n)
 {
-    return !hasync_bulk_busy(&n->sync) && !hasync_queued(&n->sync) && !hasync_in_flight(&n->sync);
+    return !hasync_bulk_busy(&n->sync) && !hasync_queued(&n->sync) && !hasync_in_flight(&n->sync) &&
+           !n->sync.config_out; /* no configuration text waiting for room in the window */
 }
 
 /* Flush periods until A has nothing left to send or acknowledge; false if it never gets there. */
@@ -253,6 +275,19 @@ static void table_done(void *arg)
     ((struct node *)arg)->tables_done++;
 }
 
+static void config_done(void *arg, const char *text, size_t len)
+{
+    struct node *n = arg;
+    CHECK(text[len] == '\0'); /* NUL-terminated (a read past the buffer shows under ASan) */
+    n->configs_done++;
+    free(n->config_text);
+    n->config_text = malloc(len + 1);
+    if (n->config_text)
+        memcpy(n->config_text, text, len + 1);
+    n->config_len = len;
+    n->conns_at_config = n->conns.count;
+}
+
 static void node_up(struct node *n, const char *name, uint64_t epoch, const char *args, uint32_t seed,
                     struct node *peer)
 {
@@ -265,7 +300,7 @@ static void node_up(struct node *n, const char *name, uint64_t epoch, const char
     n->out.slots = calloc(WIRE_SLOTS, sizeof *n->out.slots);
     if (!n->out.slots || !service_table_init(&n->svcs, &n->cfg, err, sizeof err) ||
         !conn_table_init(&n->conns, CAPACITY, &n->cfg.timeouts, seed) ||
-        !hasync_init(&n->sync, &n->conns, &n->svcs, wire_send, table_done, NULL, n)) {
+        !hasync_init(&n->sync, &n->conns, &n->svcs, wire_send, table_done, config_done, n)) {
         fprintf(stderr, "test setup (%s) failed: %s\n", name, err);
         abort();
     }
@@ -280,6 +315,7 @@ static void node_down(struct node *n)
     conn_table_free(&n->conns);
     service_table_free(&n->svcs);
     free(n->out.slots);
+    free(n->config_text);
 }
 
 /* A master that sends, a backup that does not; the clock at T_START. */
@@ -959,6 +995,211 @@ static void test_overflow(void)
     pair_down();
 }
 
+/* ---- the configuration text (hasync_send_config) ---- */
+
+#define TEXT_LONG 5000 /* several chunks */
+
+static unsigned chunks_of(size_t len)
+{
+    return (unsigned)((len + HA_CONFIG_CHUNK_MAX - 1) / HA_CONFIG_CHUNK_MAX);
+}
+
+/* A text of len bytes that starts as -S's does and differs with seed and at every position (so
+ * chunks put together in the wrong place or from two texts show). */
+static char *make_text(size_t len, unsigned seed)
+{
+    char *t = malloc(len + 1);
+    if (!t)
+        abort();
+    for (size_t i = 0; i < len; i++)
+        t[i] = i % 16 == 15 ? ' ' : (char)('a' + (i / 16 * 7 + i + seed) % 26);
+    memcpy(t, "rawlb -e ext", len < 12 ? len : 12);
+    t[len] = '\0';
+    return t;
+}
+
+/* B has received text (len bytes) whole, as its count-th text. */
+static void check_received(unsigned count, const char *text, size_t len)
+{
+    CHECK_EQ_U(B.configs_done, count);
+    CHECK_EQ_U(B.sync.stats.configs_received, count);
+    CHECK_EQ_U(B.config_len, len);
+    CHECK(B.config_text && B.config_len == len && memcmp(B.config_text, text, len) == 0);
+}
+
+/* A text fills up to the window: the window has room for `room` datagrams, the rest of it is
+ * taken by record datagrams B has applied but whose acknowledgements are lost. */
+static void fill_window_but(unsigned room)
+{
+    B.out.drop_all = true;
+    make_flows(&A, (HASYNC_WINDOW - room) * HA_SYNC_MAX_RECORDS, 100);
+    hasync_flush(&A.sync, now_ms);
+    pump();
+    CHECK_EQ_U(hasync_in_flight(&A.sync), HASYNC_WINDOW - room);
+}
+
+static void test_config_whole(void)
+{
+    const size_t lens[] = { 1, HA_CONFIG_CHUNK_MAX - 1, HA_CONFIG_CHUNK_MAX, HA_CONFIG_CHUNK_MAX + 1, TEXT_LONG };
+    pair_up();
+    for (unsigned i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+        char *text = make_text(lens[i], i);
+        uint64_t sent = A.sync.stats.datagrams_sent;
+        CHECK(hasync_send_config(&A.sync, text, lens[i]));
+        memset(text, 'X', lens[i]); /* copied: the caller's buffer may change at once */
+        free(text);
+        text = make_text(lens[i], i);
+        sync_round();
+        CHECK_EQ_U(A.sync.stats.datagrams_sent - sent, chunks_of(lens[i]));
+        CHECK_EQ_U(A.sync.stats.configs_sent, i + 1);
+        check_received(i + 1, text, lens[i]);
+        /* Once: more flush periods, resend time included, bring nothing more. */
+        now_ms += HASYNC_RESEND_MS;
+        CHECK(sync_until_quiet());
+        check_received(i + 1, text, lens[i]);
+        CHECK_EQ_U(A.sync.stats.datagrams_resent, 0);
+        free(text);
+    }
+    CHECK_EQ_U(B.sync.stats.records_unknown, 0);
+    pair_down();
+}
+
+static void test_config_loss(void)
+{
+    const unsigned n = chunks_of(TEXT_LONG);
+    CHECK(n >= 3);
+    for (unsigned lost = 0; lost < n; lost++) {
+        pair_up();
+        start_stream();
+        char *text = make_text(TEXT_LONG, lost);
+        CHECK(hasync_send_config(&A.sync, text, TEXT_LONG));
+        A.out.pass_first = lost;
+        A.out.drop_next = 1;
+        hasync_flush(&A.sync, now_ms);
+        CHECK_EQ_U(A.out.dropped, 1);
+        pump();
+        CHECK_EQ_U(B.configs_done, 0); /* a chunk missing: nothing handed on */
+        CHECK_EQ_U(B.sync.stats.out_of_order, n - 1 - lost);
+        now_ms += HASYNC_RESEND_MS;
+        CHECK(sync_until_quiet());
+        CHECK_EQ_U(A.sync.stats.datagrams_resent, n - lost);
+        check_received(1, text, TEXT_LONG);
+        CHECK_EQ_U(A.sync.stats.configs_sent, 1);
+        free(text);
+        pair_down();
+    }
+}
+
+static void test_config_replaced(void)
+{
+    pair_up();
+    start_stream();
+    char *first = make_text(TEXT_LONG, 1), *second = make_text(TEXT_LONG - 1500, 2);
+    fill_window_but(2);
+    /* The first text: two of its chunks go (and arrive), the window is full. */
+    CHECK(hasync_send_config(&A.sync, first, TEXT_LONG));
+    hasync_flush(&A.sync, now_ms);
+    pump();
+    CHECK_EQ_U(hasync_in_flight(&A.sync), HASYNC_WINDOW);
+    CHECK_EQ_U(B.configs_done, 0);
+    /* The second replaces it: it starts from its beginning once the window has room. */
+    CHECK(hasync_send_config(&A.sync, second, TEXT_LONG - 1500));
+    B.out.drop_all = false;
+    now_ms += HASYNC_RESEND_MS;
+    CHECK(sync_until_quiet());
+    check_received(1, second, TEXT_LONG - 1500);
+    CHECK_EQ_U(A.sync.stats.configs_sent, 1);
+    CHECK(A.max_in_flight <= HASYNC_WINDOW);
+    free(first);
+    free(second);
+    pair_down();
+}
+
+/* A push goes into the stream before the records queued after it (and before a table asked for
+ * after it): the peer runs the services before it takes their entries. */
+static void test_config_before_records(void)
+{
+    pair_up();
+    start_stream();
+    char *text = make_text(TEXT_LONG, 3);
+    CHECK(hasync_send_config(&A.sync, text, TEXT_LONG));
+    make_flows(&A, 3, 100);
+    sync_round();
+    check_received(1, text, TEXT_LONG);
+    CHECK_EQ_U(B.conns_at_config, 1); /* only start_stream's entry before it */
+    CHECK_EQ_U(B.conns.count, 4);
+
+    CHECK(hasync_send_config(&A.sync, text, TEXT_LONG));
+    make_flows(&A, HA_SYNC_MAX_RECORDS + 5, 200); /* more than one datagram's worth */
+    hasync_request_bulk(&A.sync);
+    CHECK(sync_until_quiet());
+    check_received(2, text, TEXT_LONG);
+    CHECK_EQ_U(B.conns_at_config, 4);
+    CHECK_EQ_U(B.tables_done, 1);
+    check_same_tables();
+    free(text);
+    pair_down();
+}
+
+/* The peer restarts while a text is on its way: the text starts over in the new stream. */
+static void test_config_restart(void)
+{
+    pair_up();
+    start_stream();
+    char *text = make_text(TEXT_LONG, 4);
+    fill_window_but(2);
+    CHECK(hasync_send_config(&A.sync, text, TEXT_LONG));
+    hasync_flush(&A.sync, now_ms);
+    pump();
+    CHECK_EQ_U(B.configs_done, 0);
+    B.out.drop_all = false;
+    restart_stream(&A);
+    hasync_flush(&A.sync, now_ms);
+    /* The new stream's first datagram is the text's first chunk. */
+    CHECK_EQ_U(A.out.len, chunks_of(TEXT_LONG));
+    if (A.out.len) {
+        const struct dgram *d = &A.out.slots[A.out.head];
+        CHECK(d->type == HA_MSG_SYNC && ha_sync_decode(d->payload, d->len, &decoded));
+        CHECK_EQ_U(number_of(decoded.stream_seq), 1);
+        CHECK(decoded.body == HA_SYNC_CONFIG && decoded.config_offset == 0 && decoded.config_total == TEXT_LONG);
+    }
+    pump();
+    check_received(1, text, TEXT_LONG);
+    CHECK(sync_until_quiet());
+    check_received(1, text, TEXT_LONG);
+    CHECK_EQ_U(A.sync.stats.configs_sent, 1);
+    free(text);
+    pair_down();
+}
+
+static void test_config_limits(void)
+{
+    pair_up();
+    char *big = make_text(HA_CONFIG_TOTAL_MAX + 1, 5);
+    char *text = make_text(TEXT_LONG, 6);
+    /* Refused: empty, longer than HA_CONFIG_TOTAL_MAX; nothing goes out. */
+    CHECK(!hasync_send_config(&A.sync, text, 0));
+    CHECK(!hasync_send_config(&A.sync, big, HA_CONFIG_TOTAL_MAX + 1));
+    sync_round();
+    CHECK_EQ_U(A.sync.stats.datagrams_sent, 0);
+    /* ... and a refusal leaves a text being sent alone. */
+    CHECK(hasync_send_config(&A.sync, text, TEXT_LONG));
+    CHECK(!hasync_send_config(&A.sync, big, HA_CONFIG_TOTAL_MAX + 1));
+    CHECK(!hasync_send_config(&A.sync, big, 0));
+    sync_round();
+    check_received(1, text, TEXT_LONG);
+    /* The longest: more chunks than a window holds, it arrives whole in window-sized steps. */
+    CHECK(chunks_of(HA_CONFIG_TOTAL_MAX) > HASYNC_WINDOW);
+    CHECK(hasync_send_config(&A.sync, big, HA_CONFIG_TOTAL_MAX));
+    CHECK(sync_until_quiet());
+    check_received(2, big, HA_CONFIG_TOTAL_MAX);
+    CHECK_EQ_U(A.max_in_flight, HASYNC_WINDOW);
+    CHECK_EQ_U(A.sync.stats.datagrams_resent, 0);
+    free(big);
+    free(text);
+    pair_down();
+}
+
 int main(void)
 {
     test_new_entry();
@@ -973,5 +1214,11 @@ int main(void)
     test_bulk();
     test_bulk_window();
     test_overflow();
+    test_config_whole();
+    test_config_loss();
+    test_config_replaced();
+    test_config_before_records();
+    test_config_restart();
+    test_config_limits();
     CHECK_DONE();
 }
