@@ -344,19 +344,22 @@ static bool entry_of(struct hasync *s, const struct ha_record *r, struct conn *e
     e->caddr = r->caddr;
     e->vaddr = r->vaddr;
     e->daddr = r->daddr;
-    e->cport = htons(r->cport);
+    bool is_template = r->flags & HA_REC_F_TEMPLATE;
+    e->cport = is_template ? 0 : htons(r->cport); /* a template's key has no client port: lookups use 0 */
     e->vport = htons(r->vport);
     e->dport = htons(r->dport);
     e->proto = r->proto;
     e->state = r->state;
-    e->flags = (uint16_t)(((r->flags & HA_REC_F_TEMPLATE) ? CONN_F_TEMPLATE : 0) |
-                          ((r->flags & HA_REC_F_ONE_PACKET) ? CONN_F_ONE_PACKET : 0));
+    /* A template is never one-packet (it would be in neither hash: never found, never deleted). */
+    e->flags = (uint16_t)(is_template ? CONN_F_TEMPLATE : (r->flags & HA_REC_F_ONE_PACKET) ? CONN_F_ONE_PACKET : 0);
     e->svc = (uint16_t)svc;
     e->rs = (uint16_t)rs;
     e->template = CONN_NONE;
     e->template_timeout = sv->persist_timeout;
     memcpy(e->client_mac, r->client_mac, sizeof e->client_mac);
-    if ((r->flags & HA_REC_F_PERSIST) && sv->persist_timeout) {
+    /* Only a connection is controlled by a template (one bound to a template, or to itself, would
+     * keep it from ever expiring). */
+    if ((r->flags & HA_REC_F_PERSIST) && !is_template && sv->persist_timeout) {
         struct conn *tpl = conn_lookup_template(s->conns, r->proto, r->caddr & sv->persist_mask, r->vaddr, e->vport);
         if (tpl && tpl->svc == svc)
             e->template = conn_index(s->conns, tpl);

@@ -20,6 +20,8 @@
  *   - a master only adds entries it lacks; records naming unknown services or real servers are
  *     counted and not applied;
  *   - queue overflow: counted, and a whole-table transfer still completes the peer's table;
+ *   - template records as no director sends them (a client port, the one-packet or persistent
+ *     flag): kept as templates are, found and deleted by their key, expiring;
  *   - configuration texts (hasync_send_config): 1 byte, one chunk less a byte, exactly one chunk,
  *     one chunk and a byte, several chunks, and HA_CONFIG_TOTAL_MAX (more chunks than a window):
  *     handed on whole, once, NUL-terminated; any one chunk lost: whole after the resend; a second
@@ -1200,6 +1202,101 @@ static void test_config_limits(void)
     pair_down();
 }
 
+/* ---- records no director sends, from an authentic peer all the same ---- */
+
+static uint64_t injected; /* datagrams put into B's stream from A's epoch */
+
+/* One records datagram of A's epoch, the next in its stream, straight into B. */
+static void inject(const struct ha_record *records, unsigned count)
+{
+    static struct ha_sync m;
+    static uint8_t payload[HA_PAYLOAD_MAX];
+    memset(&m, 0, sizeof m);
+    m.stream_seq = UINT64_C(1) << HASYNC_STREAM_SHIFT | ++injected;
+    m.body = HA_SYNC_RECORDS;
+    m.count = (uint16_t)count;
+    memcpy(m.records, records, sizeof *records * count);
+    size_t len = ha_sync_encode(&m, payload, sizeof payload);
+    CHECK(len > 0);
+    hasync_receive(&B.sync, EPOCH_A, HA_MSG_SYNC, payload, len, now_ms);
+}
+
+/* A template record of the persistent service for client's network, on real server raddr. */
+static struct ha_record template_record(uint32_t caddr, uint8_t extra_flags, uint16_t cport, uint32_t raddr)
+{
+    struct ha_record r = { .kind = HA_REC_UPSERT, .proto = IPPROTO_TCP, .state = CONN_S_TEMPLATE,
+                           .flags = (uint8_t)(HA_REC_F_TEMPLATE | extra_flags), .caddr = htonl(caddr & PERSIST_MASK),
+                           .vaddr = htonl(VIP), .daddr = htonl(raddr), .cport = cport, .vport = HTTPS,
+                           .dport = HTTPS, .lifetime = 100 };
+    return r;
+}
+
+/* The template for caddr as the record says, then moved to the other real server (replaced:
+ * the new entry takes the slot the old one left). */
+static void inject_template(uint32_t caddr, uint8_t extra_flags, uint16_t cport)
+{
+    struct ha_record r = template_record(caddr, extra_flags, cport, RS1);
+    inject(&r, 1);
+    r = template_record(caddr, extra_flags, cport, RS2);
+    inject(&r, 1);
+}
+
+static struct conn *b_template(uint32_t caddr)
+{
+    return conn_lookup_template(&B.conns, IPPROTO_TCP, htonl(caddr & PERSIST_MASK), htonl(VIP), htons(HTTPS));
+}
+
+/* Templates as the fast path keeps them, whatever the record says: found by client network and
+ * VIP:port (a client port in the record is no part of the key), never one-packet (it would be in
+ * neither hash), never bound to a template (one bound to itself would never expire). Each such
+ * record made an entry that no lookup and no DELETE record could reach until it expired. */
+static void test_odd_templates(void)
+{
+    pair_up();
+    injected = 0;
+    const uint8_t odd[] = { 0, HA_REC_F_ONE_PACKET, HA_REC_F_PERSIST, HA_REC_F_ONE_PACKET | HA_REC_F_PERSIST };
+    const uint16_t cports[] = { CPORT, 0, 0, CPORT };
+    for (unsigned i = 0; i < sizeof odd; i++) {
+        uint32_t caddr = client(0x100 * (i + 1));
+        inject_template(caddr, odd[i], cports[i]);
+        struct conn *t = b_template(caddr);
+        CHECK(t != NULL);
+        CHECK_EQ_U(B.conns.count, i + 1); /* replaced, not a second one */
+        if (!t)
+            continue;
+        CHECK_EQ_U(ntohl(t->daddr), RS2);
+        CHECK_EQ_U(t->flags & (CONN_F_TEMPLATE | CONN_F_ONE_PACKET), CONN_F_TEMPLATE);
+        CHECK_EQ_U(t->cport, 0);
+        CHECK(t->template == CONN_NONE);
+        CHECK_EQ_U(t->controlled, 0);
+    }
+    /* A connection record binds to its template; the DELETE of each template reaches it. */
+    struct ha_record flow = { .kind = HA_REC_UPSERT, .proto = IPPROTO_TCP, .state = TCP_S_ESTABLISHED,
+                              .flags = HA_REC_F_PERSIST, .caddr = htonl(client(0x100)), .vaddr = htonl(VIP),
+                              .daddr = htonl(RS1), .cport = CPORT, .vport = HTTPS, .dport = HTTPS, .lifetime = 50 };
+    inject(&flow, 1);
+    struct conn *t = b_template(client(0x100));
+    CHECK(t && t->controlled == 1);
+    flow.kind = HA_REC_DELETE;
+    inject(&flow, 1);
+    CHECK(t && t->controlled == 0);
+    for (unsigned i = 0; i < sizeof odd; i++) {
+        struct ha_record r = template_record(client(0x100 * (i + 1)), odd[i], 0, RS2);
+        r.kind = HA_REC_DELETE;
+        inject(&r, 1);
+        CHECK(b_template(client(0x100 * (i + 1))) == NULL);
+    }
+    CHECK_EQ_U(B.conns.count, 0);
+    /* And one left alone expires at its lifetime. */
+    inject_template(client(0x500), HA_REC_F_PERSIST, 0);
+    CHECK_EQ_U(B.conns.count, 1);
+    now_ms += 102 * 1000ull;
+    tick(&B);
+    CHECK_EQ_U(B.conns.count, 0);
+    CHECK_EQ_U(B.sync.stats.records_unknown, 0);
+    pair_down();
+}
+
 int main(void)
 {
     test_new_entry();
@@ -1220,5 +1317,6 @@ int main(void)
     test_config_before_records();
     test_config_restart();
     test_config_limits();
+    test_odd_templates();
     CHECK_DONE();
 }
