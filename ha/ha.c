@@ -372,11 +372,7 @@ static void take_datagram(struct ha *ha, struct ha_link *l, const uint8_t *buf, 
     struct ha_header h;
     const uint8_t *payload;
     size_t plen;
-    enum ha_verdict v = ha_msg_open(&ha->hc->key, buf, len, &h, &payload, &plen);
-    if (v == HA_OK && h.node == ha->node)
-        v = HA_BAD_PAYLOAD; /* our own datagram looped back: never the peer's */
-    if (v == HA_OK)
-        v = ha_replay_check(&ha->replay, h.epoch, h.seq);
+    enum ha_verdict v = ha_msg_accept(&ha->hc->key, &ha->replay, ha->node, buf, len, &h, &payload, &plen);
     if (v != HA_OK) {
         ha->stats.rejected[v]++;
         return;
@@ -466,7 +462,10 @@ static bool open_link(struct ha *ha, struct ha_link *l, char *err, size_t errlen
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(ha->hc->port) };
     /* Bound to its interface, so each heartbeat leaves by its own link and the same port can
      * serve every link. */
+    int buffer = HASYNC_SOCKET_BUFFER;
     if (l->fd < 0 || setsockopt(l->fd, SOL_SOCKET, SO_BINDTODEVICE, l->ifname, (socklen_t)strlen(l->ifname)) != 0 ||
+        (setsockopt(l->fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer) != 0 &&
+         setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer) != 0) ||
         bind(l->fd, (struct sockaddr *)&sin, sizeof sin) != 0) {
         snprintf(err, errlen, "--ha-port %u on %s: %s", ha->hc->port, l->ifname, strerror(errno));
         return false;

@@ -398,3 +398,12 @@ enum ha_verdict ha_replay_check(struct ha_replay *r, uint64_t epoch, uint64_t se
     r->seen |= (uint64_t)1 << age;
     return HA_OK;
 }
+
+enum ha_verdict ha_msg_accept(const struct ha_key *key, struct ha_replay *r, uint64_t own_node, const uint8_t *buf,
+                              size_t len, struct ha_header *h, const uint8_t **payload, size_t *plen)
+{
+    enum ha_verdict v = ha_msg_open(key, buf, len, h, payload, plen);
+    if (v == HA_OK && h->node == own_node)
+        v = HA_BAD_PAYLOAD;
+    return v == HA_OK ? ha_replay_check(r, h->epoch, h->seq) : v;
+}

@@ -180,4 +180,10 @@ struct ha_replay {
  * and always HA_STALE, so a zeroed window has taken nothing. */
 enum ha_verdict ha_replay_check(struct ha_replay *r, uint64_t epoch, uint64_t seq);
 
+/* A datagram as a director takes it from its peer: ha_msg_open, then one carrying our own node
+ * id refused (a datagram of ours looped back is never the peer's: HA_BAD_PAYLOAD), then the
+ * anti-replay window r (HA_STALE). HA_OK only for an authentic, fresh datagram of the peer. */
+enum ha_verdict ha_msg_accept(const struct ha_key *key, struct ha_replay *r, uint64_t own_node, const uint8_t *buf,
+                              size_t len, struct ha_header *h, const uint8_t **payload, size_t *plen);
+
 #endif

@@ -236,15 +236,21 @@ bool hasync_send_config(struct hasync *s, const char *text, size_t len)
     return true;
 }
 
-/* Go-back-N: everything from the oldest unacknowledged datagram, once it has waited long enough. */
-static void resend_due(struct hasync *s)
+/* Go-back-N: everything from the oldest unacknowledged datagram. */
+static void resend_all(struct hasync *s)
 {
-    if (!in_flight(s) || s->now_ms - slot_of(s, s->acked + 1)->sent_ms < s->resend_ms)
-        return;
     for (uint64_t n = s->acked + 1; n < s->next_number; n++) {
         send_slot(s, slot_of(s, n));
         s->stats.datagrams_resent++;
     }
+}
+
+/* ... once it has waited long enough, and longer each time nothing comes back. */
+static void resend_due(struct hasync *s)
+{
+    if (!in_flight(s) || s->now_ms - slot_of(s, s->acked + 1)->sent_ms < s->resend_ms)
+        return;
+    resend_all(s);
     s->resend_ms = s->resend_ms * 2 < HASYNC_RESEND_MAX_MS ? s->resend_ms * 2 : HASYNC_RESEND_MAX_MS;
 }
 
@@ -278,6 +284,7 @@ void hasync_peer_restarted(struct hasync *s)
     s->stream = (s->stream + 1) & 0xffff;
     s->next_number = 1;
     s->acked = 0;
+    s->dup_acks = 0;
     s->resend_ms = HASYNC_RESEND_MS;
     s->out.count = 0;
     s->bulk_running = s->bulk_wanted = false;
@@ -297,9 +304,18 @@ static void take_ack(struct hasync *s, const struct ha_ack *a)
     if (a->stream_epoch != s->epoch || a->acked >> HASYNC_STREAM_SHIFT != s->stream)
         return; /* for a stream of ours that is over */
     uint64_t number = a->acked & NUMBER_MASK;
-    if (number <= s->acked || number >= s->next_number)
+    if (number == s->acked && in_flight(s)) {
+        /* Once per loss: the acknowledgements of what followed it repeat this one. */
+        if (++s->dup_acks == HASYNC_DUP_ACKS) {
+            resend_all(s);
+            s->stats.fast_resends++;
+        }
+        return;
+    }
+    if (number < s->acked || number >= s->next_number)
         return;
     s->acked = number;
+    s->dup_acks = 0;
     s->resend_ms = HASYNC_RESEND_MS;
     if (s->bulk_end_number && s->acked >= s->bulk_end_number) {
         s->bulk_end_number = 0;

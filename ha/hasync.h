@@ -15,7 +15,9 @@
  * applies only the next one in order, acknowledges cumulatively, and drops the rest; the
  * sender keeps up to HASYNC_WINDOW unacknowledged datagrams and resends from the oldest after
  * HASYNC_RESEND_MS (go-back-N: losses between two directors on one LAN are rare), waiting twice
- * as long after each round that brought no acknowledgement, up to HASYNC_RESEND_MAX_MS.
+ * as long after each round that brought no acknowledgement, up to HASYNC_RESEND_MAX_MS; or at
+ * once when HASYNC_DUP_ACKS acknowledgements in a row name the same datagram (the receiver
+ * acknowledges every datagram, so those mean one after it was lost: TCP's fast retransmit).
  * When the queue or the window overflows, entries are not lost silently: the overflow is counted
  * and a whole-table transfer follows.
  *
@@ -46,6 +48,10 @@
 #define HASYNC_FLUSH_MS 20      /* queue to datagrams at least this often (<< 100 ms) */
 #define HASYNC_RESEND_MS 200    /* an unacknowledged datagram is sent again after this, */
 #define HASYNC_RESEND_MAX_MS 5000 /* doubling while nothing is acknowledged (a dead peer) */
+#define HASYNC_DUP_ACKS 3       /* acknowledgements of the same datagram that mean a loss after it */
+/* The receive buffer a sync socket needs: a whole window in flight (its kernel accounting is about
+ * twice the bytes) with room to spare, so a burst is not dropped before it is read. */
+#define HASYNC_SOCKET_BUFFER (2u << 20)
 #define HASYNC_STREAM_SHIFT 48  /* stream_seq = stream << 48 | datagram number */
 
 /* Sends one SYNC or SYNC_ACK payload to the peer (the caller seals it); false if it could not. */
@@ -56,7 +62,7 @@ typedef void (*hasync_table_fn)(void *arg);
 typedef void (*hasync_config_fn)(void *arg, const char *text, size_t len);
 
 struct hasync_stats {
-    uint64_t datagrams_sent, datagrams_resent, records_sent, bulks_sent;
+    uint64_t datagrams_sent, datagrams_resent, fast_resends, records_sent, bulks_sent;
     uint64_t datagrams_received, records_applied, records_unknown, records_stale;
     uint64_t out_of_order, acks_sent, acks_received, overflows, bulks_received;
     uint64_t configs_sent, configs_received;
@@ -88,6 +94,7 @@ struct hasync {
     uint64_t next_number; /* the next datagram's number in the stream */
     uint64_t acked;       /* the highest number acknowledged */
     uint64_t resend_ms;   /* the wait before the next resend round */
+    unsigned dup_acks;    /* acknowledgements of s->acked again since it advanced */
     bool bulk_wanted, bulk_running;
     unsigned bulk_pass;   /* 0: templates, 1: the rest */
     uint32_t bulk_pos;

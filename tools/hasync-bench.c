@@ -7,9 +7,9 @@
  * connection table of TABLE_CAPACITY entries and their own struct hasync, whose send function
  * does what ha/ha.c's send_on does (ha_msg_seal with a 32-byte key, node, epoch, a sequence
  * counted up per datagram) and sendto()s to the peer from a non-blocking UDP socket bound to
- * 127.0.0.1 (an ephemeral port each; the system's receive buffer, as rawlb's HA socket, unless
- * --rcvbuf). Receiving is ha/ha.c's take_datagram for SYNC and SYNC_ACK: recvfrom, ha_msg_open,
- * our own node refused, ha_replay_check, hasync_receive.
+ * 127.0.0.1 (an ephemeral port each; a receive buffer of HASYNC_SOCKET_BUFFER, as rawlb's HA
+ * socket, unless --rcvbuf). Receiving is ha/ha.c's take_datagram for SYNC and SYNC_ACK:
+ * recvfrom, ha_msg_accept (authentic, not our own, fresh), hasync_receive.
  *
  * A is filled with --entries entries as lb/fastpath.c makes them (conn_create, persistence
  * templates as pick_server makes them, conn_tcp_update for TCP states) before its sync sends
@@ -119,7 +119,7 @@ struct fill_stats {
 struct options {
     uint32_t entries;
     double loss;
-    int rcvbuf; /* SO_RCVBUF of both sockets; 0: the system's default, as ha/ha.c */
+    int rcvbuf; /* SO_RCVBUF of both sockets; 0: the system's default */
 };
 
 static struct director A, B;
@@ -186,11 +186,7 @@ static void take_datagram(struct director *d, const uint8_t *buf, size_t len)
     struct ha_header h;
     const uint8_t *payload;
     size_t plen;
-    enum ha_verdict v = ha_msg_open(&bench_key, buf, len, &h, &payload, &plen);
-    if (v == HA_OK && h.node == d->node)
-        v = HA_BAD_PAYLOAD; /* our own datagram looped back */
-    if (v == HA_OK)
-        v = ha_replay_check(&d->replay, h.epoch, h.seq);
+    enum ha_verdict v = ha_msg_accept(&bench_key, &d->replay, d->node, buf, len, &h, &payload, &plen);
     if (v != HA_OK) {
         d->io.rejected++;
         return;
@@ -232,7 +228,8 @@ static bool open_socket(struct director *d)
     d->addr = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof d->addr;
     if (d->fd < 0 ||
-        (rcvbuf_wanted && setsockopt(d->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf_wanted, sizeof rcvbuf_wanted) != 0) ||
+        (rcvbuf_wanted && setsockopt(d->fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf_wanted, sizeof rcvbuf_wanted) != 0 &&
+         setsockopt(d->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf_wanted, sizeof rcvbuf_wanted) != 0) ||
         bind(d->fd, (struct sockaddr *)&d->addr, sizeof d->addr) != 0 ||
         getsockname(d->fd, (struct sockaddr *)&d->addr, &len) != 0) {
         fprintf(stderr, "hasync-bench: director %s: UDP socket on 127.0.0.1: %s\n", d->name, strerror(errno));
@@ -509,9 +506,9 @@ static void usage(FILE *out)
             "loopback UDP and measures the memory the receiving table gains.\n"
             "  --entries N  entries in the sending director's table (default %u, at most %u)\n"
             "  --loss P     drop this fraction of received datagrams, 0 <= P < 1 (default 0)\n"
-            "  --rcvbuf B   SO_RCVBUF of both sockets (default: the system's, as rawlb's HA socket;\n"
-            "               the kernel doubles it and caps it at net.core.rmem_max)\n",
-            DEFAULT_ENTRIES, TABLE_CAPACITY);
+            "  --rcvbuf B   the receive buffer of both sockets (default %u, as rawlb's HA socket;\n"
+            "               the kernel doubles it; 0: the system's default)\n",
+            DEFAULT_ENTRIES, TABLE_CAPACITY, HASYNC_SOCKET_BUFFER);
 }
 
 static bool parse_options(int argc, char **argv, struct options *o)
@@ -523,7 +520,7 @@ static bool parse_options(int argc, char **argv, struct options *o)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    *o = (struct options){ .entries = DEFAULT_ENTRIES, .loss = 0.0, .rcvbuf = 0 };
+    *o = (struct options){ .entries = DEFAULT_ENTRIES, .loss = 0.0, .rcvbuf = HASYNC_SOCKET_BUFFER };
     for (int c; (c = getopt_long(argc, argv, "", longopts, NULL)) != -1;) {
         char *end;
         if (c == 'n') {
@@ -541,7 +538,7 @@ static bool parse_options(int argc, char **argv, struct options *o)
             }
         } else if (c == 'r') {
             long v = strtol(optarg, &end, 10);
-            if (*end || v <= 0 || v > INT32_MAX / 2) {
+            if (*end || end == optarg || v < 0 || v > INT32_MAX / 2) {
                 fprintf(stderr, "hasync-bench: --rcvbuf: '%s' is not a size in bytes\n", optarg);
                 return false;
             }
