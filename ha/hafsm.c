@@ -89,17 +89,28 @@ static bool rule_peer_unable(const struct ha_fsm *f, struct hafsm_decision *d)
     return false;
 }
 
-/* Rule 4. The peer is alive and able here, so a release always has someone to go to. */
-static bool rule_operator(const struct ha_fsm *f, struct hafsm_decision *d)
+/* Ready to be master: health known and, while the peer is master, its table here (or waited for
+ * long enough). */
+static bool self_ready(const struct ha_fsm *f, uint64_t now_ms)
+{
+    return f->health_ready && (f->state == HA_STATE_MASTER || f->peer_state != HA_STATE_MASTER ||
+                               f->table_received || table_wait_over(f, now_ms));
+}
+
+/* Rule 4. The peer is alive and able here. A release waits until the peer is READY (or already
+ * master), and a released peer is relieved only once this node is: the master role never goes to
+ * a node without the table, whoever asked for the switch. */
+static bool rule_operator(const struct ha_fsm *f, uint64_t now_ms, struct hafsm_decision *d)
 {
     bool peer_released = f->peer_flags & HA_HB_RELEASED;
+    bool peer_ready = (f->peer_flags & HA_HB_READY) || f->peer_state == HA_STATE_MASTER;
     if (f->forced)
         return decide(d, HA_STATE_MASTER, "operator takeover");
     if (f->peer_flags & HA_HB_FORCED)
         return decide(d, HA_STATE_BACKUP, "peer operator takeover");
-    if (f->released && !peer_released)
+    if (f->released && !peer_released && peer_ready)
         return decide(d, HA_STATE_BACKUP, "operator release");
-    if (peer_released && !f->released)
+    if (peer_released && !f->released && self_ready(f, now_ms))
         return decide(d, HA_STATE_MASTER, "peer released");
     return false;
 }
@@ -136,7 +147,7 @@ static struct hafsm_decision hafsm_decide(const struct ha_fsm *f, uint64_t now_m
 {
     struct hafsm_decision d;
     if (rule_self(f, &d) || rule_peer_silent(f, now_ms, &d) || rule_peer_unable(f, &d) ||
-        rule_operator(f, &d))
+        rule_operator(f, now_ms, &d))
         return d;
     if (has_precedence(f))
         rule_lead(f, now_ms, &d);

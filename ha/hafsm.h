@@ -10,7 +10,9 @@
  *   3. The peer says FAULT or LEAVING -> MASTER.
  *   4. The operator: "ha takeover" here (FORCED) -> MASTER; the peer's FORCED -> BACKUP (and
  *      our own FORCED is dropped: the latest takeover wins). "ha release" here (RELEASED) ->
- *      BACKUP; the peer's RELEASED -> MASTER.
+ *      BACKUP once the peer is READY or master; the peer's RELEASED -> MASTER once this node is
+ *      READY (a released master whose peer just restarted keeps the role until the peer has
+ *      its table).
  *   5. Precedence: the primary (between two of the same --ha-role, the higher node id) is
  *      master once READY: its first round of health probes is done and, while the peer is
  *      master, the peer's whole table has arrived (or table_wait_ms has passed since it was

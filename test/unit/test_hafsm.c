@@ -413,7 +413,11 @@ static void test_release(void)
     CHECK_EQ_U(b.state, HA_STATE_MASTER);
     hear(&p, t + 300, HA_ROLE_BACKUP, 1, HA_STATE_MASTER, ha_fsm_flags(&b, t + 300));
     CHECK(!p.released);
-    CHECK(ha_fsm_step(&p, t + 300));
+    /* Relieving a released master waits for its table (asked for again after the yield above). */
+    CHECK(!ha_fsm_step(&p, t + 300));
+    CHECK(ha_fsm_flags(&p, t + 300) & HA_HB_WANT_TABLE);
+    ha_fsm_table_received(&p);
+    CHECK(ha_fsm_step(&p, t + 350));
     CHECK_EQ_U(p.state, HA_STATE_MASTER);
     CHECK(strcmp(p.reason, "peer released") == 0);
     hear(&b, t + 400, HA_ROLE_PRIMARY, 1, HA_STATE_MASTER, ha_fsm_flags(&p, t + 400));
@@ -426,6 +430,28 @@ static void test_release(void)
     ha_fsm_takeover(&b);
     CHECK(!b.released);
     CHECK_EQ_U(ha_fsm_flags(&b, t + 500) & (HA_HB_FORCED | HA_HB_RELEASED), HA_HB_FORCED);
+}
+
+/* A released master whose peer has just restarted keeps the role until the peer has its table:
+ * the release hands over to a READY peer only. */
+static void test_release_waits_for_ready_peer(void)
+{
+    struct ha_fsm p;
+    start_hearing(&p, HA_ROLE_PRIMARY, HA_STATE_BACKUP);
+    CHECK_EQ_U(p.state, HA_STATE_MASTER);
+    ha_fsm_release(&p);
+    /* The backup restarted: a new epoch, backup, not READY, asking for the table. */
+    hear(&p, T0 + 100, HA_ROLE_BACKUP, 2, HA_STATE_BACKUP, HA_HB_WANT_TABLE);
+    for (uint64_t t = T0 + 100; t < T0 + 10000; t += INTERVAL) {
+        hear(&p, t, HA_ROLE_BACKUP, 2, HA_STATE_BACKUP, HA_HB_WANT_TABLE);
+        CHECK(!ha_fsm_step(&p, t));
+    }
+    CHECK_EQ_U(p.state, HA_STATE_MASTER);
+    /* The table arrived there: READY, and the release goes through. */
+    hear(&p, T0 + 10000, HA_ROLE_BACKUP, 2, HA_STATE_BACKUP, HA_HB_READY);
+    CHECK(ha_fsm_step(&p, T0 + 10000));
+    CHECK_EQ_U(p.state, HA_STATE_BACKUP);
+    CHECK(strcmp(p.reason, "operator release") == 0);
 }
 
 /* A primary in fault hears the backup as master for ages and does nothing. */
@@ -558,6 +584,7 @@ int main(void)
     test_two_primaries();
     test_takeover();
     test_release();
+    test_release_waits_for_ready_peer();
     test_fault_does_not_preempt();
     test_peer_restart();
     test_sim(HA_ROLE_BACKUP, HA_ROLE_PRIMARY);
