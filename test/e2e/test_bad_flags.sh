@@ -51,6 +51,25 @@ out=$(timeout 5 ip netns exec ${P}lb "$RAWLB" $base -t $VIP:80 -r 203.0.113.11:8
 [ $rc != 0 ] && [ $rc != 124 ] || fail "a second rawlb with the same pid file did not refuse (exit $rc)"
 [ "$(cat "$PIDFILE" 2>/dev/null)" = "$RAWLB_PID" ] || fail "a refused second instance changed the pid file"
 
+# a control request longer than 64 KiB is refused whole, not cut (and the daemon goes on)
+ctl_raw() { # BYTES: a request of that many bytes ("list" and spaces, then a newline); prints the answer
+  "$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+n = int(sys.argv[2])
+try:
+    s.sendall(b"list" + b" " * (n - 5) + b"\n")
+except OSError:
+    pass  # the daemon answered and closed before taking it all
+print(s.recv(4096).decode(errors="replace"), end="")' "$SOCK" "$1"
+}
+out=$(ctl_raw 70000)
+grep -q "^error: request longer than 65535 bytes" <<<"$out" || fail "a 70000-byte request: '${out:0:200}'"
+out=$(ctl_raw 60000)
+grep -q "^TCP  $VIP:80" <<<"$out" || fail "a 60000-byte request was not taken: '${out:0:200}'"
+say "ok: a 70000-byte control request is refused, a 60000-byte one taken"
+
 stop_rawlb   # fails unless exit status 0
 [ -e "$SOCK" ] && fail "rawlb left its ctl socket $SOCK after SIGTERM"
 [ -e "$PIDFILE" ] && fail "rawlb left its pid file $PIDFILE after SIGTERM"
