@@ -2,7 +2,8 @@
  * A request is one text line of words ("list --stats\n"); the daemon answers with text and
  * closes; a refusal is one line starting with "error: ". Parsing the request and rendering
  * every answer live here, apart from the socket code, so they are unit-tested and shared by
- * rawlb-ctl (which checks what it sends with the same parser) and the daemon.
+ * rawlb-ctl (which checks what it sends with the same parser) and the daemon: ctlproto.c parses
+ * and refuses, ctlrender.c answers list and conns, ctlsave.c renders save (-S) and its sections.
  *   list [--health] [--stats|--rate] [--json]    services and real servers (ipvsadm -L -n)
  *   conns [--json] [--service tcp|udp:VIP:PORT] [--client ADDR]   connections (ipvsadm -L -n -c)
  *   zero                                          counters back to zero (ipvsadm -Z)     -> "ok"

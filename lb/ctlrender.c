@@ -1,0 +1,358 @@
+/* ctlrender: the answers to "list" and "conns" (see ctlproto.h), as text and as JSON.
+ * "list" follows ipvsadm -L -n (ipvsadm.c print_title / print_service_entry) line for line,
+ * --stats and --rate as ipvsadm -L -n --exact; "conns" follows ipvsadm -L -n -c (print_conn).
+ * JSON is written by hand: the only strings in it are addresses, names and health results,
+ * escaped by json_str. */
+#include "ctlproto.h"
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctlproto_int.h"
+#include "scheduler.h"
+#include "textout.h"
+
+/* ---- JSON ---- */
+
+static void json_str(struct textout *o, const char *s)
+{
+    textout_printf(o, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            textout_printf(o, "\\%c", *p);
+        else if (*p == '\n')
+            textout_printf(o, "\\n");
+        else if (*p == '\t')
+            textout_printf(o, "\\t");
+        else if (*p == '\r')
+            textout_printf(o, "\\r");
+        else if (*p < 0x20 || *p == 0x7f)
+            textout_printf(o, "\\u%04x", *p);
+        else
+            textout_printf(o, "%c", *p);
+    }
+    textout_printf(o, "\"");
+}
+
+static void json_addr(struct textout *o, const char *key, uint32_t addr)
+{
+    char a[ADDR_STRLEN];
+    textout_printf(o, "\"%s\":\"%s\"", key, addr_str(addr, a));
+}
+
+static void json_stats(struct textout *o, const char *key, const struct rs_stats *s, bool rate)
+{
+    if (rate)
+        textout_printf(o, "\"%s\":{\"cps\":%llu,\"in_pps\":%llu,\"out_pps\":%llu,\"in_bps\":%llu,\"out_bps\":%llu}",
+                       key, (unsigned long long)s->conns, (unsigned long long)s->in_pkts,
+                       (unsigned long long)s->out_pkts, (unsigned long long)s->in_bytes,
+                       (unsigned long long)s->out_bytes);
+    else
+        textout_printf(o, "\"%s\":{\"conns\":%llu,\"in_pkts\":%llu,\"out_pkts\":%llu,\"in_bytes\":%llu,"
+                          "\"out_bytes\":%llu}",
+                       key, (unsigned long long)s->conns, (unsigned long long)s->in_pkts,
+                       (unsigned long long)s->out_pkts, (unsigned long long)s->in_bytes,
+                       (unsigned long long)s->out_bytes);
+}
+
+/* ---- list ---- */
+
+static void stats_add(struct rs_stats *sum, const struct rs_stats *s)
+{
+    sum->conns += s->conns;
+    sum->in_pkts += s->in_pkts;
+    sum->out_pkts += s->out_pkts;
+    sum->in_bytes += s->in_bytes;
+    sum->out_bytes += s->out_bytes;
+}
+
+/* A service's counters (or rates): the sum over its real servers and its sorry server. */
+static struct rs_stats service_sum(const struct service *svc, bool rate)
+{
+    struct rs_stats sum = {0};
+    unsigned n = svc->n_rs < RAWLB_MAX_RS_PER_SERVICE ? svc->n_rs : RAWLB_MAX_RS_PER_SERVICE;
+    for (unsigned i = 0; i < n + (svc->has_sorry ? 1u : 0u); i++)
+        stats_add(&sum, rate ? &svc->rs[i].rate : &svc->rs[i].stats);
+    return sum;
+}
+
+/* ipvsadm's print_largenum with --exact: at least 9 columns, one space before a longer number. */
+static void out_num(struct textout *o, uint64_t v)
+{
+    char digits[24];
+    int n = snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+    textout_printf(o, "%*s", n <= 8 ? 9 : n + 1, digits);
+}
+
+static void out_stats(struct textout *o, const struct rs_stats *s)
+{
+    out_num(o, s->conns);
+    out_num(o, s->in_pkts);
+    out_num(o, s->out_pkts);
+    out_num(o, s->in_bytes);
+    out_num(o, s->out_bytes);
+}
+
+static void render_health(struct textout *o, const struct service *svc, unsigned svc_idx, unsigned rs_idx,
+                          const struct ctl_list_opts *opts)
+{
+    const struct real_server *rs = &svc->rs[rs_idx];
+    struct ctl_rs_health h;
+    if (!opts->health(opts->health_arg, svc_idx, rs_idx, &h)) {
+        /* Not checked: what the schedule makes of it is all there is to say. */
+        h = (struct ctl_rs_health){ .state = rs->weight > 0 ? "up" : "quiesced", .last = "not checked" };
+        textout_printf(o, " %-12s %-7s %s", h.state, "-", h.last);
+        return;
+    }
+    char since[16];
+    snprintf(since, sizeof since, "%us", h.since_s);
+    textout_printf(o, " %-12s %-7s %s", h.state, since, h.last);
+}
+
+static void render_service(struct textout *o, const struct service *svc, unsigned svc_idx,
+                           const struct ctl_list_opts *opts)
+{
+    char ep[ENDPOINT_STRLEN], mask[ADDR_STRLEN];
+    const char *proto = svc->proto == IPPROTO_TCP ? "TCP" : "UDP";
+    bool numbers = opts->stats || opts->rate;
+
+    if (numbers) {
+        char name[48];
+        snprintf(name, sizeof name, "%s  %s", proto, endpoint_str(svc->vip.addr, svc->vip.port, ep));
+        textout_printf(o, "%-33s", name);
+        struct rs_stats sum = service_sum(svc, opts->rate);
+        out_stats(o, &sum);
+    } else {
+        textout_printf(o, "%s  %s %s", proto, endpoint_str(svc->vip.addr, svc->vip.port, ep),
+                       svc->sched ? svc->sched->name : "-");
+        if (svc->persist_timeout) {
+            textout_printf(o, " persistent %u", svc->persist_timeout);
+            if (svc->persist_mask != 0xffffffffu)
+                textout_printf(o, " mask %s", addr_str(svc->persist_mask, mask));
+        }
+        if (svc->one_packet)
+            textout_printf(o, " ops");
+    }
+    textout_printf(o, "\n");
+    unsigned n = svc->n_rs < RAWLB_MAX_RS_PER_SERVICE ? svc->n_rs : RAWLB_MAX_RS_PER_SERVICE;
+    if (svc->has_sorry && svc->sorry_active)
+        n++; /* the sorry server, at index n_rs, while it is in use */
+    for (unsigned i = 0; i < n; i++) {
+        const struct real_server *rs = &svc->rs[i];
+        if (numbers) {
+            textout_printf(o, "  -> %-28s", endpoint_str(rs->ep.addr, rs->ep.port, ep));
+            out_stats(o, opts->rate ? &rs->rate : &rs->stats);
+        } else {
+            textout_printf(o, "  -> %-28s %-7s %-6d %-10u %-10u", endpoint_str(rs->ep.addr, rs->ep.port, ep), "Masq",
+                           rs->weight, rs->active, rs->inactive);
+        }
+        if (opts->health)
+            render_health(o, svc, svc_idx, i, opts);
+        textout_printf(o, "\n");
+    }
+}
+
+static void render_list_text(struct textout *o, const struct service_table *t, uint32_t max_conns,
+                             const struct ctl_list_opts *opts)
+{
+    static const char health_cols[] = "  State        Since   Last";
+    textout_printf(o, "rawlb %s (size=%u)\n", RAWLB_VERSION, max_conns);
+    if (opts->stats || opts->rate) {
+        textout_printf(o, "%s\n",
+                       opts->stats ? "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes"
+                                   : "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS");
+        if (opts->health)
+            textout_printf(o, "%-77s%s\n", "  -> RemoteAddress:Port", health_cols);
+        else
+            textout_printf(o, "  -> RemoteAddress:Port\n");
+    } else {
+        textout_printf(o, "Prot LocalAddress:Port Scheduler Flags\n");
+        textout_printf(o, "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn%s\n",
+                       opts->health ? health_cols : "");
+    }
+    for (unsigned i = 0; i < t->n && i < RAWLB_MAX_SERVICES; i++)
+        render_service(o, &t->svc[i], i, opts);
+}
+
+static void render_rs_json(struct textout *o, const struct service *svc, unsigned svc_idx, unsigned i,
+                           const struct ctl_list_opts *opts)
+{
+    const struct real_server *rs = &svc->rs[i];
+    bool sorry = svc->has_sorry && i == svc->n_rs;
+    textout_printf(o, "{");
+    json_addr(o, "address", rs->ep.addr);
+    textout_printf(o, ",\"port\":%u,\"forward\":\"Masq\",\"weight\":%d,\"config_weight\":%d,\"available\":%s,"
+                  "\"active\":%u,\"inactive\":%u,\"persistent\":%u,\"sorry\":%s",
+                   (unsigned)ntohs(rs->ep.port), rs->weight, rs->config_weight, rs->available ? "true" : "false",
+                   rs->active, rs->inactive, rs->persistent, sorry ? "true" : "false");
+    if (sorry)
+        textout_printf(o, ",\"in_use\":%s", svc->sorry_active ? "true" : "false");
+    textout_printf(o, ",");
+    json_stats(o, "stats", &rs->stats, false);
+    textout_printf(o, ",");
+    json_stats(o, "rate", &rs->rate, true);
+    if (opts->health && (!sorry || svc->sorry_active)) {
+        struct ctl_rs_health h;
+        if (opts->health(opts->health_arg, svc_idx, i, &h)) {
+            textout_printf(o, ",\"health\":{\"checked\":true,\"state\":");
+            json_str(o, h.state);
+            textout_printf(o, ",\"since\":%u,\"last\":", h.since_s);
+            json_str(o, h.last);
+            textout_printf(o, "}");
+        } else {
+            textout_printf(o,
+                           ",\"health\":{\"checked\":false,\"state\":\"%s\",\"since\":null,\"last\":\"not checked\"}",
+                           rs->weight > 0 ? "up" : "quiesced");
+        }
+    }
+    textout_printf(o, "}");
+}
+
+static void render_list_json(struct textout *o, const struct service_table *t, uint32_t max_conns,
+                             const struct ctl_list_opts *opts)
+{
+    textout_printf(o, "{\"version\":\"%s\",\"size\":%u,\"services\":[", RAWLB_VERSION, max_conns);
+    for (unsigned s = 0; s < t->n && s < RAWLB_MAX_SERVICES; s++) {
+        const struct service *svc = &t->svc[s];
+        char mask[ADDR_STRLEN];
+        textout_printf(o, "%s{\"proto\":\"%s\",", s ? "," : "", svc->proto == IPPROTO_TCP ? "TCP" : "UDP");
+        json_addr(o, "address", svc->vip.addr);
+        textout_printf(o, ",\"port\":%u,\"scheduler\":", (unsigned)ntohs(svc->vip.port));
+        json_str(o, svc->sched ? svc->sched->name : "-");
+        textout_printf(o, ",\"persistent\":%u,\"netmask\":\"%s\",\"ops\":%s,", svc->persist_timeout,
+                       addr_str(svc->persist_mask, mask), svc->one_packet ? "true" : "false");
+        struct rs_stats sum = service_sum(svc, false), rate = service_sum(svc, true);
+        json_stats(o, "stats", &sum, false);
+        textout_printf(o, ",");
+        json_stats(o, "rate", &rate, true);
+        textout_printf(o, ",\"real_servers\":[");
+        unsigned n = svc->n_rs < RAWLB_MAX_RS_PER_SERVICE ? svc->n_rs : RAWLB_MAX_RS_PER_SERVICE;
+        for (unsigned i = 0; i < n + (svc->has_sorry ? 1u : 0u); i++) {
+            textout_printf(o, "%s", i ? "," : "");
+            render_rs_json(o, svc, s, i, opts);
+        }
+        textout_printf(o, "]}");
+    }
+    textout_printf(o, "]}\n");
+}
+
+size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, const struct ctl_list_opts *opts,
+                            char *buf, size_t len)
+{
+    static const struct ctl_list_opts none;
+    if (len < 2) { /* no room for even a newline */
+        if (len) buf[0] = '\0';
+        return 0;
+    }
+    if (!opts)
+        opts = &none;
+    struct textout o;
+    textout_init(&o, buf, len);
+    if (opts->json) {
+        render_list_json(&o, t, max_conns, opts);
+        if (o.truncated) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "list --json: the answer is larger than %zu bytes", len);
+            return ctlproto_render_error(msg, buf, len);
+        }
+        return o.pos;
+    }
+    render_list_text(&o, t, max_conns, opts);
+    return ctlproto_answer_finish(&o);
+}
+
+/* ---- conns ---- */
+
+static bool conn_matches(const struct service_table *t, const struct conn *c, const struct ctl_conn_filter *f)
+{
+    bool template = c->flags & CONN_F_TEMPLATE;
+    if (!f)
+        return true;
+    if (f->by_service &&
+        (c->proto != f->proto || c->vaddr != f->vip.addr || (c->vport != f->vip.port && !(template && c->vport == 0))))
+        return false;
+    if (f->by_client) {
+        uint32_t mask = 0xffffffffu;
+        if (template && c->svc < t->n)
+            mask = t->svc[c->svc].persist_mask;
+        if ((f->client & mask) != c->caddr)
+            return false;
+    }
+    return true;
+}
+
+static void render_conn(struct textout *o, const struct conn *c, uint32_t now, bool json, bool first)
+{
+    bool template = c->flags & CONN_F_TEMPLATE;
+    const char *proto = c->proto == IPPROTO_TCP ? "TCP" : c->proto == IPPROTO_UDP ? "UDP" : "IP";
+    const char *state = template ? "NONE" : conn_state_name(c->state);
+    uint32_t left = c->expires > now ? c->expires - now : 0;
+    char src[ENDPOINT_STRLEN], vip[ENDPOINT_STRLEN], dst[ENDPOINT_STRLEN];
+
+    endpoint_str(c->caddr, c->cport, src);
+    endpoint_str(c->vaddr, c->vport, vip);
+    endpoint_str(c->daddr, c->dport, dst);
+    if (!json) {
+        textout_printf(o, "%-3s %02u:%02u  %-11s %-18s %-18s %-18s\n", proto, left / 60, left % 60, state, src, vip,
+                       dst);
+        return;
+    }
+    textout_printf(o, "%s{\"proto\":\"%s\",\"expire\":%u,\"state\":\"%s\",\"template\":%s,\"source\":{",
+                   first ? "" : ",", proto, left, state, template ? "true" : "false");
+    json_addr(o, "address", c->caddr);
+    textout_printf(o, ",\"port\":%u},\"virtual\":{", (unsigned)ntohs(c->cport));
+    json_addr(o, "address", c->vaddr);
+    textout_printf(o, ",\"port\":%u},\"destination\":{", (unsigned)ntohs(c->vport));
+    json_addr(o, "address", c->daddr);
+    textout_printf(o, ",\"port\":%u}}", (unsigned)ntohs(c->dport));
+}
+
+#define CONNS_TAIL_ROOM 128 /* kept for the closing line */
+
+size_t ctlproto_render_conns(const struct service_table *t, const struct conn_table *ct, uint32_t now,
+                             const struct ctl_conn_filter *f, bool json, char *buf, size_t len)
+{
+    if (len < 2) {
+        if (len) buf[0] = '\0';
+        return 0;
+    }
+    struct textout o;
+    textout_init(&o, buf, len);
+    if (json)
+        textout_printf(&o, "{\"conns\":[");
+    else
+        textout_printf(&o, "IPVS connection entries\n"
+                       "pro expire state       source             virtual            destination\n");
+    if (o.truncated || len <= o.pos + CONNS_TAIL_ROOM)
+        return json ? ctlproto_render_error("conns: no room for the answer", buf, len) : ctlproto_answer_finish(&o);
+
+    uint64_t shown = 0, left_out = 0;
+    o.len = len - CONNS_TAIL_ROOM;
+    for (uint32_t i = 0; i < ct->never_used; i++) {
+        const struct conn *c = &ct->pool[i];
+        if (!(c->flags & CONN_F_LIVE) || !conn_matches(t, c, f))
+            continue;
+        if (left_out) {
+            left_out++;
+            continue;
+        }
+        size_t mark = o.pos;
+        render_conn(&o, c, now, json, shown == 0);
+        if (o.truncated) {
+            textout_rewind(&o, mark);
+            left_out++;
+        } else {
+            shown++;
+        }
+    }
+    o.len = len;
+    if (json)
+        textout_printf(&o, "],\"shown\":%llu,\"left_out\":%llu}\n", (unsigned long long)shown,
+                       (unsigned long long)left_out);
+    else if (left_out)
+        textout_printf(&o, "... %llu more entries left out: the answer is limited to %zu bytes (filter with "
+                       "--service or --client)\n", (unsigned long long)left_out, len);
+    return ctlproto_answer_finish(&o);
+}
