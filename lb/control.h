@@ -1,9 +1,9 @@
 /* control: the daemon's end of the control socket (--ctl). Accepts rawlb-ctl connections in
  * the libev loop, reads one request line and writes the answer without ever blocking the loop
  * (a client that reads slowly only holds its own slot, until its deadline), hands the request to
- * a handler that renders the answer (ctlrender.c, ctlsave.c), and closes. The socket is made mode 0600 in a
- * directory created if missing; a stale socket left by a killed daemon is replaced, a live one
- * means another rawlb runs there and is refused. */
+ * a handler that renders the answer (ctlrender.c, ctlsave.c), and closes. The socket is made mode
+ * 0600 in a directory created if missing; a stale socket left by a killed daemon is replaced, a
+ * live one means another rawlb runs there and is refused. */
 #ifndef RAWLB_CONTROL_H
 #define RAWLB_CONTROL_H
 
