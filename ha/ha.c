@@ -592,9 +592,11 @@ bool ha_release(struct ha *ha, char *msg, size_t len)
     log_info("HA: rawlb-ctl ha release");
     ha_fsm_release(&ha->fsm);
     evaluate(ha);
-    if (ha->fsm.state == HA_STATE_MASTER)
-        snprintf(msg, len, "ha release: the peer cannot take over (%s): still master\n",
-                 ha_fsm_peer_alive(&ha->fsm, now_ms()) ? "it is not able to" : "it is not heard");
+    if (ha->fsm.state == HA_STATE_MASTER && !ha_fsm_peer_alive(&ha->fsm, now_ms()))
+        snprintf(msg, len, "ha release: the peer is not heard: still master\n");
+    else if (ha->fsm.state == HA_STATE_MASTER)
+        snprintf(msg, len, "ha release: the peer takes over once it is ready (its health checks and this "
+                           "director's connection table); master until then\n");
     else
         snprintf(msg, len, "ha release: this director is %s; the peer takes over\n", ha_state_name(ha->fsm.state));
     return true;

@@ -84,9 +84,10 @@ wait_ha 1 backup 2 || fail "the primary did not yield to an operator's takeover:
 dctl 1 status | grep -q "peer operator takeover" || fail "the primary's reason: $(dctl 1 status)"
 wait_http "http://$VIP/"
 dctl 2 ha release | grep -q "the peer takes over" || fail "ha release on the backup: $(dctl 2 status)"
-wait_ha 1 master 2 || fail "the primary did not take over at the backup's release: $(dctl 1 status)"
+wait_ha 1 master 3 || fail "the primary did not take over at the backup's release: $(dctl 1 status)"
+wait_ha 2 backup 2 || fail "the released backup did not yield: $(dctl 2 status)"
 dctl 1 ha release >/dev/null || fail "ha release on the primary"
-wait_ha 2 master 2 || fail "the backup did not take over at the primary's release: $(dctl 2 status)"
+wait_ha 2 master 3 || fail "the backup did not take over at the primary's release: $(dctl 2 status)"
 sleep 2
 [ "$(ha_state 1)" = backup ] || fail "a released primary pre-empted: $(dctl 1 status)"
 dctl 1 ha takeover >/dev/null || fail "ha takeover on the primary"
