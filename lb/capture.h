@@ -1,5 +1,5 @@
 /* capture: the receive side of one interface. An own AF_PACKET socket with PACKET_VNET_HDR
- * (libpcap cannot hand over GSO metadata, see ../shared/FASTPATH.md), filtered in the kernel by
+ * (libpcap cannot hand over GSO metadata, nor the checksum status), filtered in the kernel by
  * a BPF program that libpcap compiles, read in batches with one recvmmsg per batch into buffers
  * allocated once at start. */
 #ifndef RAWLB_CAPTURE_H

@@ -1,5 +1,5 @@
-/* config: the daemon's flags into one validated struct rawlb_config (../shared/README.md,
- * "Command-line contract"). Options keep their order ("+" optstring): -s -p -M -o and the health
+/* config: the daemon's flags into one validated struct rawlb_config (README.md, "Running it").
+ * Options keep their order ("+" optstring): -s -p -M -o and the health
  * options before the first service are defaults for every service, after a -t/-u they belong to
  * that service.
  * Every refusal names the flag and the value as typed; nothing is printed except for --help and

@@ -1,5 +1,5 @@
 /* config: the daemon's command line turned into one validated struct rawlb_config.
- * Grouping rules (../shared/README.md): options before the first service are defaults for every
+ * Grouping rules (README.md, "Running it"): options before the first service are defaults for every
  * service; -t/-u opens a service and the per-service options that follow belong to it.
  * The parser never exits: it returns false with a message naming the flag and the value, and
  * the caller exits 2. */

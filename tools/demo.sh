@@ -1,7 +1,7 @@
 #!/bin/bash
 # rawlb demo on a fresh Debian 12 box (run as root from the source tree):
 #   installs what is missing, builds, starts a client, a director running rawlb and two nginx real
-#   servers in network namespaces (rlbdemo-*), sends 10 requests through the VIP, shows rawlb-ctl list,
+#   servers in network namespaces (rlbdemo-PID-*), sends 10 requests through the VIP, shows rawlb-ctl list,
 #   then cleans everything up.
 #   --ha: two directors instead (a primary and a backup), and a failover live: a download and a ping
 #   of the VIP run while the primary is killed with -9, comes back, and is stopped with SIGTERM.
@@ -23,7 +23,7 @@ tools/deps.sh
 echo "== building"
 cmake -S . -B build >/dev/null && cmake --build build -j >/dev/null
 
-P=rlbdemo-; VIP=198.51.100.10; T=""
+P=rlbdemo-$$-; VIP=198.51.100.10; T=""
 on() { local n=$1; shift; ip netns exec "$P$n" "$@"; }
 NODES="c lb lb2 rs1 rs2 sw"
 cleanup() {
@@ -34,7 +34,6 @@ cleanup() {
   for n in $NODES; do ip netns del $P$n 2>/dev/null || true; done
   [ -z "$T" ] || rm -rf "$T"
 }
-cleanup                      # leftovers of an interrupted run
 trap cleanup EXIT
 T=$(mktemp -d /tmp/rlbdemo.XXXXXX)
 

@@ -1,6 +1,6 @@
 # Sourced by every test/e2e/test_*.sh: usage  bash test/e2e/test_X.sh BUILD_DIR  (the dir holding rawlb).
 #
-# Topology (like ../shared/bench/topo.sh, namespaces rlbt-TAG-*, TAG from the script's name):
+# Topology (like tools/bench/topo.sh, namespaces rlbt-TAG-PID-*, TAG from the script's name):
 #   c   client 198.51.100.100/24 eth0, default via the VIP (CLIENT_GW overrides)  ─┐ brext (in ns sw)
 #   lb  director: ext 198.51.100.2/24 ─────────────────────────────────────────────┘
 #                 int 203.0.113.2/24 ──────────────────────────────────────────────┐ brint (in ns sw)
@@ -12,7 +12,7 @@ set -uo pipefail
 
 E2E=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TAG=$(basename "$0" .sh); TAG=${TAG#test_}
-P=rlbt-$TAG-                          # namespace prefix of this test
+P=rlbt-$TAG-$$-                       # namespace prefix of this test run (two runs never collide)
 ROLES="c lb lb2 rs1 rs2 rs3 sw"       # every namespace a test may create
 VIP=198.51.100.10; CIP=198.51.100.100; LB_EXT=198.51.100.2; LB_INT=203.0.113.2; NAT=203.0.113.1
 PY=$(python3 -c "import sys; print(sys.executable)" 2>/dev/null)  # the real binary, not a shim

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Copied from the planning folder (../shared/bench/topo.sh) so the benchmark needs nothing outside
+# Copied from the planning team's reference topology so the benchmark needs nothing outside
 # the repository; unchanged but for this note. TOPO_PREFIX names the namespaces (tools/bench/bench.sh
 # uses its own prefix so that it never touches namespaces of tests running at the same time).
 # Lab topology in network namespaces (documentation address ranges, nothing leaves the namespaces).
