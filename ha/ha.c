@@ -223,7 +223,9 @@ static void push_config(struct ha *ha)
     if (ha->fsm.state != HA_STATE_MASTER || !ha_fsm_peer_alive(&ha->fsm, now_ms()))
         return;
     bool fresh = ha->pushed_epoch != ha->fsm.peer_epoch || ha->pushed_generation != ha->config_generation;
-    bool differs = ha->mismatch[0] && strcmp(ha->mismatch, ha->pushed_mismatch) != 0;
+    /* A peer that was master when it got the last push ignored it (a healed split brain). */
+    bool differs = ha->mismatch[0] && (strcmp(ha->mismatch, ha->pushed_mismatch) != 0 ||
+                                       (ha->pushed_to_master && ha->fsm.peer_state != HA_STATE_MASTER));
     if (!fresh && !differs)
         return;
     static char text[HA_CONFIG_TOTAL_MAX];
@@ -240,6 +242,7 @@ static void push_config(struct ha *ha)
     ha->pushed_epoch = ha->fsm.peer_epoch;
     ha->pushed_generation = ha->config_generation;
     snprintf(ha->pushed_mismatch, sizeof ha->pushed_mismatch, "%s", ha->mismatch);
+    ha->pushed_to_master = ha->fsm.peer_state == HA_STATE_MASTER;
     log_info("HA: configuration sent to the peer (%zu bytes, %u services)", len, cfg->n_services);
 }
 

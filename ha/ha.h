@@ -87,6 +87,7 @@ struct ha {
     /* what the configuration last pushed to the peer was for: its epoch, our edits, a mismatch */
     uint64_t config_generation, pushed_epoch, pushed_generation;
     char pushed_mismatch[256];
+    bool pushed_to_master; /* the peer was master then, and ignored it */
     unsigned n_history;
     struct ha_transition history[HA_HISTORY];
     struct ha_stats stats;

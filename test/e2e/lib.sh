@@ -391,6 +391,10 @@ start_director() {
   fail "director $n: rawlb-ctl status did not answer within 10 s"
 }
 
+# ha_shared N: rawlb-ctl -S of director N without the flags that may differ between the two
+ha_shared() { dctl "$1" save | sed -E 's/ --(ctl|pidfile|metrics|ha-role|ha-peer|ha-if|ha-key|ha-notify|state-dir) [^ ]+//g'; }
+ha_same_config() { [ -n "$(ha_shared 1)" ] && [ "$(ha_shared 1)" = "$(ha_shared 2)" ]; }
+
 # ha_state N: master, backup, fault or leaving (empty when the director does not answer)
 ha_state() { dctl "$1" status 2>/dev/null | sed -nE '1s/^HA: [a-z]+, ([a-z]+) .*/\1/p'; }
 # wait_ha N STATE SECONDS

@@ -17,10 +17,7 @@ wait_ha 1 master 10 || fail "the primary is not master: $(dctl 1 status)"
 start_director 2 backup $ARGS -r 203.0.113.13:80
 wait_ha 2 backup 5 || fail "the backup is not backup: $(dctl 2 status)"
 
-# -S without the flags that may differ between the two
-shared() { dctl "$1" save | sed -E 's/ --(ctl|pidfile|metrics|ha-role|ha-peer|ha-if|ha-key|ha-notify|state-dir) [^ ]+//g'; }
-same_config() { [ -n "$(shared 1)" ] && [ "$(shared 1)" = "$(shared 2)" ]; }
-wait_same() { wait_for 5 same_config || fail "$1: the configurations differ:\n  lb1: $(shared 1)\n  lb2: $(shared 2)"; }
+wait_same() { wait_for 5 ha_same_config || fail "$1: the configurations differ:\n  lb1: $(ha_shared 1)\n  lb2: $(ha_shared 2)"; }
 
 # 1. the difference is reported by section, then mended by the master's configuration
 wait_for 5 grep -q "configuration differs from the peer's: service TCP $VIP:80" "$W/lb2.log" ||
@@ -30,7 +27,7 @@ grep -q "configuration differs from the peer's: service TCP $VIP:80" "$W/lb1.log
 wait_same "after the master's push"
 wait_for 5 bash -c "timeout 5 '$CTL' --ctl '$W/lb2.sock' status | grep -q '^config: match'" || fail "status does not say match: $(dctl 2 status)"
 dctl 2 list | grep -q "203.0.113.13:80" && fail "the backup still has the server the master lacks"
-say "a differing start mended: $(shared 2)"
+say "a differing start mended: $(ha_shared 2)"
 
 # 2. edits on the master reach the backup
 dctl 1 -a -t $VIP:80 -r 203.0.113.13:80 -w 2 || fail "edit -a on the master"

@@ -47,6 +47,8 @@ NFT
 wait_ha 2 master 5 || fail "the partitioned backup did not become master: $(dctl 2 status)"
 [ "$(ha_state 1)" = master ] || fail "the primary did not stay master during the partition"
 say "partition: both master"
+# an edit on the partitioned backup (master now): the primary's configuration wins after the heal
+dctl 2 -a -t $VIP:80 -r 203.0.113.13:80 || fail "an edit on the partitioned backup was refused"
 bulks0=$(dctl 2 status --json | "$PY" -c "import json, sys; print(json.load(sys.stdin)['sync']['tables_sent'])")
 on lb2 nft delete table inet rlbt_partition
 t0=$(now_ms)
@@ -59,6 +61,9 @@ wait_for 5 bash -c "timeout 5 '$CTL' --ctl '$W/lb2.sock' status --json | '$PY' -
 if [ "$SANITIZED" = 0 ]; then
   [ "$t_one" -le $((2 * INTERVAL_MS)) ] || fail "one master only ${t_one} ms after the partition was lifted (want within two intervals)"
 fi
+wait_for 5 ha_same_config || fail "after the heal the configurations differ:\n  lb1: $(ha_shared 1)\n  lb2: $(ha_shared 2)"
+dctl 2 list | grep -q "203.0.113.13:80" && fail "the backup kept the edit made while partitioned: $(dctl 2 list)"
+say "the primary's configuration replaced the one edited on the backup during the partition"
 
 # 3. the master's internal link loses carrier
 t0=$(now_ms)
