@@ -69,6 +69,7 @@ bool fastpath_init(struct fastpath *fp, const struct fastpath_config *cfg, struc
     conn_watch(&fp->conns, on_conn_state, fp, false);
     fp->master = true;
     frag_init(&fp->frags, cfg->seed ^ 0x5bd1e995u);
+    ratelimit_init(&fp->replies, FP_REPLY_RATE, FP_REPLY_BURST, 0);
     return true;
 }
 
@@ -213,21 +214,12 @@ static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, ui
     return rs;
 }
 
-/* A packet from a client for which no usable entry exists: a service, a server, an entry. */
-static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, uint32_t now, enum fp_drop *why)
+/* A packet from a client that opens a flow of service svc_idx: a server, an entry. */
+static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, unsigned svc_idx, enum fp_drop *why)
 {
-    int svc_idx = service_find(fp->services, p->proto, p->daddr, p->dport);
-    if (svc_idx < 0) {
-        *why = FP_DROP_NO_SERVICE;
-        return NULL;
-    }
-    if (p->proto == IPPROTO_TCP && !is_new_flow_syn(p->tcp_flags)) {
-        *why = (int32_t)(fp->grace_until - now) > 0 ? FP_DROP_GRACE : FP_DROP_NOT_SYN;
-        return NULL;
-    }
     struct service *svc = &fp->services->svc[svc_idx];
     uint32_t template;
-    int rs = pick_server(fp, (unsigned)svc_idx, p->saddr, &template);
+    int rs = pick_server(fp, svc_idx, p->saddr, &template);
     if (rs < 0) {
         *why = FP_DROP_NO_SERVER;
         return NULL;
@@ -379,8 +371,49 @@ static enum fp_verdict icmp_from_server(struct fastpath *fp, uint8_t *buf, struc
     return FP_VERDICT_TX_EXT;
 }
 
+/* Answers a client's TCP/UDP packet that no flow takes (the unknown-flow rule, fastpath.h): an
+ * RST from VIP:port, or ICMP port unreachable for UDP; within the worker's budget and where
+ * RFC 1122 allows an answer at all, else dropped as unanswered. */
+static enum fp_verdict refuse(struct fastpath *fp, uint8_t *buf, size_t *len, const struct parsed *p, uint32_t now,
+                              enum fp_drop unanswered)
+{
+    if (!reply_allowed(p))
+        return drop(fp, unanswered);
+    if (!ratelimit_take(&fp->replies, now))
+        return drop(fp, FP_DROP_RATE_LIMITED);
+    if (p->proto == IPPROTO_TCP) {
+        *len = reply_tcp_rst(buf, p, fp->cfg.ext_mac);
+        fp->stats.resets_sent++;
+    } else {
+        *len = reply_port_unreach(buf, p, fp->cfg.ext_mac);
+        fp->stats.icmp_unreach_sent++;
+    }
+    return FP_VERDICT_TX_EXT;
+}
+
+/* A client's TCP/UDP packet without a usable entry: a new flow, or the unknown-flow rule. */
+static enum fp_verdict unknown_flow(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p, uint32_t now)
+{
+    bool mid_flow = p->proto == IPPROTO_TCP && !is_new_flow_syn(p->tcp_flags);
+    if (mid_flow && (int32_t)(fp->grace_until - now) > 0)
+        return drop(fp, FP_DROP_GRACE);
+    int svc_idx = service_find(fp->services, p->proto, p->daddr, p->dport);
+    if (svc_idx < 0)
+        return service_is_vip(fp->services, p->daddr) ? refuse(fp, buf, len, p, now, FP_DROP_NO_SERVICE)
+                                                      : drop(fp, FP_DROP_NO_SERVICE);
+    if (mid_flow) /* its entry expired, or never was here: the client learns at once */
+        return refuse(fp, buf, len, p, now, FP_DROP_NOT_SYN);
+    enum fp_drop why;
+    struct conn *c = new_flow(fp, p, (unsigned)svc_idx, &why);
+    return c ? forward_in(fp, c, buf, len, p, now) : drop(fp, why);
+}
+
 static enum fp_verdict from_client(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p, uint32_t now)
 {
+    /* Answering the first fragment of a large ping alone would hand the client a truncated
+     * echo; the kernel answers only the reassembled whole, which rawlb does not make. */
+    if (p->proto == IPPROTO_ICMP && packet_is_fragment(p) && service_is_vip(fp->services, p->daddr))
+        return drop(fp, FP_DROP_ICMP_FRAGMENT);
     if (!packet_is_first_fragment(p)) {
         struct conn *c = frag_conn(fp, p, now);
         return c ? forward_in(fp, c, buf, len, p, now) : drop(fp, FP_DROP_FRAG_UNKNOWN);
@@ -392,8 +425,9 @@ static enum fp_verdict from_client(struct fastpath *fp, uint8_t *buf, size_t *le
     struct conn *c = conn_lookup_in(&fp->conns, p->proto, p->saddr, p->sport, p->daddr, p->dport);
     bool syn = p->proto == IPPROTO_TCP && is_new_flow_syn(p->tcp_flags);
     if (c && (c->flags & CONN_F_RESET)) {
-        /* Its server was taken away: tell the client at once instead of letting it time out. */
-        if (p->proto == IPPROTO_TCP && !syn && !(p->tcp_flags & TH_RST_)) {
+        /* Its server was taken away: tell the client at once instead of letting it time out
+         * (one RST per entry, so no budget to draw on). */
+        if (p->proto == IPPROTO_TCP && !syn && reply_allowed(p)) {
             *len = reply_tcp_rst(buf, p, fp->cfg.ext_mac);
             conn_delete(&fp->conns, c);
             fp->stats.resets_sent++;
@@ -405,13 +439,7 @@ static enum fp_verdict from_client(struct fastpath *fp, uint8_t *buf, size_t *le
         conn_delete(&fp->conns, c);
         c = NULL;
     }
-    if (!c) {
-        enum fp_drop why;
-        c = new_flow(fp, p, now, &why);
-        if (!c)
-            return drop(fp, why);
-    }
-    return forward_in(fp, c, buf, len, p, now);
+    return c ? forward_in(fp, c, buf, len, p, now) : unknown_flow(fp, buf, len, p, now);
 }
 
 static enum fp_verdict from_server(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p, uint32_t now)

@@ -1,8 +1,8 @@
 /* fastpath: what happens to one received frame, as a pure function of the frame and the
  * worker's state: parse, find or make the connection, rewrite in place, and say where the frame
- * goes (a verdict). Replies the director makes itself (ARP answers, ICMP echo replies, RSTs for
- * flows it dropped, ICMP fragmentation-needed) are built in place of the frame that caused them,
- * so nothing is allocated and every frame is sent at most once.
+ * goes (a verdict). Replies the director makes itself (ARP answers, ICMP echo replies, RSTs,
+ * ICMP port unreachable and fragmentation-needed) are built in place of the frame that caused
+ * them, so nothing is allocated and every frame is sent at most once.
  * Frames start with a struct virtio_net_hdr (PACKET_VNET_HDR), then Ethernet.
  * No I/O here: capture.c reads batches, xmit.c sends them, and the same code can be driven from
  * a file. One struct fastpath per worker; only the service table is shared.
@@ -14,15 +14,18 @@
  *   still learns the real servers' MACs, and its table still takes synced entries (conn_import),
  *   so it can forward the moment it becomes master. Without --ha-role a director is master.
  * - One rule for unknown flows, everywhere (Edges and Scale-out fill in the answers):
- *     TCP non-SYN without an entry: an RST from VIP:port, rate-limited, never for an RST (today:
- *       dropped as not_syn); for mh services forwarded to the server mh picks, as a mid-flow entry;
+ *     TCP non-SYN without an entry: an RST from VIP:port (never for an RST segment), no entry
+ *       made; for mh services forwarded to the server mh picks, as a mid-flow entry (Scale-out);
  *     the same within the grace period (from becoming master until grace_until: one dead time,
  *       and while an HA import or a saved-table restore runs): dropped silently as "grace", so a
  *       flow whose entry had not reached this director yet is not reset by the takeover;
- *     TCP SYN / UDP to a VIP port without a service: RST / ICMP port unreachable, rate-limited
- *       (today: dropped as no_service);
+ *     TCP SYN (any TCP) / UDP to a VIP port without a service: RST / ICMP port unreachable;
  *     a reply from a real server without an entry: mh services rewritten from the service table,
  *       otherwise dropped as no_conn.
+ *   The RSTs and ICMP errors of this rule share one token bucket per worker (FP_REPLY_RATE):
+ *   what it refuses is dropped as rate_limited. None answers what RFC 1122 forbids answering
+ *   (reply_allowed). A fragmented ping to a VIP is dropped whole (icmp_fragment), never
+ *   answered in part.
  * - Counters are per worker and summed when read; every frame is counted once in and once out. */
 #ifndef RAWLB_FASTPATH_H
 #define RAWLB_FASTPATH_H
@@ -34,28 +37,38 @@
 #include "conn.h"
 #include "frag.h"
 #include "neigh.h"
+#include "ratelimit.h"
 #include "service.h"
 
-#define FP_DROP_REASONS(X)                                                           \
-    X(TRUNCATED, "truncated")           /* shorter than its headers say */         \
-    X(BAD_IP, "bad_ip")                 /* IPv4 header fields impossible */         \
-    X(BAD_L4, "bad_l4")                 /* TCP header length impossible */          \
-    X(NOT_IPV4, "not_ipv4")             /* other ethertypes */                      \
-    X(ARP_IGNORED, "arp_ignored")       /* ARP not for an address we answer */      \
-    X(NO_SERVICE, "no_service")         /* to a VIP, but no service on that port */ \
-    X(NOT_SYN, "not_syn")               /* TCP without SYN for an unknown flow */    \
-    X(NO_SERVER, "no_server")           /* every real server quiesced or down */     \
-    X(TABLE_FULL, "table_full")         /* --max-conns reached */                   \
-    X(NO_NEIGH, "no_neigh")             /* real server's MAC not learnt yet */       \
-    X(TTL, "ttl_exceeded")              /* TTL would reach zero */                  \
-    X(TOO_BIG, "too_big")               /* larger than the egress MTU, DF clear */    \
-    X(FRAG_UNKNOWN, "frag_unknown")     /* later fragment without its first */      \
-    X(NO_CONN, "no_conn")               /* from a real server, no entry */          \
-    X(ICMP_UNTRACKED, "icmp_untracked") /* ICMP error about no flow of ours */       \
-    X(ICMP_OTHER, "icmp_other")         /* ICMP to a VIP that is neither echo nor error */ \
-    X(GSO_BAD, "gso_bad")               /* vnet header inconsistent with the frame */ \
-    X(STANDBY, "standby")               /* not master: the role gate holds (HA) */   \
-    X(GRACE, "grace")                   /* unknown mid-flow TCP just after a takeover */
+/* Answers to traffic of no flow (RSTs, ICMP port unreachable) per second and worker: the
+ * kernel's net.ipv4.icmp_msgs_per_sec. The clock counts whole seconds, so the bucket holds one
+ * second's worth (the kernel's burst of 50 needs a finer clock): at most FP_REPLY_RATE in any
+ * one second of the clock. */
+#define FP_REPLY_RATE 1000
+#define FP_REPLY_BURST FP_REPLY_RATE
+
+#define FP_DROP_REASONS(X)                                                                    \
+    X(TRUNCATED, "truncated")           /* shorter than its headers say */                    \
+    X(BAD_IP, "bad_ip")                 /* IPv4 header fields impossible */                   \
+    X(BAD_L4, "bad_l4")                 /* TCP header length impossible */                    \
+    X(NOT_IPV4, "not_ipv4")             /* other ethertypes */                                \
+    X(ARP_IGNORED, "arp_ignored")       /* ARP not for an address we answer */                \
+    X(NO_SERVICE, "no_service")         /* no service there, not answered (reply_allowed) */  \
+    X(NOT_SYN, "not_syn")               /* non-SYN TCP of no flow, not answered (an RST) */   \
+    X(NO_SERVER, "no_server")           /* every real server quiesced or down */              \
+    X(TABLE_FULL, "table_full")         /* --max-conns reached */                             \
+    X(NO_NEIGH, "no_neigh")             /* real server's MAC not learnt yet */                \
+    X(TTL, "ttl_exceeded")              /* TTL would reach zero */                            \
+    X(TOO_BIG, "too_big")               /* larger than the egress MTU, DF clear */            \
+    X(FRAG_UNKNOWN, "frag_unknown")     /* later fragment without its first */                \
+    X(NO_CONN, "no_conn")               /* from a real server, no entry */                    \
+    X(ICMP_UNTRACKED, "icmp_untracked") /* ICMP error about no flow of ours */                \
+    X(ICMP_OTHER, "icmp_other")         /* ICMP to a VIP that is neither echo nor error */    \
+    X(GSO_BAD, "gso_bad")               /* vnet header inconsistent with the frame */         \
+    X(STANDBY, "standby")               /* not master: the role gate holds (HA) */            \
+    X(GRACE, "grace")                   /* unknown mid-flow TCP just after a takeover */      \
+    X(RATE_LIMITED, "rate_limited")     /* an RST or ICMP error over FP_REPLY_RATE */         \
+    X(ICMP_FRAGMENT, "icmp_fragment")   /* a fragment of ICMP to a VIP (a large ping) */
 
 enum fp_drop {
 #define FP_DROP_ENUM(name, str) FP_DROP_##name,
@@ -83,7 +96,11 @@ struct fastpath_config {
 
 struct fastpath_stats {
     uint64_t rx_ext, rx_int, tx_ext, tx_int;
-    uint64_t arp_replies, echo_replies, resets_sent, icmp_too_big_sent, icmp_translated;
+    uint64_t arp_replies, echo_replies;
+    uint64_t resets_sent;       /* RSTs from a VIP: flows dropped, segments of no flow, no service */
+    uint64_t icmp_too_big_sent;
+    uint64_t icmp_unreach_sent; /* ICMP port unreachable: UDP to a VIP port without a service */
+    uint64_t icmp_translated;
     uint64_t drops[FP_DROP_COUNT];
 };
 
@@ -96,6 +113,7 @@ struct fastpath {
     struct fastpath_stats stats;
     bool master;          /* the role gate: forward and answer only when true */
     uint32_t grace_until; /* unknown mid-flow TCP is dropped silently before this second */
+    struct ratelimit replies; /* RSTs and ICMP errors about traffic of no flow */
 };
 
 /* Makes the connection table (cfg->max_conns entries). False when memory is short. */
@@ -104,8 +122,9 @@ bool fastpath_init(struct fastpath *fp, const struct fastpath_config *cfg, struc
 void fastpath_free(struct fastpath *fp);
 
 /* One frame received on the external (from_ext) or internal interface: buf holds the vnet
- * header and the frame, *len their length; buf has room for at least *len bytes (replies are
- * never longer than what they answer). On TX verdicts buf[0..*len) is what to send. now is the
+ * header and the frame, *len their length; buf has room for at least *len and at least
+ * REPLY_ICMP_ERROR_MAX (reply.h) bytes (a reply is never longer than what it answers, but an
+ * ICMP error about a short datagram). On TX verdicts buf[0..*len) is what to send. now is the
  * worker's clock in seconds (the one given to fastpath_tick). */
 enum fp_verdict fastpath_handle(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t *len, uint32_t now);
 

@@ -6,15 +6,19 @@
 
 #define ARP_LEN 28
 #define ARP_HTYPE_ETHER 1
-#define ICMP_HLEN 8
-#define ICMP_ECHO_REQUEST 8
 #define ICMP_ECHO_REPLY 0
 #define ICMP_DEST_UNREACH 3
+#define ICMP_PORT_UNREACH 3
 #define ICMP_FRAG_NEEDED 4
-#define IP_HLEN 20
 #define TCP_HLEN 20
-#define QUOTE_L4_BYTES 8 /* RFC 792: the IP header plus 64 bits of the datagram */
 #define DEFAULT_TTL 64
+#define ETH_GROUP_BIT 0x01 /* I/G bit of the first address octet: broadcast or multicast */
+/* Sources that name no single host (RFC 1122 3.2.1.3), as prefix and mask in host order. */
+#define NET_ZERO 0x00000000u
+#define NET_LOOPBACK 0x7f000000u
+#define MASK_8 0xff000000u
+#define NET_MULTICAST_AND_E 0xe0000000u /* 224/4 multicast and 240/4 class E with the broadcast */
+#define MASK_3 0xe0000000u
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -75,7 +79,7 @@ static void ip_finish(uint8_t *ip, size_t total, uint8_t proto, uint32_t saddr, 
     put16(ip + 10, 0);
     put32(ip + 12, saddr);
     put32(ip + 16, daddr);
-    put16(ip + 10, csum_buffer(ip, IP_HLEN));
+    put16(ip + 10, csum_buffer(ip, REPLY_IP_HLEN));
 }
 
 size_t reply_echo(uint8_t *buf, const struct parsed *p, const uint8_t *our_mac)
@@ -85,13 +89,13 @@ size_t reply_echo(uint8_t *buf, const struct parsed *p, const uint8_t *our_mac)
     uint8_t *ip = eth + ETH_HLEN_;
     size_t icmp_len = p->l4_len;
     eth_reply(eth, our_mac);
-    memmove(ip + IP_HLEN, p->l4, icmp_len);
-    uint8_t *icmp = ip + IP_HLEN;
+    memmove(ip + REPLY_IP_HLEN, p->l4, icmp_len);
+    uint8_t *icmp = ip + REPLY_IP_HLEN;
     icmp[0] = ICMP_ECHO_REPLY;
     put16(icmp + 2, 0);
     put16(icmp + 2, csum_buffer(icmp, icmp_len));
-    ip_finish(ip, IP_HLEN + icmp_len, IPPROTO_ICMP, p->daddr, p->saddr);
-    return VNET_HLEN + ETH_HLEN_ + IP_HLEN + icmp_len;
+    ip_finish(ip, REPLY_IP_HLEN + icmp_len, IPPROTO_ICMP, p->daddr, p->saddr);
+    return VNET_HLEN + ETH_HLEN_ + REPLY_IP_HLEN + icmp_len;
 }
 
 size_t reply_tcp_rst(uint8_t *buf, const struct parsed *p, const uint8_t *our_mac)
@@ -117,7 +121,7 @@ size_t reply_tcp_rst(uint8_t *buf, const struct parsed *p, const uint8_t *our_ma
     }
     uint8_t *eth = clear_vnet(buf);
     uint8_t *ip = eth + ETH_HLEN_;
-    uint8_t *tcp = ip + IP_HLEN;
+    uint8_t *tcp = ip + REPLY_IP_HLEN;
     eth_reply(eth, our_mac);
     memset(tcp, 0, TCP_HLEN);
     put16(tcp, sport);
@@ -133,27 +137,54 @@ size_t reply_tcp_rst(uint8_t *buf, const struct parsed *p, const uint8_t *our_ma
     pseudo[9] = IPPROTO_TCP;
     put16(pseudo + 10, htons(TCP_HLEN));
     put16(tcp + 16, (uint16_t)~csum_fold32(csum_partial(tcp, TCP_HLEN, csum_partial(pseudo, sizeof pseudo, 0))));
-    ip_finish(ip, IP_HLEN + TCP_HLEN, IPPROTO_TCP, saddr, daddr);
-    return VNET_HLEN + ETH_HLEN_ + IP_HLEN + TCP_HLEN;
+    ip_finish(ip, REPLY_IP_HLEN + TCP_HLEN, IPPROTO_TCP, saddr, daddr);
+    return VNET_HLEN + ETH_HLEN_ + REPLY_IP_HLEN + TCP_HLEN;
 }
 
-size_t reply_frag_needed(uint8_t *buf, const struct parsed *p, uint32_t src, unsigned mtu, const uint8_t *our_mac)
+/* An ICMP error (type, code, second header word rest) from src to the sender of p, quoting p's
+ * IP header and the first 8 bytes after it. */
+static size_t icmp_error(uint8_t *buf, const struct parsed *p, uint32_t src, uint8_t type, uint8_t code,
+                         uint32_t rest, const uint8_t *our_mac)
 {
-    size_t quote = p->ip_hlen + QUOTE_L4_BYTES;
+    size_t quote = p->ip_hlen + REPLY_QUOTE_L4_BYTES;
     if (quote > p->ip_len)
         quote = p->ip_len;
     uint32_t dst = p->saddr;
     uint8_t *eth = clear_vnet(buf);
     uint8_t *ip = eth + ETH_HLEN_;
-    uint8_t *icmp = ip + IP_HLEN;
+    uint8_t *icmp = ip + REPLY_IP_HLEN;
     eth_reply(eth, our_mac);
     /* The quote moves forward by the new headers' size: memmove copes with the overlap. */
-    memmove(icmp + ICMP_HLEN, p->ip, quote);
-    memset(icmp, 0, ICMP_HLEN);
-    icmp[0] = ICMP_DEST_UNREACH;
-    icmp[1] = ICMP_FRAG_NEEDED;
-    put16(icmp + 6, htons((uint16_t)mtu));
-    put16(icmp + 2, csum_buffer(icmp, ICMP_HLEN + quote));
-    ip_finish(ip, IP_HLEN + ICMP_HLEN + quote, IPPROTO_ICMP, src, dst);
-    return VNET_HLEN + ETH_HLEN_ + IP_HLEN + ICMP_HLEN + quote;
+    memmove(icmp + REPLY_ICMP_HLEN, p->ip, quote);
+    icmp[0] = type;
+    icmp[1] = code;
+    put16(icmp + 2, 0);
+    put32(icmp + 4, htonl(rest));
+    put16(icmp + 2, csum_buffer(icmp, REPLY_ICMP_HLEN + quote));
+    ip_finish(ip, REPLY_IP_HLEN + REPLY_ICMP_HLEN + quote, IPPROTO_ICMP, src, dst);
+    return VNET_HLEN + ETH_HLEN_ + REPLY_IP_HLEN + REPLY_ICMP_HLEN + quote;
+}
+
+size_t reply_frag_needed(uint8_t *buf, const struct parsed *p, uint32_t src, unsigned mtu, const uint8_t *our_mac)
+{
+    /* RFC 1191: the next-hop MTU in the low half of the second word. */
+    return icmp_error(buf, p, src, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, (uint16_t)mtu, our_mac);
+}
+
+size_t reply_port_unreach(uint8_t *buf, const struct parsed *p, const uint8_t *our_mac)
+{
+    return icmp_error(buf, p, p->daddr, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, our_mac);
+}
+
+static bool names_one_host(uint32_t addr)
+{
+    uint32_t a = ntohl(addr);
+    return (a & MASK_8) != NET_ZERO && (a & MASK_8) != NET_LOOPBACK && (a & MASK_3) != NET_MULTICAST_AND_E;
+}
+
+bool reply_allowed(const struct parsed *p)
+{
+    if (!p->l4 || p->proto == IPPROTO_ICMP || (p->proto == IPPROTO_TCP && (p->tcp_flags & TH_RST_)))
+        return false;
+    return !(p->eth[0] & ETH_GROUP_BIT) && names_one_host(p->saddr);
 }

@@ -6,7 +6,8 @@
  * file that way):  with file arguments, replays them in order (crash reproduction without
  * libFuzzer); without, feeds a deterministic stream of frames built with test/unit/frames.h
  * (TCP SYN/ACK/FIN/RST from clients, replies from the real servers, UDP, ICMP echo and errors,
- * fragments, GSO superframes, ARP), half of them mutated; --write-corpus DIR N writes N seeds.
+ * fragments, GSO superframes, ARP, and now and then a flood of port scans with the clock standing
+ * still), half of them mutated; --write-corpus DIR N writes N seeds.
  *
  * Set up once: the services of FZ_ARGS (TCP, UDP one-packet, TCP persistent), the real servers'
  * MACs learnt, a connection table of 64 entries so that "table full" is reached.
@@ -15,12 +16,20 @@
  * runs; the clock also decides the HA role: standby for one 64-second period in FZ_ROLE_PERIODS,
  * master otherwise with a grace period at the start of each); the rest is the vnet header and the frame, copied into a 70000-byte buffer (as the
  * daemon's capture buffers) whose bytes past the frame are poisoned under AddressSanitizer, so
- * reading or writing beyond the frame is reported. Invariants after each fastpath_handle:
- *   - the returned length never exceeds the input length, and a TX frame has an Ethernet header
+ * reading or writing beyond the frame is reported. The room fastpath_handle may use past a
+ * short frame (up to REPLY_ICMP_ERROR_MAX, for an ICMP error longer than what it answers) is
+ * left writable but filled with a canary instead. Invariants after each fastpath_handle:
+ *   - the returned length never exceeds the input length (an ICMP port unreachable: that room),
+ *     nothing was written past the frame otherwise, and a TX frame has an Ethernet header
  *     whose source is the MAC of the interface it leaves by;
  *   - a TX frame that is IPv4 has a valid header checksum, and a valid L4 (TCP/UDP/ICMP)
  *     checksum when it is whole and complete (no NEEDS_CSUM), if the input's were valid;
  *   - a director in standby sends nothing;
+ *   - an RST or ICMP port unreachable answers only what RFC 1122 allows (no RST, no ICMP, no
+ *     later fragment, no link-layer broadcast, a source that names one host; read here from the
+ *     input's bytes), from the address the input went to, back to its source; and no more of
+ *     them than FP_REPLY_BURST within one second of the clock (the stream never marks entries
+ *     reset, so every RST here answers traffic of no flow);
  *   - the counters add up: each frame counts once as received on its side and once as either
  *     sent on the side of its verdict or dropped for one reason; over the run
  *     rx_ext + rx_int = tx_ext + tx_int + all drops. */
@@ -38,6 +47,7 @@
 #include "fuzz.h"
 #include "neigh.h"
 #include "packet.h"
+#include "reply.h"
 #include "service.h"
 
 #if defined(__has_feature)
@@ -73,6 +83,7 @@
 #define FZ_INT_MTU 1480
 
 #define FZ_BUF_SIZE 70000
+#define FZ_CANARY 0xa5
 
 static struct rawlb_config fz_cfg;
 static struct service_table fz_svcs;
@@ -183,6 +194,26 @@ static bool fz_standby(uint32_t now)
     return (now / FZ_ROLE_PERIOD) % FZ_ROLE_PERIODS == FZ_ROLE_PERIODS - 1;
 }
 
+/* Whether RFC 1122 lets the input frame f (flen bytes, from a client) be answered with an RST or
+ * an ICMP error, from its bytes. */
+static bool fz_answerable(const uint8_t *f, size_t flen)
+{
+    if (flen < 14 + 20 || get16(f + 12) != 0x0800 || (f[0] & 1) || (get16(f + 14 + 6) & IP_OFFMASK_))
+        return false;
+    uint8_t first_octet = f[14 + 12];
+    if (first_octet == 0 || first_octet == 127 || first_octet >= 224)
+        return false;
+    uint8_t proto = f[14 + 9];
+    size_t flags_at = 14 + ihlof(f) + 13;
+    if (proto == IPPROTO_TCP)
+        return flags_at < flen && !(f[flags_at] & TH_RST_);
+    return proto == IPPROTO_UDP;
+}
+
+/* Answers to traffic of no flow within the clock's current second. */
+static uint32_t fz_answers_at;
+static uint64_t fz_answers;
+
 static uint32_t fz_advance(uint8_t code)
 {
     if (code < 48)
@@ -205,8 +236,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fastpath_set_role(&fz_fp, !fz_standby(fz_now), fz_now - fz_now % FZ_ROLE_PERIOD + FZ_GRACE);
     }
     size_t in_len = size - 1 < FZ_BUF_SIZE ? size - 1 : FZ_BUF_SIZE;
-    FZ_UNPOISON(fz_buf, in_len);
+    size_t room = in_len > REPLY_ICMP_ERROR_MAX ? in_len : REPLY_ICMP_ERROR_MAX;
+    FZ_UNPOISON(fz_buf, room);
     memcpy(fz_buf, data + 1, in_len);
+    memset(fz_buf + in_len, FZ_CANARY, room - in_len);
     if (data[0] & 2)
         fz_fix_csums(fz_buf, in_len);
     bool in_ok = fz_csums_ok(fz_buf, in_len);
@@ -216,9 +249,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     enum fp_verdict v = fastpath_handle(&fz_fp, from_ext, fz_buf, &len, fz_now);
     const struct fastpath_stats *s = &fz_fp.stats;
 
-    FUZZ_ASSERT(len <= in_len);
+    bool unreach = s->icmp_unreach_sent != before.icmp_unreach_sent;
+    bool reset = s->resets_sent != before.resets_sent;
+    FUZZ_ASSERT(len <= (unreach ? room : in_len));
+    for (size_t i = in_len; i < room && !unreach; i++)
+        FUZZ_ASSERT(fz_buf[i] == FZ_CANARY);
     FUZZ_ASSERT(v == FP_VERDICT_DROP || v == FP_VERDICT_TX_EXT || v == FP_VERDICT_TX_INT);
     FUZZ_ASSERT(fz_fp.master || v == FP_VERDICT_DROP);
+    if (unreach || reset) {
+        const uint8_t *in = data + 1 + FRAME_VNET_LEN, *out = fz_buf + FRAME_VNET_LEN;
+        FUZZ_ASSERT(from_ext && v == FP_VERDICT_TX_EXT && in_len > FRAME_VNET_LEN);
+        FUZZ_ASSERT(fz_answerable(in, in_len - FRAME_VNET_LEN));
+        FUZZ_ASSERT(in[14 + 9] == (unreach ? IPPROTO_UDP : IPPROTO_TCP));
+        FUZZ_ASSERT(out[14 + 9] == (unreach ? IPPROTO_ICMP : IPPROTO_TCP));
+        FUZZ_ASSERT(get32(out + 14 + 12) == get32(in + 14 + 16) && get32(out + 14 + 16) == get32(in + 14 + 12));
+        if (fz_answers_at != fz_now) {
+            fz_answers_at = fz_now;
+            fz_answers = 0;
+        }
+        fz_answers++;
+        FUZZ_ASSERT(fz_answers <= FP_REPLY_BURST);
+    }
     /* Counted once on receipt, once on the way out. */
     FUZZ_ASSERT(s->rx_ext - before.rx_ext == (from_ext ? 1u : 0u));
     FUZZ_ASSERT(s->rx_int - before.rx_int == (from_ext ? 0u : 1u));
@@ -243,7 +294,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fz_last_verdict = v;
     fz_last_len = len;
     memcpy(fz_last_out, fz_buf, len < sizeof fz_last_out ? len : sizeof fz_last_out);
-    FZ_POISON(fz_buf, in_len);
+    FZ_POISON(fz_buf, room);
     return 0;
 }
 
@@ -353,9 +404,27 @@ static void fz_vnet(struct frame_spec *s)
     }
 }
 
+/* A flood: for FZ_FLOOD_LEN frames of every FZ_FLOOD_EVERY the clock stands still and three
+ * frames in four scan the VIPs' ports without a service (TCP SYN, UDP), so the answers run out
+ * of budget (FP_REPLY_BURST) and the rest are refused. */
+#define FZ_FLOOD_EVERY 100000u
+#define FZ_FLOOD_LEN 4000u
+static unsigned fz_pos; /* the stream's position */
+
+static size_t fz_scan(uint8_t *buf, struct fz_flow *fl)
+{
+    fl->proto = fz_rnd() % 2 ? IPPROTO_TCP : IPPROTO_UDP;
+    fl->vport = (uint16_t)(1000 + fz_rnd() % 1000);
+    fl->cport = (uint16_t)fz_rnd();
+    struct frame_spec s = fz_client_spec(fl);
+    s.tcp_flags = TH_SYN_;
+    return frame_build(buf, &s);
+}
+
 /* One well-formed frame of a random kind after its control byte; returns the whole length. */
 static size_t fz_build(uint8_t *d)
 {
+    bool flood = fz_pos++ % FZ_FLOOD_EVERY < FZ_FLOOD_LEN;
     uint8_t *buf = d + 1;
     bool from_ext = true;
     struct fz_flow fl = fz_any_flow();
@@ -364,7 +433,10 @@ static size_t fz_build(uint8_t *d)
     static const uint8_t client_flags[] = { TH_ACK_, TH_ACK_ | 0x08, TH_FIN_ | TH_ACK_, TH_RST_, TH_RST_ | TH_ACK_,
                                             TH_SYN_ | TH_ACK_, 0 };
     static const uint8_t server_flags[] = { TH_SYN_ | TH_ACK_, TH_ACK_, TH_ACK_ | 0x08, TH_FIN_ | TH_ACK_, TH_RST_ };
-    switch (fz_rnd() % 16) {
+    switch (flood && fz_rnd() % 4 ? 16 : fz_rnd() % 16) {
+    case 16:
+        len = fz_scan(buf, &fl);
+        break;
     case 0:
     case 1: /* a new TCP connection */
         fl.proto = IPPROTO_TCP;
@@ -502,6 +574,8 @@ static size_t fz_build(uint8_t *d)
     /* Control: the side, valid checksums kept (bit 1 set half of the time: a mutation is
      * then repaired), and now and then the clock moves. */
     unsigned code = fz_rnd() % 256 == 0 ? 60 + fz_rnd() % 4 : fz_rnd() % 16 == 0 ? 48 + fz_rnd() % 4 : 0;
+    if (flood)
+        code = 0;
     d[0] = (uint8_t)((from_ext ? 1 : 0) | (fz_rnd() % 2 ? 2 : 0) | code << 2);
     return 1 + len;
 }
@@ -618,13 +692,15 @@ int main(int argc, char **argv)
         printf("  dropped (%s): %llu\n", fastpath_drop_name((enum fp_drop)i), (unsigned long long)s->drops[i]);
         unused += s->drops[i] == 0;
     }
-    printf("  arp replies %llu, echo replies %llu, resets %llu, too big %llu, icmp translated %llu\n",
+    printf("  arp replies %llu, echo replies %llu, resets %llu, too big %llu, port unreachable %llu, "
+           "icmp translated %llu\n",
            (unsigned long long)s->arp_replies, (unsigned long long)s->echo_replies,
            (unsigned long long)s->resets_sent, (unsigned long long)s->icmp_too_big_sent,
-           (unsigned long long)s->icmp_translated);
+           (unsigned long long)s->icmp_unreach_sent, (unsigned long long)s->icmp_translated);
     /* The stream must reach the fast path's verdicts broadly, or it tests little. */
     bool broad = tx > FZ_ITERATIONS / 10 && s->tx_ext && s->tx_int && s->arp_replies && s->echo_replies &&
-                 s->icmp_too_big_sent && s->icmp_translated && s->drops[FP_DROP_TABLE_FULL] && unused <= 2;
+                 s->resets_sent && s->icmp_too_big_sent && s->icmp_unreach_sent && s->icmp_translated &&
+                 s->drops[FP_DROP_TABLE_FULL] && s->drops[FP_DROP_RATE_LIMITED] && unused <= 2;
     if (!broad)
         fprintf(stderr, "the frame stream reaches too little of the fast path\n");
     return broad ? 0 : 1;

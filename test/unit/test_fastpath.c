@@ -17,6 +17,7 @@
 #include "frames.h"
 #include "neigh.h"
 #include "packet.h"
+#include "reply.h"
 #include "service.h"
 
 #define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
@@ -57,8 +58,11 @@ static const struct fpenv env = { &cfg, &svcs, &neigh, &fp };
 static uint8_t buf[70000];
 #define F (buf + FRAME_VNET_LEN) /* the Ethernet frame in buf */
 
+static uint32_t now_s; /* the clock run() gives the fast path */
+
 static void env_up(uint32_t max_conns, unsigned ext_mtu, unsigned int_mtu)
 {
+    now_s = NOW;
     struct fpenv_opts o = { .max_conns = max_conns, .ext_mtu = ext_mtu, .int_mtu = int_mtu, .seed = 0x12345678u };
     fpenv_up(&env, ARGS, &o);
 }
@@ -73,7 +77,7 @@ static size_t out_len;
 static enum fp_verdict run(bool from_ext, const struct frame_spec *s)
 {
     out_len = frame_build(buf, s);
-    return fastpath_handle(&fp, from_ext, buf, &out_len, NOW);
+    return fastpath_handle(&fp, from_ext, buf, &out_len, now_s);
 }
 
 static uint32_t o_saddr(void) { return get32(F + 14 + 12); }
@@ -346,15 +350,12 @@ static void test_drops(void)
     struct frame_spec s;
     size_t len;
 
-    /* Not a SYN, unknown flow. */
+    /* An RST of an unknown flow: never answered (test_unknown_flow_rst has the answered ones). */
     s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40000, VIP, 80);
-    s.tcp_flags = TH_ACK_;
+    s.tcp_flags = TH_RST_;
     len = frame_build(buf, &s);
     EXPECT_DROP(true, len, FP_DROP_NOT_SYN);
-    s.tcp_flags = TH_SYN_ | TH_ACK_;
-    len = frame_build(buf, &s);
-    EXPECT_DROP(true, len, FP_DROP_NOT_SYN);
-    s.tcp_flags = TH_FIN_;
+    s.tcp_flags = TH_RST_ | TH_ACK_;
     len = frame_build(buf, &s);
     EXPECT_DROP(true, len, FP_DROP_NOT_SYN);
     CHECK_EQ_U(fp.conns.count, 0);
@@ -368,16 +369,17 @@ static void test_drops(void)
     len = frame_build(buf, &s);
     EXPECT_DROP(false, len, FP_DROP_NO_CONN);
 
-    /* To a VIP, but a port or protocol without a service. */
+    /* No service, and nothing to answer: an RST to a port without a service, a SYN to an
+     * address that is not a VIP, another protocol (test_no_service has the answered ones). */
     s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40000, VIP, 81);
+    s.tcp_flags = TH_RST_;
+    len = frame_build(buf, &s);
+    EXPECT_DROP(true, len, FP_DROP_NO_SERVICE);
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40000, OTHER, 80);
     s.tcp_flags = TH_SYN_;
     len = frame_build(buf, &s);
     EXPECT_DROP(true, len, FP_DROP_NO_SERVICE);
-    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 40000, VIP, 53); /* UDP service, TCP segment */
-    s.tcp_flags = TH_SYN_;
-    len = frame_build(buf, &s);
-    EXPECT_DROP(true, len, FP_DROP_NO_SERVICE);
-    s = fpenv_client_spec(IPPROTO_UDP, CLIENT, 5000, VIP, 54);
+    s = fpenv_client_spec(IPPROTO_UDP, CLIENT, 5000, OTHER, 53);
     len = frame_build(buf, &s);
     EXPECT_DROP(true, len, FP_DROP_NO_SERVICE);
     s = fpenv_client_spec(47 /* GRE */, CLIENT, 0, VIP, 0);
@@ -1136,9 +1138,11 @@ static void test_reset(void)
     CHECK_EQ_U(fp.stats.resets_sent, 1);
     CHECK(flow_conn(&fl) == NULL);
     CHECK_EQ_U(r->active + r->inactive, 0);
-    /* ... and the one after that is just an unknown flow. */
-    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 0), FP_VERDICT_DROP);
-    CHECK_EQ_U(fp.stats.drops[FP_DROP_NOT_SYN], 1);
+    /* ... and the one after that is just an unknown flow: an RST again, no entry. */
+    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 0), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(l4of(F)[13], TH_RST_);
+    CHECK_EQ_U(fp.stats.resets_sent, 2);
+    CHECK(flow_conn(&fl) == NULL);
 
     /* A SYN on a reset entry is scheduled afresh. */
     CHECK(tcp_establish(&fl));
@@ -1152,12 +1156,13 @@ static void test_reset(void)
     c = flow_conn(&fl);
     CHECK(c && !(c->flags & CONN_F_RESET) && c->state == TCP_S_SYN_RECV);
     CHECK_EQ_U(fp.conns.count, 1);
-    CHECK_EQ_U(fp.stats.resets_sent, 1);
+    CHECK_EQ_U(fp.stats.resets_sent, 2);
     /* An RST from the client on a reset entry gets no RST back. */
     if (c)
         conn_mark_reset(&fp.conns, c);
     CHECK_EQ_U(tcp_from_client(&fl, TH_RST_, 0), FP_VERDICT_DROP);
-    CHECK_EQ_U(fp.stats.resets_sent, 1);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NOT_SYN], 1);
+    CHECK_EQ_U(fp.stats.resets_sent, 2);
     CHECK(flow_conn(&fl) == NULL);
     env_down();
 }
@@ -1448,28 +1453,383 @@ static void test_role_gate(void)
     out_len = len;
     CHECK_EQ_U(fastpath_handle(&fp, false, buf, &out_len, NOW), FP_VERDICT_DROP);
     CHECK(mac_is(neigh_lookup(&neigh, htonl(RS1)), new_mac));
-    /* No forwarding, no echo reply. */
+    /* No forwarding, no echo reply, no RST for an unknown flow or a port without a service,
+     * no ICMP port unreachable. */
     struct flow fl = { .caddr = CLIENT, .cport = 41000, .vaddr = VIP, .vport = 80 };
+    struct flow no_svc = { .caddr = CLIENT, .cport = 41002, .vaddr = VIP, .vport = 81 };
+    struct flow no_udp = { .caddr = CLIENT, .cport = 41003, .vaddr = VIP, .vport = 54 };
     CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_DROP);
     CHECK(flow_conn(&fl) == NULL);
-    CHECK_EQ_U(fp.stats.drops[FP_DROP_STANDBY], 3);
-    CHECK_EQ_U(fp.stats.arp_replies, 0);
+    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 10), FP_VERDICT_DROP);
+    CHECK_EQ_U(tcp_from_client(&no_svc, TH_SYN_, 0), FP_VERDICT_DROP);
+    CHECK_EQ_U(udp_from_client(&no_udp, 10, false), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_STANDBY], 6);
+    CHECK_EQ_U(fp.stats.arp_replies + fp.stats.resets_sent + fp.stats.icmp_unreach_sent, 0);
     CHECK_EQ_U(fp.stats.tx_ext + fp.stats.tx_int, 0);
 
-    /* Master with a grace period: an unknown mid-flow segment is dropped as grace, not not_syn;
-     * a SYN opens a flow as usual; after the grace period, not_syn again. */
+    /* Master with a grace period: an unknown mid-flow segment is dropped as grace, to a port
+     * with a service or without; a SYN opens a flow as usual, a SYN to a port without a
+     * service (a new connection) gets its RST and UDP there its ICMP error; after the grace
+     * period the unknown mid-flow segment gets an RST. */
     fastpath_set_role(&fp, true, NOW + 5);
     len = frame_build_arp(buf, ARP_REQUEST, CLIENT_MAC, BCAST, CLIENT_MAC, CLIENT, ZERO_MAC, VIP);
     out_len = len;
     CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
     CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 10), FP_VERDICT_DROP);
-    CHECK_EQ_U(fp.stats.drops[FP_DROP_GRACE], 1);
-    CHECK_EQ_U(fp.stats.drops[FP_DROP_NOT_SYN], 0);
+    CHECK_EQ_U(tcp_from_client(&no_svc, TH_ACK_, 10), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_GRACE], 2);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NOT_SYN] + fp.stats.drops[FP_DROP_NO_SERVICE], 0);
+    CHECK_EQ_U(fp.stats.resets_sent, 0);
+    CHECK_EQ_U(tcp_from_client(&no_svc, TH_SYN_, 0), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(l4of(F)[13], TH_RST_ | TH_ACK_);
+    CHECK_EQ_U(udp_from_client(&no_udp, 10, false), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(fp.stats.resets_sent, 1);
+    CHECK_EQ_U(fp.stats.icmp_unreach_sent, 1);
     CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_TX_INT);
     fastpath_set_role(&fp, true, NOW);
     struct flow f2 = { .caddr = CLIENT, .cport = 41001, .vaddr = VIP, .vport = 80 };
-    CHECK_EQ_U(tcp_from_client(&f2, TH_ACK_, 10), FP_VERDICT_DROP);
-    CHECK_EQ_U(fp.stats.drops[FP_DROP_NOT_SYN], 1);
+    CHECK_EQ_U(tcp_from_client(&f2, TH_ACK_, 10), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(l4of(F)[13], TH_RST_);
+    CHECK_EQ_U(fp.stats.resets_sent, 2);
+    CHECK(flow_conn(&f2) == NULL);
+    env_down();
+}
+
+/* ---- the unknown-flow rule: RST, ICMP port unreachable, their budget ---- */
+
+/* A client's TCP segment to vaddr:vport from CLIENT:cport. */
+static enum fp_verdict tcp_segment(uint32_t vaddr, uint16_t vport, uint16_t cport, uint8_t flags, uint32_t seq,
+                                   uint32_t ack, size_t payload)
+{
+    struct frame_spec s = fpenv_client_spec(IPPROTO_TCP, CLIENT, cport, vaddr, vport);
+    s.tcp_flags = flags;
+    s.seq = seq;
+    s.ack = ack;
+    s.payload = payload;
+    s.frag = IP_DF_;
+    return run(true, &s);
+}
+
+/* The frame in buf is an RST from vaddr:vport to CLIENT:cport, numbered seq/ack, with flags. */
+static void check_rst(uint32_t vaddr, uint16_t vport, uint16_t cport, uint8_t flags, uint32_t seq, uint32_t ack)
+{
+    CHECK_EQ_U(out_len, TCP_FRAME_LEN(0));
+    CHECK(o_vnet_zero());
+    CHECK(mac_is(F, CLIENT_MAC));
+    CHECK(mac_is(F + 6, EXT_MAC));
+    CHECK_EQ_U(F[14 + 9], IPPROTO_TCP);
+    CHECK_EQ_U(totof(F), 40);
+    CHECK_EQ_U(o_saddr(), vaddr);
+    CHECK_EQ_U(o_sport(), vport);
+    CHECK_EQ_U(o_daddr(), CLIENT);
+    CHECK_EQ_U(o_dport(), cport);
+    CHECK_EQ_U(l4of(F)[13], flags);
+    CHECK_EQ_U(get32(l4of(F) + 4), seq);
+    CHECK_EQ_U(get32(l4of(F) + 8), ack);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+}
+
+/* RFC 793, "Reset Generation": for a segment with ACK the RST takes its sequence number from
+ * the segment's acknowledgment; without, it is <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>, SYN
+ * and FIN counting one each. No entry is made for any of them. */
+static void test_unknown_flow_rst(void)
+{
+    env_up(1024, 1500, 1500);
+    static const struct {
+        uint8_t flags;
+        uint32_t seq, ack;
+        size_t payload;
+        uint8_t want_flags;
+        uint32_t want_seq, want_ack;
+    } cases[] = {
+        { TH_ACK_ | 0x08, 123456, 987654, 100, TH_RST_, 987654, 0 },
+        { TH_ACK_, 5, 0xfffffff0u, 0, TH_RST_, 0xfffffff0u, 0 },
+        { TH_FIN_ | TH_ACK_, 77, 4242, 0, TH_RST_, 4242, 0 },
+        { TH_SYN_ | TH_ACK_, 77, 31337, 0, TH_RST_, 31337, 0 },
+        { TH_FIN_, 1000, 0, 0, TH_RST_ | TH_ACK_, 0, 1001 },
+        { 0x08, 1000, 0, 10, TH_RST_ | TH_ACK_, 0, 1010 },
+        { TH_FIN_ | 0x08, 0xfffffffeu, 0, 5, TH_RST_ | TH_ACK_, 0, 4 }, /* wraps */
+        { 0, 9, 0, 0, TH_RST_ | TH_ACK_, 0, 9 },                       /* no flags at all */
+    };
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint16_t cport = (uint16_t)(44000 + i);
+        CHECK_EQ_U(tcp_segment(VIP, 80, cport, cases[i].flags, cases[i].seq, cases[i].ack, cases[i].payload),
+                   FP_VERDICT_TX_EXT);
+        check_rst(VIP, 80, cport, cases[i].want_flags, cases[i].want_seq, cases[i].want_ack);
+    }
+    unsigned n = sizeof cases / sizeof cases[0];
+    CHECK_EQ_U(fp.stats.resets_sent, n);
+    CHECK_EQ_U(fp.stats.tx_ext, n);
+    CHECK_EQ_U(drops_total(), 0);
+    CHECK_EQ_U(fp.conns.count, 0);
+    CHECK_EQ_U(fp.conns.stats.created, 0);
+
+    /* A persistent service: the RST, and no template either. */
+    CHECK_EQ_U(tcp_segment(VIP2, 443, 44100, TH_ACK_, 1, 2, 0), FP_VERDICT_TX_EXT);
+    check_rst(VIP2, 443, 44100, TH_RST_, 2, 0);
+    CHECK_EQ_U(fp.conns.count, 0);
+
+    /* A GSO superframe with a partial checksum: the RST is a plain frame, checksums complete. */
+    struct frame_spec s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 44101, VIP, 80);
+    s.tcp_flags = TH_ACK_ | 0x08;
+    s.seq = 1;
+    s.ack = 0x01020304;
+    s.payload = 2896;
+    s.frag = IP_DF_;
+    s.partial_csum = true;
+    s.vnet.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+    s.vnet.gso_size = 1448;
+    s.vnet.hdr_len = 14 + 20 + 20;
+    CHECK_EQ_U(run(true, &s), FP_VERDICT_TX_EXT);
+    check_rst(VIP, 80, 44101, TH_RST_, 0x01020304, 0);
+
+    /* Never for an RST, nor for what does not come from one host to us alone (RFC 1122). */
+    uint64_t sent = fp.stats.tx_ext;
+    s = fpenv_client_spec(IPPROTO_TCP, CLIENT, 44102, VIP, 80);
+    s.tcp_flags = TH_RST_ | TH_ACK_;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_NOT_SYN);
+    s.tcp_flags = TH_ACK_;
+    s.saddr = IP4(224, 0, 0, 9);
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_NOT_SYN);
+    s.saddr = CLIENT;
+    memcpy(s.dmac, BCAST, 6);
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_NOT_SYN);
+    CHECK_EQ_U(fp.stats.tx_ext, sent);
+    CHECK_EQ_U(fp.conns.count, 0);
+    env_down();
+}
+
+/* An established flow's entry expires (the client stayed idle past the TCP timeout): the
+ * client's next segment gets an RST from VIP:80 at once, numbered from its ACK, and no entry. */
+static void test_expired_rst(void)
+{
+    env_up(1024, 1500, 1500);
+    struct flow fl = { .caddr = CLIENT, .cport = 44200, .vaddr = VIP, .vport = 80 };
+    CHECK(tcp_establish(&fl));
+    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_ | 0x08, 20), FP_VERDICT_TX_INT);
+    uint64_t created = fp.conns.stats.created;
+    now_s = NOW + cfg.timeouts.tcp + 1;
+    fastpath_tick(&fp, now_s);
+    CHECK(flow_conn(&fl) == NULL);
+    CHECK_EQ_U(fp.conns.stats.expired, 1);
+    CHECK_EQ_U(tcp_segment(VIP, 80, fl.cport, TH_ACK_ | 0x08, 1020, 5001, 30), FP_VERDICT_TX_EXT);
+    check_rst(VIP, 80, fl.cport, TH_RST_, 5001, 0);
+    CHECK_EQ_U(fp.stats.resets_sent, 1);
+    CHECK(flow_conn(&fl) == NULL);
+    CHECK_EQ_U(fp.conns.count, 0);
+    CHECK_EQ_U(fp.conns.stats.created, created);
+    CHECK_EQ_U(rs_at(SVC_HTTP, 0)->active + rs_at(SVC_HTTP, 1)->active, 0);
+    /* The client's SYN afterwards is a new flow as ever (the servers' MACs aged meanwhile). */
+    fpenv_learn(&neigh, RS1, now_s);
+    fpenv_learn(&neigh, RS2, now_s);
+    CHECK_EQ_U(tcp_from_client(&fl, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fp.conns.stats.created, created + 1);
+    env_down();
+}
+
+/* The frame in buf is ICMP port unreachable from vaddr to CLIENT quoting quote[0..quote_len). */
+static void check_port_unreach(uint32_t vaddr, const uint8_t *quote, size_t quote_len)
+{
+    CHECK_EQ_U(out_len, FRAME_VNET_LEN + 14 + 20 + 8 + quote_len);
+    CHECK(o_vnet_zero());
+    CHECK(mac_is(F, CLIENT_MAC));
+    CHECK(mac_is(F + 6, EXT_MAC));
+    CHECK_EQ_U(F[14], 0x45);
+    CHECK_EQ_U(F[14 + 9], IPPROTO_ICMP);
+    CHECK_EQ_U(o_ttl(), 64);
+    CHECK_EQ_U(totof(F), 20 + 8 + quote_len);
+    CHECK_EQ_U(o_saddr(), vaddr);
+    CHECK_EQ_U(o_daddr(), CLIENT);
+    CHECK_EQ_U(l4of(F)[0], 3);
+    CHECK_EQ_U(l4of(F)[1], 3);
+    CHECK_EQ_U(get32(l4of(F) + 4), 0);
+    CHECK(memcmp(l4of(F) + 8, quote, quote_len) == 0);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+}
+
+/* A port without a service: any TCP gets an RST from it, UDP an ICMP port unreachable quoting
+ * the datagram's IP header and 8 bytes; RFC 1122's exceptions get nothing. */
+static void test_no_service(void)
+{
+    env_up(1024, 1500, 1500);
+    CHECK_EQ_U(tcp_segment(VIP, 81, 45000, TH_SYN_, 1000, 0, 0), FP_VERDICT_TX_EXT);
+    check_rst(VIP, 81, 45000, TH_RST_ | TH_ACK_, 0, 1001);
+    CHECK_EQ_U(tcp_segment(VIP, 81, 45001, TH_ACK_, 1000, 777, 0), FP_VERDICT_TX_EXT);
+    check_rst(VIP, 81, 45001, TH_RST_, 777, 0);
+    CHECK_EQ_U(tcp_segment(VIP, 53, 45002, TH_SYN_, 1, 0, 0), FP_VERDICT_TX_EXT); /* a UDP service's port */
+    check_rst(VIP, 53, 45002, TH_RST_ | TH_ACK_, 0, 2);
+    CHECK_EQ_U(tcp_segment(VIP2, 80, 45003, TH_SYN_, 1, 0, 0), FP_VERDICT_TX_EXT); /* the other VIP */
+    check_rst(VIP2, 80, 45003, TH_RST_ | TH_ACK_, 0, 2);
+    CHECK_EQ_U(fp.stats.resets_sent, 4);
+
+    /* UDP, short: the answer is longer than the datagram (the buffer's room, fastpath.h). */
+    uint8_t quote[60 + 8];
+    struct frame_spec s = fpenv_client_spec(IPPROTO_UDP, CLIENT, 5353, VIP, 54);
+    size_t len = frame_build(buf, &s);
+    memcpy(quote, F + 14, 28);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    CHECK(out_len > len && out_len <= REPLY_ICMP_ERROR_MAX);
+    check_port_unreach(VIP, quote, 28);
+    /* Longer: only the header and 8 bytes are quoted. */
+    s.payload = 333;
+    len = frame_build(buf, &s);
+    memcpy(quote, F + 14, 28);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    check_port_unreach(VIP, quote, 28);
+    /* With IP options: quoted with them. */
+    s.payload = 40;
+    len = frame_build(buf, &s);
+    memmove(F + 14 + 24, F + 14 + 20, 48);
+    memcpy(F + 14 + 20, "\x01\x01\x01\x00", 4);
+    F[14] = 0x46;
+    put16(F + 14 + 2, 24 + 48);
+    put16(F + 14 + 10, 0);
+    put16(F + 14 + 10, (uint16_t)~ref_fold(ref_sum(F + 14, 24, 0)));
+    len += 4;
+    memcpy(quote, F + 14, 32);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    check_port_unreach(VIP, quote, 32);
+    /* A first fragment is answered (it has the ports); a later one is not. */
+    s = fpenv_client_spec(IPPROTO_UDP, CLIENT, 5354, VIP2, 54);
+    s.frag = IP_MF_;
+    s.payload = 592;
+    s.udp_len = 1008;
+    len = frame_build(buf, &s);
+    memcpy(quote, F + 14, 28);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_EXT);
+    check_port_unreach(VIP2, quote, 28);
+    CHECK_EQ_U(fp.stats.icmp_unreach_sent, 4);
+    s.frag = 600 / 8;
+    s.no_l4_header = true;
+    s.payload = 408;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_FRAG_UNKNOWN);
+
+    /* Not from one host, or not to us alone: nothing. */
+    static const uint32_t not_one_host[] = { IP4(0, 0, 0, 0), IP4(0, 1, 2, 3), IP4(127, 0, 0, 1),
+                                             IP4(224, 0, 0, 1), IP4(239, 1, 2, 3), IP4(240, 0, 0, 1),
+                                             IP4(255, 255, 255, 255) };
+    for (unsigned i = 0; i < sizeof not_one_host / sizeof not_one_host[0]; i++) {
+        s = fpenv_client_spec(IPPROTO_UDP, not_one_host[i], 5355, VIP, 54);
+        EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_NO_SERVICE);
+        s.proto = IPPROTO_TCP;
+        s.tcp_flags = TH_SYN_;
+        EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_NO_SERVICE);
+    }
+    static const uint8_t mcast_mac[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+    s = fpenv_client_spec(IPPROTO_UDP, CLIENT, 5356, VIP, 54);
+    memcpy(s.dmac, BCAST, 6);
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_NO_SERVICE);
+    memcpy(s.dmac, mcast_mac, 6);
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_NO_SERVICE);
+    /* Never an ICMP error about an ICMP error: port unreachable quoting a datagram from VIP:54. */
+    struct frame_spec inner = fpenv_server_spec(IPPROTO_UDP, VIP, 54, CLIENT, 5357);
+    static uint8_t tmp[FRAME_VNET_LEN + 14 + 28];
+    frame_build(tmp, &inner);
+    s = fpenv_client_spec(IPPROTO_ICMP, CLIENT, 0, VIP, 0);
+    s.icmp_type = 3;
+    s.icmp_code = 3;
+    s.data = tmp + FRAME_VNET_LEN + 14;
+    s.payload = 28;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_ICMP_UNTRACKED);
+    CHECK_EQ_U(fp.stats.icmp_unreach_sent, 4);
+    CHECK_EQ_U(fp.stats.resets_sent, 4);
+    CHECK_EQ_U(fp.stats.tx_ext, 8);
+    CHECK_EQ_U(fp.conns.count, 0);
+    env_down();
+}
+
+/* How many of n SYNs to VIP:81 (ports from cport on) are answered at second now_s; the rest
+ * must be refused by the bucket. */
+static unsigned answered_of(unsigned n, uint16_t cport)
+{
+    unsigned answered = 0;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t limited = fp.stats.drops[FP_DROP_RATE_LIMITED];
+        enum fp_verdict v = tcp_segment(VIP, 81, (uint16_t)(cport + i), TH_SYN_, i, 0, 0);
+        if (v == FP_VERDICT_TX_EXT)
+            answered++;
+        else
+            CHECK_EQ_U(fp.stats.drops[FP_DROP_RATE_LIMITED], limited + 1);
+    }
+    return answered;
+}
+
+/* One bucket per worker for RSTs and ICMP errors about traffic of no flow: FP_REPLY_BURST at
+ * once, then nothing until the clock moves, FP_REPLY_RATE a second after, never more than the
+ * burst however long it rested. Forwarding, and RSTs for flows rawlb dropped itself (one per
+ * entry), do not depend on it. */
+static void test_reply_limit(void)
+{
+    env_up(1024, 1500, 1500);
+    CHECK_EQ_U(answered_of(FP_REPLY_BURST + 10, 1000), FP_REPLY_BURST);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_RATE_LIMITED], 10);
+    struct flow udp = { .caddr = CLIENT, .cport = 6000, .vaddr = VIP, .vport = 54 };
+    CHECK_EQ_U(udp_from_client(&udp, 10, false), FP_VERDICT_DROP);
+    CHECK_EQ_U(tcp_segment(VIP, 80, 6001, TH_ACK_, 1, 2, 0), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_RATE_LIMITED], 12);
+    struct flow fl = { .caddr = CLIENT, .cport = 6002, .vaddr = VIP, .vport = 80 };
+    CHECK(tcp_establish(&fl));
+    struct conn *c = flow_conn(&fl);
+    CHECK(c != NULL);
+    if (c)
+        conn_mark_reset(&fp.conns, c);
+    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_, 0), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(l4of(F)[13], TH_RST_);
+    CHECK_EQ_U(fp.stats.resets_sent, FP_REPLY_BURST + 1);
+
+    now_s = NOW + 1;
+    CHECK_EQ_U(udp_from_client(&udp, 10, false), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(fp.stats.icmp_unreach_sent, 1);
+    CHECK_EQ_U(answered_of(FP_REPLY_RATE + 10, 3000), FP_REPLY_RATE - 1);
+    now_s = NOW + 1000;
+    CHECK_EQ_U(answered_of(FP_REPLY_BURST + 10, 5000), FP_REPLY_BURST);
+    CHECK_EQ_U(fp.conns.count, 0); /* fl's entry went with its RST; no other was made */
+    env_down();
+}
+
+/* ---- a fragmented ping to a VIP: dropped whole, never answered in part ---- */
+
+static void test_fragmented_echo(void)
+{
+    env_up(1024, 1500, 1500);
+    /* A 3000-byte ping in three fragments: 1480, 1480, 48 bytes of ICMP. */
+    struct frame_spec s = fpenv_client_spec(IPPROTO_ICMP, CLIENT, 0, VIP, 0);
+    s.icmp_type = 8;
+    s.icmp_rest = 0x12340001;
+    s.ip_id = 0x7777;
+    s.frag = IP_MF_;
+    s.payload = 1472;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_ICMP_FRAGMENT);
+    s.no_l4_header = true;
+    s.frag = IP_MF_ | 1480 / 8;
+    s.payload = 1480;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_ICMP_FRAGMENT);
+    s.frag = 2960 / 8;
+    s.payload = 48;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_ICMP_FRAGMENT);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_ICMP_FRAGMENT], 3);
+    CHECK_EQ_U(fp.stats.echo_replies, 0);
+    CHECK_EQ_U(fp.stats.tx_ext, 0);
+    /* To an address that is not a VIP it is no ping of ours at all. */
+    s = fpenv_client_spec(IPPROTO_ICMP, CLIENT, 0, OTHER, 0);
+    s.icmp_type = 8;
+    s.frag = IP_MF_;
+    s.payload = 1472;
+    EXPECT_DROP(true, frame_build(buf, &s), FP_DROP_ICMP_OTHER);
+    /* A whole ping still gets its echo. */
+    s = fpenv_client_spec(IPPROTO_ICMP, CLIENT, 0, VIP, 0);
+    s.icmp_type = 8;
+    s.payload = 1472;
+    CHECK_EQ_U(run(true, &s), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(l4of(F)[0], 0);
+    CHECK_EQ_U(fp.stats.echo_replies, 1);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_ICMP_FRAGMENT], 3);
     env_down();
 }
 
@@ -1493,5 +1853,10 @@ int main(void)
     test_expiry();
     test_echo_options();
     test_role_gate();
+    test_unknown_flow_rst();
+    test_expired_rst();
+    test_no_service();
+    test_reply_limit();
+    test_fragmented_echo();
     CHECK_DONE();
 }
