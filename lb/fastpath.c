@@ -132,16 +132,9 @@ static size_t wire_ip_len(const uint8_t *buf, const struct parsed *p)
     memcpy(&h, buf, sizeof h);
     if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE)
         return p->ip_len;
-    if (h.gso_size == 0 || !p->l4)
-        return 0;
-    size_t l4_hlen;
-    if (p->proto == IPPROTO_TCP)
-        l4_hlen = (size_t)(p->l4[12] >> 4) * 4;
-    else if (p->proto == IPPROTO_UDP)
-        l4_hlen = 8;
-    else
-        return 0;
-    size_t seg = p->ip_hlen + l4_hlen + h.gso_size;
+    if (h.gso_size == 0 || !p->l4_hlen)
+        return 0; /* no segment size, or nothing the kernel can segment (not TCP or UDP) */
+    size_t seg = p->ip_hlen + p->l4_hlen + h.gso_size;
     return seg < p->ip_len ? seg : p->ip_len;
 }
 
@@ -487,7 +480,7 @@ static enum fp_verdict dispatch(struct fastpath *fp, bool from_ext, uint8_t *buf
     case PARSE_OK:
         break;
     case PARSE_NOT_IPV4:
-        if (*len - VNET_HLEN >= ETH_HLEN_ && buf[VNET_HLEN + 12] == 0x08 && buf[VNET_HLEN + 13] == 0x06)
+        if (packet_is_arp(buf + VNET_HLEN, *len - VNET_HLEN))
             return handle_arp(fp, from_ext, buf, len, now);
         return drop(fp, FP_DROP_NOT_IPV4);
     case PARSE_TRUNCATED:

@@ -21,6 +21,10 @@
 #define UDP_OFF_CHECK 6
 #define L4_OFF_SPORT 0
 #define L4_OFF_DPORT 2
+#define ETH_OFF_TYPE 12
+#define ARP_LEN 28
+#define ARP_HTYPE_ETHER 1
+#define ARP_PLEN_IPV4 4
 
 static inline uint16_t rd16(const uint8_t *p)
 {
@@ -44,7 +48,7 @@ enum parse_result packet_parse(uint8_t *frame, size_t len, struct parsed *p)
     p->frame_len = len;
     if (len < ETH_HLEN_)
         return PARSE_TRUNCATED;
-    if (ntohs(rd16(frame + 12)) != ETHERTYPE_IPV4)
+    if (ntohs(rd16(frame + ETH_OFF_TYPE)) != ETHERTYPE_IPV4)
         return PARSE_NOT_IPV4;
     uint8_t *ip = frame + ETH_HLEN_;
     size_t room = len - ETH_HLEN_;
@@ -78,11 +82,13 @@ enum parse_result packet_parse(uint8_t *frame, size_t len, struct parsed *p)
         if (doff < TCP_MIN_HLEN || doff > l4_len)
             return PARSE_BAD_L4;
         p->tcp_flags = l4[TCP_OFF_FLAGS];
+        p->l4_hlen = doff;
         break;
     }
     case IPPROTO_UDP:
         if (l4_len < UDP_HLEN)
             return PARSE_TRUNCATED;
+        p->l4_hlen = UDP_HLEN;
         break;
     default:
         p->l4 = l4;
@@ -94,6 +100,26 @@ enum parse_result packet_parse(uint8_t *frame, size_t len, struct parsed *p)
     p->sport = rd16(l4 + L4_OFF_SPORT);
     p->dport = rd16(l4 + L4_OFF_DPORT);
     return PARSE_OK;
+}
+
+bool packet_is_arp(const uint8_t *frame, size_t len)
+{
+    return len >= ETH_HLEN_ && ntohs(rd16(frame + ETH_OFF_TYPE)) == ETHERTYPE_ARP;
+}
+
+bool arp_parse(const uint8_t *eth, size_t len, struct arp_view *a)
+{
+    if (len < ETH_HLEN_ + ARP_LEN || !packet_is_arp(eth, len))
+        return false;
+    const uint8_t *arp = eth + ETH_HLEN_;
+    if (ntohs(rd16(arp)) != ARP_HTYPE_ETHER || ntohs(rd16(arp + 2)) != ETHERTYPE_IPV4 || arp[4] != ETH_ALEN_ ||
+        arp[5] != ARP_PLEN_IPV4)
+        return false;
+    a->op = ntohs(rd16(arp + 6));
+    a->sha = arp + 8;
+    a->spa = rd32(arp + 14);
+    a->tpa = rd32(arp + 24);
+    return true;
 }
 
 uint16_t csum_fold32(uint32_t sum)

@@ -1,6 +1,7 @@
-/* packet: parsing of Ethernet/IPv4/TCP/UDP/ICMP frames as they arrive from an AF_PACKET socket
- * with PACKET_VNET_HDR, and the incremental checksum arithmetic of RFC 1624. Pure functions on
- * caller-owned buffers: no I/O, no allocation, no global state (fuzzed and unit-tested). */
+/* packet: parsing of Ethernet/IPv4/TCP/UDP/ICMP and ARP frames as they arrive from an AF_PACKET
+ * socket with PACKET_VNET_HDR, and the incremental checksum arithmetic of RFC 1624. Pure
+ * functions on caller-owned buffers: no I/O, no allocation, no global state (fuzzed and
+ * unit-tested). */
 #ifndef RAWLB_PACKET_H
 #define RAWLB_PACKET_H
 
@@ -45,6 +46,7 @@ struct parsed {
     uint16_t ip_id;     /* network order */
     uint8_t *l4;        /* NULL for non-first fragments */
     size_t l4_len;      /* bytes of L4 header+payload inside ip_len */
+    size_t l4_hlen;     /* TCP: the data offset; UDP: 8; 0 for other protocols */
     uint16_t sport, dport; /* network order; 0 without ports */
     uint8_t tcp_flags;
 };
@@ -52,6 +54,20 @@ struct parsed {
 /* Parses eth+IPv4+L4 headers of a frame of len bytes. For a GSO superframe the IP total length
  * may be the whole superframe's, which is what we keep. */
 enum parse_result packet_parse(uint8_t *frame, size_t len, struct parsed *p);
+
+/* An ARP frame, as far as rawlb cares (Ethernet/IPv4 ARP only). */
+struct arp_view {
+    uint16_t op;          /* host order: 1 request, 2 reply */
+    const uint8_t *sha;   /* sender hardware address */
+    uint32_t spa, tpa;    /* network order */
+};
+#define ARP_OP_REQUEST 1
+#define ARP_OP_REPLY 2
+
+/* Whether a frame of len bytes is ARP by its ethertype (what PARSE_NOT_IPV4 leaves to decide). */
+bool packet_is_arp(const uint8_t *frame, size_t len);
+/* Parses an Ethernet frame as ARP; false when it is not Ethernet/IPv4 ARP or is too short. */
+bool arp_parse(const uint8_t *eth, size_t len, struct arp_view *a);
 
 static inline bool packet_is_fragment(const struct parsed *p)
 {

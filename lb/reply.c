@@ -4,8 +4,6 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#define ARP_LEN 28
-#define ARP_HTYPE_ETHER 1
 #define ICMP_ECHO_REPLY 0
 #define ICMP_DEST_UNREACH 3
 #define ICMP_PORT_UNREACH 3
@@ -22,23 +20,7 @@
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-
-bool arp_parse(const uint8_t *eth, size_t len, struct arp_view *a)
-{
-    if (len < ETH_HLEN_ + ARP_LEN || ntohs(get16(eth + 12)) != ETHERTYPE_ARP)
-        return false;
-    const uint8_t *arp = eth + ETH_HLEN_;
-    if (ntohs(get16(arp)) != ARP_HTYPE_ETHER || ntohs(get16(arp + 2)) != ETHERTYPE_IPV4 || arp[4] != ETH_ALEN_ ||
-        arp[5] != 4)
-        return false;
-    a->op = ntohs(get16(arp + 6));
-    a->sha = arp + 8;
-    a->spa = get32(arp + 14);
-    a->tpa = get32(arp + 24);
-    return true;
-}
 
 /* Frames we make ourselves carry complete checksums and no segmentation request. */
 static uint8_t *clear_vnet(uint8_t *buf)
@@ -102,8 +84,7 @@ size_t reply_tcp_rst(uint8_t *buf, const struct parsed *p, const uint8_t *our_ma
 {
     const uint8_t *in = p->l4;
     uint32_t in_seq = ntohl(get32(in + 4)), in_ack = ntohl(get32(in + 8));
-    size_t doff = (size_t)(in[12] >> 4) * 4;
-    uint32_t seg_len = (uint32_t)(p->l4_len - doff) + ((p->tcp_flags & TH_SYN_) ? 1 : 0) +
+    uint32_t seg_len = (uint32_t)(p->l4_len - p->l4_hlen) + ((p->tcp_flags & TH_SYN_) ? 1 : 0) +
                        ((p->tcp_flags & TH_FIN_) ? 1 : 0);
     uint16_t sport = p->dport, dport = p->sport;
     uint32_t saddr = p->daddr, daddr = p->saddr;

@@ -21,18 +21,6 @@
 #define REPLY_ICMP_ERROR_MAX \
     (VNET_HLEN + ETH_HLEN_ + REPLY_IP_HLEN + REPLY_ICMP_HLEN + REPLY_IP_MAX_HLEN + REPLY_QUOTE_L4_BYTES)
 
-/* An ARP frame, as far as rawlb cares (Ethernet/IPv4 ARP only). */
-struct arp_view {
-    uint16_t op;          /* host order: 1 request, 2 reply */
-    const uint8_t *sha;   /* sender hardware address */
-    uint32_t spa, tpa;    /* network order */
-};
-#define ARP_OP_REQUEST 1
-#define ARP_OP_REPLY 2
-
-/* Parses an Ethernet frame as ARP; false when it is not Ethernet/IPv4 ARP or is too short. */
-bool arp_parse(const uint8_t *eth, size_t len, struct arp_view *a);
-
 /* Each takes the whole buffer (vnet header first) and returns the new length of it. */
 size_t reply_arp(uint8_t *buf, size_t len, const uint8_t *our_mac);
 size_t reply_echo(uint8_t *buf, const struct parsed *p, const uint8_t *our_mac);
