@@ -346,6 +346,16 @@ static void peer_epoch_seen(struct ha *ha, uint64_t epoch)
     }
 }
 
+/* Both master (a healed partition): the flows the peer opened meanwhile reach us before its
+ * table does; until the peer has yielded and its table can have arrived, their segments are
+ * dropped silently rather than reset (the grace period of a takeover). */
+static void split_brain_grace(struct ha *ha)
+{
+    uint32_t until = ha->env.now_s(ha->env.arg) + ha->hc->deadtime_ms / MS_PER_S + 1;
+    if ((int32_t)(until - ha->env.fp->grace_until) > 0)
+        fastpath_set_role(ha->env.fp, true, until);
+}
+
 static void take_heartbeat(struct ha *ha, const struct ha_header *h, const uint8_t *payload, size_t plen)
 {
     static struct ha_heartbeat hb;
@@ -355,6 +365,8 @@ static void take_heartbeat(struct ha *ha, const struct ha_header *h, const uint8
     }
     ha->stats.heartbeats_received++;
     peer_epoch_seen(ha, h->epoch);
+    if (ha->fsm.state == HA_STATE_MASTER && hb.state == HA_STATE_MASTER)
+        split_brain_grace(ha);
     ha_fsm_heard(&ha->fsm, now_ms(), h->node, h->epoch, &hb);
     ha->peer = hb;
     compare_sections(ha);

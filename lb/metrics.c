@@ -212,11 +212,12 @@ static void render_fastpath(struct textout *o, const struct metrics_view *v)
         textout_printf(o, "rawlb_drops_total{reason=\"%s\"} %llu\n", fastpath_drop_name((enum fp_drop)i),
                        (unsigned long long)s->drops[i]);
     family(o, "rawlb_replies_total", "counter",
-           "Frames the director answered itself, by kind (arp, echo, rst, frag_needed).");
+           "Frames the director answered itself, by kind (arp, echo, rst, frag_needed, port_unreach).");
     textout_printf(o, "rawlb_replies_total{kind=\"arp\"} %llu\n", (unsigned long long)s->arp_replies);
     textout_printf(o, "rawlb_replies_total{kind=\"echo\"} %llu\n", (unsigned long long)s->echo_replies);
     textout_printf(o, "rawlb_replies_total{kind=\"rst\"} %llu\n", (unsigned long long)s->resets_sent);
     textout_printf(o, "rawlb_replies_total{kind=\"frag_needed\"} %llu\n", (unsigned long long)s->icmp_too_big_sent);
+    textout_printf(o, "rawlb_replies_total{kind=\"port_unreach\"} %llu\n", (unsigned long long)s->icmp_unreach_sent);
     family(o, "rawlb_icmp_translated_total", "counter", "ICMP errors about balanced flows translated and forwarded.");
     textout_printf(o, "rawlb_icmp_translated_total %llu\n", (unsigned long long)s->icmp_translated);
 }

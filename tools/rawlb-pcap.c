@@ -370,7 +370,7 @@ int main(int argc, char **argv)
         uint64_t v;
     } made[] = { { "arp_replies", s->arp_replies },   { "echo_replies", s->echo_replies },
                  { "resets_sent", s->resets_sent },   { "icmp_too_big_sent", s->icmp_too_big_sent },
-                 { "icmp_translated", s->icmp_translated } };
+                 { "icmp_translated", s->icmp_translated }, { "icmp_unreach_sent", s->icmp_unreach_sent } };
     for (size_t k = 0; k < sizeof made / sizeof made[0]; k++)
         if (!quiet || made[k].v)
             printf("%s %llu\n", made[k].name, (unsigned long long)made[k].v);

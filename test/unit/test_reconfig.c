@@ -455,18 +455,23 @@ static void test_reconfig(void)
     CHECK_EQ_U(fp.stats.resets_sent, resets + 1);
 
     /* The removed :53 service: a reply from .12:53 finds nothing, the client's next datagram
-     * finds no service. */
+     * finds no service and gets an ICMP port unreachable from the VIP, as the one after it. */
     {
         struct conn *c = flow_conn(&dns);
         CHECK(c && (c->flags & CONN_F_RESET) && (c->flags & CONN_F_DETACHED));
-        uint64_t no_conn = fp.stats.drops[FP_DROP_NO_CONN], no_svc = fp.stats.drops[FP_DROP_NO_SERVICE];
+        uint64_t no_conn = fp.stats.drops[FP_DROP_NO_CONN], unreach = fp.stats.icmp_unreach_sent;
         CHECK_EQ_U(from_server(&dns, 0, 60), FP_VERDICT_DROP);
         CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_CONN], no_conn + 1);
-        CHECK_EQ_U(from_client(&dns, 0, 30), FP_VERDICT_DROP);
-        CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_SERVICE], no_svc + 1);
+        CHECK_EQ_U(from_client(&dns, 0, 30), FP_VERDICT_TX_EXT);
+        CHECK_EQ_U(F[14 + 9], IPPROTO_ICMP);
+        CHECK_EQ_U(o_saddr(), VIP);
+        CHECK_EQ_U(l4of(F)[0], 3); /* destination unreachable */
+        CHECK_EQ_U(l4of(F)[1], 3); /* port */
+        CHECK_EQ_U(fp.stats.icmp_unreach_sent, unreach + 1);
         CHECK(flow_conn(&dns) == NULL);
-        CHECK_EQ_U(from_client(&dns, 0, 30), FP_VERDICT_DROP);
-        CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_SERVICE], no_svc + 2);
+        CHECK_EQ_U(from_client(&dns, 0, 30), FP_VERDICT_TX_EXT);
+        CHECK_EQ_U(fp.stats.icmp_unreach_sent, unreach + 2);
+        CHECK(flow_conn(&dns) == NULL);
         CHECK_COUNTERS();
     }
 
