@@ -7,7 +7,7 @@
 void health_machine_init(struct health_machine *m, uint64_t now_ms)
 {
     memset(m, 0, sizeof *m);
-    m->state = HEALTH_UP;
+    m->state = HEALTH_PENDING;
     m->since_ms = m->last_ok_ms = now_ms;
     snprintf(m->last_result, sizeof m->last_result, "not probed yet");
 }
@@ -16,6 +16,13 @@ void health_machine_init(struct health_machine *m, uint64_t now_ms)
 static uint64_t elapsed(uint64_t now_ms, uint64_t then_ms)
 {
     return now_ms > then_ms ? now_ms - then_ms : 0;
+}
+
+/* No successful probe for dead_after: since the last one, or since the start for a server that
+ * never had one. */
+static bool dead(const struct health_machine *m, const struct health_timing *t, uint64_t now_ms)
+{
+    return elapsed(now_ms, m->last_ok_ms) >= t->dead_after_ms;
 }
 
 static bool enter(struct health_machine *m, enum health_state s, uint64_t now_ms)
@@ -29,6 +36,7 @@ bool health_machine_result(struct health_machine *m, const struct health_timing 
                            const char *result)
 {
     snprintf(m->last_result, sizeof m->last_result, "%s", result);
+    m->probed = true;
     if (ok) {
         m->last_ok_ms = now_ms;
         m->failed = 0;
@@ -36,8 +44,12 @@ bool health_machine_result(struct health_machine *m, const struct health_timing 
         m->failed++;
     }
     switch (m->state) {
+    case HEALTH_PENDING:
+        if (ok)
+            return enter(m, HEALTH_UP, now_ms);
+        return dead(m, t, now_ms) && enter(m, HEALTH_DOWN, now_ms);
     case HEALTH_UP:
-        return !ok && elapsed(now_ms, m->last_ok_ms) >= t->dead_after_ms && enter(m, HEALTH_DOWN, now_ms);
+        return !ok && dead(m, t, now_ms) && enter(m, HEALTH_DOWN, now_ms);
     case HEALTH_DOWN:
         if (!ok)
             return false;
@@ -53,6 +65,8 @@ bool health_machine_result(struct health_machine *m, const struct health_timing 
 const char *health_state_name(enum health_state s)
 {
     switch (s) {
+    case HEALTH_PENDING:
+        return "pending";
     case HEALTH_UP:
         return "up";
     case HEALTH_DOWN:

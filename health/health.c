@@ -10,7 +10,9 @@
 #include "log.h"
 
 #define PERCENT 100
-/* First probes are spread this far apart so a large pool is not hit all at once. */
+/* First probes: every service's first server at once, its next ones this far apart, so that no
+ * service waits for another's pool and a pool of RAWLB_MAX_RS_PER_SERVICE is through within a
+ * third of a second, yet the director never opens more than one probe per service at a time. */
 #define FIRST_PROBE_SPACING_S 0.005
 
 static const struct check_config *check_of(const struct health_target *t)
@@ -42,6 +44,40 @@ static int effective_weight(const struct health_target *t)
     return w > 0 ? w : 1;
 }
 
+static bool service_checked(const struct check_config *c)
+{
+    return c->kind != CHECK_NONE || c->agent_port;
+}
+
+/* The sorry server stands in for real servers known to be out, not for ones nobody has probed
+ * yet: while every real server of a service is pending and some has had no probe's result (at
+ * start, or a service just added), it waits for the first round. */
+static bool sorry_waits(const struct health *h, unsigned s)
+{
+    const struct service *svc = &h->services->svc[s];
+    bool unprobed = false;
+    for (unsigned r = 0; r < svc->n_rs; r++) {
+        const struct health_machine *m = &h->targets[h->target_of[s][r]].machine;
+        if (m->state != HEALTH_PENDING)
+            return false;
+        unprobed = unprobed || !m->probed;
+    }
+    return unprobed;
+}
+
+/* Whether the sorry server is in use: service_refresh's rule (every real server out), held back
+ * while sorry_waits. */
+static void settle_sorry(struct health *h, unsigned s)
+{
+    struct service *svc = &h->services->svc[s];
+    if (!svc->has_sorry)
+        return;
+    if (sorry_waits(h, s))
+        svc->sorry_active = false;
+    else
+        service_refresh(svc);
+}
+
 /* The one place where health reaches the rest of rawlb. */
 static void apply(struct health_target *t)
 {
@@ -51,8 +87,10 @@ static void apply(struct health_target *t)
     bool available = t->machine.state == HEALTH_UP && !t->agent_down;
     service_set_weight(svc, t->rs, effective_weight(t));
     service_set_available(svc, t->rs, available);
-    if (was && !available && !check_of(t)->quiesce && h->drop_flows)
+    /* A pending server was never judged alive: flows restored or synced to it go on. */
+    if (was && !available && t->machine.state != HEALTH_PENDING && !check_of(t)->quiesce && h->drop_flows)
         h->drop_flows(h->drop_flows_arg, t->svc, t->rs);
+    settle_sorry(h, t->svc);
     if (svc->sorry_active != sorry_was) {
         h->sorry_since_ms[t->svc] = clock_monotonic_ms();
         char vip[ENDPOINT_STRLEN], sorry[ENDPOINT_STRLEN];
@@ -74,6 +112,9 @@ static void log_transition(const struct health_target *t, enum health_state from
     case HEALTH_DOWN:
         if (from == HEALTH_REENTERING)
             log_warn("%s down again while re-entering: %s", name, m->last_result);
+        else if (from == HEALTH_PENDING)
+            log_warn("%s down: %s (never passed a probe: %u failed in %.1f s)", name, m->last_result, m->failed,
+                     (double)(m->since_ms - m->last_ok_ms) / 1000.0);
         else
             log_warn("%s down: %s (%u failed probes, no success for %.1f s)%s", name, m->last_result, m->failed,
                      (double)(m->since_ms - m->last_ok_ms) / 1000.0,
@@ -84,7 +125,13 @@ static void log_transition(const struct health_target *t, enum health_state from
                  (double)c->reentry_ms / 1000.0);
         break;
     case HEALTH_UP:
-        log_info("%s up: %s", name, from == HEALTH_REENTERING ? "passed every probe for the re-entry time" : m->last_result);
+        if (from == HEALTH_PENDING)
+            log_info("%s up: in service after its first passing probe (%s)", name, m->last_result);
+        else
+            log_info("%s up: %s", name,
+                     from == HEALTH_REENTERING ? "passed every probe for the re-entry time" : m->last_result);
+        break;
+    case HEALTH_PENDING: /* never entered again */
         break;
     }
 }
@@ -112,10 +159,14 @@ static void probe_done(void *arg, bool ok, const char *result, const struct agen
     const struct check_config *c = check_of(t);
     struct health_timing timing = { .dead_after_ms = c->dead_after_ms, .reentry_ms = c->reentry_ms };
     enum health_state from = t->machine.state;
-    t->probed = true;
+    bool first = !t->machine.probed;
+    if (!ok && h->probe_failed)
+        h->probe_failed(h->probe_failed_arg, rs_of(t)->ep.addr);
     if (health_machine_result(&t->machine, &timing, clock_monotonic_ms(), ok, result)) {
         log_transition(t, from);
         apply(t);
+    } else if (first) {
+        apply(t); /* the service's first round may be complete: its sorry server may stand in */
     }
     schedule(h, &t->next_probe, c->interval_ms / 1000.0);
 }
@@ -125,7 +176,9 @@ static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     struct health_target *t = w->data;
     const struct check_config *c = check_of(t);
-    static const enum probe_kind kind_of[] = { [CHECK_TCP] = PROBE_TCP, [CHECK_HTTP] = PROBE_HTTP, [CHECK_UDP] = PROBE_UDP };
+    static const enum probe_kind kind_of[] = {
+        [CHECK_TCP] = PROBE_TCP, [CHECK_HTTP] = PROBE_HTTP, [CHECK_UDP] = PROBE_UDP, [CHECK_DNS] = PROBE_DNS,
+    };
     probe_start(&t->probe, loop, kind_of[c->kind], c, t->owner->src, probe_dst(t, c->port), probe_done, t);
 }
 
@@ -140,12 +193,35 @@ static const char *agent_words(const struct health_target *t, char *buf, size_t 
     return buf;
 }
 
+/* Without a check of its own, a server enters service at its agent's first usable answer. An
+ * agent that does not answer keeps it pending, never takes it down: the agent tells how much
+ * work a server takes, not whether it is reachable. Returns true when the state changed. */
+static bool agent_entry(struct health_target *t, bool ok)
+{
+    struct health_machine *m = &t->machine;
+    if (check_of(t)->kind != CHECK_NONE || m->state != HEALTH_PENDING)
+        return false;
+    if (!ok) {
+        m->probed = true;
+        return false;
+    }
+    const struct check_config *c = check_of(t);
+    struct health_timing timing = { .dead_after_ms = c->dead_after_ms, .reentry_ms = c->reentry_ms };
+    health_machine_result(m, &timing, clock_monotonic_ms(), true, t->agent_result);
+    log_transition(t, HEALTH_PENDING);
+    return true;
+}
+
 static void agent_done(void *arg, bool ok, const char *result, const struct agent_reply *r)
 {
     struct health_target *t = arg;
     struct health *h = t->owner;
     char before[16], after[16], name[96];
+    bool first = !t->machine.probed;
+    if (!ok && h->probe_failed)
+        h->probe_failed(h->probe_failed_arg, rs_of(t)->ep.addr);
     agent_words(t, before, sizeof before);
+    bool changed = false;
     snprintf(t->agent_result, sizeof t->agent_result, "agent: %s", result);
     if (ok) {
         if (r->has_percent)
@@ -172,9 +248,11 @@ static void agent_done(void *arg, bool ok, const char *result, const struct agen
             t->agent_since_ms = clock_monotonic_ms();
             log_info("%s agent: %s -> %s (weight %d)", target_name(t, name, sizeof name), before, after,
                      effective_weight(t));
-            apply(t);
+            changed = true;
         }
     }
+    if (agent_entry(t, ok) || changed || (first && t->machine.probed))
+        apply(t);
     /* An agent that does not answer changes nothing: the health check judges reachability. */
     schedule(h, &t->next_agent, check_of(t)->interval_ms / 1000.0);
 }
@@ -187,20 +265,16 @@ static void agent_cb(struct ev_loop *loop, ev_timer *w, int revents)
     probe_start(&t->agent, loop, PROBE_AGENT, c, t->owner->src, probe_dst(t, c->agent_port), agent_done, t);
 }
 
-bool health_start(struct health *h, struct ev_loop *loop, struct service_table *services,
-                  const struct rawlb_config *cfg, uint32_t src, health_drop_flows_cb drop_flows, void *arg)
+/* Every server that needs checking gets a target, pending, with its first probes timed; nothing
+ * is applied yet (health_restart first gives the known ones their saved state). */
+static bool build_targets(struct health *h)
 {
-    memset(h, 0, sizeof *h);
-    memset(h->target_of, 0xff, sizeof h->target_of);
-    h->loop = loop;
-    h->services = services;
-    h->cfg = cfg;
-    h->src = src;
-    h->drop_flows = drop_flows;
-    h->drop_flows_arg = arg;
+    const struct service_table *services = h->services;
+    const struct rawlb_config *cfg = h->cfg;
     unsigned n = 0;
+    memset(h->target_of, 0xff, sizeof h->target_of);
     for (unsigned s = 0; s < services->n; s++)
-        if (cfg->services[s].check.kind != CHECK_NONE || cfg->services[s].check.agent_port)
+        if (service_checked(&cfg->services[s].check))
             n += services->svc[s].n_rs;
     if (!n)
         return true;
@@ -209,7 +283,7 @@ bool health_start(struct health *h, struct ev_loop *loop, struct service_table *
         return false;
     for (unsigned s = 0; s < services->n; s++) {
         const struct check_config *c = &cfg->services[s].check;
-        if (c->kind == CHECK_NONE && !c->agent_port)
+        if (!service_checked(c))
             continue;
         for (unsigned r = 0; r < services->svc[s].n_rs; r++) {
             struct health_target *t = &h->targets[h->n_targets];
@@ -219,11 +293,12 @@ bool health_start(struct health *h, struct ev_loop *loop, struct service_table *
             t->rs = r;
             t->agent_percent = PERCENT;
             t->agent_since_ms = clock_monotonic_ms();
+            snprintf(t->agent_result, sizeof t->agent_result, "agent: not asked yet");
             health_machine_init(&t->machine, t->agent_since_ms);
             ev_timer_init(&t->next_probe, probe_cb, 0.0, 0.0);
             ev_timer_init(&t->next_agent, agent_cb, 0.0, 0.0);
             t->next_probe.data = t->next_agent.data = t;
-            double first = FIRST_PROBE_SPACING_S * h->n_targets;
+            double first = FIRST_PROBE_SPACING_S * r;
             if (c->kind != CHECK_NONE)
                 schedule(h, &t->next_probe, first);
             if (c->agent_port)
@@ -233,10 +308,41 @@ bool health_start(struct health *h, struct ev_loop *loop, struct service_table *
     return true;
 }
 
+/* Every target's state into the service table. A service without checks holds no server out
+ * (it may have had checks before an edit). */
+static void apply_all(struct health *h)
+{
+    for (unsigned s = 0; s < h->services->n; s++)
+        if (!service_checked(&h->cfg->services[s].check))
+            for (unsigned r = 0; r < h->services->svc[s].n_rs; r++)
+                service_set_available(&h->services->svc[s], r, true);
+    for (unsigned i = 0; i < h->n_targets; i++)
+        apply(&h->targets[i]);
+}
+
+bool health_start(struct health *h, struct ev_loop *loop, struct service_table *services,
+                  const struct rawlb_config *cfg, uint32_t src, health_drop_flows_cb drop_flows, void *arg,
+                  health_probe_failed_cb probe_failed, void *probe_failed_arg)
+{
+    memset(h, 0, sizeof *h);
+    h->loop = loop;
+    h->services = services;
+    h->cfg = cfg;
+    h->src = src;
+    h->drop_flows = drop_flows;
+    h->drop_flows_arg = arg;
+    h->probe_failed = probe_failed;
+    h->probe_failed_arg = probe_failed_arg;
+    if (!build_targets(h))
+        return false;
+    apply_all(h);
+    return true;
+}
+
 bool health_first_round_done(const struct health *h)
 {
     for (unsigned i = 0; i < h->n_targets; i++)
-        if (check_of(&h->targets[i])->kind != CHECK_NONE && !h->targets[i].probed)
+        if (check_of(&h->targets[i])->kind != CHECK_NONE && !h->targets[i].machine.probed)
             return false;
     return true;
 }
@@ -281,26 +387,20 @@ struct health_saved *health_save(struct health *h, unsigned *n)
 
 bool health_restart(struct health *h, const struct health_saved *saved, unsigned n)
 {
-    struct ev_loop *loop = h->loop;
-    struct service_table *services = h->services;
-    const struct rawlb_config *cfg = h->cfg;
-    uint32_t src = h->src;
-    health_drop_flows_cb drop_flows = h->drop_flows;
-    void *arg = h->drop_flows_arg;
-    struct health_sorry_saved sorry[RAWLB_MAX_SERVICES];
-    unsigned n_sorry = h->n_sorry_saved;
-    memcpy(sorry, h->sorry_saved, sizeof sorry);
+    /* health_stop keeps the loop, tables, address and callbacks: only the targets start over */
     health_stop(h);
-    if (!health_start(h, loop, services, cfg, src, drop_flows, arg))
+    if (!build_targets(h))
         return false;
-    for (unsigned i = 0; i < n_sorry; i++) {
-        int s = service_find(services, sorry[i].proto, sorry[i].vip.addr, sorry[i].vip.port);
+    memset(h->sorry_since_ms, 0, sizeof h->sorry_since_ms);
+    for (unsigned i = 0; i < h->n_sorry_saved; i++) {
+        const struct health_sorry_saved *ss = &h->sorry_saved[i];
+        int s = service_find(h->services, ss->proto, ss->vip.addr, ss->vip.port);
         if (s >= 0)
-            h->sorry_since_ms[s] = sorry[i].since_ms;
+            h->sorry_since_ms[s] = ss->since_ms;
     }
     for (unsigned i = 0; i < h->n_targets; i++) {
         struct health_target *t = &h->targets[i];
-        const struct service *svc = &services->svc[t->svc];
+        const struct service *svc = &h->services->svc[t->svc];
         const struct endpoint *ep = &svc->rs[t->rs].ep;
         for (unsigned j = 0; j < n; j++) {
             const struct health_saved *s = &saved[j];
@@ -312,10 +412,10 @@ bool health_restart(struct health *h, const struct health_saved *saved, unsigned
             t->agent_percent = s->agent_percent;
             t->agent_since_ms = s->agent_since_ms;
             memcpy(t->agent_result, s->agent_result, sizeof t->agent_result);
-            apply(t);
             break;
         }
     }
+    apply_all(h);
     return true;
 }
 

@@ -15,6 +15,7 @@ static const struct probe_ops *const probe_kinds[PROBE_KINDS] = {
     [PROBE_TCP] = &probe_tcp_ops,
     [PROBE_HTTP] = &probe_http_ops,
     [PROBE_UDP] = &probe_udp_ops,
+    [PROBE_DNS] = &probe_dns_ops,
     [PROBE_AGENT] = &probe_agent_ops,
 };
 
@@ -43,6 +44,38 @@ char *probe_quote(const char *s, size_t n, size_t max, char *out)
         out[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
     out[i] = '\0';
     return out;
+}
+
+/* A connected datagram socket reports an ICMP port unreachable as ECONNREFUSED. */
+static void dgram_strerror(int err, char *why, size_t len)
+{
+    if (err == ECONNREFUSED)
+        snprintf(why, len, "port unreachable");
+    else
+        probe_strerror(err, why, len);
+}
+
+bool probe_send_datagram(struct probe *p, const void *data, size_t n, char *why, size_t len)
+{
+    if (send(p->fd, data, n, 0) < 0) {
+        dgram_strerror(errno, why, len);
+        return false;
+    }
+    return true;
+}
+
+int probe_recv_datagram(struct probe *p, char *why, size_t len)
+{
+    ssize_t n = recv(p->fd, p->buf, PROBE_BUF, 0);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+            return 0;
+        dgram_strerror(errno, why, len);
+        return -1;
+    }
+    p->got = (size_t)n;
+    p->buf[p->got] = '\0';
+    return 1;
 }
 
 /* The only way a probe ends: everything is released and the struct is idle before done runs,
@@ -100,7 +133,7 @@ static void probe_io_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
     int r = probe_kinds[p->kind]->readable(p, why, sizeof why);
     if (r > 0)
-        probe_end(p, true, "ok");
+        probe_end(p, true, why[0] ? why : "ok");
     else if (r < 0)
         probe_end(p, false, why);
 }

@@ -1,10 +1,10 @@
 /* probe: one health probe of one real server, in flight in the daemon's libev loop with
  * ordinary non-blocking kernel sockets bound to the director's own internal address: a TCP
- * connect, an HTTP GET, a UDP request/reply, or a query of the server's load agent (HAProxy's
- * agent-check protocol: one line such as "75%", "drain", "down", "up", "ready").
+ * connect, an HTTP GET, a UDP request/reply, a DNS query, or a query of the server's load agent
+ * (HAProxy's agent-check protocol: one line such as "75%", "drain", "down", "up", "ready").
  * A probe never blocks the loop and ends exactly once, through its callback, within its timeout.
- * One file per kind behind one ops table (probe_tcp.c, probe_http.c, probe_udp.c, probe_agent.c);
- * probe.c owns the socket, the watchers and the ending, and lists the kinds. */
+ * One file per kind behind one ops table (probe_tcp.c, probe_http.c, probe_udp.c, probe_dns.c,
+ * probe_agent.c); probe.c owns the socket, the watchers and the ending, and lists the kinds. */
 #ifndef RAWLB_HEALTH_PROBE_H
 #define RAWLB_HEALTH_PROBE_H
 
@@ -40,13 +40,21 @@ struct agent_reply {
  * nothing usable is there. Pure, for tests. */
 bool agent_parse(const char *line, struct agent_reply *r);
 
+/* DNS (probe_dns.c), pure, for tests. The query for name ("." is the root) of type A, class IN,
+ * with the given id and recursion not desired (a resolver answers from what it has, at once).
+ * Returns its length, 0 when it does not fit len or name is not a valid name. */
+size_t dns_build_query(const char *name, uint16_t id, uint8_t *out, size_t len);
+/* A datagram that answers the query with that id: 1 with the response code in *rcode, -1 with
+ * why (not a DNS answer, another id). Whatever the response code, the server answered. */
+int dns_parse_answer(const uint8_t *b, size_t n, uint16_t id, unsigned *rcode, char *why, size_t whylen);
+
 /* ok, result: "ok" or why not ("connect refused", "timeout", "status 500", "no 'OK' in reply").
  * agent: for agent probes that succeeded, the parsed reply; NULL otherwise. Both pointers are
  * valid only during the call. The probe is idle again when done runs: done may start the next
  * probe on the same struct. */
 typedef void (*probe_done_cb)(void *arg, bool ok, const char *result, const struct agent_reply *agent);
 
-enum probe_kind { PROBE_TCP, PROBE_HTTP, PROBE_UDP, PROBE_AGENT, PROBE_KINDS };
+enum probe_kind { PROBE_TCP, PROBE_HTTP, PROBE_UDP, PROBE_DNS, PROBE_AGENT, PROBE_KINDS };
 
 /* A zeroed struct probe is idle (probe_cancel on it does nothing). */
 struct probe {
@@ -66,6 +74,7 @@ struct probe {
     size_t got;                 /* bytes in buf */
     char buf[PROBE_BUF + 1];    /* room for a terminating NUL */
     struct agent_reply agent;   /* agent probes: what agent_parse made of the line */
+    uint16_t dns_id;            /* dns probes: the id the answer must carry */
 };
 
 /* One kind of probe. probe.c creates, binds and connects the socket, runs the timeout and ends
@@ -77,13 +86,13 @@ struct probe_ops {
     /* Called once the socket is connected (stream: the connect completed; dgram: at once).
      * Returns false with a reason in why when the probe fails there. May be NULL. */
     bool (*connected)(struct probe *p, char *why, size_t len);
-    /* Called when the socket is readable (or has an error pending); returns 1 done ok,
-     * 0 needs more, -1 failed (reason in why). May be NULL: then the probe succeeds as soon as
-     * it is connected (TCP check). */
+    /* Called when the socket is readable (or has an error pending); returns 1 done ok (why may
+     * then say more than "ok": "ok, NXDOMAIN"), 0 needs more, -1 failed (reason in why). May be
+     * NULL: then the probe succeeds as soon as it is connected (TCP check). */
     int (*readable)(struct probe *p, char *why, size_t len);
 };
 
-extern const struct probe_ops probe_tcp_ops, probe_http_ops, probe_udp_ops, probe_agent_ops;
+extern const struct probe_ops probe_tcp_ops, probe_http_ops, probe_udp_ops, probe_dns_ops, probe_agent_ops;
 
 /* Starts probing dst (address and port as the kind wants: the caller passes --check-port or
  * --agent-port already) from src (port 0), both network order, for at most cfg->probe_timeout_ms.
@@ -103,6 +112,13 @@ void probe_strerror(int err, char *why, size_t len);
  * after some data, or with line set a newline arrived; p->buf is then NUL-terminated), 0 to wait
  * for more, -1 when there is no answer (why says so). */
 int probe_read_answer(struct probe *p, bool line, char *why, size_t len);
+/* For the datagram kinds, on their connected socket: sends one datagram, or false with why; the
+ * ICMP port unreachable of an earlier datagram comes back here or in probe_recv_datagram as
+ * ECONNREFUSED: "port unreachable", the probe fails at once. */
+bool probe_send_datagram(struct probe *p, const void *data, size_t n, char *why, size_t len);
+/* Takes the datagram that arrived into p->buf (p->got its length, NUL-terminated). Returns 1 when
+ * there is one, 0 to wait for it, -1 with why on an error. */
+int probe_recv_datagram(struct probe *p, char *why, size_t len);
 /* For the kinds: s cut to at most max printable characters (others become '?'), for quoting
  * what a server said in a reason. Returns out, which holds at least max + 1 bytes. */
 char *probe_quote(const char *s, size_t n, size_t max, char *out);

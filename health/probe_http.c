@@ -75,11 +75,12 @@ static int http_judge(struct probe *p, char *why, size_t len)
         snprintf(why, len, "status %d", status);
         return -1;
     }
-    if (cfg->expect[0]) {
+    if (cfg->expect.len) {
         const char *body = http_body(p->buf, p->got);
         size_t blen = body ? (size_t)(p->buf + p->got - body) : 0;
-        if (!body || !memmem(body, blen, cfg->expect, strlen(cfg->expect))) {
-            snprintf(why, len, "no '%s' in body", cfg->expect);
+        if (!body || !memmem(body, blen, cfg->expect.data, cfg->expect.len)) {
+            char text[RAWLB_CHECK_ESCAPED_LEN];
+            snprintf(why, len, "no '%s' in body", config_escape_bytes(&cfg->expect, text));
             return -1;
         }
     }

@@ -1,8 +1,7 @@
-/* probe_udp: --check udp --send STRING --expect STRING. A connected UDP socket sends the string;
- * the first datagram back is the answer, good when --expect is empty or the datagram contains it.
- * An ICMP port unreachable comes back as ECONNREFUSED on the connected socket: "port
- * unreachable". Silence runs into the probe's timeout. */
-#include <errno.h>
+/* probe_udp: --check udp --send STRING --expect STRING. A connected UDP socket sends the bytes;
+ * the first datagram back is the answer, good when --expect is not given or the datagram contains
+ * its bytes. An ICMP port unreachable fails the probe at once (probe.c's datagram helpers).
+ * Silence runs into the probe's timeout. */
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,34 +10,18 @@
 
 static bool udp_connected(struct probe *p, char *why, size_t len)
 {
-    const char *s = p->cfg->send;
-    if (send(p->fd, s, strlen(s), 0) < 0) {
-        if (errno == ECONNREFUSED)
-            snprintf(why, len, "port unreachable");
-        else
-            probe_strerror(errno, why, len);
-        return false;
-    }
-    return true;
+    return probe_send_datagram(p, p->cfg->send.data, p->cfg->send.len, why, len);
 }
 
 static int udp_readable(struct probe *p, char *why, size_t len)
 {
-    ssize_t n = recv(p->fd, p->buf, PROBE_BUF, 0);
-    if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-            return 0;
-        if (errno == ECONNREFUSED)
-            snprintf(why, len, "port unreachable");
-        else
-            probe_strerror(errno, why, len);
-        return -1;
-    }
-    p->got = (size_t)n;
-    p->buf[p->got] = '\0';
-    const char *expect = p->cfg->expect;
-    if (expect[0] && !memmem(p->buf, p->got, expect, strlen(expect))) {
-        snprintf(why, len, "no '%s' in reply", expect);
+    int r = probe_recv_datagram(p, why, len);
+    if (r <= 0)
+        return r;
+    const struct check_bytes *expect = &p->cfg->expect;
+    if (expect->len && !memmem(p->buf, p->got, expect->data, expect->len)) {
+        char text[RAWLB_CHECK_ESCAPED_LEN];
+        snprintf(why, len, "no '%s' in reply", config_escape_bytes(expect, text));
         return -1;
     }
     return 1;

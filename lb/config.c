@@ -155,6 +155,7 @@ static bool check_fits(enum check_kind kind, uint8_t proto)
     case CHECK_HTTP:
         return proto == IPPROTO_TCP;
     case CHECK_UDP:
+    case CHECK_DNS:
         return proto == IPPROTO_UDP;
     case CHECK_AUTO:
     case CHECK_NONE:
@@ -317,13 +318,59 @@ static bool set_max_conns(struct parser *p, const char *val)
     return true;
 }
 
-/* --check tcp|http[:PATH]|udp|none. */
+/* A --check dns:NAME name: dot-separated labels of 1..63 letters, digits, '-' or '_', at most
+ * RAWLB_DNS_NAME_MAX characters, one final dot allowed; "." alone is the root. Into out (without
+ * the final dot), or false with why. */
+static bool parse_dns_name(const char *name, char *out, char *why, size_t whylen)
+{
+    size_t n = strlen(name);
+    if (strcmp(name, ".") == 0) {
+        strcpy(out, name);
+        return true;
+    }
+    if (n && name[n - 1] == '.')
+        n--;
+    if (n == 0 || n > RAWLB_DNS_NAME_MAX) {
+        snprintf(why, whylen, "a length other than 1..%d characters", RAWLB_DNS_NAME_MAX);
+        return false;
+    }
+    size_t label = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (c == '.') {
+            if (label == 0) {
+                snprintf(why, whylen, "an empty label");
+                return false;
+            }
+            label = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '_')) {
+            snprintf(why, whylen, "a character other than letters, digits, '-', '_' and dots");
+            return false;
+        }
+        if (++label > RAWLB_DNS_LABEL_MAX) {
+            snprintf(why, whylen, "a label longer than %d characters", RAWLB_DNS_LABEL_MAX);
+            return false;
+        }
+    }
+    if (label == 0) { /* a second final dot */
+        snprintf(why, whylen, "an empty label");
+        return false;
+    }
+    memcpy(out, name, n);
+    out[n] = '\0';
+    return true;
+}
+
+/* --check tcp|http[:PATH]|udp|dns[:NAME]|none. */
 static bool set_check(struct parser *p, const char *val)
 {
     struct check_config *cc = &scope(p)->check;
     enum check_kind kind;
     const char *path = "/";
-    char name[64];
+    char name[64], dns[RAWLB_DNS_NAME_MAX + 1] = RAWLB_DEFAULT_DNS_NAME, why[96];
 
     if (strcmp(val, "tcp") == 0) {
         kind = CHECK_TCP;
@@ -344,15 +391,22 @@ static bool set_check(struct parser *p, const char *val)
                 if ((unsigned char)*c <= ' ' || *c == 0x7f)
                     return fail(p, "--check: path in '%s' has a space or control character", val);
         }
+    } else if (strcmp(val, "dns") == 0 || strncmp(val, "dns:", 4) == 0) {
+        kind = CHECK_DNS;
+        if (val[3] == ':' && !parse_dns_name(val + 4, dns, why, sizeof why))
+            return fail(p, "--check: the name has %s in '%s' (a name: labels of letters, digits, '-' or '_' "
+                           "joined by dots; '.' is the root)", why, val);
     } else {
-        return fail(p, "--check: unknown check '%s' (known: tcp http[:PATH] udp none)", val);
+        return fail(p, "--check: unknown check '%s' (known: tcp http[:PATH] udp dns[:NAME] none)", val);
     }
     if (p->cur && !check_fits(kind, p->cur->proto))
-        return fail(p, "--check: '%s' is for %s services, not %s", val, kind == CHECK_UDP ? "UDP" : "TCP",
-                    svc_str(p->cur, name, sizeof(name)));
+        return fail(p, "--check: '%s' is for %s services, not %s", val,
+                    check_fits(kind, IPPROTO_UDP) ? "UDP" : "TCP", svc_str(p->cur, name, sizeof(name)));
     cc->kind = kind;
     if (kind == CHECK_HTTP)
         snprintf(cc->http_path, sizeof(cc->http_path), "%s", path);
+    if (kind == CHECK_DNS)
+        snprintf(cc->dns_name, sizeof(cc->dns_name), "%s", dns);
     return true;
 }
 
@@ -366,17 +420,73 @@ static bool set_expect_status(struct parser *p, const char *val)
     return true;
 }
 
-/* --expect and --send: a non-empty string that fits struct check_config. */
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool config_unescape_bytes(const char *text, struct check_bytes *out, char *why, size_t whylen)
+{
+    size_t n = 0;
+    memset(out, 0, sizeof *out); /* nothing of an earlier value stays behind its length */
+    for (const char *s = text; *s; n++) {
+        if (n == RAWLB_CHECK_STRLEN - 1) {
+            snprintf(why, whylen, "too long (at most %d bytes)", RAWLB_CHECK_STRLEN - 1);
+            return false;
+        }
+        if (*s != '\\') {
+            out->data[n] = *s++;
+            continue;
+        }
+        if (s[1] == '\\') {
+            out->data[n] = '\\';
+            s += 2;
+            continue;
+        }
+        int hi = s[1] == 'x' ? hex_digit(s[2]) : -1, lo = hi >= 0 ? hex_digit(s[3]) : -1;
+        if (lo < 0) {
+            snprintf(why, whylen, "'\\%.3s' is no escape (\\xNN for a byte, \\\\ for a backslash)", s + 1);
+            return false;
+        }
+        out->data[n] = (char)(hi << 4 | lo);
+        s += 4;
+    }
+    out->len = (uint8_t)n;
+    return true;
+}
+
+char *config_escape_bytes(const struct check_bytes *b, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < b->len; i++) {
+        unsigned char c = (unsigned char)b->data[i];
+        if (c == '\\')
+            o += (size_t)sprintf(out + o, "\\\\");
+        else if (c >= ' ' && c < 0x7f)
+            out[o++] = (char)c;
+        else
+            o += (size_t)sprintf(out + o, "\\x%02x", c);
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* --expect and --send: a non-empty string, with escapes, that fits struct check_config. */
 static bool set_check_string(struct parser *p, int opt, const char *val)
 {
     struct svc_opts *so = scope(p);
-    char *dst = opt == OPT_SEND ? so->check.send : so->check.expect;
+    struct check_bytes *dst = opt == OPT_SEND ? &so->check.send : &so->check.expect;
+    char why[128];
     if (*val == '\0')
         return fail(p, "--%s: empty string", opt_name(opt));
-    if (strlen(val) >= RAWLB_CHECK_STRLEN)
-        return fail(p, "--%s: '%s' is too long (at most %d bytes)", opt_name(opt), val,
-                    RAWLB_CHECK_STRLEN - 1);
-    strcpy(dst, val);
+    if (!config_unescape_bytes(val, dst, why, sizeof why))
+        return fail(p, "--%s: %s: '%s'", opt_name(opt), why, val);
     if (opt == OPT_SEND)
         so->send_given = true;
     else
@@ -502,16 +612,21 @@ static bool check_service_health(struct parser *p, struct service_config *sc, co
         return fail(p, "--expect: only meaningful with --check http or udp, which %s does not have", name);
     if (so->send_given && cc.kind != CHECK_UDP)
         return fail(p, "--send: only meaningful with --check udp, which %s does not have", name);
-    if (cc.kind == CHECK_UDP && cc.send[0] == '\0')
+    if (cc.kind == CHECK_UDP && cc.send.len == 0)
         return fail(p, "--check udp: %s needs --send STRING (the probe's payload)", name);
     if (cc.has_sorry)
         for (unsigned i = 0; i < sc->n_rs; i++)
             if (sc->rs[i].ep.addr == cc.sorry.addr && sc->rs[i].ep.port == cc.sorry.port)
                 return fail(p, "--sorry-server: '%s' is also a real server of %s", so->sorry_arg, name);
+    struct check_config defaults = config_check_defaults();
     if (cc.kind != CHECK_UDP)
-        cc.send[0] = '\0';
+        cc.send = defaults.send;
     if (cc.kind != CHECK_UDP && cc.kind != CHECK_HTTP)
-        cc.expect[0] = '\0';
+        cc.expect = defaults.expect;
+    if (cc.kind != CHECK_HTTP)
+        memcpy(cc.http_path, defaults.http_path, sizeof cc.http_path);
+    if (cc.kind != CHECK_DNS)
+        memcpy(cc.dns_name, defaults.dns_name, sizeof cc.dns_name);
     sc->check = cc;
     return true;
 }
@@ -589,6 +704,7 @@ struct check_config config_check_defaults(void)
     return (struct check_config){
         .kind = CHECK_AUTO,
         .http_path = "/",
+        .dns_name = RAWLB_DEFAULT_DNS_NAME,
         .expect_status = RAWLB_DEFAULT_EXPECT_STATUS,
         .interval_ms = RAWLB_DEFAULT_CHECK_INTERVAL_MS,
         .probe_timeout_ms = RAWLB_DEFAULT_PROBE_TIMEOUT_MS,
@@ -800,11 +916,13 @@ void config_usage(FILE *out)
             "  -V, --version                 print the version and exit\n"
             "\n"
             "health checks (per service, or defaults before the first service):\n"
-            "      --check KIND              tcp, http[:PATH], udp or none (default tcp for TCP\n"
-            "                                services, none for UDP ones; PATH default /)\n"
+            "      --check KIND              tcp, http[:PATH], udp, dns[:NAME] or none (default tcp\n"
+            "                                for TCP services, none for UDP ones; PATH default /,\n"
+            "                                NAME default . (a type A query; any answer is alive))\n"
             "      --expect-status N         http: the status a healthy server answers (default %d)\n"
             "      --expect STRING           http or udp: the body or reply must contain STRING\n"
-            "      --send STRING             udp: the probe's payload (required with --check udp)\n"
+            "      --send STRING             udp: the probe's payload (required with --check udp);\n"
+            "                                in both, \\xNN is the byte NN and \\\\ a backslash\n"
             "      --check-port N            probe port N instead of the real server's port\n"
             "      --check-interval SEC      between probes (default %g)\n"
             "      --probe-timeout SEC       for one probe (default %g)\n"

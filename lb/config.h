@@ -38,20 +38,33 @@ enum check_kind {
     CHECK_TCP,  /* connect to the real server's (or --check-port's) port */
     CHECK_HTTP, /* GET path, status and optional body string */
     CHECK_UDP,  /* send a string, expect a reply (containing a string) */
+    CHECK_DNS,  /* a DNS query (type A) for a name: any answer to it is alive */
 };
 #define RAWLB_CHECK_STRLEN 128
+#define RAWLB_DNS_NAME_MAX 253 /* characters of a name without its final dot (RFC 1035) */
+#define RAWLB_DNS_LABEL_MAX 63
 #define RAWLB_DEFAULT_CHECK_INTERVAL_MS 2000
 #define RAWLB_DEFAULT_PROBE_TIMEOUT_MS 3000
 #define RAWLB_DEFAULT_CHECK_TIMEOUT_MS 10000
 #define RAWLB_DEFAULT_REENTRY_MS 180000
 #define RAWLB_DEFAULT_EXPECT_STATUS 200
+#define RAWLB_DEFAULT_DNS_NAME "." /* the root: every DNS server answers for it, if only to refuse */
+
+/* --send and --expect: bytes, NUL included (typed as \xNN), so they carry their length. */
+struct check_bytes {
+    uint8_t len; /* < RAWLB_CHECK_STRLEN; 0 = not given */
+    char data[RAWLB_CHECK_STRLEN];
+};
+/* The longest text config_escape_bytes writes: every byte as \xNN, and the NUL. */
+#define RAWLB_CHECK_ESCAPED_LEN (4 * RAWLB_CHECK_STRLEN)
 
 struct check_config {
     enum check_kind kind;
     char http_path[RAWLB_CHECK_STRLEN]; /* --check http:PATH, default "/" */
+    char dns_name[RAWLB_DNS_NAME_MAX + 1]; /* --check dns:NAME without its final dot, default "." */
     int expect_status;                  /* --expect-status, http only */
-    char expect[RAWLB_CHECK_STRLEN];    /* --expect: in the http body or the udp reply; "" = any */
-    char send[RAWLB_CHECK_STRLEN];      /* --send: the udp probe's payload */
+    struct check_bytes expect;          /* --expect: in the http body or the udp reply; len 0 = any */
+    struct check_bytes send;            /* --send: the udp probe's payload */
     uint16_t port;                      /* --check-port, host order; 0 = the real server's port */
     uint32_t interval_ms;               /* --check-interval: from one probe's end to the next start */
     uint32_t probe_timeout_ms;          /* --probe-timeout: one probe */
@@ -104,6 +117,14 @@ enum config_result {
 
 /* The health-check settings a service has when none are given (kind CHECK_AUTO). */
 struct check_config config_check_defaults(void);
+/* --send and --expect as typed: "\\" is a backslash, "\xNN" the byte NN (two hex digits, 00
+ * too); any other backslash is refused. False with why (a clause for a message) when the text
+ * is not valid or its bytes do not fit. */
+bool config_unescape_bytes(const char *text, struct check_bytes *out, char *why, size_t whylen);
+/* The reverse, for -S and messages: printable ASCII as it is, a backslash as "\\", every other
+ * byte as "\xNN", so config_unescape_bytes gives the same bytes back. out holds
+ * RAWLB_CHECK_ESCAPED_LEN. */
+char *config_escape_bytes(const struct check_bytes *b, char *out);
 
 enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv, char *err, size_t errlen);
 /* The same from one line as rawlb-ctl -S prints it ("rawlb -e ext ..."): words separated by

@@ -44,6 +44,16 @@ static void save_check(struct textout *o, const struct service_config *sc)
         case CHECK_UDP:
             textout_printf(o, " --check udp");
             break;
+        case CHECK_DNS:
+            if (strcmp(c->dns_name, RAWLB_DEFAULT_DNS_NAME) == 0) {
+                textout_printf(o, " --check dns");
+            } else {
+                char arg[RAWLB_DNS_NAME_MAX + 8];
+                snprintf(arg, sizeof arg, "dns:%s", c->dns_name);
+                textout_printf(o, " --check");
+                textout_word(o, arg);
+            }
+            break;
         default:
             textout_printf(o, " --check none");
             break;
@@ -51,13 +61,15 @@ static void save_check(struct textout *o, const struct service_config *sc)
     }
     if (c->kind == CHECK_HTTP && c->expect_status != RAWLB_DEFAULT_EXPECT_STATUS)
         textout_printf(o, " --expect-status %d", c->expect_status);
-    if (c->expect[0]) {
+    /* Escaped as config.c reads them, so NULs and backslashes come back byte for byte. */
+    char text[RAWLB_CHECK_ESCAPED_LEN];
+    if (c->expect.len) {
         textout_printf(o, " --expect");
-        textout_word(o, c->expect);
+        textout_word(o, config_escape_bytes(&c->expect, text));
     }
-    if (c->send[0]) {
+    if (c->send.len) {
         textout_printf(o, " --send");
-        textout_word(o, c->send);
+        textout_word(o, config_escape_bytes(&c->send, text));
     }
     if (c->port)
         textout_printf(o, " --check-port %u", c->port);

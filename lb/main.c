@@ -506,7 +506,8 @@ static bool setup(struct daemon *d, char *err, size_t errlen)
     d->loop = ev_default_loop(EVFLAG_AUTO);
     if (!pidfile_open(d, err, errlen) || !open_io(d, err, errlen))
         return false;
-    if (!health_start(&d->health, d->loop, &d->services, &d->cfg, d->host.arp_source, drop_flows_cb, d)) {
+    if (!health_start(&d->health, d->loop, &d->services, &d->cfg, d->host.arp_source, drop_flows_cb, d, solicit_cb,
+                      &d->arp_int)) {
         snprintf(err, errlen, "not enough memory for the health checks");
         return false;
     }

@@ -1,8 +1,8 @@
 #!/bin/bash
 # Runtime edits in ipvsadm's syntax, no restart: a weight change (wrr 1:1 -> 3:1) and a drain
 # (weight 0) change where new connections go while a long download from the drained server goes
-# on intact; -a adds a third real server that then gets traffic; -A/-D add and remove a service
-# (left without real servers in between, as ipvsadm allows);
+# on intact; -a adds a third real server that gets traffic once its first probe passed; -A/-D add
+# and remove a service (left without real servers in between, as ipvsadm allows);
 # list --stats counts the requests made, -Z zeroes them, --json parses; -L -n -c shows the flows;
 # -S fed back to a new rawlb gives the same list.
 . "$(dirname "$0")/lib.sh"
@@ -81,6 +81,8 @@ say "drained $DL: $KEEP got $nk, $DL got $nd of 20"
 
 # ---- -a: a third real server gets traffic ----
 ctl -a -t $VIP:80 -r $RS3 -w 3 -m || fail "-a of rs3 failed"
+# an added server is used from its first passing probe on, which goes out at once
+t=$(wait_state 3 $RS3 up) || fail "the added rs3 is not up $t ms after -a: $(health_line $RS3)"
 read -r a b c <<<"$(split 24)"
 say "with rs3 added (weight 3, $KEEP weight 3, $DL 0): rs1=$a rs2=$b rs3=$c"
 [ $c -ge 10 ] || fail "the added real server rs3 got $c of 24 new connections"

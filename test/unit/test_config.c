@@ -36,6 +36,13 @@ static uint32_t ip(const char *s)
     return in.s_addr;
 }
 
+/* --send and --expect hold bytes: a literal's, NULs included. */
+static bool bytes_are(const struct check_bytes *b, const char *s, size_t n)
+{
+    return b->len == n && memcmp(b->data, s, n) == 0;
+}
+#define BYTES_ARE(b, lit) bytes_are(&(b), lit, sizeof lit - 1)
+
 #define CHECK_OK(cmd)                                                              \
     do {                                                                           \
         if (parse(cmd) != CONFIG_OK) {                                             \
@@ -317,7 +324,7 @@ static void test_health_defaults(void)
         CHECK_EQ_U(cc->kind, i == 0 ? CHECK_TCP : CHECK_NONE);
         CHECK(strcmp(cc->http_path, "/") == 0);
         CHECK_EQ_U(cc->expect_status, 200);
-        CHECK(cc->expect[0] == '\0' && cc->send[0] == '\0');
+        CHECK(cc->expect.len == 0 && cc->send.len == 0);
         CHECK_EQ_U(cc->port, 0);
         CHECK_EQ_U(cc->interval_ms, 2000);
         CHECK_EQ_U(cc->probe_timeout_ms, 3000);
@@ -336,7 +343,7 @@ static void test_health_defaults(void)
     CHECK_EQ_U(cc->kind, CHECK_HTTP);
     CHECK(strcmp(cc->http_path, "/health") == 0);
     CHECK_EQ_U(cc->expect_status, 204);
-    CHECK(strcmp(cc->expect, "OK") == 0);
+    CHECK(BYTES_ARE(cc->expect, "OK"));
     CHECK_EQ_U(cc->port, 8080);
     CHECK_EQ_U(cc->interval_ms, 500);
     CHECK_EQ_U(cc->probe_timeout_ms, 1250);
@@ -357,8 +364,8 @@ static void test_health_defaults(void)
     CHECK(strcmp(cfg.services[0].check.http_path, "/") == 0);
     CHECK_OK(BASE "-u 198.51.100.10:53 --check udp --send ping --expect pong -r 203.0.113.11:53");
     CHECK_EQ_U(cfg.services[0].check.kind, CHECK_UDP);
-    CHECK(strcmp(cfg.services[0].check.send, "ping") == 0);
-    CHECK(strcmp(cfg.services[0].check.expect, "pong") == 0);
+    CHECK(BYTES_ARE(cfg.services[0].check.send, "ping"));
+    CHECK(BYTES_ARE(cfg.services[0].check.expect, "pong"));
     CHECK_OK(BASE "-u 198.51.100.10:53 --expect pong --send ping --check udp -r 203.0.113.11:53"); /* any order */
     CHECK_EQ_U(cfg.services[0].check.kind, CHECK_UDP);
     CHECK_OK(BASE "-t 198.51.100.10:80 --check none --agent-port 1 -r 203.0.113.11:80");
@@ -474,22 +481,22 @@ static void test_health_grouping(void)
     CHECK_EQ_U(cfg.services[0].check.kind, CHECK_HTTP);
     CHECK(strcmp(cfg.services[0].check.http_path, "/h") == 0);
     CHECK_EQ_U(cfg.services[0].check.expect_status, 404);
-    CHECK(strcmp(cfg.services[0].check.expect, "up") == 0);
+    CHECK(BYTES_ARE(cfg.services[0].check.expect, "up"));
     CHECK_EQ_U(cfg.services[1].check.kind, CHECK_NONE);
-    CHECK(cfg.services[1].check.expect[0] == '\0');
+    CHECK(cfg.services[1].check.expect.len == 0);
     CHECK_OK(BASE "--check udp --send ping -t 198.51.100.10:80 -r 203.0.113.11:80 "
                   "-u 198.51.100.10:53 -r 203.0.113.11:53");
     CHECK_EQ_U(cfg.services[0].check.kind, CHECK_TCP);
-    CHECK(cfg.services[0].check.send[0] == '\0');
+    CHECK(cfg.services[0].check.send.len == 0);
     CHECK_EQ_U(cfg.services[1].check.kind, CHECK_UDP);
-    CHECK(strcmp(cfg.services[1].check.send, "ping") == 0);
+    CHECK(BYTES_ARE(cfg.services[1].check.send, "ping"));
     CHECK_OK(BASE "--check none -t 198.51.100.10:80 -r 203.0.113.11:80 -t 198.51.100.10:81 --check tcp "
                   "-r 203.0.113.11:81");
     CHECK_EQ_U(cfg.services[0].check.kind, CHECK_NONE);
     CHECK_EQ_U(cfg.services[1].check.kind, CHECK_TCP);
     /* A default --send serves the UDP service; a service's own --check overrides the default one. */
     CHECK_OK(BASE "--send hello -u 198.51.100.10:53 --check udp -r 203.0.113.11:53");
-    CHECK(strcmp(cfg.services[0].check.send, "hello") == 0);
+    CHECK(BYTES_ARE(cfg.services[0].check.send, "hello"));
     CHECK_OK(BASE "--check http -t 198.51.100.10:80 --check tcp -r 203.0.113.11:80 "
                   "-t 198.51.100.10:81 -r 203.0.113.11:81");
     CHECK_EQ_U(cfg.services[0].check.kind, CHECK_TCP);
@@ -515,7 +522,7 @@ static void test_health_errors(void)
 
     /* --check */
     CHECK_ERR(BASE "-t 198.51.100.10:80 --check ping -r 203.0.113.11:80",
-              "--check: unknown check 'ping' (known: tcp http[:PATH] udp none)");
+              "--check: unknown check 'ping' (known: tcp http[:PATH] udp dns[:NAME] none)");
     CHECK_ERR(BASE "--check TCP -t 198.51.100.10:80 -r 203.0.113.11:80", "--check", "'TCP'");
     CHECK_ERR(BASE "-t 198.51.100.10:80 --check https -r 203.0.113.11:80", "--check", "'https'");
     CHECK_ERR(BASE "-t 198.51.100.10:80 --check= -r 203.0.113.11:80", "--check", "''");
@@ -580,7 +587,7 @@ static void test_health_errors(void)
     longstr[RAWLB_CHECK_STRLEN - 1] = '\0';
     snprintf(cmd, sizeof(cmd), BASE "-t 198.51.100.10:80 --check http --expect %s -r 203.0.113.11:80", longstr);
     CHECK_OK(cmd);
-    CHECK_EQ_U(strlen(cfg.services[0].check.expect), RAWLB_CHECK_STRLEN - 1);
+    CHECK_EQ_U(cfg.services[0].check.expect.len, RAWLB_CHECK_STRLEN - 1);
 
     /* --send */
     CHECK_ERR(BASE "-t 198.51.100.10:80 --send hello -r 203.0.113.11:80",
@@ -626,6 +633,130 @@ static void test_health_errors(void)
     CHECK_EQ_U(cfg.services[0].check.dead_after_ms, 1000);
     CHECK_ERR(BASE "--che tcp -t 198.51.100.10:80 -r 203.0.113.11:80", "ambiguous", "'--che'");
     CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 --check", "'--check'", "value");
+}
+
+/* --check dns[:NAME]: UDP only, a name checked label by label, "." (the root) by default. */
+static void test_health_dns(void)
+{
+    CHECK_OK(BASE "-u 198.51.100.10:53 --check dns -r 203.0.113.11:53");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_DNS);
+    CHECK(strcmp(cfg.services[0].check.dns_name, ".") == 0);
+    CHECK_OK(BASE "-u 198.51.100.10:53 --check dns:example.test -r 203.0.113.11:53");
+    CHECK(strcmp(cfg.services[0].check.dns_name, "example.test") == 0);
+    CHECK_OK(BASE "-u 198.51.100.10:53 --check dns:Example.TEST. --check-port 5353 -r 203.0.113.11:53");
+    CHECK(strcmp(cfg.services[0].check.dns_name, "Example.TEST") == 0); /* the final dot is implied */
+    CHECK_EQ_U(cfg.services[0].check.port, 5353);
+    CHECK_OK(BASE "-u 198.51.100.10:53 --check dns:. -r 203.0.113.11:53");
+    CHECK(strcmp(cfg.services[0].check.dns_name, ".") == 0);
+    CHECK_OK(BASE "-u 198.51.100.10:53 --check dns:_sip._udp.x-1.test -r 203.0.113.11:53");
+    CHECK(strcmp(cfg.services[0].check.dns_name, "_sip._udp.x-1.test") == 0);
+    /* a default --check dns serves the UDP services; the TCP ones keep their tcp check */
+    CHECK_OK(BASE "--check dns:a.test -t 198.51.100.10:80 -r 203.0.113.11:80 -u 198.51.100.10:53 -r 203.0.113.11:53");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_TCP);
+    CHECK(strcmp(cfg.services[0].check.dns_name, ".") == 0); /* unused: left at its default */
+    CHECK_EQ_U(cfg.services[1].check.kind, CHECK_DNS);
+    CHECK(strcmp(cfg.services[1].check.dns_name, "a.test") == 0);
+    /* the last --check wins, and the name of an earlier dns one does not linger */
+    CHECK_OK(BASE "-u 198.51.100.10:53 --check dns:a.test --check udp --send x -r 203.0.113.11:53");
+    CHECK_EQ_U(cfg.services[0].check.kind, CHECK_UDP);
+    CHECK(strcmp(cfg.services[0].check.dns_name, ".") == 0);
+
+    CHECK_ERR(BASE "-t 198.51.100.10:53 --check dns -r 203.0.113.11:53", "--check", "'dns'", "UDP services",
+              "TCP 198.51.100.10:53");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check dns: -r 203.0.113.11:53", "--check", "'dns:'", "1..253", "root");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check dns:a..b -r 203.0.113.11:53", "--check", "'dns:a..b'",
+              "empty label");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check dns:.a -r 203.0.113.11:53", "'dns:.a'", "empty label");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check dns:a.b.. -r 203.0.113.11:53", "'dns:a.b..'", "empty label");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check dns:a/b -r 203.0.113.11:53", "'dns:a/b'", "character");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check dns:ex\\x41mple -r 203.0.113.11:53", "character");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check DNS -r 203.0.113.11:53", "unknown check 'DNS'");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check dns --send x -r 203.0.113.11:53", "--send", "--check udp");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check dns --expect x -r 203.0.113.11:53", "--expect",
+              "--check http or udp");
+    char cmd[1024], name[RAWLB_DNS_NAME_MAX + 8];
+    memset(name, 'a', RAWLB_DNS_LABEL_MAX + 1); /* one label too long */
+    name[RAWLB_DNS_LABEL_MAX + 1] = '\0';
+    snprintf(cmd, sizeof cmd, BASE "-u 198.51.100.10:53 --check dns:%s -r 203.0.113.11:53", name);
+    CHECK_ERR(cmd, "a label longer than 63");
+    name[RAWLB_DNS_LABEL_MAX] = '\0';
+    snprintf(cmd, sizeof cmd, BASE "-u 198.51.100.10:53 --check dns:%s -r 203.0.113.11:53", name);
+    CHECK_OK(cmd);
+    /* 253 characters in labels of 63: accepted; one more: refused */
+    for (size_t i = 0; i < RAWLB_DNS_NAME_MAX; i++)
+        name[i] = i % (RAWLB_DNS_LABEL_MAX + 1) == RAWLB_DNS_LABEL_MAX ? '.' : 'b';
+    name[RAWLB_DNS_NAME_MAX] = '\0';
+    snprintf(cmd, sizeof cmd, BASE "-u 198.51.100.10:53 --check dns:%s. -r 203.0.113.11:53", name);
+    CHECK_OK(cmd);
+    CHECK_EQ_U(strlen(cfg.services[0].check.dns_name), RAWLB_DNS_NAME_MAX);
+    snprintf(cmd, sizeof cmd, BASE "-u 198.51.100.10:53 --check dns:%sb -r 203.0.113.11:53", name);
+    CHECK_ERR(cmd, "--check: the name has a length other than 1..253 characters");
+}
+
+/* --send and --expect: \xNN and \\ escapes, NULs kept with the length; config_escape_bytes
+ * gives the text back. */
+static void test_check_escapes(void)
+{
+    const struct check_config *cc = &cfg.services[0].check;
+    CHECK_OK(BASE "-u 198.51.100.10:53 --check udp --send \\x00\\x01ping\\\\\\xff --expect a\\x00B -r 203.0.113.11:53");
+    CHECK(BYTES_ARE(cc->send, "\x00\x01ping\\\xff"));
+    CHECK_EQ_U(cc->send.len, 8);
+    CHECK(BYTES_ARE(cc->expect, "a\0B"));
+    CHECK_OK(BASE "-u 198.51.100.10:53 --check udp --send \\x4A\\x4b\\x7E -r 203.0.113.11:53");
+    CHECK(BYTES_ARE(cc->send, "JK~"));
+    CHECK_OK(BASE "-u 198.51.100.10:53 --check udp --send \\x00 -r 203.0.113.11:53"); /* only a NUL */
+    CHECK(BYTES_ARE(cc->send, "\0"));
+    CHECK_OK(BASE "-t 198.51.100.10:80 --check http --expect \\\\n -r 203.0.113.11:80"); /* backslash, n */
+    CHECK(BYTES_ARE(cc->expect, "\\n"));
+
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check udp --send a\\nb -r 203.0.113.11:53", "--send", "'a\\nb'",
+              "'\\nb'", "no escape", "\\xNN");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check udp --send a\\x4 -r 203.0.113.11:53", "--send", "no escape");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check udp --send \\xZZ -r 203.0.113.11:53", "'\\xZZ'", "no escape");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 --check udp --send x --expect ab\\ -r 203.0.113.11:53", "--expect",
+              "no escape");
+    /* the length counts bytes, not what was typed: 127 escaped bytes fit, 128 do not */
+    char cmd[1024], arg[4 * RAWLB_CHECK_STRLEN + 1] = "";
+    for (int i = 0; i < RAWLB_CHECK_STRLEN - 1; i++)
+        strcat(arg, "\\x00");
+    snprintf(cmd, sizeof cmd, BASE "-u 198.51.100.10:53 --check udp --send %s -r 203.0.113.11:53", arg);
+    CHECK_OK(cmd);
+    CHECK_EQ_U(cc->send.len, RAWLB_CHECK_STRLEN - 1);
+    CHECK(cc->send.data[0] == 0 && cc->send.data[RAWLB_CHECK_STRLEN - 2] == 0);
+    strcat(arg, "\\x00");
+    snprintf(cmd, sizeof cmd, BASE "-u 198.51.100.10:53 --check udp --send %s -r 203.0.113.11:53", arg);
+    CHECK_ERR(cmd, "--send", "too long (at most 127 bytes)");
+
+    /* back to text: printable as it is, a backslash doubled, the rest as \xNN */
+    char text[RAWLB_CHECK_ESCAPED_LEN];
+    struct check_bytes b = {.len = 9, .data = "a\\ b\0\x7f\n'\xff"};
+    CHECK(strcmp(config_escape_bytes(&b, text), "a\\\\ b\\x00\\x7f\\x0a'\\xff") == 0);
+    struct check_bytes back;
+    CHECK(config_unescape_bytes(text, &back, err, sizeof err));
+    CHECK(back.len == b.len && memcmp(back.data, b.data, b.len) == 0);
+    /* every byte value, 127 at a time, through the longest text */
+    for (unsigned start = 0; start < 256; start += RAWLB_CHECK_STRLEN - 1) {
+        struct check_bytes all = {0};
+        for (unsigned v = start; v < 256 && all.len < RAWLB_CHECK_STRLEN - 1; v++)
+            all.data[all.len++] = (char)v;
+        CHECK(strlen(config_escape_bytes(&all, text)) < RAWLB_CHECK_ESCAPED_LEN);
+        CHECK(config_unescape_bytes(text, &back, err, sizeof err));
+        CHECK(back.len == all.len && memcmp(back.data, all.data, all.len) == 0);
+    }
+
+    /* -S prints them escaped (quoted as a word with a backslash), the DNS name as given, and
+     * that line read back holds the same bytes */
+    CHECK_OK(BASE "-u 198.51.100.10:53 --check udp --send \\x00it's\\\\ --expect \\xff -r 203.0.113.11:53 "
+                  "-u 198.51.100.11:53 --check dns:example.test -r 203.0.113.11:53");
+    static char saved[4096];
+    CHECK(ctlproto_render_save(&cfg, saved, sizeof saved) > 0);
+    CHECK(strstr(saved, " --check udp --expect '\\xff' --send '\\x00it'\\''s\\\\' -r 203.0.113.11:53:1 ") != NULL);
+    CHECK(strstr(saved, " -u 198.51.100.11:53 -s wlc --check dns:example.test -r 203.0.113.11:53:1\n") != NULL);
+    static struct rawlb_config again;
+    CHECK(config_parse_line(&again, saved, err, sizeof err) == CONFIG_OK);
+    CHECK(BYTES_ARE(again.services[0].check.send, "\0it's\\"));
+    CHECK(BYTES_ARE(again.services[0].check.expect, "\xff"));
+    CHECK(strcmp(again.services[1].check.dns_name, "example.test") == 0);
 }
 
 static void test_small_err_buffer(void)
@@ -876,11 +1007,11 @@ static void test_parse_line(void)
                           "-u 198.51.100.10:53 --check udp --send \\''quoted'\\''  twice' --expect 'a\tb' "
                           "-r 203.0.113.11:53",
                           argv);
-        CHECK(strcmp(line_cfg.services[0].check.expect, "it's ok") == 0);
+        CHECK(BYTES_ARE(line_cfg.services[0].check.expect, "it's ok"));
         CHECK(strcmp(line_cfg.services[0].check.http_path, "/health") == 0);
         CHECK(strcmp(line_cfg.ctl_path, "/tmp/my lb.sock") == 0);
-        CHECK(strcmp(line_cfg.services[1].check.send, "'quoted'  twice") == 0);
-        CHECK(strcmp(line_cfg.services[1].check.expect, "a\tb") == 0);
+        CHECK(BYTES_ARE(line_cfg.services[1].check.send, "'quoted'  twice"));
+        CHECK(BYTES_ARE(line_cfg.services[1].check.expect, "a\tb"));
     }
     /* HA flags, the key file's path quoted. */
     {
@@ -937,7 +1068,7 @@ static void test_parse_line(void)
                  "-r 203.0.113.11:53 --ha-role primary --ha-peer 192.0.2.3 --ha-key %s --ha-notify -V",
                  keyword);
         LINE_SAME_AS_ARGV(line, argv);
-        CHECK(strcmp(line_cfg.services[0].check.send, "-h") == 0);
+        CHECK(BYTES_ARE(line_cfg.services[0].check.send, "-h"));
         CHECK(strcmp(line_cfg.ha.notify, "-V") == 0);
     }
     line_key_down();
@@ -971,6 +1102,13 @@ static void test_save_round_trip(void)
         "-r 203.0.113.12:53:7 "
         "-t 198.51.100.11:443 -p 60 --check none -r 203.0.113.11:443 "
         "-u 198.51.100.11:5353 -s sh -p 10 -M 16 --sorry-server 203.0.113.98:5353 -r 203.0.113.14:5353",
+        /* --send and --expect with escapes (NULs, a backslash, a quote, bytes above 127), DNS
+         * checks with and without a name. */
+        "rawlb -e ext -i int -n 203.0.113.1 "
+        "-u 198.51.100.10:7 --check udp --send '\\x00\\x01ping\\\\ it'\\''s\\xff' --expect 'po\\x00ng' "
+        "-r 203.0.113.11:7 -t 198.51.100.10:80 --check http --expect '\\\\x41' -r 203.0.113.11:80 "
+        "-u 198.51.100.10:53 --check dns -r 203.0.113.11:53 "
+        "-u 198.51.100.11:53 --check dns:example.test --check-port 5353 -r 203.0.113.11:53",
         /* HA without --ha-if, defaults elsewhere; --check tcp where it is the default anyway. */
         "rawlb -e ext -i int -n 203.0.113.1 --ha-role backup --ha-peer 192.0.2.3 --ha-key KEY "
         "-t 198.51.100.10:80 --check tcp -r 203.0.113.11:80 -t 198.51.100.10:8080 --check http -r 203.0.113.11:8080",
@@ -1025,6 +1163,8 @@ int main(void)
     test_health_seconds();
     test_health_grouping();
     test_health_errors();
+    test_health_dns();
+    test_check_escapes();
     test_small_err_buffer();
     test_usage();
     test_ha();

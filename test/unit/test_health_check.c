@@ -1,5 +1,6 @@
-/* test_health_check: the health state machine (health/check.h) on a fake clock: dead time,
- * re-entry, flapping, counters and the last result. */
+/* test_health_check: the health state machine (health/check.h) on a fake clock: a new server
+ * pending until its first passing probe, dead time, re-entry, flapping, counters and the last
+ * result. */
 #include <string.h>
 
 #include "testing.h"              /* test/unit/check.h: CHECK, CHECK_EQ_U, CHECK_DONE */
@@ -25,27 +26,111 @@ static bool bad(uint64_t at)
     return health_machine_result(&m, &timing, now, false, "connect refused");
 }
 
-static void start(void)
+static void start_pending(void)
 {
     now = T0;
     health_machine_init(&m, now);
 }
 
+/* A server that passed its first probe at T0: up since T0. */
+static void start(void)
+{
+    start_pending();
+    CHECK(ok(T0));
+    CHECK_EQ_U(m.state, HEALTH_UP);
+}
+
 static void test_init(void)
 {
-    start();
-    CHECK_EQ_U(m.state, HEALTH_UP);
+    start_pending();
+    CHECK_EQ_U(m.state, HEALTH_PENDING);
     CHECK_EQ_U(m.since_ms, T0);
     CHECK_EQ_U(m.last_ok_ms, T0);
     CHECK_EQ_U(m.failed, 0);
+    CHECK(!m.probed);
     CHECK(strcmp(m.last_result, "not probed yet") == 0);
+    /* The first passing probe puts it in service at once. */
+    CHECK(ok(T0 + 1));
+    CHECK_EQ_U(m.state, HEALTH_UP);
+    CHECK_EQ_U(m.since_ms, T0 + 1);
+    CHECK(m.probed);
     /* Successes keep it up without a transition. */
     for (unsigned i = 1; i <= 10; i++)
         CHECK(!ok(T0 + i * 2000));
     CHECK_EQ_U(m.state, HEALTH_UP);
-    CHECK_EQ_U(m.since_ms, T0);
+    CHECK_EQ_U(m.since_ms, T0 + 1);
     CHECK_EQ_U(m.last_ok_ms, T0 + 20000);
     CHECK(strcmp(m.last_result, "ok") == 0);
+}
+
+static void test_pending(void)
+{
+    /* Failures short of dead_after keep a new server pending, out of service, without a
+     * transition; they count and say why. */
+    start_pending();
+    CHECK(!bad(T0 + 1));
+    CHECK_EQ_U(m.state, HEALTH_PENDING);
+    CHECK(m.probed);
+    CHECK_EQ_U(m.failed, 1);
+    CHECK(strcmp(m.last_result, "connect refused") == 0);
+    CHECK(!bad(T0 + 2000));
+    CHECK(!bad(T0 + 9999));
+    CHECK_EQ_U(m.state, HEALTH_PENDING);
+    CHECK_EQ_U(m.since_ms, T0);
+    CHECK_EQ_U(m.failed, 3);
+    /* Then one success: up at once, no re-entry (it was never declared dead). */
+    CHECK(ok(T0 + 9999 + 500));
+    CHECK_EQ_U(m.state, HEALTH_UP);
+    CHECK_EQ_U(m.since_ms, T0 + 10499);
+    CHECK_EQ_U(m.failed, 0);
+    /* From then on, dead_after counts from its last success. */
+    CHECK(!bad(T0 + 10499 + 9999));
+    CHECK(bad(T0 + 10499 + 10000));
+    CHECK_EQ_U(m.state, HEALTH_DOWN);
+
+    /* A first result that is a success comes whenever it comes (a slow first probe). */
+    start_pending();
+    CHECK(ok(T0 + 60000));
+    CHECK_EQ_U(m.state, HEALTH_UP);
+
+    /* A clock stepped back counts as no time passing: still pending. */
+    start_pending();
+    CHECK(!bad(T0 - 5000));
+    CHECK_EQ_U(m.state, HEALTH_PENDING);
+}
+
+static void test_pending_timeout(void)
+{
+    /* No success within dead_after from the start: down, exactly at dead_after. */
+    start_pending();
+    CHECK(!bad(T0 + 2000));
+    CHECK(!bad(T0 + 9999));
+    CHECK_EQ_U(m.state, HEALTH_PENDING);
+    CHECK(bad(T0 + 10000));
+    CHECK_EQ_U(m.state, HEALTH_DOWN);
+    CHECK_EQ_U(m.since_ms, T0 + 10000);
+    CHECK_EQ_U(m.last_ok_ms, T0);
+    CHECK_EQ_U(m.failed, 3);
+    /* Down like any dead server: a success starts the re-entry, it is not up yet. */
+    CHECK(ok(T0 + 12000));
+    CHECK_EQ_U(m.state, HEALTH_REENTERING);
+    CHECK(!ok(T0 + 12000 + 179999));
+    CHECK(ok(T0 + 12000 + 180000));
+    CHECK_EQ_U(m.state, HEALTH_UP);
+
+    /* A single failure long after the start (a probe that hung) is enough. */
+    start_pending();
+    CHECK(bad(T0 + 30000));
+    CHECK_EQ_U(m.state, HEALTH_DOWN);
+    CHECK_EQ_U(m.failed, 1);
+
+    /* With reentry 0 the way back from there is one good probe. */
+    static const struct health_timing t0 = {.dead_after_ms = 10000, .reentry_ms = 0};
+    start_pending();
+    CHECK(health_machine_result(&m, &t0, T0 + 10000, false, "timeout"));
+    CHECK_EQ_U(m.state, HEALTH_DOWN);
+    CHECK(health_machine_result(&m, &t0, T0 + 11000, true, "ok"));
+    CHECK_EQ_U(m.state, HEALTH_UP);
 }
 
 static void test_short_failures_keep_it_up(void)
@@ -219,6 +304,7 @@ static void test_counters(void)
 
 static void test_names(void)
 {
+    CHECK(strcmp(health_state_name(HEALTH_PENDING), "pending") == 0);
     CHECK(strcmp(health_state_name(HEALTH_UP), "up") == 0);
     CHECK(strcmp(health_state_name(HEALTH_DOWN), "down") == 0);
     CHECK(strcmp(health_state_name(HEALTH_REENTERING), "re-entering") == 0);
@@ -228,6 +314,8 @@ static void test_names(void)
 int main(void)
 {
     test_init();
+    test_pending();
+    test_pending_timeout();
     test_short_failures_keep_it_up();
     test_dead_after_boundary();
     test_reentry();

@@ -1,6 +1,6 @@
-/* test_probe: the agent-check parser, and real probes on loopback in a libev loop against tiny
- * servers this test runs itself (forked children, or sockets that never answer). Every probe
- * must end exactly once with the expected verdict and reason. */
+/* test_probe: the agent-check parser, the DNS query and answer, and real probes on loopback in a
+ * libev loop against tiny servers this test runs itself (forked children, or sockets that never
+ * answer). Every probe must end exactly once with the expected verdict and reason. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -62,6 +62,58 @@ static void test_agent_parse(void)
     CHECK_AGENT("-5%", false, AGENT_NONE, false, 0);
     CHECK_AGENT("7x%", false, AGENT_NONE, false, 0);
     CHECK_AGENT("upx downy", false, AGENT_NONE, false, 0);
+}
+
+/* ---- DNS query and answer ---- */
+
+/* The query for example.test with id 0x1234, byte by byte (RFC 1035 4.1): no recursion desired. */
+static const uint8_t example_query[] = {
+    0x12, 0x34, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,   /* header */
+    7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e', 's', 't', 0,          /* name */
+    0x00, 0x01, 0x00, 0x01,                                                    /* A, IN */
+};
+
+static void test_dns_messages(void)
+{
+    uint8_t q[512];
+    CHECK_EQ_U(dns_build_query("example.test", 0x1234, q, sizeof q), sizeof example_query);
+    CHECK(memcmp(q, example_query, sizeof example_query) == 0);
+    CHECK_EQ_U(dns_build_query("example.test.", 0x1234, q, sizeof q), sizeof example_query);
+    CHECK(memcmp(q, example_query, sizeof example_query) == 0);
+    /* the root: an empty name */
+    static const uint8_t root[] = { 0xbe, 0xef, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1 };
+    CHECK_EQ_U(dns_build_query(".", 0xbeef, q, sizeof q), sizeof root);
+    CHECK(memcmp(q, root, sizeof root) == 0);
+    /* what does not fit, or is no name */
+    CHECK_EQ_U(dns_build_query("example.test", 1, q, sizeof example_query - 1), 0);
+    CHECK_EQ_U(dns_build_query("example.test", 1, q, sizeof example_query), sizeof example_query);
+    CHECK_EQ_U(dns_build_query(".", 1, q, 11), 0);
+    CHECK_EQ_U(dns_build_query("a..b", 1, q, sizeof q), 0);
+    char label[RAWLB_DNS_LABEL_MAX + 2];
+    memset(label, 'l', RAWLB_DNS_LABEL_MAX + 1);
+    label[RAWLB_DNS_LABEL_MAX + 1] = '\0';
+    CHECK_EQ_U(dns_build_query(label, 1, q, sizeof q), 0);
+    label[RAWLB_DNS_LABEL_MAX] = '\0';
+    CHECK_EQ_U(dns_build_query(label, 1, q, sizeof q), 12 + 1 + RAWLB_DNS_LABEL_MAX + 1 + 4);
+
+    /* answers: the id and the response flag; any response code */
+    uint8_t a[sizeof example_query];
+    memcpy(a, example_query, sizeof a);
+    char why[PROBE_WHYLEN];
+    unsigned rcode = 99;
+    CHECK(dns_parse_answer(a, sizeof a, 0x1234, &rcode, why, sizeof why) < 0); /* a query */
+    CHECK(strstr(why, "not a DNS answer"));
+    a[2] = 0x80;
+    CHECK_EQ_U(dns_parse_answer(a, sizeof a, 0x1234, &rcode, why, sizeof why), 1);
+    CHECK_EQ_U(rcode, 0);
+    a[3] = 0x83; /* RA, NXDOMAIN */
+    CHECK_EQ_U(dns_parse_answer(a, sizeof a, 0x1234, &rcode, why, sizeof why), 1);
+    CHECK_EQ_U(rcode, 3);
+    CHECK_EQ_U(dns_parse_answer(a, 12, 0x1234, &rcode, why, sizeof why), 1); /* a bare header */
+    CHECK(dns_parse_answer(a, 11, 0x1234, &rcode, why, sizeof why) < 0);
+    CHECK(strstr(why, "not a DNS answer (11 bytes)"));
+    CHECK(dns_parse_answer(a, sizeof a, 0x1235, &rcode, why, sizeof why) < 0);
+    CHECK(strstr(why, "another query (id 4660, want 4661)"));
 }
 
 /* ---- tiny servers ---- */
@@ -151,7 +203,8 @@ static uint16_t serve_tcp(const char *reply, size_t reply_len, bool read_request
     }
 }
 
-/* A UDP server in a child answering every datagram with reply. */
+/* A UDP server in a child answering every datagram with reply, or with the datagram itself when
+ * reply is NULL. */
 static uint16_t serve_udp(const char *reply)
 {
     uint16_t port;
@@ -164,8 +217,38 @@ static uint16_t serve_udp(const char *reply)
         char buf[2048];
         struct sockaddr_in from;
         socklen_t len = sizeof from;
-        if (recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &len) >= 0)
-            sendto(s, reply, strlen(reply), 0, (struct sockaddr *)&from, len);
+        ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &len);
+        if (n >= 0)
+            sendto(s, reply ? reply : buf, reply ? strlen(reply) : (size_t)n, 0, (struct sockaddr *)&from, len);
+    }
+}
+
+/* A DNS server in a child: a query that is exactly the one for example.test (whatever its id)
+ * gets an answer as mode says; any other datagram gets nothing (the probe then times out). */
+enum dns_mode { DNS_NOERROR, DNS_NXDOMAIN, DNS_REFUSED, DNS_OTHER_ID, DNS_NOT_ANSWER };
+static uint16_t serve_dns(enum dns_mode mode)
+{
+    uint16_t port;
+    int s = bound_socket(SOCK_DGRAM, &port);
+    if (fork_child() > 0) {
+        close(s);
+        return port;
+    }
+    for (;;) {
+        uint8_t b[512];
+        struct sockaddr_in from;
+        socklen_t len = sizeof from;
+        ssize_t n = recvfrom(s, b, sizeof b, 0, (struct sockaddr *)&from, &len);
+        if (n != (ssize_t)sizeof example_query || memcmp(b + 2, example_query + 2, sizeof example_query - 2) != 0)
+            continue;
+        static const uint8_t rcodes[] = { [DNS_NOERROR] = 0, [DNS_NXDOMAIN] = 3, [DNS_REFUSED] = 5 };
+        if (mode != DNS_NOT_ANSWER)
+            b[2] = 0x80; /* QR */
+        if (mode < sizeof rcodes)
+            b[3] = rcodes[mode];
+        if (mode == DNS_OTHER_ID)
+            b[1] ^= 1;
+        sendto(s, b, (size_t)n, 0, (struct sockaddr *)&from, len);
     }
 }
 
@@ -218,13 +301,16 @@ struct probe_case {
     struct outcome out;
 };
 
+/* expect and send as config.c reads them: \xNN for a byte. */
 static struct check_config cfg_of(const char *path, int status, const char *expect, const char *send,
                                   uint32_t timeout_ms)
 {
     struct check_config c = {.expect_status = status, .probe_timeout_ms = timeout_ms};
+    char why[128];
     snprintf(c.http_path, sizeof c.http_path, "%s", path);
-    snprintf(c.expect, sizeof c.expect, "%s", expect);
-    snprintf(c.send, sizeof c.send, "%s", send);
+    snprintf(c.dns_name, sizeof c.dns_name, "example.test");
+    CHECK(config_unescape_bytes(expect, &c.expect, why, sizeof why));
+    CHECK(config_unescape_bytes(send, &c.send, why, sizeof why));
     return c;
 }
 
@@ -267,7 +353,7 @@ static void test_probes(void)
     uint16_t http200 = serve_text(ok200, true);
     uint16_t http_big = serve_tcp(big, strlen(big), true, false);
     uint16_t echo = serve_tcp("HTTP/1.0 200 OK\r\n\r\n", 19, true, true);
-    uint16_t udp = serve_udp("PONG from rs");
+    uint16_t udp = serve_udp("PONG from rs"), udp_echo = serve_udp(NULL);
 
     uint16_t tcp_closed = closed_port(SOCK_STREAM), udp_closed = closed_port(SOCK_DGRAM);
     struct probe_case cases[] = {
@@ -301,6 +387,20 @@ static void test_probes(void)
         {"udp expect missing", PROBE_UDP, udp, cfg_of("", 0, "NOPE", "PING", FAST), false, "no 'NOPE' in reply"},
         {"udp port unreachable", PROBE_UDP, udp_closed, cfg_of("", 0, "", "PING", FAST), false, "port unreachable"},
         {"udp silence", PROBE_UDP, silent_udp_port, cfg_of("", 0, "", "PING", SLOW), false, "timeout"},
+        /* bytes with NULs go out whole and are looked for whole */
+        {"udp bytes", PROBE_UDP, udp_echo, cfg_of("", 0, "g\\x00\\xff", "\\x00ping\\x00\\xff", FAST), true, "ok"},
+        {"udp bytes missing", PROBE_UDP, udp_echo, cfg_of("", 0, "\\x00\\x00", "\\x00ping\\x00", FAST), false,
+         "no '\\x00\\x00' in reply"},
+        {"http expect escaped", PROBE_HTTP, http200, cfg_of("/", 200, "all\\x20good\\x0a", "", FAST), true, "ok"},
+        {"dns noerror", PROBE_DNS, serve_dns(DNS_NOERROR), cfg_of("", 0, "", "", FAST), true, "ok"},
+        {"dns nxdomain", PROBE_DNS, serve_dns(DNS_NXDOMAIN), cfg_of("", 0, "", "", FAST), true, "ok, NXDOMAIN"},
+        {"dns refused", PROBE_DNS, serve_dns(DNS_REFUSED), cfg_of("", 0, "", "", FAST), true, "ok, REFUSED"},
+        {"dns another id", PROBE_DNS, serve_dns(DNS_OTHER_ID), cfg_of("", 0, "", "", FAST), false,
+         "DNS answer to another query"},
+        {"dns query back", PROBE_DNS, serve_dns(DNS_NOT_ANSWER), cfg_of("", 0, "", "", FAST), false,
+         "not a DNS answer (30 bytes)"},
+        {"dns port unreachable", PROBE_DNS, udp_closed, cfg_of("", 0, "", "", FAST), false, "port unreachable"},
+        {"dns silence", PROBE_DNS, silent_udp_port, cfg_of("", 0, "", "", SLOW), false, "timeout"},
         {"agent 75%", PROBE_AGENT, serve_text("75%\n", false), cfg_of("", 0, "", "", FAST), true, "ok", AGENT_WEIGHT,
          true, 75},
         {"agent drain", PROBE_AGENT, serve_text("drain\n", false), cfg_of("", 0, "", "", FAST), true, "ok",
@@ -337,6 +437,9 @@ static void test_probes(void)
                     o->ok ? "ok" : "failed", o->result, c->want_ok ? "ok" : "failed", c->want);
         CHECK(good);
     }
+    for (c = cases; c < cases + sizeof cases / sizeof cases[0]; c++)
+        if (strcmp(c->name, "dns noerror") == 0)
+            CHECK(strcmp(c->out.result, "ok") == 0); /* NOERROR is plain ok */
     /* the timeouts are the slowest: about SLOW ms, well under FAST */
     CHECK(took >= SLOW / 1000. * 0.9);
     CHECK(took < FAST / 1000.);
@@ -344,6 +447,29 @@ static void test_probes(void)
     ev_loop_destroy(loop);
     close(silent);
     close(silent_udp);
+}
+
+/* An ICMP port unreachable fails a datagram probe at once, long before its timeout. */
+static void test_unreachable_at_once(void)
+{
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    static struct probe udp, dns;
+    struct check_config cfg = cfg_of("", 0, "", "PING", 3000);
+    struct outcome ou = {0}, od = {0};
+    struct endpoint dst = {loopback, closed_port(SOCK_DGRAM)};
+    ev_tstamp t0 = ev_time();
+    probe_start(&udp, loop, PROBE_UDP, &cfg, loopback, dst, record_cb, &ou);
+    probe_start(&dns, loop, PROBE_DNS, &cfg, loopback, dst, record_cb, &od);
+    run_loop(loop);
+    ev_tstamp took = ev_time() - t0;
+    CHECK_EQ_U(ou.calls, 1);
+    CHECK_EQ_U(od.calls, 1);
+    CHECK(!ou.ok && strcmp(ou.result, "port unreachable") == 0);
+    CHECK(!od.ok && strcmp(od.result, "port unreachable") == 0);
+    if (took >= 0.5)
+        fprintf(stderr, "test_probe: port unreachable took %.3f s (timeout 3 s)\n", took);
+    CHECK(took < 0.5);
+    ev_loop_destroy(loop);
 }
 
 /* ---- the life cycle: start failures, cancel, restart from the callback ---- */
@@ -447,7 +573,9 @@ int main(void)
     loopback = htonl(INADDR_LOOPBACK);
     test_agent_parse();
     test_strerror();
+    test_dns_messages();
     test_probes();
+    test_unreachable_at_once();
     test_life_cycle();
     stop_children();
     CHECK_DONE();
