@@ -447,9 +447,12 @@ static void garp_cb(struct ev_loop *loop, ev_timer *w, int revents)
     garp(w->data, 1);
 }
 
-static void link_changed(void *arg, const struct linkmon_if *lif)
+/* Only carrier counts here: the daemon follows MTU and MAC changes of its own links (main.c). */
+static void link_changed(void *arg, const struct linkmon_if *lif, unsigned changed)
 {
     struct ha *ha = arg;
+    if (!(changed & LINKMON_CARRIER))
+        return;
     log_info("HA: tracked link %s %s carrier", lif->name, lif->up ? "has" : "lost");
     ha_fsm_set_fault(&ha->fsm, linkmon_first_down(&ha->linkmon) != NULL);
     evaluate(ha);

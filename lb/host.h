@@ -2,7 +2,9 @@
  * index, MAC, MTU and addresses; kernel forwarding off on its two interfaces (otherwise the
  * kernel forwards the same packets un-NATed); receive offloads that would merge frames off;
  * VIPs not kernel addresses (the kernel would answer with RSTs). What it may fix on its own
- * interfaces it fixes and logs; anything else is refused with the command that fixes it. */
+ * interfaces it fixes and logs; anything else is refused with the command that fixes it.
+ * Read once at start; afterwards the daemon keeps the MAC and MTU of struct host_if current
+ * from its link monitor (main.c, linkmon.h). */
 #ifndef RAWLB_HOST_H
 #define RAWLB_HOST_H
 
@@ -15,7 +17,7 @@
 
 struct host_if {
     char name[IF_NAMESIZE];
-    int ifindex;
+    int ifindex; /* 0 once deleted while rawlb runs: its sockets are gone, a restart binds anew */
     uint8_t mac[6];
     unsigned mtu;
     uint32_t addr; /* the first IPv4 address the kernel has on it, 0 if none */

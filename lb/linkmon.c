@@ -33,32 +33,55 @@ union linkmon_buf {
     char bytes[LINKMON_BUF];
 };
 
-/* One interface's new state; the callback only hears of carrier changes, not of index changes
- * (deletion already reported the carrier loss). */
-static void lif_set(struct linkmon *m, struct linkmon_if *lif, int ifindex, bool up)
-{
-    bool changed = lif->up != up;
-    lif->ifindex = ifindex;
-    lif->up = up;
-    if (changed && m->cb)
-        m->cb(m->cb_arg, lif);
-}
+/* What a link message says besides its flags; each field only when the message carries it
+ * (a crafted or filtered message may lack any of them). */
+struct link_attrs {
+    bool named, has_mtu, has_mac;
+    char name[IF_NAMESIZE];
+    unsigned mtu;
+    uint8_t mac[LINKMON_MAC_LEN];
+};
 
-/* The IFLA_IFNAME of a link message, false when it has none or it is malformed. */
-static bool link_name(const struct nlmsghdr *nh, const struct ifinfomsg *ifi, char name[IF_NAMESIZE])
+static void link_attrs(const struct nlmsghdr *nh, const struct ifinfomsg *ifi, struct link_attrs *a)
 {
+    memset(a, 0, sizeof *a);
     int len = (int)IFLA_PAYLOAD(nh);
     for (const struct rtattr *rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
-        if (rta->rta_type != IFLA_IFNAME)
-            continue;
         size_t size = RTA_PAYLOAD(rta);
-        size_t n = strnlen(RTA_DATA(rta), size);
-        if (n == size || n >= IF_NAMESIZE)
-            return false;
-        memcpy(name, RTA_DATA(rta), n + 1);
-        return true;
+        if (rta->rta_type == IFLA_IFNAME) {
+            size_t n = strnlen(RTA_DATA(rta), size);
+            a->named = n < size && n < IF_NAMESIZE; /* a name without its NUL names nothing */
+            if (a->named)
+                memcpy(a->name, RTA_DATA(rta), n + 1);
+        } else if (rta->rta_type == IFLA_MTU && size == sizeof(uint32_t)) {
+            uint32_t mtu;
+            memcpy(&mtu, RTA_DATA(rta), sizeof mtu);
+            a->mtu = mtu;
+            a->has_mtu = true;
+        } else if (rta->rta_type == IFLA_ADDRESS && size == LINKMON_MAC_LEN) {
+            memcpy(a->mac, RTA_DATA(rta), LINKMON_MAC_LEN);
+            a->has_mac = true;
+        }
     }
-    return false;
+}
+
+/* One interface's new state (a NULL a: deleted, nothing but the index and carrier is known);
+ * the callback hears what changed. */
+static void lif_set(struct linkmon *m, struct linkmon_if *lif, int ifindex, bool up, const struct link_attrs *a)
+{
+    unsigned changed = (lif->ifindex != ifindex ? LINKMON_INDEX : 0) | (lif->up != up ? LINKMON_CARRIER : 0);
+    lif->ifindex = ifindex;
+    lif->up = up;
+    if (a && a->has_mtu && a->mtu != lif->mtu) {
+        lif->mtu = a->mtu;
+        changed |= LINKMON_MTU;
+    }
+    if (a && a->has_mac && memcmp(a->mac, lif->mac, sizeof lif->mac) != 0) {
+        memcpy(lif->mac, a->mac, sizeof lif->mac);
+        changed |= LINKMON_MAC;
+    }
+    if (changed && m->cb)
+        m->cb(m->cb_arg, lif, changed);
 }
 
 /* Interfaces are followed by index, so a rename does not lose them; once deleted (index 0), a
@@ -74,14 +97,14 @@ static void link_msg(struct linkmon *m, const struct nlmsghdr *nh)
         return;
     bool gone = nh->nlmsg_type == RTM_DELLINK;
     bool up = !gone && (ifi->ifi_flags & IFF_LOWER_UP);
-    char name[IF_NAMESIZE];
-    bool named = !gone && link_name(nh, ifi, name);
+    struct link_attrs a;
+    link_attrs(nh, ifi, &a);
     for (unsigned i = 0; i < m->n; i++) {
         struct linkmon_if *lif = &m->ifs[i];
         if (lif->ifindex == ifi->ifi_index)
-            lif_set(m, lif, gone ? 0 : ifi->ifi_index, up);
-        else if (lif->ifindex == 0 && named && strcmp(name, lif->name) == 0)
-            lif_set(m, lif, ifi->ifi_index, up);
+            lif_set(m, lif, gone ? 0 : ifi->ifi_index, up, gone ? NULL : &a);
+        else if (lif->ifindex == 0 && !gone && a.named && strcmp(a.name, lif->name) == 0)
+            lif_set(m, lif, ifi->ifi_index, up, &a);
     }
 }
 
@@ -189,7 +212,7 @@ static bool query_answer(struct linkmon *m, struct linkmon_if *lif, const struct
             continue;
         *error = -((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
         if (*error == ENODEV)
-            lif_set(m, lif, 0, false);
+            lif_set(m, lif, 0, false, NULL);
         return true;
     }
     return false;
@@ -253,7 +276,7 @@ static void linkmon_overflow(struct linkmon *m)
             break;
     char err[256];
     if (!linkmon_resync(m, err, sizeof err))
-        log_warn("linkmon: link events were lost and the carrier could not be read again: %s", err);
+        log_warn("linkmon: link events were lost and the links could not be read again: %s", err);
 }
 
 static void linkmon_read_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -319,6 +342,9 @@ bool linkmon_open(struct linkmon *m, struct ev_loop *loop, const char *const *na
     m->cb = cb;
     m->cb_arg = arg;
     ev_io_init(&m->io, linkmon_read_cb, m->fd, EV_READ);
+    /* Ahead of the packet sockets when both are ready in one loop iteration: frames read after
+     * an MTU or MAC change are then handled with the new values. */
+    ev_set_priority(&m->io, EV_MAXPRI);
     m->io.data = m;
     ev_io_start(loop, &m->io);
     return true;

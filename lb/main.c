@@ -1,7 +1,7 @@
 /* main: the rawlb daemon. Flags into a config, the host checked and prepared, sockets opened,
  * then one libev loop: frames from both interfaces in batches through the fast path, a
- * one-second tick for expiry and ARP, the control socket, and SIGTERM/SIGINT for a clean stop.
- * No packet code here. */
+ * one-second tick for expiry and ARP, the control socket, the two interfaces' carrier, MTU and
+ * MAC followed live, and SIGTERM/SIGINT for a clean stop. No packet code here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -26,8 +26,10 @@
 #include "ha.h"
 #include "health.h"
 #include "host.h"
+#include "linkmon.h"
 #include "log.h"
 #include "metrics.h"
+#include "neigh.h"
 #include "reconfig.h"
 #include "service.h"
 #include "xmit.h"
@@ -38,6 +40,9 @@
 #define TICK_SECONDS 1.0
 #define FILTER_MAX 4096
 #define GARP_COUNT 2
+#define MAC_STRLEN 18 /* "xx:xx:xx:xx:xx:xx" */
+
+enum { LINK_EXT, LINK_INT, LINK_COUNT }; /* the daemon's linkmon entries */
 
 struct daemon {
     struct rawlb_config cfg;
@@ -48,6 +53,7 @@ struct daemon {
     struct capture rx_ext, rx_int;
     struct xmit tx_ext, tx_int;
     struct arp_sender arp_ext, arp_int;
+    struct linkmon links; /* ext and int: carrier, MTU and MAC followed live */
     struct control ctl;
     struct health health;
     struct metrics metrics; /* --metrics: the HTTP thread and its snapshots */
@@ -142,17 +148,33 @@ static void publish_metrics(struct daemon *d)
     metrics_publish(&d->metrics, &v);
 }
 
+/* Which real servers were sent frames since the last tick and which sent some back, from their
+ * counters' growth over the rate interval: the neighbour table asks at once for the MAC of one
+ * that keeps getting frames and says nothing (it may have changed its MAC without telling). */
+static void note_server_traffic(struct daemon *d)
+{
+    for (unsigned i = 0; i < d->services.n; i++) {
+        const struct service *svc = &d->services.svc[i];
+        for (unsigned j = 0; j < svc->n_rs + (svc->has_sorry ? 1 : 0); j++) {
+            const struct real_server *rs = &svc->rs[j];
+            neigh_note_traffic(&d->neigh, rs->ep.addr, rs->stats.in_pkts != rs->rate_base.in_pkts,
+                               rs->stats.out_pkts != rs->rate_base.out_pkts);
+        }
+    }
+}
+
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
     struct daemon *d = w->data;
     uint32_t now = daemon_now(d);
-    fastpath_tick(&d->fp, now);
-    neigh_for_each_wanted(&d->neigh, now, solicit_cb, &d->arp_int);
+    note_server_traffic(d); /* before the rates start their next interval */
     uint64_t ms = clock_monotonic_ms();
     service_update_rates(&d->services, ms - d->rates_ms);
     d->rates_ms = ms;
+    fastpath_tick(&d->fp, now); /* neigh_age: asks for servers that went silent */
+    neigh_for_each_wanted(&d->neigh, now, solicit_cb, &d->arp_int);
     publish_metrics(d);
 }
 
@@ -247,14 +269,18 @@ static void ext_filter(const struct daemon *d, char *buf, size_t len)
         snprintf(buf + off, len - off, "))");
 }
 
+static char *mac_str(const uint8_t *m, char buf[MAC_STRLEN])
+{
+    snprintf(buf, MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    return buf;
+}
+
 /* ARP, and IPv4 sent to our MAC that is not for the kernel's own addresses (health checks and
  * anything else the box itself talks stay the kernel's). */
 static void int_filter(const struct daemon *d, char *buf, size_t len)
 {
-    const uint8_t *m = d->host.intf.mac;
-    char a[ADDR_STRLEN];
-    size_t off = (size_t)snprintf(buf, len, "arp or (ip and ether dst %02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
-                                  m[2], m[3], m[4], m[5]);
+    char a[ADDR_STRLEN], mac[MAC_STRLEN];
+    size_t off = (size_t)snprintf(buf, len, "arp or (ip and ether dst %s", mac_str(d->host.intf.mac, mac));
     uint32_t own[2] = { d->host.arp_source, d->host.intf.addr };
     for (unsigned i = 0; i < 2 && off < len; i++)
         if (own[i] && (i == 0 || own[i] != own[0]))
@@ -263,6 +289,95 @@ static void int_filter(const struct daemon *d, char *buf, size_t len)
         off += (size_t)snprintf(buf + off, len - off, " and not dst host %s", addr_str(d->cfg.nat_ip, a));
     if (off < len)
         snprintf(buf + off, len - off, ")");
+}
+
+/* Tell the links who owns the VIPs and the NAT router address now. */
+static void announce(struct daemon *d)
+{
+    for (unsigned n = 0; n < GARP_COUNT; n++)
+        arp_announce_owned(&d->arp_ext, &d->arp_int, &d->services, d->cfg.nat_ip, !d->host.nat_ip_is_kernel);
+}
+
+/* rawlb's sockets are bound to the interfaces it started with: a deleted one is gone for good,
+ * and one created again under its name is another interface. */
+static void link_lost(struct host_if *hi, const struct linkmon_if *lif, unsigned changed)
+{
+    if (hi->ifindex) {
+        log_err("%s %s: rawlb can no longer receive or send there; restart rawlb%s", hi->name,
+                lif->ifindex ? "was replaced by a new interface of that name" : "was deleted",
+                lif->ifindex ? "" : " once it exists again");
+        hi->ifindex = 0;
+    } else if (lif->ifindex && (changed & LINKMON_INDEX)) {
+        log_err("%s exists again, but rawlb's sockets were bound to the deleted one: restart rawlb", hi->name);
+    }
+}
+
+static void carrier_changed(struct daemon *d, const struct linkmon_if *lif)
+{
+    if (!lif->up) {
+        log_warn("%s lost carrier: what rawlb sends there is lost until it returns", lif->name);
+        return;
+    }
+    log_info("%s has carrier again", lif->name);
+    if (d->fp.master)
+        announce(d); /* switches and neighbours may have forgotten us meanwhile */
+}
+
+static void mtu_changed(struct daemon *d, struct host_if *hi, bool ext, unsigned mtu)
+{
+    log_info("%s: MTU changed from %u to %u: packets forwarded there are checked against it (too big with DF: "
+             "ICMP fragmentation-needed to their sender)",
+             hi->name, hi->mtu, mtu);
+    hi->mtu = mtu;
+    *(ext ? &d->fp.cfg.ext_mtu : &d->fp.cfg.int_mtu) = mtu;
+}
+
+/* Frames, ARP answers and requests leave with the new MAC; on int the capture filter matches
+ * frames to it. The VIPs and a floating NAT router address are announced again, so clients and
+ * real servers stop sending to the old one (the kernel's own addresses are the kernel's). */
+static void mac_changed(struct daemon *d, struct host_if *hi, bool ext, const uint8_t *mac)
+{
+    char was[MAC_STRLEN], now[MAC_STRLEN];
+    log_warn("%s: MAC changed from %s to %s: rawlb sends from the new one%s", hi->name, mac_str(hi->mac, was),
+             mac_str(mac, now), d->fp.master ? " and announces its addresses with it" : "");
+    memcpy(hi->mac, mac, sizeof hi->mac);
+    memcpy(ext ? d->fp.cfg.ext_mac : d->fp.cfg.int_mac, mac, sizeof hi->mac);
+    memcpy(ext ? d->arp_ext.mac : d->arp_int.mac, mac, sizeof hi->mac);
+    if (!ext) {
+        char filter[FILTER_MAX], err[RAWLB_ERRLEN];
+        int_filter(d, filter, sizeof filter);
+        if (!capture_set_filter(&d->rx_int, filter, err, sizeof err))
+            log_err("%s: the capture filter could not follow the new MAC: %s", hi->name, err);
+    }
+    if (d->fp.master)
+        announce(d);
+}
+
+static bool mac_is_zero(const uint8_t *mac)
+{
+    static const uint8_t zero[LINKMON_MAC_LEN];
+    return memcmp(mac, zero, sizeof zero) == 0;
+}
+
+/* A balancing interface changed (linkmon), or was just read by the monitor (changed 0: whatever
+ * moved since host_prepare is taken over). What rawlb sends follows at once: the MTU the fast
+ * path checks forwarded packets against, and the source MAC of everything it sends. */
+static void link_changed(void *arg, const struct linkmon_if *lif, unsigned changed)
+{
+    struct daemon *d = arg;
+    bool ext = lif == &d->links.ifs[LINK_EXT];
+    struct host_if *hi = ext ? &d->host.ext : &d->host.intf;
+    if (lif->ifindex != hi->ifindex) {
+        link_lost(hi, lif, changed);
+        return;
+    }
+    if (changed & LINKMON_CARRIER)
+        carrier_changed(d, lif);
+    /* An MTU of 0 or a zero MAC: no message carried one yet (linkmon.h). */
+    if (lif->mtu && lif->mtu != hi->mtu)
+        mtu_changed(d, hi, ext, lif->mtu);
+    if (!mac_is_zero(lif->mac) && memcmp(lif->mac, hi->mac, sizeof hi->mac) != 0)
+        mac_changed(d, hi, ext, lif->mac);
 }
 
 static bool pidfile_open(struct daemon *d, char *err, size_t errlen)
@@ -317,6 +432,11 @@ static bool open_io(struct daemon *d, char *err, size_t errlen)
         !arp_sender_open(&d->arp_ext, d->cfg.ext_if, d->host.ext.mac, d->host.ext.addr, err, errlen) ||
         !arp_sender_open(&d->arp_int, d->cfg.int_if, d->host.intf.mac, d->host.arp_source, err, errlen))
         return false;
+    const char *links[LINK_COUNT] = { [LINK_EXT] = d->cfg.ext_if, [LINK_INT] = d->cfg.int_if };
+    if (!linkmon_open(&d->links, d->loop, links, LINK_COUNT, link_changed, d, err, errlen))
+        return false;
+    for (unsigned i = 0; i < LINK_COUNT; i++)
+        link_changed(d, &d->links.ifs[i], 0);
     return control_open(&d->ctl, d->loop, d->cfg.ctl_path, control_request, d, err, errlen);
 }
 
@@ -344,6 +464,7 @@ static void log_counters(struct daemon *d)
 static void close_io(struct daemon *d)
 {
     control_close(&d->ctl);
+    linkmon_close(&d->links);
     arp_sender_close(&d->arp_int);
     arp_sender_close(&d->arp_ext);
     xmit_close(&d->tx_int);
@@ -365,13 +486,6 @@ static void drop_flows_cb(void *arg, unsigned svc, unsigned rs)
                                                           : "their next datagrams are scheduled afresh");
 }
 
-/* Tell the links who owns the VIPs and the NAT router address now. */
-static void announce(struct daemon *d)
-{
-    for (unsigned n = 0; n < GARP_COUNT; n++)
-        arp_announce_owned(&d->arp_ext, &d->arp_int, &d->services, d->cfg.nat_ip, !d->host.nat_ip_is_kernel);
-}
-
 static void neigh_add_servers(struct daemon *d)
 {
     char a[ADDR_STRLEN];
@@ -382,6 +496,35 @@ static void neigh_add_servers(struct daemon *d)
                 log_err("neighbour table full: %s will never be resolved (restart rawlb to clear it)",
                         addr_str(svc->rs[j].ep.addr, a));
     }
+}
+
+static bool server_known(void *arg, uint32_t addr)
+{
+    return neigh_known(arg, addr);
+}
+
+/* Only servers whose MAC is known are scheduled (rs_schedulable): those at addr, or all (0). */
+static void resolve_servers(struct daemon *d, uint32_t addr)
+{
+    service_table_resolve(&d->services, addr, server_known, &d->neigh);
+}
+
+/* The neighbour table learnt, moved or forgot a real server's MAC (neigh.h): once per change,
+ * from the fast path's ARP handling or the tick. */
+static void neigh_changed(void *arg, uint32_t addr, const uint8_t *old_mac, const uint8_t *new_mac)
+{
+    struct daemon *d = arg;
+    char a[ADDR_STRLEN], was[MAC_STRLEN], now[MAC_STRLEN];
+    if (!old_mac)
+        log_info("real server %s is at %s: new connections may go to it", addr_str(addr, a), mac_str(new_mac, now));
+    else if (!new_mac)
+        log_warn("real server %s did not answer ARP for %d s: its MAC %s is forgotten, no new connections go to it "
+                 "until it answers",
+                 addr_str(addr, a), NEIGH_STALE, mac_str(old_mac, was));
+    else
+        log_info("real server %s moved from %s to %s", addr_str(addr, a), mac_str(old_mac, was), mac_str(new_mac, now));
+    if (!old_mac || !new_mac)
+        resolve_servers(d, addr);
 }
 
 static bool server_in_use(void *arg, uint32_t addr)
@@ -420,6 +563,9 @@ static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next
     d->cfg = *next;
     neigh_add_servers(d);
     neigh_retire_unused(&d->neigh, server_in_use, &d->services);
+    resolve_servers(d, 0);
+    /* A new server is asked for now, not at the next tick: it gets no connections before it answers. */
+    neigh_for_each_wanted(&d->neigh, daemon_now(d), solicit_cb, &d->arp_int);
     char filter[FILTER_MAX], ferr[RAWLB_ERRLEN];
     ext_filter(d, filter, sizeof filter);
     if (!capture_set_filter(&d->rx_ext, filter, ferr, sizeof ferr))
@@ -491,6 +637,8 @@ static bool setup(struct daemon *d, char *err, size_t errlen)
         return false;
     neigh_init(&d->neigh);
     neigh_add_servers(d);
+    resolve_servers(d, 0); /* none is known yet: each is scheduled once it answers ARP */
+    neigh_watch(&d->neigh, neigh_changed, d);
     struct fastpath_config fc = {
         .nat_ip = d->cfg.nat_ip, .answer_arp_nat = !d->host.nat_ip_is_kernel, .ext_mtu = d->host.ext.mtu,
         .int_mtu = d->host.intf.mtu, .max_conns = d->cfg.max_conns, .timeouts = d->cfg.timeouts,
@@ -537,7 +685,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     d.pid_fd = -1;
-    d.ctl.fd = -1;
+    d.ctl.fd = d.links.fd = -1;
     d.rx_ext.fd = d.rx_int.fd = d.tx_ext.fd = d.tx_int.fd = -1;
     if (!setup(&d, err, sizeof err)) {
         log_err("%s", err);

@@ -1,5 +1,5 @@
 /* service: the table of virtual services built from the config, lookups for the fast path, and
- * the weight and availability changes that schedulers must hear about. */
+ * the weight, availability and resolution changes that schedulers must hear about. */
 #include <stdio.h>
 #include <string.h>
 
@@ -23,13 +23,13 @@ bool service_table_init(struct service_table *t, const struct rawlb_config *cfg,
         for (unsigned j = 0; j < svc->n_rs; j++) {
             svc->rs[j].ep = sc->rs[j].ep;
             svc->rs[j].weight = svc->rs[j].config_weight = sc->rs[j].weight;
-            svc->rs[j].available = true;
+            svc->rs[j].available = svc->rs[j].resolved = true;
         }
         if (sc->check.has_sorry) {
             struct real_server *sorry = &svc->rs[service_sorry_index(svc)];
             sorry->ep = sc->check.sorry;
             sorry->weight = sorry->config_weight = 1;
-            sorry->available = true;
+            sorry->available = sorry->resolved = true;
             svc->has_sorry = true;
         }
         svc->sched = sched_find(sc->scheduler);
@@ -99,6 +99,22 @@ void service_set_weight(struct service *svc, unsigned rs_index, int weight)
     if (rs_index >= svc->n_rs || svc->rs[rs_index].weight == weight) return;
     svc->rs[rs_index].weight = weight;
     service_changed(svc);
+}
+
+void service_table_resolve(struct service_table *t, uint32_t addr, bool (*known)(void *arg, uint32_t addr),
+                           void *arg)
+{
+    for (unsigned i = 0; i < t->n; i++) {
+        struct service *svc = &t->svc[i];
+        bool changed = false;
+        for (unsigned j = 0; j < svc->n_rs; j++) {
+            if (addr && svc->rs[j].ep.addr != addr) continue;
+            bool resolved = known(arg, svc->rs[j].ep.addr);
+            changed = changed || svc->rs[j].resolved != resolved;
+            svc->rs[j].resolved = resolved;
+        }
+        if (changed) service_changed(svc);
+    }
 }
 
 void service_refresh(struct service *svc)

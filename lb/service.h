@@ -24,6 +24,7 @@ struct real_server {
     int weight;          /* in effect (an agent may scale it); 0 = quiesced: keeps its flows, gets no new ones */
     int config_weight;   /* as configured; what agent percentages apply to */
     bool available;      /* false while health checks hold it out of the schedule */
+    bool resolved;       /* its MAC is known: frames for it can be sent (service_table_resolve) */
     uint32_t active;     /* ActiveConn: entries in ESTABLISHED */
     uint32_t inactive;   /* InActConn: every other state (UDP entries included, as in IPVS) */
     uint32_t persistent; /* persistence templates pointing here */
@@ -67,10 +68,12 @@ int service_find_rs(const struct service *svc, const struct endpoint *ep);
 /* Fast path: the address is a VIP of some service (ARP, ICMP echo). */
 bool service_is_vip(const struct service_table *t, uint32_t addr);
 
-/* A real server may take new connections: weight > 0 and not held out by health. */
+/* A real server may take new connections: weight > 0, not held out by health, and its MAC
+ * known (a flow scheduled to a server rawlb cannot send to yet loses its first packet, and the
+ * client waits a second for its retransmission). */
 static inline bool rs_schedulable(const struct real_server *rs)
 {
-    return rs->weight > 0 && rs->available;
+    return rs->weight > 0 && rs->available && rs->resolved;
 }
 
 /* Timer: per-second rates of every real server from its counters' growth over elapsed_ms
@@ -86,6 +89,13 @@ void service_set_weight(struct service *svc, unsigned rs_index, int weight);
  * scheduler. Same rules as service_set_weight. The sorry server comes into use when the last
  * real server goes out, and out of use when one comes back. */
 void service_set_available(struct service *svc, unsigned rs_index, bool available);
+/* The neighbour table's word (the daemon: at start and after every edit for every real server,
+ * addr 0; for the real servers at addr whenever its entry is learnt or forgotten): their
+ * resolved flag becomes known(arg, their address), and the scheduler of each service where one
+ * changed is told. A table is built with every server resolved, so what has no neighbour table
+ * (tests, rawlb-pcap) schedules on weights and health alone. */
+void service_table_resolve(struct service_table *t, uint32_t addr, bool (*known)(void *arg, uint32_t addr),
+                           void *arg);
 /* After availability was set directly (a new table inheriting an old one's): recompute
  * whether the sorry server is in use and tell the scheduler. */
 void service_refresh(struct service *svc);

@@ -1,7 +1,8 @@
-/* linkmon: carrier changes read from rtnetlink bytes (crafted messages, bridge port events,
- * deletion and a new interface of the same name, malformed input), then live on a veth pair in
- * a network namespace of its own: the starting carrier, the peer going down and up, a lost
- * notification resynchronised, deletion, and the errors of linkmon_open. */
+/* linkmon: carrier, MTU and MAC changes read from rtnetlink bytes (crafted messages, bridge port
+ * events, deletion and a new interface of the same name, malformed input), then live on a veth
+ * pair in a network namespace of its own: the starting state, the peer going down and up, the
+ * MTU and the MAC changed, a lost notification resynchronised, deletion, and the errors of
+ * linkmon_open. */
 #include <errno.h>
 #include <net/if.h> /* before linux/if.h, which then only adds IFF_LOWER_UP and friends */
 #include <linux/if.h>
@@ -9,9 +10,12 @@
 #include <linux/rtnetlink.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "linkmon.h"
 #include "testing.h"
@@ -22,14 +26,16 @@
 
 static unsigned calls;
 static struct linkmon_if last;
+static unsigned last_changed;
 
 /* Counts every monitor's callbacks in CALLS, and a monitor's own in *ARG when given. */
-static void record(void *arg, const struct linkmon_if *lif)
+static void record(void *arg, const struct linkmon_if *lif, unsigned changed)
 {
     if (arg)
         (*(unsigned *)arg)++;
     calls++;
     last = *lif;
+    last_changed = changed;
 }
 
 /* ---- fed bytes ---- */
@@ -61,6 +67,32 @@ static size_t put_link(union msgbuf *b, size_t off, uint16_t type, unsigned char
     return off + NLMSG_ALIGN(nh->nlmsg_len);
 }
 
+/* Appends an attribute to the message at B + OFF (the last one put) and returns the new end. */
+static size_t put_attr(union msgbuf *b, size_t off, unsigned short type, const void *data, size_t len)
+{
+    struct nlmsghdr *nh = (struct nlmsghdr *)(b->bytes + off);
+    struct rtattr *rta = (struct rtattr *)((char *)nh + NLMSG_ALIGN(nh->nlmsg_len));
+    memset(rta, 0, RTA_SPACE(len));
+    rta->rta_type = type;
+    rta->rta_len = (unsigned short)RTA_LENGTH(len);
+    memcpy(RTA_DATA(rta), data, len);
+    nh->nlmsg_len = NLMSG_ALIGN(nh->nlmsg_len) + RTA_ALIGN(rta->rta_len);
+    return off + NLMSG_ALIGN(nh->nlmsg_len);
+}
+
+/* A link message for wan0 (index 7, carrier) with an IFLA_MTU and an IFLA_ADDRESS of the given
+ * sizes (0: left out). */
+static void feed_mtu_mac(struct linkmon *m, uint32_t mtu, size_t mtu_len, const uint8_t *mac, size_t mac_len)
+{
+    union msgbuf b;
+    size_t len = put_link(&b, 0, RTM_NEWLINK, AF_UNSPEC, 7, IFF_UP | IFF_LOWER_UP, "wan0");
+    if (mtu_len)
+        len = put_attr(&b, 0, IFLA_MTU, &mtu, mtu_len);
+    if (mac_len)
+        len = put_attr(&b, 0, IFLA_ADDRESS, mac, mac_len);
+    linkmon_feed(m, b.bytes, len);
+}
+
 static void feed_one(struct linkmon *m, uint16_t type, unsigned char family, int index, unsigned flags,
                      const char *name)
 {
@@ -87,6 +119,7 @@ static void test_fed_changes(void)
     feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 7, IFF_UP | IFF_RUNNING | IFF_LOWER_UP, "wan0");
     CHECK_EQ_U(calls, 1);
     CHECK(last.up && last.ifindex == 7 && strcmp(last.name, "wan0") == 0);
+    CHECK_EQ_U(last_changed, LINKMON_CARRIER);
     CHECK(linkmon_first_down(&m) == NULL);
     feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 7, IFF_UP | IFF_LOWER_UP, "wan0"); /* same carrier */
     feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 8, IFF_UP, "other");               /* not watched */
@@ -95,6 +128,47 @@ static void test_fed_changes(void)
     CHECK_EQ_U(calls, 2);
     CHECK(!last.up && last.ifindex == 7);
     CHECK(linkmon_first_down(&m) == &m.ifs[0]);
+}
+
+static void test_fed_mtu_mac(void)
+{
+    struct linkmon m;
+    static const uint8_t mac_a[LINKMON_MAC_LEN] = { 2, 0, 0, 0, 0, 0xa }, mac_b[LINKMON_MAC_LEN] = { 2, 0, 0, 0, 0, 0xb };
+    static const uint8_t zero[LINKMON_MAC_LEN];
+    fed_setup(&m);
+    /* The first message with both: carrier, MTU and MAC in one call. */
+    feed_mtu_mac(&m, 1500, sizeof(uint32_t), mac_a, sizeof mac_a);
+    CHECK_EQ_U(calls, 1);
+    CHECK_EQ_U(last_changed, LINKMON_CARRIER | LINKMON_MTU | LINKMON_MAC);
+    CHECK_EQ_U(m.ifs[0].mtu, 1500);
+    CHECK(memcmp(m.ifs[0].mac, mac_a, sizeof mac_a) == 0);
+    /* The same again, and a message that carries neither: nothing changed. */
+    feed_mtu_mac(&m, 1500, sizeof(uint32_t), mac_a, sizeof mac_a);
+    feed_mtu_mac(&m, 0, 0, NULL, 0);
+    CHECK_EQ_U(calls, 1);
+    CHECK_EQ_U(m.ifs[0].mtu, 1500);
+    CHECK(memcmp(m.ifs[0].mac, mac_a, sizeof mac_a) == 0);
+    /* Each on its own. */
+    feed_mtu_mac(&m, 1280, sizeof(uint32_t), mac_a, sizeof mac_a);
+    CHECK_EQ_U(calls, 2);
+    CHECK_EQ_U(last_changed, LINKMON_MTU);
+    CHECK_EQ_U(last.mtu, 1280);
+    feed_mtu_mac(&m, 1280, sizeof(uint32_t), mac_b, sizeof mac_b);
+    CHECK_EQ_U(calls, 3);
+    CHECK_EQ_U(last_changed, LINKMON_MAC);
+    CHECK(memcmp(last.mac, mac_b, sizeof mac_b) == 0);
+    /* An attribute of the wrong size is not taken: a 2-byte MTU, a 4-byte (tunnel) address. */
+    feed_mtu_mac(&m, 9000, sizeof(uint16_t), mac_a, 4);
+    CHECK_EQ_U(calls, 3);
+    CHECK_EQ_U(m.ifs[0].mtu, 1280);
+    CHECK(memcmp(m.ifs[0].mac, mac_b, sizeof mac_b) == 0);
+    /* Deleted: the index and the carrier go, MTU and MAC stay as last known. */
+    feed_one(&m, RTM_DELLINK, AF_UNSPEC, 7, 0, "wan0");
+    CHECK_EQ_U(calls, 4);
+    CHECK_EQ_U(last_changed, LINKMON_INDEX | LINKMON_CARRIER);
+    CHECK(last.ifindex == 0 && last.mtu == 1280 && memcmp(last.mac, mac_b, sizeof mac_b) == 0);
+    /* lan0 never carried an address: none is made up. */
+    CHECK(memcmp(m.ifs[1].mac, zero, sizeof zero) == 0 && m.ifs[1].mtu == 0);
 }
 
 static void test_fed_bridge_and_delete(void)
@@ -109,18 +183,28 @@ static void test_fed_bridge_and_delete(void)
     /* Deleted: down, and the slot now waits for a new lan0. */
     feed_one(&m, RTM_DELLINK, AF_UNSPEC, 9, 0, "lan0");
     CHECK_EQ_U(calls, 1);
+    CHECK_EQ_U(last_changed, LINKMON_INDEX | LINKMON_CARRIER);
     CHECK(!m.ifs[1].up && m.ifs[1].ifindex == 0);
     feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 0, IFF_LOWER_UP, "lan0"); /* index 0 is nobody */
     feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 12, IFF_LOWER_UP, "lan1");
     CHECK_EQ_U(calls, 1);
     feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 12, IFF_UP | IFF_LOWER_UP, "lan0");
     CHECK_EQ_U(calls, 2);
+    CHECK_EQ_U(last_changed, LINKMON_INDEX | LINKMON_CARRIER);
     CHECK(m.ifs[1].up && m.ifs[1].ifindex == 12);
     /* wan0 still exists under index 7: a second wan0 (another namespace's leftovers, a race
      * with a rename) does not replace it. */
     feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 13, IFF_LOWER_UP, "wan0");
     CHECK_EQ_U(calls, 2);
     CHECK(m.ifs[0].ifindex == 7 && !m.ifs[0].up);
+    /* Deleted and created again while without carrier: the index alone changed. */
+    feed_one(&m, RTM_DELLINK, AF_UNSPEC, 7, 0, "wan0");
+    CHECK_EQ_U(calls, 3);
+    CHECK_EQ_U(last_changed, LINKMON_INDEX);
+    feed_one(&m, RTM_NEWLINK, AF_UNSPEC, 14, IFF_UP, "wan0");
+    CHECK_EQ_U(calls, 4);
+    CHECK_EQ_U(last_changed, LINKMON_INDEX);
+    CHECK(m.ifs[0].ifindex == 14);
 }
 
 static void test_fed_several_and_malformed(void)
@@ -200,19 +284,47 @@ static void tick_cb(struct ev_loop *l, ev_timer *w, int revents)
     (void)revents;
 }
 
-/* Runs the loop, within WAIT_SECONDS, until every interface has carrier (UP) or the first has
- * lost it. */
-static bool wait_carrier(const struct linkmon *m, bool up)
+/* Runs the loop until done(m) holds or WAIT_SECONDS have passed; returns done(m). */
+static bool wait_until(bool (*done)(const struct linkmon *m), const struct linkmon *m)
 {
     ev_timer tick;
     ev_timer_init(&tick, tick_cb, WAIT_TICK, WAIT_TICK);
     ev_timer_start(loop, &tick);
     ev_now_update(loop);
     ev_tstamp deadline = ev_now(loop) + WAIT_SECONDS;
-    while ((up ? linkmon_first_down(m) != NULL : m->ifs[0].up) && ev_now(loop) < deadline)
+    while (!done(m) && ev_now(loop) < deadline)
         ev_run(loop, EVRUN_ONCE);
     ev_timer_stop(loop, &tick);
-    return up ? linkmon_first_down(m) == NULL : !m->ifs[0].up;
+    return done(m);
+}
+
+static bool all_up(const struct linkmon *m)
+{
+    return linkmon_first_down(m) == NULL;
+}
+
+static bool first_down(const struct linkmon *m)
+{
+    return !m->ifs[0].up;
+}
+
+/* Every interface has carrier (UP), or the first has lost it. */
+static bool wait_carrier(const struct linkmon *m, bool up)
+{
+    return wait_until(up ? all_up : first_down, m);
+}
+
+static unsigned want_mtu;
+static uint8_t want_mac[LINKMON_MAC_LEN];
+
+static bool mtu_is_wanted(const struct linkmon *m)
+{
+    return m->ifs[0].mtu == want_mtu;
+}
+
+static bool mac_is_wanted(const struct linkmon *m)
+{
+    return memcmp(m->ifs[0].mac, want_mac, sizeof want_mac) == 0;
 }
 
 static bool sh(const char *cmd)
@@ -231,6 +343,42 @@ static bool veth_create(void)
 static void set_rcvbuf(int fd, int bytes)
 {
     CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) == 0);
+}
+
+/* The MAC the kernel gives IFNAME (asked by ioctl: sysfs shows the namespace it was mounted in). */
+static bool kernel_mac(const char *ifname, uint8_t mac[LINKMON_MAC_LEN])
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    bool ok = fd >= 0 && ioctl(fd, SIOCGIFHWADDR, &ifr) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (ok)
+        memcpy(mac, ifr.ifr_hwaddr.sa_data, LINKMON_MAC_LEN);
+    return ok;
+}
+
+/* A new MTU, then a new MAC: one callback each, saying what changed, with the new value. */
+static void test_live_mtu_mac(struct linkmon *m)
+{
+    uint8_t mac[LINKMON_MAC_LEN];
+    CHECK(kernel_mac("lmA", mac) && memcmp(m->ifs[0].mac, mac, sizeof mac) == 0);
+    CHECK_EQ_U(m->ifs[0].mtu, 1500); /* a veth's default */
+    calls = 0;
+    want_mtu = 1400;
+    CHECK(sh("ip link set lmA mtu 1400"));
+    CHECK(wait_until(mtu_is_wanted, m));
+    CHECK_EQ_U(calls, 1);
+    CHECK_EQ_U(last_changed, LINKMON_MTU);
+    static const uint8_t new_mac[LINKMON_MAC_LEN] = { 0x02, 0x00, 0x5e, 0x00, 0x00, 0x42 };
+    memcpy(want_mac, new_mac, sizeof want_mac);
+    CHECK(sh("ip link set lmA address 02:00:5e:00:00:42"));
+    CHECK(wait_until(mac_is_wanted, m));
+    CHECK_EQ_U(calls, 2);
+    CHECK_EQ_U(last_changed, LINKMON_MAC);
+    CHECK(m->ifs[0].up && m->ifs[0].mtu == 1400);
 }
 
 static void test_live_peer(struct linkmon *m)
@@ -362,6 +510,7 @@ static void test_live(void)
     CHECK(m.ifs[0].up && m.ifs[0].ifindex == (int)if_nametoindex("lmA"));
     CHECK(linkmon_first_down(&m) == NULL);
     CHECK_EQ_U(calls, 0);
+    test_live_mtu_mac(&m);
     test_live_peer(&m);
     test_live_overflow(&m);
     test_live_overflow_stale();
@@ -376,6 +525,7 @@ static void test_live(void)
 int main(void)
 {
     test_fed_changes();
+    test_fed_mtu_mac();
     test_fed_bridge_and_delete();
     test_fed_several_and_malformed();
     test_fed_fuzz();

@@ -1,5 +1,7 @@
 /* neigh: the real servers' MAC table: learning only registered addresses, refresh and
- * forgetting by age, solicitation at most once a second, and retiring removed servers. */
+ * forgetting by age, solicitation at most once a second, retiring removed servers, the change
+ * callback (learnt, moved, forgotten), and asking again for a server that stopped answering the
+ * frames sent to it. */
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -22,10 +24,133 @@ static bool only_rs1(void *arg, uint32_t addr)
     return addr == *(const uint32_t *)arg;
 }
 
+static uint32_t rs1, rs2, stranger; /* set by main: 203.0.113.11, .12, .99 */
+static const uint8_t mac1[6] = { 2, 0xaa, 0, 0, 0, 11 }, mac2[6] = { 2, 0xaa, 0, 0, 0, 12 };
+
+/* What the change callback was told last, and how often. */
+static unsigned changes;
+static uint32_t changed_addr;
+static bool had_old, had_new;
+static uint8_t old_seen[6], new_seen[6];
+
+static void record_change(void *arg, uint32_t addr, const uint8_t *old_mac, const uint8_t *new_mac)
+{
+    CHECK(arg == &n);
+    changes++;
+    changed_addr = addr;
+    had_old = old_mac != NULL;
+    had_new = new_mac != NULL;
+    if (old_mac)
+        memcpy(old_seen, old_mac, sizeof old_seen);
+    if (new_mac)
+        memcpy(new_seen, new_mac, sizeof new_seen);
+    CHECK(neigh_known(&n, addr) == had_new); /* the table already says so */
+}
+
+static void test_callback(void)
+{
+    const uint8_t mac3[6] = { 2, 0xaa, 0, 0, 0, 13 };
+    neigh_init(&n);
+    neigh_watch(&n, record_change, &n);
+    CHECK(neigh_add(&n, rs1) && neigh_add(&n, rs2));
+    changes = 0;
+    CHECK(!neigh_known(&n, rs1));
+    /* Learnt: no old MAC. The same MAC again, or a stranger: nothing to say. */
+    neigh_learn(&n, rs1, mac1, 10);
+    CHECK_EQ_U(changes, 1);
+    CHECK(changed_addr == rs1 && !had_old && had_new && memcmp(new_seen, mac1, 6) == 0);
+    CHECK(neigh_known(&n, rs1) && !neigh_known(&n, rs2) && !neigh_known(&n, stranger));
+    neigh_learn(&n, rs1, mac1, 11);
+    neigh_learn(&n, stranger, mac2, 11);
+    CHECK_EQ_U(changes, 1);
+    /* Moved: both. */
+    neigh_learn(&n, rs1, mac3, 12);
+    CHECK_EQ_U(changes, 2);
+    CHECK(had_old && had_new && memcmp(old_seen, mac1, 6) == 0 && memcmp(new_seen, mac3, 6) == 0);
+    /* Forgotten by age: no new MAC; rs2 was never known, so nothing about it. */
+    neigh_age(&n, 12 + NEIGH_STALE);
+    CHECK_EQ_U(changes, 3);
+    CHECK(changed_addr == rs1 && had_old && !had_new && memcmp(old_seen, mac3, 6) == 0);
+    /* Retired while known: no server uses it, nobody is told. */
+    neigh_learn(&n, rs2, mac2, 200);
+    CHECK_EQ_U(changes, 4);
+    neigh_retire_unused(&n, only_rs1, &rs1);
+    neigh_age(&n, 200 + NEIGH_STALE);
+    CHECK_EQ_U(changes, 4);
+    CHECK(!neigh_known(&n, rs2));
+}
+
+/* One tick: the traffic noted, then the timer; returns how many were asked for. */
+static unsigned tick(uint32_t now, bool sent, bool heard)
+{
+    neigh_note_traffic(&n, rs1, sent, heard);
+    neigh_age(&n, now);
+    asked = 0;
+    neigh_for_each_wanted(&n, now, count_ask, NULL);
+    return asked;
+}
+
+static void test_silence(void)
+{
+    uint32_t t = 1000;
+    neigh_init(&n);
+    CHECK(neigh_add(&n, rs1));
+    neigh_for_each_wanted(&n, t, count_ask, NULL);
+    /* Unknown: asked anyway once a tick, silence or not. */
+    CHECK_EQ_U(tick(++t, true, false), 1);
+    neigh_learn(&n, rs1, mac1, t);
+    /* Sent and answered: never asked. Sent and not answered: asked after NEIGH_UNANSWERED ticks. */
+    for (unsigned i = 0; i < 5; i++)
+        CHECK_EQ_U(tick(++t, true, true), 0);
+    for (unsigned i = 1; i < NEIGH_UNANSWERED; i++)
+        CHECK_EQ_U(tick(++t, true, false), 0);
+    CHECK_EQ_U(tick(++t, true, false), 1);
+    CHECK_EQ_U(last_asked, rs1);
+    /* It answers with another MAC (it had changed it): used at once, and the count starts again. */
+    neigh_learn(&n, rs1, mac2, t);
+    CHECK(memcmp(neigh_lookup(&n, rs1), mac2, 6) == 0);
+    for (unsigned i = 1; i < NEIGH_UNANSWERED; i++)
+        CHECK_EQ_U(tick(++t, true, false), 0);
+    CHECK_EQ_U(tick(++t, true, false), 1);
+    /* This time it answers with the same MAC: its silence is its own (one-way traffic), so it
+     * is not asked again for it ... */
+    neigh_learn(&n, rs1, mac2, t);
+    for (unsigned i = 0; i < 3 * NEIGH_UNANSWERED; i++)
+        CHECK_EQ_U(tick(++t, true, false), 0);
+    /* ... until it is heard from again and then falls silent. */
+    CHECK_EQ_U(tick(++t, true, true), 0);
+    for (unsigned i = 1; i < NEIGH_UNANSWERED; i++)
+        CHECK_EQ_U(tick(++t, true, false), 0);
+    CHECK_EQ_U(tick(++t, true, false), 1);
+    neigh_learn(&n, rs1, mac2, t);
+    CHECK_EQ_U(tick(++t, true, true), 0);
+    /* A tick with nothing sent neither counts nor resets the count. */
+    for (unsigned i = 1; i < NEIGH_UNANSWERED; i++) {
+        CHECK_EQ_U(tick(++t, true, false), 0);
+        CHECK_EQ_U(tick(++t, false, false), 0);
+    }
+    CHECK_EQ_U(tick(++t, true, false), 1);
+    neigh_learn(&n, rs1, mac2, t);
+    /* Noted twice in a tick (two services): heard by either counts. */
+    neigh_note_traffic(&n, rs1, true, false);
+    for (unsigned i = 0; i < NEIGH_UNANSWERED; i++)
+        CHECK_EQ_U(tick(++t, true, true), 0);
+    /* ARP from it (its own request, say) is an answer too. */
+    CHECK_EQ_U(tick(++t, true, true), 0);
+    for (unsigned i = 0; i < 3 * NEIGH_UNANSWERED; i++) {
+        neigh_learn(&n, rs1, mac2, t);
+        CHECK_EQ_U(tick(++t, true, false), 0);
+    }
+    /* Strangers are not noted. */
+    neigh_note_traffic(&n, stranger, true, false);
+    CHECK(!neigh_known(&n, stranger));
+}
+
 int main(void)
 {
-    uint32_t rs1 = htonl(0xcb00710b), rs2 = htonl(0xcb00710c), stranger = htonl(0xcb007163);
-    const uint8_t mac1[6] = { 2, 0xaa, 0, 0, 0, 11 }, mac2[6] = { 2, 0xaa, 0, 0, 0, 12 };
+    rs1 = htonl(0xcb00710b);
+    rs2 = htonl(0xcb00710c);
+    stranger = htonl(0xcb007163);
 
     neigh_init(&n);
     CHECK(neigh_add(&n, rs1));
@@ -91,5 +216,8 @@ int main(void)
     CHECK(all_added);
     neigh_learn(&n, keep, mac1, 5);
     CHECK(neigh_lookup(&n, keep) != NULL);
+
+    test_callback();
+    test_silence();
     CHECK_DONE();
 }

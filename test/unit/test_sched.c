@@ -1,5 +1,5 @@
 /* test_sched: every scheduler against hand-built services: eligibility (weight 0, unavailable,
- * none left), then each one's own distribution as IPVS would give it. */
+ * unresolved, none left), then each one's own distribution as IPVS would give it. */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +24,7 @@ static void svc_setup(const struct sched_ops *ops, const int *weights, unsigned 
         svc.rs[i].ep.addr = htonl(0x0a000100u + i + 1);
         svc.rs[i].ep.port = htons(80);
         svc.rs[i].weight = weights[i];
-        svc.rs[i].available = true;
+        svc.rs[i].available = svc.rs[i].resolved = true;
     }
     if (ops->init) CHECK(ops->init(&svc));
 }
@@ -107,6 +107,20 @@ static void test_eligibility(const struct sched_ops *ops)
         if (i >= 0) hits[i]++;
     }
     CHECK(hits[2] > 0);
+
+    /* Unresolved (its MAC not known yet) is never chosen either, once the scheduler is told. */
+    svc.rs[1].resolved = false;
+    if (ops->update) ops->update(&svc);
+    memset(hits, 0, sizeof(hits));
+    for (unsigned f = 0; f < 1000; f++) {
+        int i = pick(f);
+        CHECK(i >= 0 && i < 4);
+        if (i >= 0) hits[i]++;
+    }
+    CHECK_EQ_U(hits[1], 0);
+    CHECK(hits[0] > 0 && hits[2] > 0 && hits[3] > 0);
+    svc.rs[1].resolved = true;
+    if (ops->update) ops->update(&svc);
 
     /* -1 when nothing is left: all unavailable, then all at weight 0. */
     for (unsigned i = 0; i < 4; i++) service_set_available(&svc, i, false);

@@ -1,5 +1,5 @@
-/* test_service: the service table built from a hand-made config, lookups, and weight and
- * availability changes reaching the scheduler. */
+/* test_service: the service table built from a hand-made config, lookups, and weight,
+ * availability and resolution changes reaching the scheduler. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -75,7 +75,7 @@ static void test_init(void)
     for (unsigned s = 0; s < tab.n; s++)
         for (unsigned i = 0; i < tab.svc[s].n_rs; i++) {
             const struct real_server *rs = &tab.svc[s].rs[i];
-            CHECK(rs->available);
+            CHECK(rs->available && rs->resolved);
             CHECK(rs->active == 0 && rs->inactive == 0 && rs->persistent == 0 && rs->stats.conns == 0);
         }
 }
@@ -137,6 +137,82 @@ static void test_weights(void)
     CHECK(hits[0] == 0 && hits[1] == 150 && hits[2] == 150);
 }
 
+static uint32_t unknown_addr;
+static unsigned asked, updates;
+
+static bool known_but_one(void *arg, uint32_t addr)
+{
+    (void)arg;
+    asked++;
+    return addr != unknown_addr;
+}
+
+static void count_update(struct service *svc)
+{
+    (void)svc;
+    updates++;
+}
+
+static int schedule_none(struct service *svc, uint32_t caddr)
+{
+    (void)svc;
+    (void)caddr;
+    return -1;
+}
+
+/* The neighbour table's word: a server whose MAC is not known gets no new flows, in every
+ * service that has it; only a service where a flag changed has its scheduler told. */
+static void test_resolve(void)
+{
+    static const struct sched_ops counting = { .name = "counting", .update = count_update, .schedule = schedule_none };
+    char err[RAWLB_ERRLEN] = "";
+    struct service *t = &tab.svc[0], *u = &tab.svc[1];
+    unsigned hits[3] = {0};
+
+    service_table_free(&tab);
+    build_config();
+    cfg.services[1].rs[0].ep.addr = htonl(0xc0a80a01u); /* the TCP service's first server, on port 53 */
+    CHECK(service_table_init(&tab, &cfg, err, sizeof(err)));
+    unknown_addr = htonl(0xc0a80a01u);
+    service_table_resolve(&tab, 0, known_but_one, NULL);
+    CHECK_EQ_U(asked, 5); /* every real server once */
+    CHECK(!t->rs[0].resolved && t->rs[1].resolved && !u->rs[0].resolved && u->rs[1].resolved && u->rs[2].resolved);
+    CHECK(t->rs[0].available && !rs_schedulable(&t->rs[0]));
+    for (unsigned f = 0; f < 50; f++) CHECK(t->sched->schedule(t, f) == 1);
+    for (unsigned f = 0; f < 50; f++) CHECK(u->sched->schedule(u, f) == 1);
+
+    /* Known again: wrr 3:1 as before. */
+    unknown_addr = 0;
+    service_table_resolve(&tab, 0, known_but_one, NULL);
+    CHECK(t->rs[0].resolved && u->rs[0].resolved);
+    for (unsigned f = 0; f < 400; f++) hits[t->sched->schedule(t, f)]++;
+    CHECK(hits[0] == 300 && hits[1] == 100);
+
+    /* One address: only the servers there are looked at. */
+    asked = 0;
+    unknown_addr = htonl(0xc0a80a01u);
+    service_table_resolve(&tab, unknown_addr, known_but_one, NULL);
+    CHECK_EQ_U(asked, 2);
+    CHECK(!t->rs[0].resolved && t->rs[1].resolved && !u->rs[0].resolved && u->rs[1].resolved);
+    unknown_addr = 0;
+    service_table_resolve(&tab, htonl(0xc0a80a02u), known_but_one, NULL);
+    CHECK(!t->rs[0].resolved && !u->rs[0].resolved); /* not asked, so not changed */
+    service_table_resolve(&tab, htonl(0xc0a80a01u), known_but_one, NULL);
+    CHECK(t->rs[0].resolved && u->rs[0].resolved);
+
+    /* The scheduler hears of a change, and of nothing else. */
+    const struct sched_ops *wrr = t->sched;
+    t->sched = &counting;
+    updates = 0;
+    service_table_resolve(&tab, 0, known_but_one, NULL);
+    CHECK_EQ_U(updates, 0);
+    unknown_addr = htonl(0xc0a80a02u);
+    service_table_resolve(&tab, 0, known_but_one, NULL);
+    CHECK_EQ_U(updates, 1);
+    CHECK(!t->rs[1].resolved);
+    t->sched = wrr;
+}
+
 static void test_errors(void)
 {
     char err[RAWLB_ERRLEN] = "";
@@ -176,6 +252,7 @@ int main(void)
     test_init();
     test_find();
     test_weights();
+    test_resolve();
     test_errors();
     CHECK_DONE();
 }
