@@ -75,6 +75,18 @@ icmp=$(grep -A 2 -E "^ +$VIP > $CIP: ICMP $VIP udp port 5300 unreachable, length
 grep -qE "proto UDP \(17\), length 35\)$" <<<"$icmp" && grep -qE "^ +$CIP\.[0-9]+ > $VIP\.5300: UDP, length 7$" <<<"$icmp" ||
   fail "the ICMP error does not quote the query ($CIP > $VIP.5300, UDP length 7): $icmp"
 
+# the same with a real resolver client: dig is told the port is refused, it does not time out
+if command -v dig >/dev/null; then
+  t0=$(now_ms)
+  out=$(timeout 10 ip netns exec "${P}c" dig +tries=1 +time=3 @$VIP -p 5300 example.test 2>&1)
+  ms=$(($(now_ms) - t0))
+  grep -qi "refused" <<<"$out" || fail "dig @$VIP -p 5300 was not refused: $out"
+  [ $SANITIZED = 1 ] || [ $ms -lt 2000 ] || fail "dig @$VIP -p 5300 took $ms ms (want a refusal, not a timeout)"
+  say "dig @$VIP -p 5300: refused after $ms ms"
+else
+  fail "missing tool: dig (tools/deps.sh installs dnsutils)"
+fi
+
 # 3. a flood: answered within the budget, the rest refused and counted
 lim0=$(metric "$LIMITED")
 cat > "$W/flood.py" <<EOF
