@@ -702,10 +702,12 @@ static void status_json(const struct ha *ha, struct textout *o)
     textout_printf(o, "\"links\":[");
     for (unsigned i = 0; i < ha->n_links; i++) {
         const struct ha_link *l = &ha->links[i];
+        textout_printf(o, "%s{\"if\":", i ? "," : "");
+        textout_json_str(o, l->ifname);
         textout_printf(o,
-                       "%s{\"if\":\"%s\",\"peer\":\"%s\",\"up\":%s,\"heard_s\":%.1f,\"rx\":%" PRIu64 ",\"tx\":%" PRIu64
+                       ",\"peer\":\"%s\",\"up\":%s,\"heard_s\":%.1f,\"rx\":%" PRIu64 ",\"tx\":%" PRIu64
                        ",\"tx_failed\":%" PRIu64 "}",
-                       i ? "," : "", l->ifname, addr_str(l->peer, a),
+                       addr_str(l->peer, a),
                        l->heard_ms && now - l->heard_ms < ha->hc->deadtime_ms ? "true" : "false",
                        age_s(l->heard_ms, now), l->rx, l->tx, l->tx_failed);
     }

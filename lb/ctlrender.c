@@ -2,7 +2,7 @@
  * "list" follows ipvsadm -L -n (ipvsadm.c print_title / print_service_entry) line for line,
  * --stats and --rate as ipvsadm -L -n --exact; "conns" follows ipvsadm -L -n -c (print_conn).
  * JSON is written by hand: the only strings in it are addresses, names and health results,
- * escaped by json_str. */
+ * escaped by textout_json_str. */
 #include "ctlproto.h"
 
 #include <netinet/in.h>
@@ -15,26 +15,6 @@
 #include "textout.h"
 
 /* ---- JSON ---- */
-
-static void json_str(struct textout *o, const char *s)
-{
-    textout_printf(o, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            textout_printf(o, "\\%c", *p);
-        else if (*p == '\n')
-            textout_printf(o, "\\n");
-        else if (*p == '\t')
-            textout_printf(o, "\\t");
-        else if (*p == '\r')
-            textout_printf(o, "\\r");
-        else if (*p < 0x20 || *p == 0x7f)
-            textout_printf(o, "\\u%04x", *p);
-        else
-            textout_printf(o, "%c", *p);
-    }
-    textout_printf(o, "\"");
-}
 
 static void json_addr(struct textout *o, const char *key, uint32_t addr)
 {
@@ -197,9 +177,9 @@ static void render_rs_json(struct textout *o, const struct service *svc, unsigne
         struct ctl_rs_health h;
         if (opts->health(opts->health_arg, svc_idx, i, &h)) {
             textout_printf(o, ",\"health\":{\"checked\":true,\"state\":");
-            json_str(o, h.state);
+            textout_json_str(o, h.state);
             textout_printf(o, ",\"since\":%u,\"last\":", h.since_s);
-            json_str(o, h.last);
+            textout_json_str(o, h.last);
             textout_printf(o, "}");
         } else {
             textout_printf(o,
@@ -220,7 +200,7 @@ static void render_list_json(struct textout *o, const struct service_table *t, u
         textout_printf(o, "%s{\"proto\":\"%s\",", s ? "," : "", svc->proto == IPPROTO_TCP ? "TCP" : "UDP");
         json_addr(o, "address", svc->vip.addr);
         textout_printf(o, ",\"port\":%u,\"scheduler\":", (unsigned)ntohs(svc->vip.port));
-        json_str(o, svc->sched ? svc->sched->name : "-");
+        textout_json_str(o, svc->sched ? svc->sched->name : "-");
         textout_printf(o, ",\"persistent\":%u,\"netmask\":\"%s\",\"ops\":%s,", svc->persist_timeout,
                        addr_str(svc->persist_mask, mask), svc->one_packet ? "true" : "false");
         struct rs_stats sum = service_sum(svc, false), rate = service_sum(svc, true);

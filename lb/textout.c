@@ -70,3 +70,23 @@ void textout_rewind(struct textout *o, size_t mark)
         o->buf[mark] = '\0';
     o->truncated = false;
 }
+
+void textout_json_str(struct textout *o, const char *s)
+{
+    textout_printf(o, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            textout_printf(o, "\\%c", *p);
+        else if (*p == '\n')
+            textout_printf(o, "\\n");
+        else if (*p == '\t')
+            textout_printf(o, "\\t");
+        else if (*p == '\r')
+            textout_printf(o, "\\r");
+        else if (*p < 0x20 || *p == 0x7f)
+            textout_printf(o, "\\u%04x", *p);
+        else
+            textout_printf(o, "%c", *p);
+    }
+    textout_printf(o, "\"");
+}

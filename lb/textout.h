@@ -31,6 +31,8 @@ void textout_printf(struct textout *o, const char *fmt, ...) __attribute__((form
 /* " word", shell-quoted when it needs to be: as it is when it is plain, in single quotes
  * otherwise (a POSIX shell reads it back as the same word). */
 void textout_word(struct textout *o, const char *s);
+/* s as a JSON string, quoted and escaped (quotes, backslashes, control characters). */
+void textout_json_str(struct textout *o, const char *s);
 /* Cut text ends after its last whole line, that is after the last newline among the printfs
  * that fitted whole (empty when there is none); returns pos (the length written). truncated and
  * need stay as they were, so o->need is then the full length. Tolerates len 0 (returns 0). */
