@@ -201,6 +201,17 @@ static void test_word(void)
     CHECK(canaries_intact(8));
 }
 
+/* JSON strings: quotes, backslashes and control characters escaped, the rest as it is. */
+static void test_json_str(void)
+{
+    char buf[64];
+    struct textout o;
+    textout_init(&o, buf, sizeof buf);
+    textout_json_str(&o, "e\"x\\t\n\t\x01z");
+    CHECK_EQ_U(textout_finish(&o), strlen(buf));
+    CHECK(strcmp(buf, "\"e\\\"x\\\\t\\n\\t\\u0001z\"") == 0);
+}
+
 int main(void)
 {
     test_fits_exactly();
@@ -209,5 +220,6 @@ int main(void)
     test_need();
     test_rewind();
     test_word();
+    test_json_str();
     CHECK_DONE();
 }
