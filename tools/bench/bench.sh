@@ -16,14 +16,16 @@
 # The load and the anchors are adapted from the planning team's reference anchor script (same
 # nginx, HAProxy and nft set-ups, same wrk and iperf3 invocations); the topology is its topo.sh,
 # copied to tools/bench/topo.sh. What changed: a namespace prefix of our own (TOPO_PREFIX, default
-# "bnPID-") and a work directory of our own, repetitions and medians, the UDP client's offered rate and
+# "bn"; no per-run suffix, as the veth names carry the prefix and must stay within 15 characters:
+# a second run at once is refused instead) and a work directory of our own, repetitions and
+# medians, the UDP client's offered rate and
 # the real server's UDP receive-buffer errors recorded next to the delivered rate, rawlb's own
 # counters kept from its log, cleanup on exit.
 #
 # Everything runs inside the namespaces topo.sh makes (documentation address ranges); nothing is
 # sent anywhere else.
 # usage: sudo tools/bench/bench.sh [BUILD_DIR]   env: DUR=5 RUNS=3 CONNS=32 MODES="route nft haproxy lb"
-#        MD=BENCHMARKS.md (MD= to not write it) PNG=docs/bench.png (PNG= for no chart) TOPO_PREFIX=bnPID-
+#        MD=BENCHMARKS.md (MD= to not write it) PNG=docs/bench.png (PNG= for no chart) TOPO_PREFIX=bn
 #        RAWLB_REV=commit of the build, when it is not the checkout's HEAD
 #        RDUR=4 RFLOWS=64 (the rawlb-replay test; RDUR=0 leaves it out)
 set -u
@@ -33,7 +35,7 @@ build=$(cd "${1:-$here/build}" && pwd)
 DUR=${DUR:-5}; RUNS=${RUNS:-3}; CONNS=${CONNS:-32}; RDUR=${RDUR:-4}; RFLOWS=${RFLOWS:-64}; RPORT=9000
 MODES=${MODES:-route nft haproxy lb}
 MD=${MD-$here/BENCHMARKS.md}; PNG=${PNG-$here/docs/bench.png}
-export TOPO_PREFIX=${TOPO_PREFIX:-bn$$-}
+export TOPO_PREFIX=${TOPO_PREFIX:-bn}
 P=$TOPO_PREFIX; VIP=198.51.100.10; NR=203.0.113.1
 W=${WORK:-/tmp/rawlb-bench.$P}
 [ "$(id -u)" = 0 ] || { echo "run as root (namespaces)"; exit 2; }
