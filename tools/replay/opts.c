@@ -15,7 +15,7 @@
 enum {
     OPT_TO = 256, OPT_TO_MAC, OPT_SRC_RANGE, OPT_SPEED, OPT_PPS, OPT_MBPS, OPT_TOPSPEED, OPT_LOOP,
     OPT_DURATION, OPT_GEN, OPT_SIZE, OPT_FLOWS, OPT_BATCH, OPT_QDISC_BYPASS, OPT_SINK, OPT_ECHO,
-    OPT_JSON, OPT_IDLE, OPT_FILTER, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NO_FLOWS,
+    OPT_JSON, OPT_IDLE, OPT_FILTER, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_NO_FLOWS, OPT_ONE_WAY,
 };
 
 static const struct option long_opts[] = {
@@ -44,6 +44,7 @@ static const struct option long_opts[] = {
     { "progress", no_argument, NULL, OPT_PROGRESS },
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "no-flows", no_argument, NULL, OPT_NO_FLOWS },
+    { "one-way", no_argument, NULL, OPT_ONE_WAY },
     { NULL, 0, NULL, 0 },
 };
 
@@ -81,6 +82,9 @@ void opts_usage(FILE *out)
           "  --sink IF            count what arrives on IF per flow (5-tuple) and per sender; stamped\n"
           "                       frames give per-flow loss (gaps in the sequence)\n"
           "  --echo               send stamped UDP back to its source (swapped MACs, addresses, ports)\n"
+          "  --one-way            one-way latency of stamped frames, p50/p99/p999: receive time minus\n"
+          "                       the stamp's send time (sender and sink on one host's clock, e.g. in\n"
+          "                       network namespaces; across hosts the figure means nothing)\n"
           "  --filter EXPR        BPF filter of what is counted (default \"ip\")\n"
           "  --idle SEC           stop SEC seconds after the last frame, once one came (default 2; 0: never)\n"
           "  --duration SEC       stop after SEC seconds in any case (default 60)\n"
@@ -302,6 +306,7 @@ int opts_parse(struct opts *o, int argc, char **argv, bool *done)
         case OPT_PROGRESS: o->progress = true; break;
         case OPT_NO_PROGRESS: o->progress = false; break;
         case OPT_NO_FLOWS: o->quiet_flows = true; break;
+        case OPT_ONE_WAY: o->one_way = true; break;
         case ':':
             fprintf(stderr, "rawlb-replay: %s: missing value\n", fl);
             return REPLAY_EXIT_USAGE;
@@ -324,8 +329,8 @@ int opts_parse(struct opts *o, int argc, char **argv, bool *done)
         if (o->filter && (rc = check_filter(o->filter)) != REPLAY_EXIT_OK)
             return rc;
     } else {
-        if (o->filter) {
-            fprintf(stderr, "rawlb-replay: --filter: only with --sink\n");
+        if (o->filter || o->one_way) {
+            fprintf(stderr, "rawlb-replay: %s: only with --sink\n", o->filter ? "--filter" : "--one-way");
             return REPLAY_EXIT_USAGE;
         }
         if (!o->ifname) {

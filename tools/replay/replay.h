@@ -58,6 +58,7 @@ struct opts {
     const char *filter;      /* sink: BPF filter (default "ip") */
     bool progress;           /* a line a second (default: when stdout is a terminal) */
     bool quiet_flows;        /* --no-flows: JSON without the per-flow list */
+    bool one_way;            /* sink: one-way latency of stamped frames (one host's clock) */
 };
 
 /* Parses argv into o. Returns REPLAY_EXIT_OK, or an exit status after printing help (0) or
@@ -193,9 +194,29 @@ struct send_result {
 
 int sender_run(const struct opts *o, struct send_result *r);
 
+/* ---- report.c: latency histogram ----
+ * Log-linear: exact below 2^LATHIST_SUB_BITS ns, then 2^LATHIST_SUB_BITS buckets per power of two
+ * (a value is known to within 1/16 of itself), so millions of frames cost a fixed 8 KB and two
+ * sinks' histograms add up bucket by bucket. */
+#define LATHIST_SUB_BITS 4
+#define LATHIST_SUB (1u << LATHIST_SUB_BITS)
+#define LATHIST_BUCKETS ((64 - LATHIST_SUB_BITS + 1) * LATHIST_SUB)
+
+struct lathist {
+    uint64_t count[LATHIST_BUCKETS];
+    uint64_t n, max_ns;
+    uint64_t future; /* stamps later than the receive time: not one clock, not counted */
+};
+
+void lathist_add(struct lathist *h, uint64_t ns);
+uint64_t lathist_bucket_low(unsigned idx); /* the smallest value of bucket idx */
+/* The upper edge of the bucket holding the value of rank q (0..1, nearest rank); 0 when empty. */
+double lathist_quantile_us(const struct lathist *h, double q);
+
 /* ---- sink.c ---- */
 struct sink_result {
     uint64_t pkts, bytes, stamped, lost, echoed, echo_failed, kernel_drops;
+    struct lathist one_way; /* --one-way: receive time minus stamp, per stamped frame */
     double elapsed_s; /* from the first frame to the last */
     struct flowtab flows;
     struct flowtab senders; /* keyed by source address only */

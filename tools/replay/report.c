@@ -29,6 +29,44 @@ void latency_percentiles(struct latency *l, double *p50, double *p99, double *p9
     *p999 = (double)l->rtt_ns[i999] / 1e3;
 }
 
+void lathist_add(struct lathist *h, uint64_t ns)
+{
+    unsigned idx;
+    if (ns < LATHIST_SUB) {
+        idx = (unsigned)ns;
+    } else {
+        unsigned msb = 63u - (unsigned)__builtin_clzll(ns);
+        idx = (msb - LATHIST_SUB_BITS + 1) * LATHIST_SUB + (unsigned)((ns >> (msb - LATHIST_SUB_BITS)) & (LATHIST_SUB - 1));
+    }
+    h->count[idx]++;
+    h->n++;
+    if (ns > h->max_ns)
+        h->max_ns = ns;
+}
+
+uint64_t lathist_bucket_low(unsigned idx)
+{
+    if (idx < LATHIST_SUB)
+        return idx;
+    unsigned shift = idx / LATHIST_SUB - 1;
+    return (uint64_t)(LATHIST_SUB + idx % LATHIST_SUB) << shift;
+}
+
+double lathist_quantile_us(const struct lathist *h, double q)
+{
+    if (!h->n)
+        return 0;
+    uint64_t rank = (uint64_t)(q * (double)(h->n - 1) + 0.5) + 1, seen = 0;
+    for (unsigned i = 0; i < LATHIST_BUCKETS; i++) {
+        seen += h->count[i];
+        if (seen >= rank) {
+            uint64_t hi = i + 1 < LATHIST_BUCKETS ? lathist_bucket_low(i + 1) - 1 : h->max_ns;
+            return (double)(hi < h->max_ns ? hi : h->max_ns) / 1e3;
+        }
+    }
+    return (double)h->max_ns / 1e3;
+}
+
 /* "1.234 Gbit/s", or Mbit/s below one Gbit/s */
 static const char *bits(double gbps, char *buf, size_t len)
 {
@@ -156,6 +194,21 @@ void report_sink(FILE *out, const struct opts *o, const struct sink_result *r)
                 (unsigned long long)r->echo_failed, (unsigned long long)r->kernel_drops,
                 (unsigned long long)r->flows.overflow);
         json_senders(out, &r->senders);
+        if (o->one_way) {
+            const struct lathist *h = &r->one_way;
+            fprintf(out, ",\"one_way\":{\"samples\":%llu,\"future\":%llu,\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,"
+                         "\"max_us\":%.1f,\"hist\":[",
+                    (unsigned long long)h->n, (unsigned long long)h->future, lathist_quantile_us(h, 0.5),
+                    lathist_quantile_us(h, 0.99), lathist_quantile_us(h, 0.999), (double)h->max_ns / 1e3);
+            bool first = true;
+            for (unsigned i = 0; i < LATHIST_BUCKETS; i++)
+                if (h->count[i]) {
+                    fprintf(out, "%s[%llu,%llu]", first ? "" : ",", (unsigned long long)lathist_bucket_low(i),
+                            (unsigned long long)h->count[i]);
+                    first = false;
+                }
+            fputs("]}", out);
+        }
         if (!o->quiet_flows) {
             fputs(",\"flows\":", out);
             json_flows(out, &r->flows, true);
@@ -171,6 +224,11 @@ void report_sink(FILE *out, const struct opts *o, const struct sink_result *r)
                 (unsigned long long)r->lost, loss);
     if (o->echo)
         fprintf(out, "echoed %llu (%llu failed)\n", (unsigned long long)r->echoed, (unsigned long long)r->echo_failed);
+    if (o->one_way)
+        fprintf(out, "one-way latency: %llu stamped frames, p50 %.1f us, p99 %.1f us, p999 %.1f us, max %.1f us\n",
+                (unsigned long long)r->one_way.n, lathist_quantile_us(&r->one_way, 0.5),
+                lathist_quantile_us(&r->one_way, 0.99), lathist_quantile_us(&r->one_way, 0.999),
+                (double)r->one_way.max_ns / 1e3);
     if (r->kernel_drops)
         fprintf(out, "kernel drops on the receive socket: %llu\n", (unsigned long long)r->kernel_drops);
 }

@@ -4,7 +4,8 @@
  * a gap is a loss, a sequence below the highest seen a duplicate or reordering. With --echo a
  * stamped UDP frame goes back where it came from: MACs, addresses and ports swapped (the
  * checksums stay valid) and sent in a batch. Stops at --duration, after --idle seconds without
- * a frame once one came, or on SIGINT/SIGTERM. */
+ * a frame once one came, or on SIGINT/SIGTERM. With --one-way, each stamped frame's receive time
+ * minus its stamp goes into a latency histogram. */
 #include "replay.h"
 
 #include <errno.h>
@@ -111,7 +112,8 @@ static void echo_flush(struct sink *s)
     s->equeued = 0;
 }
 
-static void account(struct sink *s, uint8_t *f, size_t len)
+/* now: when the batch holding the frame was read (after the socket's queue, not at the wire) */
+static void account(struct sink *s, uint8_t *f, size_t len, uint64_t now)
 {
     struct sink_result *r = s->r;
     struct hdrs h;
@@ -137,6 +139,12 @@ static void account(struct sink *s, uint8_t *f, size_t len)
         return;
     fl->stamped++;
     r->stamped++;
+    if (s->o->one_way) {
+        if (st.ts_ns > now)
+            r->one_way.future++;
+        else
+            lathist_add(&r->one_way, now - st.ts_ns);
+    }
     if (st.seq >= fl->next_seq)
         fl->next_seq = (uint64_t)st.seq + 1;
     else
@@ -187,7 +195,7 @@ static int run(struct sink *s)
             first = now;
         last = now;
         for (int i = 0; i < n; i++)
-            account(s, s->buf[i], s->msgs[i].msg_len);
+            account(s, s->buf[i], s->msgs[i].msg_len, now);
         if (s->equeued)
             echo_flush(s);
     }
