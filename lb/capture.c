@@ -2,6 +2,7 @@
 #include "capture.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -16,7 +17,19 @@
  * (BENCHMARKS.md), which is latency, not throughput. 16 MB still holds 250 GSO superframes. */
 #define CAPTURE_RCVBUF (16 * 1024 * 1024)
 
-bool capture_set_filter(struct capture *c, const char *filter, char *err, size_t errlen)
+/* Every filter starts with this: a socket in a fanout group is handed the frames this host sends
+ * on the interface as well (the group's hook does not honour the socket's own
+ * PACKET_IGNORE_OUTGOING), and among them is every frame rawlb's send sockets forward. libpcap's
+ * jumps are relative, so its program stays valid behind the prefix. */
+static const struct sock_filter drop_outgoing[] = {
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
+    BPF_STMT(BPF_RET | BPF_K, 0),
+};
+#define DROP_OUTGOING_LEN (sizeof drop_outgoing / sizeof drop_outgoing[0])
+
+/* Compiles filter into *out (drop_outgoing, then libpcap's program); free out->filter after use. */
+static bool compile_filter(const char *filter, struct sock_fprog *out, char *err, size_t errlen)
 {
     pcap_t *dead = pcap_open_dead(DLT_EN10MB, CAPTURE_SNAPLEN);
     if (!dead) {
@@ -29,17 +42,37 @@ bool capture_set_filter(struct capture *c, const char *filter, char *err, size_t
         pcap_close(dead);
         return false;
     }
-    /* libpcap's bpf_insn and the kernel's sock_filter have the same layout. */
-    struct sock_fprog fprog = { .len = (unsigned short)prog.bf_len, .filter = (struct sock_filter *)prog.bf_insns };
-    int rc = setsockopt(c->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog);
-    int saved = errno;
+    size_t len = DROP_OUTGOING_LEN + prog.bf_len;
+    struct sock_filter *insns = len <= BPF_MAXINSNS ? malloc(len * sizeof *insns) : NULL;
+    if (insns) {
+        memcpy(insns, drop_outgoing, sizeof drop_outgoing);
+        /* libpcap's bpf_insn and the kernel's sock_filter have the same layout. */
+        memcpy(insns + DROP_OUTGOING_LEN, prog.bf_insns, prog.bf_len * sizeof *insns);
+    } else {
+        snprintf(err, errlen, "filter '%s': %zu instructions, at most %d fit", filter, len, BPF_MAXINSNS);
+    }
     pcap_freecode(&prog);
     pcap_close(dead);
-    if (rc != 0) {
-        snprintf(err, errlen, "SO_ATTACH_FILTER: %s", strerror(saved));
+    *out = (struct sock_fprog){ .len = (unsigned short)len, .filter = insns };
+    return insns != NULL;
+}
+
+static bool attach_filter(int fd, const struct sock_fprog *prog, char *err, size_t errlen)
+{
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, prog, sizeof *prog) == 0)
+        return true;
+    snprintf(err, errlen, "SO_ATTACH_FILTER: %s", strerror(errno));
+    return false;
+}
+
+bool capture_set_filter(struct capture *c, const char *filter, char *err, size_t errlen)
+{
+    struct sock_fprog prog;
+    if (!compile_filter(filter, &prog, err, errlen))
         return false;
-    }
-    return true;
+    bool ok = attach_filter(c->fd, &prog, err, errlen);
+    free(prog.filter);
+    return ok;
 }
 
 static bool set_int(int fd, int level, int opt, int value, const char *name, char *err, size_t errlen)
@@ -50,39 +83,136 @@ static bool set_int(int fd, int level, int opt, int value, const char *name, cha
     return false;
 }
 
+/* A bound receive socket on ifindex with prog attached before the bind, so no unfiltered frame is
+ * ever queued. -1 with a message. */
+static int open_socket(int ifindex, const struct sock_fprog *prog, char *err, size_t errlen)
+{
+    /* Protocol 0: nothing is queued before the filter is in place and the socket bound. */
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "packet socket: %s", strerror(errno));
+        return -1;
+    }
+    if (!set_int(fd, SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR", err, errlen) ||
+        !set_int(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING", err, errlen) ||
+        !set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, CAPTURE_RCVBUF, "SO_RCVBUFFORCE", err, errlen) ||
+        !attach_filter(fd, prog, err, errlen))
+        goto fail;
+    struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex };
+    if (bind(fd, (struct sockaddr *)&sll, sizeof sll) != 0) {
+        snprintf(err, errlen, "bind packet socket: %s", strerror(errno));
+        goto fail;
+    }
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
 bool capture_open(struct capture *c, int ifindex, const char *filter, char *err, size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->ifindex = ifindex;
-    /* Protocol 0: nothing is queued before the filter is in place and the socket bound. */
-    c->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (c->fd < 0) {
-        snprintf(err, errlen, "packet socket: %s", strerror(errno));
+    c->fd = -1;
+    struct sock_fprog prog;
+    if (!compile_filter(filter, &prog, err, errlen))
         return false;
-    }
-    if (!set_int(c->fd, SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR", err, errlen) ||
-        !set_int(c->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING", err, errlen) ||
-        !set_int(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, CAPTURE_RCVBUF, "SO_RCVBUFFORCE", err, errlen) ||
-        !capture_set_filter(c, filter, err, errlen))
-        goto fail;
-    struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex };
-    if (bind(c->fd, (struct sockaddr *)&sll, sizeof sll) != 0) {
-        snprintf(err, errlen, "bind packet socket: %s", strerror(errno));
-        goto fail;
-    }
+    c->fd = open_socket(ifindex, &prog, err, errlen);
+    free(prog.filter);
+    if (c->fd < 0)
+        return false;
     c->buf = malloc((size_t)CAPTURE_BATCH * CAPTURE_FRAME_ROOM);
     if (!c->buf) {
         snprintf(err, errlen, "out of memory for capture buffers");
-        goto fail;
+        capture_close(c);
+        return false;
     }
     for (unsigned i = 0; i < CAPTURE_BATCH; i++) {
         c->iov[i] = (struct iovec){ .iov_base = capture_frame(c, i), .iov_len = CAPTURE_FRAME_ROOM };
         c->msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &c->iov[i], .msg_iovlen = 1 };
     }
     return true;
-fail:
-    close(c->fd);
-    c->fd = -1;
+}
+
+/* A second socket like c's: same interface, same filter (read back from the kernel). */
+static int reopen(const struct capture *c, char *err, size_t errlen)
+{
+    socklen_t n = 0; /* SO_GET_FILTER counts instructions, not bytes */
+    if (getsockopt(c->fd, SOL_SOCKET, SO_GET_FILTER, NULL, &n) != 0) {
+        snprintf(err, errlen, "SO_GET_FILTER: %s", strerror(errno));
+        return -1;
+    }
+    struct sock_fprog prog = { .len = (unsigned short)n, .filter = calloc(n, sizeof(struct sock_filter)) };
+    int fd = -1;
+    if (!prog.filter)
+        snprintf(err, errlen, "out of memory for a filter");
+    else if (getsockopt(c->fd, SOL_SOCKET, SO_GET_FILTER, prog.filter, &n) != 0)
+        snprintf(err, errlen, "SO_GET_FILTER: %s", strerror(errno));
+    else
+        fd = open_socket(c->ifindex, &prog, err, errlen);
+    free(prog.filter);
+    return fd;
+}
+
+static bool join(int fd, uint16_t id, int flags, char *err, size_t errlen)
+{
+    return set_int(fd, SOL_PACKET, PACKET_FANOUT, id | (PACKET_FANOUT_CBPF | flags) << 16, "PACKET_FANOUT", err,
+                   errlen);
+}
+
+/* Joins fd to a new group; its id (the low 16 bits of PACKET_FANOUT's value), or -1. */
+static int join_new_group(int fd, char *err, size_t errlen)
+{
+    int val;
+    socklen_t len = sizeof val;
+    if (!join(fd, 0, PACKET_FANOUT_FLAG_UNIQUEID, err, errlen))
+        return -1;
+    if (getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &val, &len) != 0) {
+        snprintf(err, errlen, "getsockopt PACKET_FANOUT: %s", strerror(errno));
+        return -1;
+    }
+    return val & UINT16_MAX;
+}
+
+bool capture_join_fanout(struct capture *c, uint16_t *group_id, const struct sock_fprog *prog, char *err,
+                         size_t errlen)
+{
+    if (*group_id) {
+        if (!join(c->fd, *group_id, 0, err, errlen))
+            return false;
+    } else {
+        int id = join_new_group(c->fd, err, errlen);
+        if (id == 0) {
+            /* The kernel's counter is global and starts at 0, but 0 tells the next socket to make
+             * a group of its own: a second socket joins a new group while this one still holds
+             * id 0, and then takes this one's place (closing it, which dissolves group 0). */
+            int fd = reopen(c, err, errlen);
+            if (fd < 0)
+                return false;
+            id = join_new_group(fd, err, errlen);
+            if (id > 0 && dup3(fd, c->fd, O_CLOEXEC) < 0) {
+                snprintf(err, errlen, "dup3: %s", strerror(errno));
+                id = -1;
+            }
+            close(fd);
+        }
+        if (id < 0)
+            return false;
+        *group_id = (uint16_t)id;
+    }
+    /* Frames queued before the join came through the socket's own hook, which the group's now
+     * replaces: the group had them as well (or they came before it existed, as if before start). */
+    uint8_t scratch[64];
+    while (recv(c->fd, scratch, sizeof scratch, MSG_DONTWAIT | MSG_TRUNC) >= 0)
+        ;
+    return !prog || capture_set_fanout_prog(c, prog, err, errlen);
+}
+
+bool capture_set_fanout_prog(struct capture *c, const struct sock_fprog *prog, char *err, size_t errlen)
+{
+    if (setsockopt(c->fd, SOL_PACKET, PACKET_FANOUT_DATA, prog, sizeof *prog) == 0)
+        return true;
+    snprintf(err, errlen, "PACKET_FANOUT_DATA: %s", strerror(errno));
     return false;
 }
 

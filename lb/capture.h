@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <linux/filter.h>
 #include <sys/uio.h>
 
 #define CAPTURE_BATCH 64
@@ -34,8 +35,27 @@ struct capture {
 /* Opens the socket on ifindex with the filter (pcap syntax) attached before it is bound, so
  * no unfiltered frame is ever queued. False with a message. */
 bool capture_open(struct capture *c, int ifindex, const char *filter, char *err, size_t errlen);
-/* Replaces the filter (e.g. after a service was added). */
+/* Replaces the filter (e.g. after a service was added). Every filter drops the frames this host
+ * sends on the interface, which a socket in a fanout group would otherwise receive. */
 bool capture_set_filter(struct capture *c, const char *filter, char *err, size_t errlen);
+
+/* Spreading one interface's frames over several sockets (one per worker thread): the sockets join
+ * one PACKET_FANOUT group of type PACKET_FANOUT_CBPF, whose classic BPF program returns the index
+ * of the socket that gets the frame: sockets are numbered in the order they joined, and the
+ * result is taken modulo the number of members (while some have not joined yet, theirs go to
+ * others). The program sees the frame from its IP header, not from the Ethernet header (offset 0
+ * is the IPv4 version byte). Without a program every frame goes to socket 0. When a member
+ * closes, the last one to join takes its index.
+ *
+ * The first socket of a group passes *group_id == 0: the kernel makes a group with an id unique
+ * in the network namespace, which is stored into *group_id (never 0); the next sockets of the
+ * same interface pass that id. All must be open on the same interface. prog, if not NULL,
+ * replaces the group's program (it is one per group, whichever member sets it); NULL keeps it.
+ * Frames queued before the join are discarded (the group had them as well). */
+bool capture_join_fanout(struct capture *c, uint16_t *group_id, const struct sock_fprog *prog, char *err,
+                         size_t errlen);
+/* Replaces the program of c's group (for every member) at once, e.g. after reconfiguration. */
+bool capture_set_fanout_prog(struct capture *c, const struct sock_fprog *prog, char *err, size_t errlen);
 void capture_close(struct capture *c);
 /* Adds the kernel's drop count since the last call to c->stats.kernel_drops. */
 void capture_update_stats(struct capture *c);
