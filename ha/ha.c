@@ -123,6 +123,12 @@ static bool sync_send(void *arg, enum ha_msg_type type, const uint8_t *payload, 
     return send_on(ha, sync_link(ha), type, payload, len);
 }
 
+static unsigned sync_owner(void *arg, const struct conn *entry)
+{
+    struct ha *ha = arg;
+    return ha->env.flow_owner(ha->env.arg, entry);
+}
+
 /* One heartbeat on every link: the peer is dead only when silent on all of them. */
 static void send_heartbeats(struct ha *ha)
 {
@@ -289,6 +295,22 @@ static void remember(struct ha *ha, unsigned from)
                                 .reason = ha->fsm.reason };
 }
 
+/* The role gate of every worker's fast path. */
+static void set_role(struct ha *ha, bool master, uint32_t grace_until)
+{
+    for (unsigned i = 0; i < ha->env.n_fps; i++)
+        fastpath_set_role(ha->env.fps[i], master, grace_until);
+}
+
+/* Connection entries of all workers. */
+static uint32_t entries(const struct ha *ha)
+{
+    uint32_t count = 0;
+    for (unsigned i = 0; i < ha->env.n_fps; i++)
+        count += ha->env.fps[i]->conns.count;
+    return count;
+}
+
 /* What a new state means for the rest of the daemon. */
 static void apply_state(struct ha *ha, unsigned from)
 {
@@ -297,7 +319,7 @@ static void apply_state(struct ha *ha, unsigned from)
     log_info("HA: %s -> %s: %s", ha_state_name(from), ha_state_name(ha->fsm.state), ha->fsm.reason);
     remember(ha, from);
     uint32_t grace_until = master ? ha->env.now_s(ha->env.arg) + ha->hc->deadtime_ms / MS_PER_S + 1 : 0;
-    fastpath_set_role(ha->env.fp, master, grace_until);
+    set_role(ha, master, grace_until);
     hasync_set_role(&ha->sync, master, master);
     if (master) {
         ha->master_since_ms = now;
@@ -352,8 +374,9 @@ static void peer_epoch_seen(struct ha *ha, uint64_t epoch)
 static void split_brain_grace(struct ha *ha)
 {
     uint32_t until = ha->env.now_s(ha->env.arg) + ha->hc->deadtime_ms / MS_PER_S + 1;
-    if ((int32_t)(until - ha->env.fp->grace_until) > 0)
-        fastpath_set_role(ha->env.fp, true, until);
+    for (unsigned i = 0; i < ha->env.n_fps; i++)
+        if ((int32_t)(until - ha->env.fps[i]->grace_until) > 0)
+            fastpath_set_role(ha->env.fps[i], true, until);
 }
 
 static void take_heartbeat(struct ha *ha, const struct ha_header *h, const uint8_t *payload, size_t plen)
@@ -375,7 +398,7 @@ static void take_heartbeat(struct ha *ha, const struct ha_header *h, const uint8
     bool asked_again = now - ha->sync.bulk_acked_ms > (uint64_t)REQUEST_SPACING * ha->hc->interval_ms;
     if ((hb.flags & HA_HB_WANT_TABLE) && ha->fsm.state == HA_STATE_MASTER && !hasync_bulk_busy(&ha->sync) &&
         asked_again) {
-        log_info("HA: the peer asks for the connection table: sending %u entries", ha->env.fp->conns.count);
+        log_info("HA: the peer asks for the connection table: sending %u entries", entries(ha));
         hasync_request_bulk(&ha->sync);
         hasync_flush(&ha->sync, now);
     }
@@ -461,7 +484,7 @@ static void link_changed(void *arg, const struct linkmon_if *lif, unsigned chang
 static void table_received(void *arg)
 {
     struct ha *ha = arg;
-    log_info("HA: the peer's connection table arrived (%u entries here now)", ha->env.fp->conns.count);
+    log_info("HA: the peer's connection table arrived (%u entries here now)", entries(ha));
     ha_fsm_table_received(&ha->fsm);
     evaluate(ha);
 }
@@ -524,7 +547,15 @@ bool ha_open(struct ha *ha, struct ev_loop *loop, const struct ha_env *env, char
         return false;
     if (ha->hc->notify[0] && !privhelper_start(&ha->helper, loop, notify_done, ha, err, errlen))
         return false;
-    if (!hasync_init(&ha->sync, &env->fp->conns, env->services, sync_send, table_received, config_received, ha)) {
+    if (env->n_fps > HASYNC_MAX_TABLES) {
+        snprintf(err, errlen, "--workers %u: HA syncs at most %u connection tables", env->n_fps, HASYNC_MAX_TABLES);
+        return false;
+    }
+    struct conn_table *tables[HASYNC_MAX_TABLES];
+    for (unsigned i = 0; i < env->n_fps; i++)
+        tables[i] = &env->fps[i]->conns;
+    if (!hasync_init(&ha->sync, tables, env->n_fps, sync_owner, env->services, sync_send, table_received,
+                     config_received, ha)) {
         snprintf(err, errlen, "not enough memory for the connection sync");
         return false;
     }
@@ -533,7 +564,7 @@ bool ha_open(struct ha *ha, struct ev_loop *loop, const struct ha_env *env, char
                                 .table_wait_ms = ha->hc->deadtime_ms * 2 };
     ha_fsm_init(&ha->fsm, &fc, now_ms());
     ha_fsm_set_fault(&ha->fsm, linkmon_first_down(&ha->linkmon) != NULL);
-    fastpath_set_role(env->fp, false, 0);
+    set_role(ha, false, 0);
     ha_config_changed(ha);
     ev_timer_init(&ha->heartbeat_timer, heartbeat_cb, 0.0, ha->hc->interval_ms / (double)MS_PER_S);
     ev_timer_init(&ha->tick_timer, tick_cb, 0.0, HA_TICK_MS / (double)MS_PER_S);

@@ -33,7 +33,13 @@
 /* What the daemon lends HA. */
 struct ha_env {
     const struct rawlb_config *cfg; /* the running configuration (digests; edits replace it) */
-    struct fastpath *fp;
+    /* One per worker, each with its role gate and connection table (the array is kept: it lives
+     * as long as HA). */
+    struct fastpath *const *fps;
+    unsigned n_fps;
+    /* The index (< n_fps) of the worker that owns an entry: a synced entry or template before
+     * it is imported goes into that worker's table. */
+    unsigned (*flow_owner)(void *arg, const struct conn *entry);
     struct service_table *services;
     struct arp_sender *arp_ext, *arp_int;
     bool nat_ip_ours;               /* false when the kernel owns the NAT router address */

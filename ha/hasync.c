@@ -10,6 +10,7 @@
 #define BULK_PASSES 2 /* templates, then the entries they control */
 
 _Static_assert((HASYNC_QUEUE & QUEUE_MASK) == 0, "the queue is a power of two");
+_Static_assert(HASYNC_MAX_TABLES - 1 <= UINT8_MAX, "queue_table holds a table's number");
 
 static uint64_t seq_of(uint64_t stream, uint64_t number)
 {
@@ -33,7 +34,7 @@ static struct hasync_slot *slot_of(struct hasync *s, uint64_t number)
 
 /* ---- sender ---- */
 
-static void record_of(const struct hasync *s, const struct conn *c, uint8_t kind, struct ha_record *r)
+static void record_of(const struct conn_table *t, const struct conn *c, uint8_t kind, struct ha_record *r)
 {
     memset(r, 0, sizeof *r);
     r->kind = kind;
@@ -49,7 +50,7 @@ static void record_of(const struct hasync *s, const struct conn *c, uint8_t kind
     r->vport = ntohs(c->vport);
     r->dport = ntohs(c->dport);
     memcpy(r->client_mac, c->client_mac, sizeof r->client_mac);
-    r->lifetime = kind == HA_REC_UPSERT ? conn_lifetime(s->conns, c) : 0;
+    r->lifetime = kind == HA_REC_UPSERT ? conn_lifetime(t, c) : 0;
 }
 
 static void send_slot(struct hasync *s, struct hasync_slot *slot)
@@ -112,30 +113,40 @@ static bool append_marker(struct hasync *s, uint8_t kind)
     return append(s, &r);
 }
 
+/* Called by a worker under its table's lock (see Threads in hasync.h): s->sending and the
+ * table's importing change only while no worker runs, and c's flags are its table's. */
 static void on_conn(void *arg, struct conn *c, unsigned old_state, unsigned new_state)
 {
-    struct hasync *s = arg;
+    const struct hasync_table *ht = arg;
+    struct hasync *s = ht->sync;
     (void)old_state;
-    if (!s->sending || s->conns->importing)
+    if (!s->sending || ht->conns->importing)
         return;
+    if (new_state != CONN_S_COUNT && (c->flags & CONN_F_SYNC_DIRTY))
+        return;
+    pthread_mutex_lock(&s->queue_lock);
     if (new_state == CONN_S_COUNT) {
         struct ha_record r;
-        record_of(s, c, HA_REC_DELETE, &r);
+        record_of(ht->conns, c, HA_REC_DELETE, &r);
         if (!append(s, &r))
             s->stats.overflows++; /* the peer's copy expires at its own deadline */
-        return;
-    }
-    if (c->flags & CONN_F_SYNC_DIRTY)
-        return;
-    if (s->queue_len == HASYNC_QUEUE) {
+    } else if (s->queue_len == HASYNC_QUEUE) {
         s->stats.overflows++;
         s->bulk_wanted = true;
-        return;
+    } else {
+        c->flags |= CONN_F_SYNC_DIRTY;
+        uint32_t at = (s->queue_head + s->queue_len++) & QUEUE_MASK;
+        s->queue_idx[at] = conn_index(ht->conns, c);
+        s->queue_gen[at] = c->generation;
+        s->queue_table[at] = (uint8_t)(ht - s->tables);
     }
-    c->flags |= CONN_F_SYNC_DIRTY;
-    uint32_t at = (s->queue_head + s->queue_len++) & QUEUE_MASK;
-    s->queue_idx[at] = conn_index(s->conns, c);
-    s->queue_gen[at] = c->generation;
+    pthread_mutex_unlock(&s->queue_lock);
+}
+
+/* The table of the queue's entry at. */
+static struct conn_table *queued_table(const struct hasync *s, uint32_t at)
+{
+    return s->tables[s->queue_table[at]].conns;
 }
 
 /* Entries queued as they are now; stops when the window is full. */
@@ -145,12 +156,13 @@ static void drain_queue(struct hasync *s)
         uint32_t at = s->queue_head;
         s->queue_head = (s->queue_head + 1) & QUEUE_MASK;
         s->queue_len--;
-        struct conn *c = &s->conns->pool[s->queue_idx[at]];
+        struct conn_table *t = queued_table(s, at);
+        struct conn *c = &t->pool[s->queue_idx[at]];
         if (!(c->flags & CONN_F_LIVE) || c->generation != s->queue_gen[at] || !(c->flags & CONN_F_SYNC_DIRTY))
             continue; /* gone since (its DELETE went out), or sent already */
         c->flags &= (uint16_t)~CONN_F_SYNC_DIRTY;
         struct ha_record r;
-        record_of(s, c, (c->flags & CONN_F_RESET) ? HA_REC_DELETE : HA_REC_UPSERT, &r);
+        record_of(t, c, (c->flags & CONN_F_RESET) ? HA_REC_DELETE : HA_REC_UPSERT, &r);
         append(s, &r);
     }
 }
@@ -161,7 +173,7 @@ static bool in_bulk_pass(const struct conn *c, unsigned pass)
     return (c->flags & CONN_F_LIVE) && !(c->flags & CONN_F_RESET) && tpl == (pass == 0);
 }
 
-/* The whole table, as far as the window allows. */
+/* The whole table (every table in each pass), as far as the window allows. */
 static void bulk_progress(struct hasync *s)
 {
     if (s->bulk_wanted && !s->bulk_running) {
@@ -170,22 +182,28 @@ static void bulk_progress(struct hasync *s)
         s->bulk_wanted = false;
         s->bulk_running = true;
         s->bulk_pass = 0;
+        s->bulk_table = 0;
         s->bulk_pos = 0;
     }
     while (s->bulk_running) {
-        struct conn_table *t = s->conns;
+        const struct conn_table *t = s->tables[s->bulk_table].conns;
         for (; s->bulk_pos < t->never_used; s->bulk_pos++) {
             const struct conn *c = &t->pool[s->bulk_pos];
             if (!in_bulk_pass(c, s->bulk_pass))
                 continue;
             struct ha_record r;
-            record_of(s, c, HA_REC_UPSERT, &r);
+            record_of(t, c, HA_REC_UPSERT, &r);
             if (!append(s, &r))
                 return; /* on from here when acknowledgements free the window */
         }
+        s->bulk_pos = 0;
+        if (s->bulk_table + 1 < s->n_tables) {
+            s->bulk_table++;
+            continue;
+        }
+        s->bulk_table = 0;
         if (s->bulk_pass + 1 < BULK_PASSES) {
             s->bulk_pass++;
-            s->bulk_pos = 0;
             continue;
         }
         if (!append_marker(s, HA_REC_BULK_END))
@@ -272,7 +290,7 @@ void hasync_flush(struct hasync *s, uint64_t now_ms)
 static void forget_queue(struct hasync *s)
 {
     for (; s->queue_len; s->queue_len--, s->queue_head = (s->queue_head + 1) & QUEUE_MASK) {
-        struct conn *c = &s->conns->pool[s->queue_idx[s->queue_head]];
+        struct conn *c = &queued_table(s, s->queue_head)->pool[s->queue_idx[s->queue_head]];
         if (c->generation == s->queue_gen[s->queue_head])
             c->flags &= (uint16_t)~CONN_F_SYNC_DIRTY;
     }
@@ -344,9 +362,9 @@ static bool state_fits(const struct ha_record *r)
     return r->proto == IPPROTO_UDP && r->state == CONN_S_UDP;
 }
 
-/* The entry a record describes, in this director's indexes; false when its service or real
- * server is not here. */
-static bool entry_of(struct hasync *s, const struct ha_record *r, struct conn *e)
+/* The entry a record describes, in this director's indexes, and the table it belongs in (its
+ * owner's, where its template is too); false when its service or real server is not here. */
+static bool entry_of(struct hasync *s, const struct ha_record *r, struct conn *e, struct conn_table **t)
 {
     int svc = service_find(s->services, r->proto, r->vaddr, htons(r->vport));
     if (svc < 0 || !state_fits(r))
@@ -373,12 +391,13 @@ static bool entry_of(struct hasync *s, const struct ha_record *r, struct conn *e
     e->template = CONN_NONE;
     e->template_timeout = sv->persist_timeout;
     memcpy(e->client_mac, r->client_mac, sizeof e->client_mac);
+    *t = s->tables[s->owner(s->arg, e)].conns;
     /* Only a connection is controlled by a template (one bound to a template, or to itself, would
      * keep it from ever expiring). */
     if ((r->flags & HA_REC_F_PERSIST) && !is_template && sv->persist_timeout) {
-        struct conn *tpl = conn_lookup_template(s->conns, r->proto, r->caddr & sv->persist_mask, r->vaddr, e->vport);
+        struct conn *tpl = conn_lookup_template(*t, r->proto, r->caddr & sv->persist_mask, r->vaddr, e->vport);
         if (tpl && tpl->svc == svc)
-            e->template = conn_index(s->conns, tpl);
+            e->template = conn_index(*t, tpl);
     }
     return true;
 }
@@ -386,24 +405,25 @@ static bool entry_of(struct hasync *s, const struct ha_record *r, struct conn *e
 static void apply_record(struct hasync *s, const struct ha_record *r)
 {
     struct conn e;
+    struct conn_table *t;
     switch (r->kind) {
     case HA_REC_UPSERT:
-        if (!entry_of(s, r, &e)) {
+        if (!entry_of(s, r, &e, &t)) {
             s->stats.records_unknown++;
-        } else if (!r->lifetime || (s->master && conn_find(s->conns, &e))) {
+        } else if (!r->lifetime || (s->master && conn_find(t, &e))) {
             s->stats.records_stale++; /* expired on the way, or ours is newer */
-        } else if (conn_import(s->conns, &e, r->lifetime)) {
+        } else if (conn_import(t, &e, r->lifetime)) {
             s->stats.records_applied++;
         }
         return;
     case HA_REC_DELETE:
-        if (!entry_of(s, r, &e)) {
+        if (!entry_of(s, r, &e, &t)) {
             s->stats.records_unknown++;
             return;
         }
-        struct conn *c = conn_find(s->conns, &e);
+        struct conn *c = conn_find(t, &e);
         if (c && !s->master) {
-            conn_delete(s->conns, c);
+            conn_delete(t, c);
             s->stats.records_applied++;
         }
         return;
@@ -497,11 +517,18 @@ void hasync_receive(struct hasync *s, uint64_t peer_epoch, enum ha_msg_type type
 
 /* ---- set-up ---- */
 
-bool hasync_init(struct hasync *s, struct conn_table *t, struct service_table *services, hasync_send_fn send,
-                 hasync_table_fn table_done, hasync_config_fn config_done, void *arg)
+bool hasync_init(struct hasync *s, struct conn_table *const *tables, unsigned n_tables, hasync_owner_fn owner,
+                 struct service_table *services, hasync_send_fn send, hasync_table_fn table_done,
+                 hasync_config_fn config_done, void *arg)
 {
     memset(s, 0, sizeof *s);
-    s->conns = t;
+    if (n_tables == 0 || n_tables > HASYNC_MAX_TABLES)
+        return false;
+    pthread_mutex_init(&s->queue_lock, NULL);
+    s->n_tables = n_tables;
+    for (unsigned i = 0; i < n_tables; i++)
+        s->tables[i] = (struct hasync_table){ .sync = s, .conns = tables[i] };
+    s->owner = owner;
     s->services = services;
     s->send = send;
     s->table_done = table_done;
@@ -512,23 +539,32 @@ bool hasync_init(struct hasync *s, struct conn_table *t, struct service_table *s
     s->resend_ms = HASYNC_RESEND_MS;
     s->queue_idx = calloc(HASYNC_QUEUE, sizeof *s->queue_idx);
     s->queue_gen = calloc(HASYNC_QUEUE, sizeof *s->queue_gen);
+    s->queue_table = calloc(HASYNC_QUEUE, sizeof *s->queue_table);
     s->window = calloc(HASYNC_WINDOW, sizeof *s->window);
-    if (!s->queue_idx || !s->queue_gen || !s->window || !conn_watch(t, on_conn, s, true)) {
+    bool ok = s->queue_idx && s->queue_gen && s->queue_table && s->window;
+    for (unsigned i = 0; ok && i < n_tables; i++)
+        ok = conn_watch(tables[i], on_conn, &s->tables[i], true);
+    if (!ok)
         hasync_free(s);
-        return false;
-    }
-    return true;
+    return ok;
 }
 
 void hasync_free(struct hasync *s)
 {
-    s->sending = false; /* the table keeps its watchers: from now on ours does nothing */
+    /* The tables keep their watchers: from now on ours does nothing (s->tables stays for their
+     * arguments). */
+    s->sending = false;
+    if (s->n_tables)
+        pthread_mutex_destroy(&s->queue_lock);
+    s->n_tables = 0;
     free(s->queue_idx);
     free(s->queue_gen);
+    free(s->queue_table);
     free(s->window);
     free(s->config_out);
     free(s->config_in);
     s->queue_idx = s->queue_gen = NULL;
+    s->queue_table = NULL;
     s->window = NULL;
     s->config_out = s->config_in = NULL;
 }

@@ -1,8 +1,21 @@
 /* hasync: connection sync between two directors, as code without sockets or clock of its own
  * (the caller gives milliseconds and a send function), so unit tests run two of them back to back.
  *
- * Sender: a watcher on the connection table (conn_watch). Every entry made, changed or
- * refreshed is marked CONN_F_SYNC_DIRTY and queued once by index; hasync_flush (every
+ * Several tables: the fast path has one connection table per worker. hasync watches each of
+ * them; a queued entry is named by its table and its index there. A whole-table transfer walks
+ * every table (the templates of all of them first). A received record is imported into the
+ * table of the worker that owns the flow (hasync_owner_fn, the fast path's own choice), and a
+ * flow's persistence template is looked up in that same table: the owner of a template owns its
+ * flows. One table and an owner that always says 0 is the single-worker daemon.
+ *
+ * Threads: everything here runs with no worker active (the daemon's main loop pauses them
+ * around its callbacks), but the watcher, which each worker calls under its own table's lock,
+ * two of them possibly at once: it takes queue_lock around what it shares (the queue, the
+ * datagram being filled, the window), and only when it queues or sends something (an entry
+ * already queued costs no lock).
+ *
+ * Sender: a watcher on the connection tables (conn_watch). Every entry made, changed or
+ * refreshed is marked CONN_F_SYNC_DIRTY and queued once by table and index; hasync_flush (every
  * HASYNC_FLUSH_MS, and whenever an acknowledgement frees room) turns the queue into datagrams of
  * up to HA_SYNC_MAX_RECORDS records, reading each entry as it is then: a flow's first packet
  * reaches the peer within one flush period (IPVS syncs only after several packets, so its short
@@ -36,6 +49,7 @@
 #ifndef RAWLB_HASYNC_H
 #define RAWLB_HASYNC_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -43,7 +57,8 @@
 #include "hamsg.h"
 #include "service.h"
 
-#define HASYNC_QUEUE 65536      /* entries waiting to be sent (a power of two) */
+#define HASYNC_QUEUE 65536      /* entries waiting to be sent, of all tables (a power of two) */
+#define HASYNC_MAX_TABLES 256   /* connection tables (workers): a queued entry names its table in a byte */
 #define HASYNC_WINDOW 256       /* datagrams sent and not yet acknowledged */
 #define HASYNC_FLUSH_MS 20      /* queue to datagrams at least this often (<< 100 ms) */
 #define HASYNC_RESEND_MS 200    /* an unacknowledged datagram is sent again after this, */
@@ -56,6 +71,10 @@
 
 /* Sends one SYNC or SYNC_ACK payload to the peer (the caller seals it); false if it could not. */
 typedef bool (*hasync_send_fn)(void *arg, enum ha_msg_type type, const uint8_t *payload, size_t len);
+/* The index (< the number of tables) of the table an entry belongs in, from its key: the owner
+ * of a received entry or template before it is imported. A template and its flows have the
+ * same owner. */
+typedef unsigned (*hasync_owner_fn)(void *arg, const struct conn *entry);
 /* The peer's whole table has arrived (BULK_END applied). */
 typedef void (*hasync_table_fn)(void *arg);
 /* The peer's whole configuration text has arrived (text[len] is a NUL). */
@@ -74,8 +93,16 @@ struct hasync_slot {
     uint8_t payload[HA_PAYLOAD_MAX];
 };
 
-struct hasync {
+/* One watched table; the watcher's argument, so that it knows the table of the entry it is told of. */
+struct hasync_table {
+    struct hasync *sync;
     struct conn_table *conns;
+};
+
+struct hasync {
+    struct hasync_table tables[HASYNC_MAX_TABLES];
+    unsigned n_tables; /* 0 before hasync_init and after hasync_free */
+    hasync_owner_fn owner;
     struct service_table *services;
     hasync_send_fn send;
     hasync_table_fn table_done;
@@ -86,7 +113,9 @@ struct hasync {
     bool master;  /* received records only add entries */
     uint64_t now_ms;
     /* sender */
-    uint32_t *queue_idx, *queue_gen;
+    pthread_mutex_t queue_lock; /* the watchers of several workers (see Threads above) */
+    uint32_t *queue_idx, *queue_gen; /* an entry's index in its table, its generation then */
+    uint8_t *queue_table;            /* and its table */
     uint32_t queue_head, queue_len;
     struct ha_sync out;   /* the datagram being filled */
     struct hasync_slot *window;
@@ -97,7 +126,8 @@ struct hasync {
     unsigned dup_acks;    /* acknowledgements of s->acked again since it advanced */
     bool bulk_wanted, bulk_running;
     unsigned bulk_pass;   /* 0: templates, 1: the rest */
-    uint32_t bulk_pos;
+    unsigned bulk_table;  /* the table the pass is in */
+    uint32_t bulk_pos;    /* and the index there */
     uint64_t bulk_end_number; /* the datagram holding BULK_END until it is acknowledged, else 0 */
     uint64_t bulk_acked_ms;   /* when the last whole table was acknowledged */
     char *config_out;         /* a configuration being sent, or NULL */
@@ -109,9 +139,12 @@ struct hasync {
     struct hasync_stats stats;
 };
 
-/* Watches t (conn_watch) and allocates the queue and window. False when memory is short. */
-bool hasync_init(struct hasync *s, struct conn_table *t, struct service_table *services, hasync_send_fn send,
-                 hasync_table_fn table_done, hasync_config_fn config_done, void *arg);
+/* Watches the n_tables tables (conn_watch; 1 to HASYNC_MAX_TABLES) and allocates the queue and
+ * window; owner (with arg, as the other callbacks) names the table a received entry goes into.
+ * False when memory is short or n_tables is out of range. */
+bool hasync_init(struct hasync *s, struct conn_table *const *tables, unsigned n_tables, hasync_owner_fn owner,
+                 struct service_table *services, hasync_send_fn send, hasync_table_fn table_done,
+                 hasync_config_fn config_done, void *arg);
 void hasync_free(struct hasync *s);
 
 /* Role: whether our flows are sent, whether received records may replace ours. */

@@ -1,5 +1,6 @@
 /* conn: the connection table. Fixed capacity, entries in one preallocated pool, found in O(1)
- * from both directions through two seeded hash chains per entry (IPVS ip_vs_conn.c):
+ * from both directions through two keyed hash chains per entry (IPVS ip_vs_conn.c; SipHash-1-3
+ * with a key from getrandom, siphash.h):
  *   forward  (client side) key: caddr:cport -> vaddr:vport  (packets from clients)
  *   reverse  (server side) key: daddr:dport -> caddr:cport  (replies from real servers)
  * Entries expire through a timing wheel of one-second slots driven by one periodic call
@@ -26,6 +27,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "siphash.h"
 
 #define CONN_NONE UINT32_MAX
 #define CONN_WHEEL_SLOTS 1024 /* seconds; a power of two */
@@ -107,7 +109,7 @@ struct conn_table {
     uint32_t never_used;   /* entries from here on were never handed out */
     uint32_t *fwd_buckets, *rev_buckets;
     uint32_t bucket_mask;
-    uint32_t seed;
+    struct siphash_key key; /* of the chains' hash */
     uint32_t wheel[CONN_WHEEL_SLOTS];
     uint32_t now;       /* seconds since the table was made */
     uint32_t timeout[CONN_S_COUNT];
@@ -119,7 +121,8 @@ struct conn_table {
 };
 
 /* Allocates the pool and buckets (lazily backed by the kernel: untouched entries cost nothing). */
-bool conn_table_init(struct conn_table *t, uint32_t capacity, const struct timeouts *to, uint32_t seed);
+bool conn_table_init(struct conn_table *t, uint32_t capacity, const struct timeouts *to,
+                     const struct siphash_key *key);
 void conn_table_free(struct conn_table *t);
 void conn_set_timeouts(struct conn_table *t, const struct timeouts *to);
 

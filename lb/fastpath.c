@@ -64,11 +64,11 @@ bool fastpath_init(struct fastpath *fp, const struct fastpath_config *cfg, struc
     fp->cfg = *cfg;
     fp->services = services;
     fp->neigh = neigh;
-    if (!conn_table_init(&fp->conns, cfg->max_conns, &cfg->timeouts, cfg->seed))
+    if (!conn_table_init(&fp->conns, cfg->max_conns, &cfg->timeouts, &cfg->conn_key))
         return false;
     conn_watch(&fp->conns, on_conn_state, fp, false);
     fp->master = true;
-    frag_init(&fp->frags, cfg->seed ^ 0x5bd1e995u);
+    frag_init(&fp->frags, &cfg->frag_key);
     ratelimit_init(&fp->replies, FP_REPLY_RATE, FP_REPLY_BURST, 0);
     return true;
 }

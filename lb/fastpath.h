@@ -91,7 +91,7 @@ struct fastpath_config {
     unsigned ext_mtu, int_mtu;
     uint32_t max_conns;
     struct timeouts timeouts;
-    uint32_t seed;
+    struct siphash_key conn_key, frag_key; /* the tables' hash keys (getrandom), independent */
 };
 
 struct fastpath_stats {

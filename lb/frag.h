@@ -3,11 +3,14 @@
  * it matched; later fragments follow it to the same real server (what LVS gets from
  * ip_always_defrag, without reassembling). A direct-mapped cache of fixed size: a collision
  * overwrites, and a fragment that finds nothing (overwritten, or ahead of its first fragment)
- * is dropped and counted by the caller. */
+ * is dropped and counted by the caller. Slots are picked by SipHash-1-3 under a key of its own
+ * (not the connection table's), so no sender can aim its fragments at one slot. */
 #ifndef RAWLB_FRAG_H
 #define RAWLB_FRAG_H
 
 #include <stdint.h>
+
+#include "siphash.h"
 
 #define FRAG_SLOTS 16384 /* a power of two */
 #define FRAG_LIFETIME 30 /* seconds, as the kernel's ipfrag_time */
@@ -22,11 +25,11 @@ struct frag_slot {
 };
 
 struct frag_table {
-    uint32_t seed;
+    struct siphash_key key;
     struct frag_slot slot[FRAG_SLOTS];
 };
 
-void frag_init(struct frag_table *f, uint32_t seed);
+void frag_init(struct frag_table *f, const struct siphash_key *key);
 void frag_remember(struct frag_table *f, uint32_t saddr, uint32_t daddr, uint8_t proto, uint16_t id,
                    uint32_t conn, uint32_t generation, uint32_t now);
 /* The remembered slot for a later fragment, or NULL. */

@@ -1,7 +1,9 @@
-/* hash: the one 32-bit mixer every table in rawlb uses. Full avalanche (Chris Wellons'
- * lowbias32), because the keys are anything but random: Linux prefers even source ports and
- * clients share their high address bits. Unseeded where a peer must hash alike (sh), seeded
- * where an attacker must not be able to aim at one bucket (connection table). */
+/* hash: the unkeyed 32-bit mixer, for tables whose keys an outsider does not choose (the
+ * neighbour table of configured servers) and where a peer must hash alike (sh: two directors
+ * pick the same server). Full avalanche (Chris Wellons' lowbias32), because the keys are
+ * anything but random: clients share their high address bits. Tables keyed by what arrives
+ * from the network (connections, fragments) use the keyed siphash.h instead, so nobody can aim
+ * at one chain. */
 #ifndef RAWLB_HASH_H
 #define RAWLB_HASH_H
 
@@ -15,12 +17,6 @@ static inline uint32_t hash_mix32(uint32_t x)
     x *= 0x846ca68bu;
     x ^= x >> 16;
     return x;
-}
-
-/* Folds one more word into a running hash. */
-static inline uint32_t hash_add(uint32_t h, uint32_t word)
-{
-    return hash_mix32(h ^ word) + 0x9e3779b9u;
 }
 
 #endif

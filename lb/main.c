@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -645,8 +644,12 @@ static bool setup(struct daemon *d, char *err, size_t errlen)
     };
     memcpy(fc.ext_mac, d->host.ext.mac, sizeof fc.ext_mac);
     memcpy(fc.int_mac, d->host.intf.mac, sizeof fc.int_mac);
-    if (getrandom(&fc.seed, sizeof fc.seed, 0) != sizeof fc.seed)
-        fc.seed = (uint32_t)getpid() ^ (uint32_t)time(NULL);
+    /* Keys nobody outside can guess, or flows could be aimed at one hash chain. */
+    if (getrandom(&fc.conn_key, sizeof fc.conn_key, 0) != sizeof fc.conn_key ||
+        getrandom(&fc.frag_key, sizeof fc.frag_key, 0) != sizeof fc.frag_key) {
+        snprintf(err, errlen, "getrandom: %s", strerror(errno));
+        return false;
+    }
     if (!fastpath_init(&d->fp, &fc, &d->services, &d->neigh)) {
         snprintf(err, errlen, "--max-conns %u: not enough memory for the connection table", d->cfg.max_conns);
         return false;

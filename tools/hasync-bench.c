@@ -245,6 +245,14 @@ static void table_done(void *arg)
     ((struct director *)arg)->tables_done++;
 }
 
+/* Each director has one connection table (one worker), as rawlb without --workers. */
+static unsigned one_table(void *arg, const struct conn *entry)
+{
+    (void)arg;
+    (void)entry;
+    return 0;
+}
+
 static bool parse_flags(struct rawlb_config *cfg)
 {
     static char line[sizeof BENCH_FLAGS];
@@ -275,7 +283,8 @@ static bool director_up(struct director *d, const char *name, uint64_t node, uin
         return false;
     if (!service_table_init(&d->svcs, &d->cfg, err, sizeof err) ||
         !conn_table_init(&d->conns, TABLE_CAPACITY, &d->cfg.timeouts, seed) ||
-        !hasync_init(&d->sync, &d->conns, &d->svcs, director_send, table_done, NULL, d)) {
+        !hasync_init(&d->sync, (struct conn_table *const[]){ &d->conns }, 1, one_table, &d->svcs, director_send,
+                     table_done, NULL, d)) {
         fprintf(stderr, "hasync-bench: director %s: set-up failed %s\n", name, err);
         return false;
     }

@@ -295,7 +295,8 @@ int main(int argc, char **argv)
     learn_servers(&neigh, &svcs, now);
     struct fastpath_config fc = {
         .nat_ip = cfg.nat_ip, .answer_arp_nat = true, .ext_mtu = (unsigned)mtu, .int_mtu = (unsigned)mtu,
-        .max_conns = cfg.max_conns, .timeouts = cfg.timeouts, .seed = 0x2545f491u, /* fixed: same run, same output */
+        .max_conns = cfg.max_conns, .timeouts = cfg.timeouts,
+        .conn_key = { 0x2545f491u, 1 }, .frag_key = { 0x2545f491u, 2 }, /* fixed: same run, same output */
     };
     memcpy(fc.ext_mac, ext_mac, sizeof fc.ext_mac);
     memcpy(fc.int_mac, int_mac, sizeof fc.int_mac);

@@ -5,7 +5,7 @@
  *   - a neighbour table with every real server registered and its MAC already learnt, the fake
  *     02:aa:00:00:00:<last octet of its address> (fpenv_rs_mac), as if each had answered ARP;
  *   - a fast path on them with fixed interface MACs (EXT_MAC, INT_MAC), the config's NAT address
- *     and timeouts, answer_arp_nat on, and the MTUs, connection limit and hash seed of the test.
+ *     and timeouts, answer_arp_nat on, and the MTUs, connection limit and hash keys of the test.
  * So every test drives the real fastpath_handle() with frames built in memory (frames.h) against
  * the same world, and a frame a test builds for "a real server" carries the MAC the fast path
  * knows for it. The client/server frame specs below are the frames of that world: a client's
@@ -43,7 +43,7 @@ struct fpenv {
 struct fpenv_opts {
     uint32_t max_conns; /* 0: the command line's (--max-conns, or its default) */
     unsigned ext_mtu, int_mtu;
-    uint32_t seed;      /* the connection hash's */
+    uint32_t seed;      /* the hash keys' (connection table, fragment map) */
     uint32_t learnt_at; /* the clock when the real servers' MACs were learnt */
 };
 
@@ -98,7 +98,7 @@ static inline void fpenv_up(const struct fpenv *e, const char *args, const struc
     struct fastpath_config fc = {
         .nat_ip = e->cfg->nat_ip, .answer_arp_nat = true, .ext_mtu = o->ext_mtu, .int_mtu = o->int_mtu,
         .max_conns = o->max_conns ? o->max_conns : e->cfg->max_conns, .timeouts = e->cfg->timeouts,
-        .seed = o->seed,
+        .conn_key = { .k0 = o->seed }, .frag_key = { .k1 = o->seed },
     };
     memcpy(fc.ext_mac, EXT_MAC, 6);
     memcpy(fc.int_mac, INT_MAC, 6);

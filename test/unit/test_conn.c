@@ -101,7 +101,7 @@ static void establish(struct conn_table *t, struct conn *c)
 static void test_lookup_both_ways(void)
 {
     struct conn_table t;
-    CHECK(conn_table_init(&t, 8, &std_to, 12345));
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 12345, 0 }));
     struct conn k = tcp_key(0);
     struct conn *c = conn_create(&t, &k);
     CHECK(c != NULL);
@@ -163,7 +163,7 @@ static void test_lookup_both_ways(void)
 static void test_table_full(void)
 {
     struct conn_table t;
-    CHECK(conn_table_init(&t, 8, &std_to, 1));
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 1, 0 }));
     struct conn *e[8];
     for (unsigned i = 0; i < 8; i++) {
         struct conn k = tcp_key(i);
@@ -205,7 +205,7 @@ static void test_tcp_states(void)
     struct conn_table t;
     struct cb_log log;
     memset(&log, 0, sizeof log);
-    CHECK(conn_table_init(&t, 8, &std_to, 7));
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 7, 0 }));
     conn_watch(&t, log_cb, &log, false);
     struct conn k = tcp_key(0);
     struct conn *c = conn_create(&t, &k);
@@ -314,7 +314,7 @@ static void test_expiry(void)
     struct conn_table t;
 
     /* ESTABLISHED, 900 s: alive at 899, gone at 900. */
-    CHECK(conn_table_init(&t, 8, &std_to, 3));
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 3, 0 }));
     new_established(&t, 0);
     CHECK_EQ_U(run_to(&t, 899), 0);
     CHECK(alive(&t, 0));
@@ -324,7 +324,7 @@ static void test_expiry(void)
     conn_table_free(&t);
 
     /* The same with one tick jumping 899 -> 901. */
-    CHECK(conn_table_init(&t, 8, &std_to, 3));
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 3, 0 }));
     new_established(&t, 0);
     CHECK_EQ_U(conn_expire_tick(&t, 899), 0);
     CHECK(alive(&t, 0));
@@ -333,7 +333,7 @@ static void test_expiry(void)
     conn_table_free(&t);
 
     /* A packet at 500 moves the deadline to 1400. */
-    CHECK(conn_table_init(&t, 8, &std_to, 3));
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 3, 0 }));
     struct conn *c = new_established(&t, 0);
     run_to(&t, 500);
     conn_tcp_update(&t, c, CONN_DIR_OUT, TH_ACK_);
@@ -345,7 +345,7 @@ static void test_expiry(void)
     conn_table_free(&t);
 
     /* An earlier deadline: filed for 900 (then 1000), CLOSE at 200 expires at 210. */
-    CHECK(conn_table_init(&t, 8, &std_to, 3));
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 3, 0 }));
     c = new_established(&t, 0);
     run_to(&t, 100);
     conn_tcp_update(&t, c, CONN_DIR_IN, TH_ACK_);
@@ -360,7 +360,7 @@ static void test_expiry(void)
 
     /* Timeouts longer than the wheel (1024 slots). */
     struct timeouts long_to = { .tcp = 3000, .tcpfin = 120, .udp = 2500 };
-    CHECK(conn_table_init(&t, 8, &long_to, 3));
+    CHECK(conn_table_init(&t, 8, &long_to, &(struct siphash_key){ 3, 0 }));
     new_established(&t, 0);
     struct conn ku = key(IPPROTO_UDP, 0x0a000009, 53, 0xc000020a, 53, 0x0a010005, 53);
     CHECK(conn_create(&t, &ku) != NULL);
@@ -375,7 +375,7 @@ static void test_expiry(void)
     conn_table_free(&t);
 
     /* UDP: its own timeout, refreshed by conn_touch. */
-    CHECK(conn_table_init(&t, 8, &std_to, 3));
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 3, 0 }));
     c = conn_create(&t, &ku);
     CHECK(c && c->state == CONN_S_UDP);
     CHECK(c && c->expires == 300);
@@ -390,7 +390,7 @@ static void test_expiry(void)
     conn_table_free(&t);
 
     /* A clock jump of 5000 s expires everything due and keeps the rest. */
-    CHECK(conn_table_init(&t, 8, &std_to, 3));
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 3, 0 }));
     new_established(&t, 0);
     c = new_established(&t, 1);
     if (c)
@@ -420,7 +420,7 @@ static void test_templates(void)
     struct conn_table t;
     struct cb_log log;
     memset(&log, 0, sizeof log);
-    CHECK(conn_table_init(&t, 8, &std_to, 99));
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 99, 0 }));
     conn_watch(&t, log_cb, &log, false);
     /* Persistence by client /24, all ports of the VIP (vport 0). */
     struct conn kt = key(IPPROTO_TCP, 0xc6336400, 0, 0xc000020a, 0, 0x0a010005, 0);
@@ -472,7 +472,7 @@ static void test_templates(void)
 static void test_template_after_last_controlled(void)
 {
     struct conn_table t;
-    CHECK(conn_table_init(&t, 8, &std_to, 99));
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 99, 0 }));
     struct conn kt = key(IPPROTO_TCP, 0xc6336400, 0, 0xc000020a, 80, 0x0a010005, 8080);
     kt.flags = CONN_F_TEMPLATE;
     kt.template_timeout = 100;
@@ -501,7 +501,7 @@ static void test_one_packet_and_reset(void)
     struct conn_table t;
     struct cb_log log;
     memset(&log, 0, sizeof log);
-    CHECK(conn_table_init(&t, 8, &std_to, 5));
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 5, 0 }));
     conn_watch(&t, log_cb, &log, false);
     struct conn ko = key(IPPROTO_UDP, 0x0a000009, 5353, 0xc000020a, 53, 0x0a010005, 53);
     ko.flags = CONN_F_ONE_PACKET;
@@ -573,7 +573,7 @@ static void test_bulk(void)
     struct conn_table t;
     struct cb_log log;
     memset(&log, 0, sizeof log);
-    CHECK(conn_table_init(&t, BULK, &std_to, 0xdeadbeef));
+    CHECK(conn_table_init(&t, BULK, &std_to, &(struct siphash_key){ 0xdeadbeef, 0 }));
     conn_watch(&t, log_cb, &log, false);
     struct conn *keys = calloc(BULK, sizeof *keys);
     struct conn **ent = calloc(BULK, sizeof *ent);
@@ -664,7 +664,7 @@ static void test_import(void)
     struct conn_table t;
     struct cb_log log;
     memset(&log, 0, sizeof log);
-    CHECK(conn_table_init(&t, 16, &std_to, 7));
+    CHECK(conn_table_init(&t, 16, &std_to, &(struct siphash_key){ 7, 0 }));
     struct import_log il = { .t = &t };
     CHECK(conn_watch(&t, log_cb, &log, false));
     CHECK(conn_watch(&t, import_cb, &il, true));

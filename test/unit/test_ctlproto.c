@@ -327,7 +327,7 @@ static void test_conns(void)
     svc->persist_timeout = 300;
     svc->persist_mask = ip("255.255.255.0");
     add_svc(IPPROTO_UDP, "198.51.100.10", 53, &sched_rr_ops);
-    CHECK(conn_table_init(&ct, 64, &to, 7));
+    CHECK(conn_table_init(&ct, 64, &to, &(struct siphash_key){ 7, 0 }));
     add_conn(&ct, IPPROTO_TCP, "198.51.100.100", 40000, "198.51.100.10", 80, "203.0.113.11", 80, 0,
              TCP_S_ESTABLISHED, 100 + 899, 0);
     add_conn(&ct, IPPROTO_TCP, "198.51.100.0", 0, "198.51.100.10", 0, "203.0.113.11", 80, CONN_F_TEMPLATE,

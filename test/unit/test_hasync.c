@@ -290,6 +290,14 @@ static void config_done(void *arg, const char *text, size_t len)
     n->conns_at_config = n->conns.count;
 }
 
+/* A director with one connection table (one worker). */
+static unsigned only_table(void *arg, const struct conn *entry)
+{
+    (void)arg;
+    (void)entry;
+    return 0;
+}
+
 static void node_up(struct node *n, const char *name, uint64_t epoch, const char *args, uint32_t seed,
                     struct node *peer)
 {
@@ -302,7 +310,8 @@ static void node_up(struct node *n, const char *name, uint64_t epoch, const char
     n->out.slots = calloc(WIRE_SLOTS, sizeof *n->out.slots);
     if (!n->out.slots || !service_table_init(&n->svcs, &n->cfg, err, sizeof err) ||
         !conn_table_init(&n->conns, CAPACITY, &n->cfg.timeouts, seed) ||
-        !hasync_init(&n->sync, &n->conns, &n->svcs, wire_send, table_done, config_done, n)) {
+        !hasync_init(&n->sync, (struct conn_table *const[]){ &n->conns }, 1, only_table, &n->svcs, wire_send,
+                     table_done, config_done, n)) {
         fprintf(stderr, "test setup (%s) failed: %s\n", name, err);
         abort();
     }
