@@ -596,6 +596,14 @@ static bool ha_health_ready(void *arg)
     return health_first_round_done(&((struct daemon *)arg)->health);
 }
 
+/* The worker that owns a synced entry: the one fast path (until --workers). */
+static unsigned ha_flow_owner(void *arg, const struct conn *entry)
+{
+    (void)arg;
+    (void)entry;
+    return 0;
+}
+
 /* The master's configuration (HA): its services and timeouts replace ours; what only a restart
  * can change must already be the same. */
 static bool apply_peer_config(void *arg, const char *text, char *err, size_t errlen)
@@ -622,8 +630,11 @@ static bool apply_peer_config(void *arg, const char *text, char *err, size_t err
 
 static bool open_ha(struct daemon *d, char *err, size_t errlen)
 {
+    static struct fastpath *fps[1]; /* HA keeps the array */
+    fps[0] = &d->fp;
     struct ha_env env = {
-        .cfg = &d->cfg, .fp = &d->fp, .services = &d->services, .arp_ext = &d->arp_ext, .arp_int = &d->arp_int,
+        .cfg = &d->cfg, .fps = fps, .n_fps = 1, .flow_owner = ha_flow_owner, .services = &d->services,
+        .arp_ext = &d->arp_ext, .arp_int = &d->arp_int,
         .nat_ip_ours = !d->host.nat_ip_is_kernel, .now_s = ha_now_s, .health_ready = ha_health_ready,
         .apply_config = apply_peer_config, .arg = d,
     };
