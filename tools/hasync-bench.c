@@ -282,7 +282,7 @@ static bool director_up(struct director *d, const char *name, uint64_t node, uin
     if (!parse_flags(&d->cfg))
         return false;
     if (!service_table_init(&d->svcs, &d->cfg, err, sizeof err) ||
-        !conn_table_init(&d->conns, TABLE_CAPACITY, &d->cfg.timeouts, seed) ||
+        !conn_table_init(&d->conns, TABLE_CAPACITY, &d->cfg.timeouts, &(struct siphash_key){ seed, 0 }) ||
         !hasync_init(&d->sync, (struct conn_table *const[]){ &d->conns }, 1, one_table, &d->svcs, director_send,
                      table_done, NULL, d)) {
         fprintf(stderr, "hasync-bench: director %s: set-up failed %s\n", name, err);

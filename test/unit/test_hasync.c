@@ -309,7 +309,7 @@ static void node_up(struct node *n, const char *name, uint64_t epoch, const char
     fpenv_parse(&n->cfg, args);
     n->out.slots = calloc(WIRE_SLOTS, sizeof *n->out.slots);
     if (!n->out.slots || !service_table_init(&n->svcs, &n->cfg, err, sizeof err) ||
-        !conn_table_init(&n->conns, CAPACITY, &n->cfg.timeouts, seed) ||
+        !conn_table_init(&n->conns, CAPACITY, &n->cfg.timeouts, &(struct siphash_key){ seed, 0 }) ||
         !hasync_init(&n->sync, (struct conn_table *const[]){ &n->conns }, 1, only_table, &n->svcs, wire_send,
                      table_done, config_done, n)) {
         fprintf(stderr, "test setup (%s) failed: %s\n", name, err);
