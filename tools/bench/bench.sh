@@ -1,44 +1,61 @@
 #!/bin/bash
-# The benchmark: rawlb next to kernel routing, kernel nftables DNAT and HAProxy on one namespace
-# topology, in the same run. For each path: wrk keep-alive, wrk "Connection: close", iperf3 TCP and
-# iperf3 64-byte UDP, each DUR seconds; the four paths are measured in turn, and the whole round is
-# repeated RUNS times (rounds interleave, so slow drift of the machine hits every path alike).
-# Then rawlb-replay, the project's own replay tool: 64-byte stamped UDP over RFLOWS flows at top speed
-# for RDUR seconds from the client to udp/9000 (balanced over rs1 and rs2 by nft and rawlb, rs1
-# itself for kernel routing; HAProxy is TCP only), counted by a `rawlb-replay --sink` on each real
+# The benchmark, the judge of the Performance targets: rawlb next to kernel routing, kernel
+# nftables DNAT and HAProxy (mode tcp) on one namespace topology, in the same run. For each path:
+# wrk keep-alive and "Connection: close" (--latency: p99), iperf3 one TCP stream and iperf3 64-byte
+# UDP, each DUR seconds; then rawlb-replay at top speed: 64-byte stamped UDP over RFLOWS flows for
+# RDUR seconds from the client to udp/9000 (balanced over rs1 and rs2 by nft and rawlb, rs1 itself
+# for kernel routing; HAProxy is TCP only), counted by a `rawlb-replay --sink --one-way` on each real
 # server's interface: offered pps from the sender's JSON, delivered pps = the sinks' own pps summed
-# (each over its first to last frame), loss = 1 - frames the sinks counted / frames offered (each
-# sink runs until 2 s after its last frame, so what a balancer had queued still counts). The sinks
-# count on an AF_PACKET socket: what reached the real server's link, not what an application read.
-# Prints medians and the ratios rawlb/nft and rawlb/haproxy, writes them into BENCHMARKS.md and
-# draws docs/bench.png (gnuplot, tools/bench/chart.gp): bars per metric, normalised to nft = 1.
+# (each over its first to last frame), one-way latency of every stamped frame that arrived (the
+# sinks' histograms added), loss = 1 - frames the sinks counted / frames offered (each sink runs
+# until 2 s after its last frame, so what a balancer had queued still counts). Through rawlb that
+# test is the overload one: its drops are read from its own counters (Prometheus --metrics, before
+# and after) and set against the frames the sinks missed.
+# The paths are measured in turn and the whole round is repeated RUNS times (rounds interleave, so
+# slow drift of the machine hits every path alike). Around every test the CPU time of every task in
+# the director's and the real servers' namespaces (utime+stime from /proc/PID/task/TID/stat), of the
+# load tool itself (the shell's `times`) and the machine's softirq time are taken.
+# rawlb runs at its default --workers (mode lb: the targets' figures) and, when its --help offers
+# --workers, again with each count of LB_WORKERS (modes lbwN).
 #
-# The load and the anchors are adapted from the planning team's reference anchor script (same
-# nginx, HAProxy and nft set-ups, same wrk and iperf3 invocations); the topology is its topo.sh,
-# copied to tools/bench/topo.sh. What changed: a namespace prefix of our own (TOPO_PREFIX, default
-# "bn"; no per-run suffix, as the veth names carry the prefix and must stay within 15 characters:
-# a second run at once is refused instead) and a work directory of our own, repetitions and
-# medians, the UDP client's offered rate and
-# the real server's UDP receive-buffer errors recorded next to the delivered rate, rawlb's own
-# counters kept from its log, cleanup on exit.
+# Prints one table row per round and path, the per-column medians with the ratios rawlb/nft and
+# rawlb/haproxy, and the targets with a verdict computed from those medians (tools/bench/summary.py);
+# writes them into BENCHMARKS.md and the medians and targets into README.md (between markers, through
+# md_section.sh), appends a dated row to BENCHMARKS.md's History, and draws docs/bench.png (gnuplot,
+# tools/bench/chart.gp): bars per metric, normalised to nft = 1. Ratios within one run, never
+# absolute figures across runs.
+#
+# nginx, wrk, iperf3, nft and HAProxy are set up and invoked as in the planning team's reference
+# anchors script, so the two agree; the topology is its topo.sh, copied to tools/bench/topo.sh
+# (default offloads on every veth, bridge netfilter off). What is ours: a namespace prefix
+# (TOPO_PREFIX, default "bn"; no per-run suffix, as the veth names carry the prefix and must stay
+# within 15 characters, so at most 7: a second run with the same prefix is refused instead), a work
+# directory, rounds and medians, the nft rule for udp/9000, rawlb-replay, CPU use, cleanup on exit.
 #
 # Everything runs inside the namespaces topo.sh makes (documentation address ranges); nothing is
 # sent anywhere else.
 # usage: sudo tools/bench/bench.sh [BUILD_DIR]   env: DUR=5 RUNS=3 CONNS=32 MODES="route nft haproxy lb"
-#        MD=BENCHMARKS.md (MD= to not write it) PNG=docs/bench.png (PNG= for no chart) TOPO_PREFIX=bn
-#        RAWLB_REV=commit of the build, when it is not the checkout's HEAD
-#        RDUR=4 RFLOWS=64 (the rawlb-replay test; RDUR=0 leaves it out)
+#        LB_WORKERS="1 2" (modes lbw1 lbw2 added to the default MODES when rawlb has --workers;
+#        LB_WORKERS= for none) RDUR=4 RFLOWS=64 (the rawlb-replay test; RDUR=0 leaves it out)
+#        MD=BENCHMARKS.md README=README.md PNG=docs/bench.png (empty: not written) HISTORY=1 (0: no
+#        History row) TOPO_PREFIX=bn WORK=/tmp/rawlb-bench.PREFIX RAWLB_REV=commit of the build,
+#        when it is not the checkout's HEAD
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 B=$here/tools/bench
 build=$(cd "${1:-$here/build}" && pwd)
 DUR=${DUR:-5}; RUNS=${RUNS:-3}; CONNS=${CONNS:-32}; RDUR=${RDUR:-4}; RFLOWS=${RFLOWS:-64}; RPORT=9000
-MODES=${MODES:-route nft haproxy lb}
-MD=${MD-$here/BENCHMARKS.md}; PNG=${PNG-$here/docs/bench.png}
+SINK_IDLE=2          # s a sink waits after its last frame: what a balancer still had queued counts
+METRICS=127.0.0.1:9109   # rawlb's Prometheus endpoint, inside the director's namespace only
+SETTLE=2   # s before the replay test: the previous test's queues drain, rawlb's metrics (published
+           # once a second) catch up, so the counters read before it are its own start
+MD=${MD-$here/BENCHMARKS.md}; README=${README-$here/README.md}; PNG=${PNG-$here/docs/bench.png}
+HISTORY=${HISTORY:-1}
 export TOPO_PREFIX=${TOPO_PREFIX:-bn}
 P=$TOPO_PREFIX; VIP=198.51.100.10; NR=203.0.113.1
 W=${WORK:-/tmp/rawlb-bench.$P}
 [ "$(id -u)" = 0 ] || { echo "run as root (namespaces)"; exit 2; }
+[ ${#P} -le 7 ] || { echo "TOPO_PREFIX '$P': at most 7 characters (veth names)"; exit 2; }
 [ -x "$build/rawlb" ] || { echo "no rawlb in $build: build first (cmake -S . -B build && cmake --build build)"; exit 2; }
 REPLAY=$build/tools/replay/rawlb-replay
 [ "$RDUR" = 0 ] || [ -x "$REPLAY" ] || { echo "no rawlb-replay in $build/tools/replay: build first, or RDUR=0"; exit 2; }
@@ -46,13 +63,27 @@ for b in ip nft wrk iperf3 haproxy nginx curl python3; do
   command -v $b >/dev/null || { echo "missing $b (tools/deps.sh)"; exit 2; }
 done
 [ -z "$PNG" ] || command -v gnuplot >/dev/null || { echo "missing gnuplot (tools/deps.sh), or run with PNG="; exit 2; }
+# --workers: asked for by the Performance issue, not in every build yet
+if "$build/rawlb" --help 2>&1 | grep -q -- '--workers'; then HAS_WORKERS=1; else HAS_WORKERS=0; fi
+if [ $HAS_WORKERS = 1 ]; then LB_WORKERS=${LB_WORKERS-1 2}; else LB_WORKERS=${LB_WORKERS-}; fi
+if [ -z "${MODES:-}" ]; then
+  MODES="route nft haproxy lb"; for n in $LB_WORKERS; do MODES="$MODES lbw$n"; done
+fi
+for m in $MODES; do
+  case $m in
+  route|nft|haproxy|lb) ;;
+  lbw[1-9]|lbw[1-9][0-9]) [ $HAS_WORKERS = 1 ] || { echo "mode $m: this rawlb has no --workers"; exit 2; } ;;
+  *) echo "unknown mode $m (route nft haproxy lb lbwN)"; exit 2 ;;
+  esac
+done
 for n in c lb1 rs1 rs2; do
   ip netns list | awk '{print $1}' | grep -qx "$P$n" && { echo "namespace $P$n exists: another run? (TOPO_PREFIX)"; exit 2; }
 done
 rm -rf "$W"; mkdir -p "$W"
 LB_CMD="$build/rawlb -e ext -i int -n $NR -t $VIP:80 -r 203.0.113.11:80 -r 203.0.113.12:80 \
  -t $VIP:5201 -r 203.0.113.11:5201 -u $VIP:5201 -r 203.0.113.11:5201 \
- -u $VIP:$RPORT -s rr -r 203.0.113.11:$RPORT -r 203.0.113.12:$RPORT --ctl $W/rawlb.sock --pidfile $W/rawlb.pid"
+ -u $VIP:$RPORT -s rr -r 203.0.113.11:$RPORT -r 203.0.113.12:$RPORT --ctl $W/rawlb.sock --pidfile $W/rawlb.pid \
+ --metrics $METRICS"
 ns() { ip netns exec "$@"; }
 log() { echo "[$(date +%T)] $*" >&2; }
 
@@ -140,31 +171,56 @@ listen iperf
   server rs1 203.0.113.11:5201
 C
          ns ${P}lb1 haproxy -f $W/haproxy.cfg; sleep 0.5; TARGET=$VIP ;;
-  lb) # not through the ns function: $! must be rawlb itself (ip netns exec and sh both exec)
-      ip netns exec ${P}lb1 sh -c "exec $LB_CMD" > $W/lb.$2.log 2>&1 & echo $! > $W/lb.pid
+  lb|lbw*) # not through the ns function: $! must be rawlb itself (ip netns exec and sh both exec)
+      local flags=""; [ $1 = lb ] || flags="--workers ${1#lbw}"
+      ip netns exec ${P}lb1 sh -c "exec $LB_CMD $flags" > $W/$1.$2.log 2>&1 & echo $! > $W/lb.pid
       TARGET=$VIP ;;
-  *) echo "unknown mode $1"; exit 2 ;;
   esac
   for _ in $(seq 1 50); do ns ${P}c curl -s -m 1 -o /dev/null http://$TARGET/ && return 0; sleep 0.2; done
   log "$1: http://$TARGET/ does not answer"; return 1
 }
+is_lb() { case $1 in lb|lbw*) return 0 ;; esac; return 1; }
 udp_rcvbuf_errors() { ns "$1" awk '/^Udp:/{ if(!h){for(i=1;i<=NF;i++) n[i]=$i; h=1} else {for(i=1;i<=NF;i++) if(n[i]=="RcvbufErrors") print $i} }' /proc/net/snmp; }
+snap() { # label: the time, /proc/stat's cpu line, and per task of our director's and real servers'
+         # namespaces "P label ns tid comm utime+stime" (ticks; the comm's spaces made _)
+  echo "T $1 $(date +%s.%N)"
+  echo "S $1 $(head -1 /proc/stat)"
+  local n pid
+  for n in lb1 rs1 rs2; do
+    for pid in $(ip netns pids $P$n 2>/dev/null); do
+      cat /proc/$pid/task/*/stat 2>/dev/null | awk -v l=$1 -v n=$n '{
+        c = $0; sub(/^[0-9]+ \(/, "", c); sub(/\) [A-Za-z] .*/, "", c); gsub(/[ \t]/, "_", c)
+        r = $0; sub(/.*\) /, "", r); split(r, f, " "); print "P", l, n, $1, c, f[12] + f[13] }'
+    done
+  done
+}
+measure() { # cpufile cmd...: runs cmd between two snaps; cpufile.client gets its own CPU (`times`)
+  local f=$1; shift
+  snap 0 > $f
+  ( "$@"; times > $f.client )
+  snap 1 >> $f
+}
+metrics() { is_lb $1 && ns ${P}lb1 curl -s -m 2 http://$METRICS/metrics; true; }
 run_replay() { # mode run: rawlb-replay from the client into a sink on each real server
   local m=$1 r=$2 out=$W/$1.$2 i pids=""
   for i in 1 2; do
     rm -f $out.sink$i.json $out.sink$i.err
-    ip netns exec ${P}rs$i "$REPLAY" --sink eth0 --json --idle 2 --duration $((RDUR + 60)) \
-      --filter "udp dst port $RPORT" > $out.sink$i.json 2> $out.sink$i.err &
+    ip netns exec ${P}rs$i "$REPLAY" --sink eth0 --json --no-flows --one-way --idle $SINK_IDLE \
+      --duration $((RDUR + 60)) --filter "udp dst port $RPORT" > $out.sink$i.json 2> $out.sink$i.err &
     pids="$pids $!"
   done
   for i in 1 2; do
     for _ in $(seq 1 50); do grep -q "sink on" $out.sink$i.err 2>/dev/null && break; sleep 0.1; done
   done
-  ns ${P}c timeout $((RDUR + 15)) "$REPLAY" -i eth0 --gen udp --size 64 --flows $RFLOWS --topspeed \
-    --duration $RDUR --to $TARGET:$RPORT --json > $out.replay 2> $out.replay.err
-  # A sink stops 2 s after its last frame, so what a balancer still had queued is counted. One that
-  # got nothing (rs2 under kernel routing) never does: 3 s after another one stopped, or at the
-  # bound, SIGTERM (the sink prints its report then).
+  sleep $SETTLE
+  metrics $m > $out.metrics0
+  snap 0 > $out.replay.cpu
+  ( ns ${P}c timeout $((RDUR + 15)) "$REPLAY" -i eth0 --gen udp --size 64 --flows $RFLOWS --topspeed \
+      --duration $RDUR --to $TARGET:$RPORT --json > $out.replay 2> $out.replay.err
+    times > $out.replay.cpu.client )
+  # A sink stops SINK_IDLE s after its last frame, so what a balancer still had queued is counted.
+  # One that got nothing (rs2 under kernel routing) never does: 3 s after another one stopped, or
+  # at the bound, SIGTERM (the sink prints its report then).
   local t=0 gone=-1 live
   while [ $t -lt $(((RDUR + 60) * 10)) ]; do
     live=0; for i in $pids; do alive $i && live=$((live + 1)); done
@@ -174,22 +230,26 @@ run_replay() { # mode run: rawlb-replay from the client into a sink on each real
     sleep 0.1; t=$((t + 1))
   done
   for i in $pids; do stop_pid $i; done
+  snap 1 >> $out.replay.cpu
+  metrics $m > $out.metrics1
 }
 run_load() { # mode run: appends "run mode metric value" lines to $W/results.tsv
-  local m=$1 r=$2 out=$W/$1.$2 e0 e1
-  ns ${P}c wrk -t2 -c$CONNS -d${DUR}s --latency http://$TARGET/ > $out.ka 2>&1
-  ns ${P}c wrk -t2 -c$CONNS -d${DUR}s --latency -H "Connection: close" http://$TARGET/ > $out.close 2>&1
-  ns ${P}c timeout $((DUR + 10)) iperf3 -c $TARGET -t $DUR -J > $out.tcp 2>&1
+  local m=$1 r=$2 out=$W/$1.$2 e0 e1 tests="ka close tcp"
+  measure $out.ka.cpu ns ${P}c wrk -t2 -c$CONNS -d${DUR}s --latency http://$TARGET/ > $out.ka 2>&1
+  measure $out.close.cpu ns ${P}c wrk -t2 -c$CONNS -d${DUR}s --latency -H "Connection: close" http://$TARGET/ > $out.close 2>&1
+  measure $out.tcp.cpu ns ${P}c timeout $((DUR + 10)) iperf3 -c $TARGET -t $DUR -J > $out.tcp 2>&1
   if [ $m != haproxy ]; then
     e0=$(udp_rcvbuf_errors ${P}rs1)
-    ns ${P}c timeout $((DUR + 10)) iperf3 -c $TARGET -u -l 64 -b 0 -t $DUR -J > $out.udp 2>&1
+    measure $out.udp.cpu ns ${P}c timeout $((DUR + 10)) iperf3 -c $TARGET -u -l 64 -b 0 -t $DUR -J > $out.udp 2>&1
     e1=$(udp_rcvbuf_errors ${P}rs1)
     echo "$r $m udp_rs_rcvbuf_errors $((e1 - e0))" >> $W/results.tsv
-    [ "$RDUR" = 0 ] || run_replay $m $r
+    tests="$tests udp"
+    [ "$RDUR" = 0 ] || { run_replay $m $r; tests="$tests replay"; }
   fi
-  python3 - "$m" "$r" "$out" "$DUR" >> $W/results.tsv <<'PY'
-import json, re, sys
-m, r, out, dur = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+  python3 - "$m" "$r" "$out" "$tests" >> $W/results.tsv <<'PY'
+import json, os, re, sys
+m, r, out, tests = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split()
+HZ = os.sysconf("SC_CLK_TCK")
 def emit(k, v):
     print(r, m, k, v)
 def wrk(kind):
@@ -197,17 +257,75 @@ def wrk(kind):
     x = re.search(r"Requests/sec:\s+([\d.]+)", t)
     emit(kind + "_rps", x.group(1) if x else "NA")
     x = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)", t, re.M)
-    emit(kind + "_p99_ms", "%.2f" % (float(x.group(1)) * {"us": 1e-3, "ms": 1, "s": 1e3}[x.group(2)]) if x else "NA")
+    emit(kind + "_p99_ms", "%.3f" % (float(x.group(1)) * {"us": 1e-3, "ms": 1, "s": 1e3}[x.group(2)]) if x else "NA")
     errs = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", t))
     x = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
     emit(kind + "_errors", errs + (int(x.group(1)) if x else 0))
+def cpu(test, span=None):
+    # % of one core over the test (span: over the time frames flowed instead, for a test whose
+    # readings also hold idle waits): the director's tasks (each task of 1% or more by name), the
+    # real servers' side, the load tool, the machine's softirq and its whole busy time
+    try:
+        snaps = {"0": {}, "1": {}}
+        wall, stat = {}, {}
+        for line in open("%s.%s.cpu" % (out, test)):
+            f = line.split()
+            if f[0] == "T":
+                wall[f[1]] = float(f[2])
+            elif f[0] == "S":
+                stat[f[1]] = [int(x) for x in f[3:]]
+            elif f[0] == "P":
+                snaps[f[1]][(f[2], f[3])] = (f[4], int(f[5]))
+        dt = span or wall["1"] - wall["0"]
+        pct = lambda ticks: 100.0 * ticks / HZ / dt
+        lb, lb_tasks, rs = 0.0, [], 0.0
+        for key, (comm, t1) in sorted(snaps["1"].items(), key=lambda kv: int(kv[0][1])):
+            d = pct(t1 - snaps["0"].get(key, (comm, 0))[1])
+            if key[0] == "lb1":
+                lb += d
+                if d >= 1:
+                    lb_tasks.append("%s:%.0f" % (comm, d))
+            else:
+                rs += d
+        t = open("%s.%s.cpu.client" % (out, test)).read().split()
+        secs = lambda x: (lambda mm, ss: 60 * float(mm) + float(ss))(*re.match(r"([\d.]+)m([\d.]+)s", x).groups())
+        client = 100.0 * (secs(t[2]) + secs(t[3])) / dt   # the second line: the children's user, sys
+        s0, s1 = stat["0"], stat["1"]   # user nice system idle iowait irq softirq steal ...
+        emit(test + "_cpu_lb", "%.0f" % lb)
+        emit(test + "_cpu_lb_tasks", ",".join(lb_tasks) or "-")
+        emit(test + "_cpu_rs", "%.0f" % rs)
+        emit(test + "_cpu_client", "%.0f" % client)
+        emit(test + "_cpu_softirq", "%.0f" % pct(s1[6] - s0[6]))
+        emit(test + "_cpu_busy", "%.0f" % pct(sum(s1) - sum(s0) - (s1[3] + s1[4]) + (s0[3] + s0[4])))
+    except Exception as e:
+        emit(test + "_cpu_lb", "NA")
+def counters(path):
+    # every "rawlb_..." sample whose name says drop, and the frames sent per interface
+    c = {}
+    try:
+        for line in open(path):
+            x = re.match(r"(rawlb_\w*(?:drop|frames)\w*)(\{[^}]*\})?\s+([\d.eE+]+)$", line.strip())
+            if x:
+                c[x.group(1) + (x.group(2) or "")] = float(x.group(3))
+    except OSError:
+        pass
+    return c
+def replay_span():
+    # from the first frame sent to the last one a sink got (the sinks' readings end SINK_IDLE later)
+    try:
+        s = json.load(open(out + ".replay"))
+        return max([s["elapsed_s"]] + [json.load(open("%s.sink%d.json" % (out, i)))["elapsed_s"] for i in (1, 2)])
+    except Exception:
+        return None
 wrk("ka"); wrk("close")
+for test in tests:
+    cpu(test, replay_span() if test == "replay" else None)
 try:
     d = json.load(open(out + ".tcp"))
     emit("tcp_gbit", "%.2f" % (d["end"]["sum_received"]["bits_per_second"] / 1e9))
 except Exception:
     emit("tcp_gbit", "NA")
-if m != "haproxy":
+if "udp" in tests:
     try:
         s = json.load(open(out + ".udp"))["end"]["sum"]
         emit("udp_offered_kpps", "%.1f" % (s["packets"] / s["seconds"] / 1e3))
@@ -216,6 +334,7 @@ if m != "haproxy":
     except Exception:
         for k in ("udp_offered_kpps", "udp_delivered_kpps", "udp_loss_pct"):
             emit(k, "NA")
+if "replay" in tests:
     try:
         s = json.load(open(out + ".replay"))
         sinks = [json.load(open("%s.sink%d.json" % (out, i))) for i in (1, 2)]
@@ -228,11 +347,39 @@ if m != "haproxy":
         emit("replay_sink_drops", sum(k["kernel_drops"] for k in sinks))   # the sinks' sockets
         emit("replay_seq_lost", sum(k["lost"] for k in sinks))   # gaps in the stamps' sequences
         emit("replay_rs_share", "/".join(str(k["packets"]) for k in sinks))
+        # frames lost past the client's link: what the path (balancer, real server's link) lost
+        emit("replay_lost", s["offered"] - s["link_drops"] - got)
+        hist = {}
+        for k in sinks:
+            for low, n in k["one_way"]["hist"]:
+                hist[low] = hist.get(low, 0) + n
+        # nearest rank over the added buckets, reported as the bucket's upper edge like the sinks do
+        upper = lambda low: low if low < 16 else low + (1 << (low.bit_length() - 5)) - 1
+        total, top = sum(hist.values()), max(k["one_way"]["max_us"] for k in sinks) * 1e3
+        for q, name in ((0.5, "p50"), (0.99, "p99")):
+            rank, seen = int(q * (total - 1) + 0.5) + 1, 0
+            for low in sorted(hist):
+                seen += hist[low]
+                if seen >= rank:
+                    emit("replay_%s_ms" % name, "%.3f" % (min(upper(low), top) / 1e6))
+                    break
+        emit("replay_max_ms", "%.3f" % (max(k["one_way"]["max_us"] for k in sinks) / 1e3))
     except Exception:
         for k in ("replay_offered_kpps", "replay_delivered_kpps", "replay_loss_pct"):
             emit(k, "NA")
+    c0, c1 = counters(out + ".metrics0"), counters(out + ".metrics1")
+    if c1:
+        delta = {k: c1[k] - c0.get(k, 0) for k in c1}
+        ring = sum(v for k, v in delta.items() if k.startswith("rawlb_receive_buffer_drops_total"))
+        other = {k: v for k, v in delta.items() if "drop" in k and not k.startswith("rawlb_receive_buffer_drops_total") and v}
+        emit("replay_lb_ring_drops", "%d" % ring)
+        emit("replay_lb_other_drops", "%d" % sum(other.values()))
+        def reason(k):   # rawlb_drops_total{reason="x"} -> x; another family -> its name and labels
+            x = re.match(r'rawlb_drops_total\{reason="(\w+)"\}$', k)
+            return x.group(1) if x else re.sub(r"^rawlb_|_total|[{}\"]", "", k)
+        emit("replay_lb_drop_reasons", ",".join("%s=%d" % (reason(k), v) for k, v in sorted(other.items())) or "-")
 PY
-  log "$m run $r: $(awk -v r=$r -v m=$m '$1==r && $2==m {printf "%s=%s ", $3, $4}' $W/results.tsv)"
+  log "$m run $r: $(awk -v r=$r -v m=$m '$1==r && $2==m && $3 !~ /cpu/ {printf "%s=%s ", $3, $4}' $W/results.tsv)"
 }
 
 log "topology (namespaces ${P}*), real servers; DUR=$DUR RUNS=$RUNS CONNS=$CONNS modes: $MODES"
@@ -246,25 +393,34 @@ for r in $(seq 1 $RUNS); do
   for m in $MODES; do
     setup_mode $m $r || { echo "$r $m setup_failed 1" >> $W/results.tsv; continue; }
     run_load $m $r
-    if [ $m = lb ]; then   # rawlb logs its counters when it stops: keep them next to the numbers
+    if is_lb $m; then   # rawlb logs its counters when it stops: keep them next to the numbers
       stop_pid $(cat $W/lb.pid); rm -f $W/lb.pid
-      grep -E 'frames:|dropped' $W/lb.$r.log | sed "s/^/run $r: /" >> $W/rawlb-counters.txt
+      grep -E 'frames:|dropped|connections:' $W/$m.$r.log | sed "s/^/round $r, $m: /" >> $W/rawlb-counters.txt
     fi
   done
 done
 lb_reset
 load1=$(cut -d' ' -f1 /proc/loadavg)
+rev=${RAWLB_REV:-$(git -C "$here" rev-parse --short HEAD)}
 meta="$(date -u +%F), $(nproc) vCPU ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), kernel $(uname -r), \
-1-minute load average $load0 before, at the start of each round:$loads, $load1 after; DUR=${DUR}s per test, $CONNS connections, rawlb-replay ${RDUR}s over $RFLOWS flows, medians of $RUNS runs; \
-rawlb ${RAWLB_REV:-$(git -C "$here" rev-parse --short HEAD)} ($(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)); \
+1-minute load average $load0 before, at the start of each round:$loads, $load1 after; DUR=${DUR}s per test, $CONNS connections, rawlb-replay ${RDUR}s over $RFLOWS flows, $RUNS interleaved rounds; \
+rawlb $rev ($(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)); \
 $(nginx -v 2>&1 | sed 's/.*: //'), $(haproxy -v | head -1 | awk '{print $1, $2, $3}'), nftables $(nft -v | awk '{print $2}'), \
 wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), iperf3 $(iperf3 -v | head -1 | awk '{print $2}')"
 cp $W/results.tsv $W/results.keep.tsv
-python3 "$B/summary.py" "$W/results.tsv" "$W/chart.dat" "$meta" "$W/rawlb-counters.txt" > $W/summary.md || exit 1
+python3 "$B/summary.py" --results "$W/results.tsv" --chart "$W/chart.dat" --meta "$meta" \
+  --counters "$W/rawlb-counters.txt" --readme "$W/readme.md" --history-row "$W/history.md" \
+  --date "$(date -u +%F)" --rev "$rev" --load "$load0" > $W/summary.md || exit 1
 cat $W/summary.md
 if [ -n "$PNG" ]; then
   mkdir -p "$(dirname "$PNG")"
   gnuplot -e "datafile='$W/chart.dat'; outfile='$PNG'; runs=$RUNS" "$B/chart.gp" && log "chart: $PNG"
 fi
-[ -z "$MD" ] || { "$B/md_section.sh" "$MD" bench < $W/summary.md; log "table written to $MD"; }
+[ -z "$MD" ] || { "$B/md_section.sh" "$MD" bench < $W/summary.md; log "tables written to $MD"; }
+[ -z "$README" ] || { "$B/md_section.sh" "$README" bench < $W/readme.md; log "medians and targets written to $README"; }
+if [ -n "$MD" ] && [ "$HISTORY" = 1 ]; then   # History: the rows already there, then this run's
+  sed -n '/<!-- history:begin -->/,/<!-- history:end -->/p' "$MD" | sed '1d;$d' > $W/history.all
+  if [ -s $W/history.all ]; then tail -n 1 $W/history.md >> $W/history.all; else cp $W/history.md $W/history.all; fi
+  "$B/md_section.sh" "$MD" history < $W/history.all && log "History row appended to $MD"
+fi
 log "raw output in $W"

@@ -1,134 +1,316 @@
 #!/usr/bin/env python3
-"""summary.py RESULTS CHART_DAT META [RAWLB_COUNTERS]: from bench.sh's results ("run mode metric
-value" lines) prints the Markdown for BENCHMARKS.md (medians, ratios rawlb/nft and rawlb/haproxy,
-every run's values) and writes CHART_DAT for chart.gp (each metric normalised to nft = 1)."""
+"""summary.py: from bench.sh's results ("round mode metric value" lines) prints the Markdown for
+BENCHMARKS.md: one row per round and path (the figures, then the CPU use), the per-column medians
+with the ratios rawlb/nft and rawlb/haproxy, and the Performance targets with a verdict computed from
+those medians. Also writes the chart's data (each metric normalised to nft = 1, for chart.gp), the
+README's excerpt (medians and targets) and this run's History row (with the table's heading).
+usage: summary.py --results F --chart F --meta TEXT [--counters F] [--readme F] [--history-row F]
+                  [--date D] [--rev R] [--load L]"""
+import argparse
+import re
 import statistics
-import sys
 
-res, chart, meta = sys.argv[1:4]
-counters = sys.argv[4] if len(sys.argv) > 4 else None
+ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+for flag in ("results", "chart", "meta"):
+    ap.add_argument("--" + flag, required=True)
+for flag in ("counters", "readme", "history-row", "date", "rev", "load"):
+    ap.add_argument("--" + flag, default="")
+a = ap.parse_args()
+
+# The targets of the Performance issue: (label, what, mode compared with, metric, at least/at most, value)
+RATIO_TARGETS = [
+    ("wrk keep-alive req/s (%s conns), rawlb / nft", "nft", "ka_rps", ">=", 0.95),
+    ("wrk keep-alive req/s (%s conns), rawlb / HAProxy", "haproxy", "ka_rps", ">=", 1.4),
+    ("wrk `Connection: close` req/s, rawlb / nft", "nft", "close_rps", ">=", 1.15),
+    ("wrk `Connection: close` req/s, rawlb / HAProxy", "haproxy", "close_rps", ">=", 1.5),
+    ("iperf3 one TCP stream, rawlb / nft", "nft", "tcp_gbit", ">=", 0.85),
+    ("iperf3 one TCP stream, rawlb / HAProxy", "haproxy", "tcp_gbit", ">=", 1.3),
+    ("64 B UDP delivered pps, iperf3, rawlb / nft", "nft", "udp_delivered_kpps", ">=", 1.3),
+    ("64 B UDP delivered pps, rawlb-replay, rawlb / nft", "nft", "replay_delivered_kpps", ">=", 1.3),
+]
+P99_RATIO_MAX = 1.5        # keep-alive p99 at most this times nft's p99 in the same round
+OVERLOAD_P99_MS = 5.0      # rawlb-replay at top speed through rawlb: one-way p99
+COUNTED_SHARE = 0.99       # "drops counted": rawlb's counters explain this share of the frames lost
+
 NAMES = {"route": "kernel routing (no balancing, rs1 only)", "nft": "kernel nftables DNAT",
-         "haproxy": "HAProxy (mode tcp, leastconn)", "lb": "**rawlb**"}
+         "haproxy": "HAProxy (mode tcp, leastconn)", "lb": "**rawlb** (default `--workers`)"}
 SHORT = {"route": "routing", "nft": "nft", "haproxy": "HAProxy", "lb": "rawlb"}
-vals = {}  # (mode, metric) -> [values]
-texts = {}  # (mode, metric) -> [values that are not numbers, e.g. the sinks' split "a/b"]
-modes = []
-for line in open(res):
+for n in range(1, 100):
+    NAMES["lbw%d" % n] = "rawlb `--workers %d`" % n
+    SHORT["lbw%d" % n] = "rawlb -w%d" % n
+TESTS = [("ka", "keep-alive"), ("close", "close"), ("tcp", "TCP"), ("udp", "iperf3 UDP"), ("replay", "replay")]
+
+vals = {}   # (mode, metric) -> {round: value}
+texts = {}  # (mode, metric) -> {round: text}, e.g. the sinks' split "a/b"
+modes, rounds = [], []
+for line in open(a.results):
     f = line.split()
     if len(f) != 4:
         continue
-    r, m, k, v = f
+    r, m, k, v = int(f[0]), f[1], f[2], f[3]
     if m not in modes:
         modes.append(m)
+    if r not in rounds:
+        rounds.append(r)
     if v == "NA":
         continue
     try:
-        vals.setdefault((m, k), []).append(float(v))
+        vals.setdefault((m, k), {})[r] = float(v)
     except ValueError:
-        texts.setdefault((m, k), []).append(v)
+        texts.setdefault((m, k), {})[r] = v
+rawlbs = [m for m in modes if m == "lb" or m.startswith("lbw")]
+
+
+def get(m, k, r):
+    return vals.get((m, k), {}).get(r)
 
 
 def med(m, k):
-    v = vals.get((m, k))
+    v = list(vals.get((m, k), {}).values())
     return statistics.median(v) if v else None
 
 
+def same_round_ratios(m, other, k):
+    return [get(m, k, r) / get(other, k, r) for r in rounds
+            if get(m, k, r) is not None and get(other, k, r)]
+
+
+def med_same_round(m, other, k):
+    v = same_round_ratios(m, other, k)
+    return statistics.median(v) if v else None
+
+
+def ratio(m, other, k):
+    x, y = med(m, k), med(other, k)
+    return x / y if x is not None and y else None
+
+
 def fmt(x, nd=0):
+    return "n/a" if x is None else "{:,.{}f}".format(x, nd)
+
+
+def fr(x):
+    return "" if x is None else "%.2f" % x
+
+
+def sumv(m, k):
+    v = list(vals.get((m, k), {}).values())
+    return sum(v) if v else None
+
+
+def counted(m, r=None):
+    """rawlb's counted drops in the replay test (its ring and every other drop counter), or None."""
+    pick = (lambda k: get(m, k, r)) if r is not None else (lambda k: sumv(m, k))
+    ring, other = pick("replay_lb_ring_drops"), pick("replay_lb_other_drops")
+    return None if ring is None else ring + (other or 0)
+
+
+def udp_cell(m, pre, r):
+    d, o = get(m, pre + "_delivered_kpps", r), get(m, pre + "_offered_kpps", r)
+    return "n/a" if d is None else "%s (%s)" % (fmt(d), fmt(o))
+
+
+out = ["One run of `tools/bench/bench.sh`: %s." % a.meta, ""]
+
+# ---- every round: the figures
+out.append("**Every round** (one row per round and path; p99 from `wrk --latency`, \"/ nft\" is the ratio "
+           "to nft's p99 in the same round; UDP columns delivered kpps (offered); replay p99 is the "
+           "one-way latency of every frame the sinks got; lost = offered - refused by the client's link - "
+           "counted by the sinks, counted = rawlb's own drop counters over the test):")
+out.append("")
+out.append("| round | path | keep-alive req/s | keep-alive p99 ms | p99 / nft | close req/s | close p99 ms "
+           "| TCP Gbit/s | iperf3 UDP kpps | replay kpps | replay p99 ms | replay lost / counted by rawlb | wrk errors |")
+out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for r in rounds:
+    for m in modes:
+        if get(m, "setup_failed", r):
+            out.append("| %d | %s | set-up failed |  |  |  |  |  |  |  |  |  |  |" % (r, SHORT.get(m, m)))
+            continue
+        kp, np_ = get(m, "ka_p99_ms", r), get("nft", "ka_p99_ms", r)
+        lost, cnt = get(m, "replay_lost", r), counted(m, r)
+        lc = "n/a" if lost is None else "%s / %s" % (fmt(lost), "n/a" if cnt is None else fmt(cnt))
+        out.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s |" % (
+            r, SHORT.get(m, m), fmt(get(m, "ka_rps", r)), fmt(kp, 2),
+            fr(kp / np_) if kp is not None and np_ else "", fmt(get(m, "close_rps", r)),
+            fmt(get(m, "close_p99_ms", r), 2), fmt(get(m, "tcp_gbit", r), 2),
+            "n/a (TCP only)" if m == "haproxy" else udp_cell(m, "udp", r),
+            "n/a (TCP only)" if m == "haproxy" else udp_cell(m, "replay", r),
+            fmt(get(m, "replay_p99_ms", r), 2), lc,
+            fmt(get(m, "ka_errors", r)), fmt(get(m, "close_errors", r))))
+
+# ---- every round: CPU
+out.append("")
+out.append("**CPU use, every round**, in % of one core over each test (the replay test: over the time its frames flowed): the director's tasks (rawlb's "
+           "threads or HAProxy; none for the kernel paths, whose work is softirq) with each task of 1% "
+           "or more by name, then the real servers' namespaces (nginx, iperf3 -s; not the replay test's sinks, "
+           "which end before its last reading), the load tool (wrk, iperf3 -c, rawlb-replay), the machine's softirq and, in "
+           "brackets, the whole machine (2 cores: 200):")
+out.append("")
+out.append("| round | path | " + " | ".join(t for _, t in TESTS) + " |")
+out.append("|---|---|" + "---|" * len(TESTS))
+for r in rounds:
+    for m in modes:
+        cells = []
+        for t, _ in TESTS:
+            lb = get(m, t + "_cpu_lb", r)
+            if lb is None:
+                cells.append("")
+                continue
+            tasks = texts.get((m, t + "_cpu_lb_tasks"), {}).get(r, "-")
+            cells.append("%s%s / %s / %s / %s (%s)" % (
+                fmt(lb), "" if tasks == "-" else " [%s]" % tasks.replace(",", ", "), fmt(get(m, t + "_cpu_rs", r)),
+                fmt(get(m, t + "_cpu_client", r)), fmt(get(m, t + "_cpu_softirq", r)), fmt(get(m, t + "_cpu_busy", r))))
+        out.append("| %d | %s | %s |" % (r, SHORT.get(m, m), " | ".join(cells)))
+
+# ---- medians
+med_lines = []
+med_lines.append("**Medians** of the %d rounds, per column; the ratio rows are what the targets refer to "
+                 "(p99 ratios: the median of each round's own ratio to nft's p99 in that round):" % len(rounds))
+med_lines.append("")
+med_lines.append("| path | keep-alive req/s | keep-alive p99 ms | close req/s | close p99 ms | TCP Gbit/s "
+                 "| iperf3 UDP delivered kpps | replay delivered kpps | replay offered kpps | replay p99 ms "
+                 "| director CPU % (keep-alive / close / TCP / UDP / replay) |")
+med_lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+for m in modes:
+    cpu = " / ".join(fmt(med(m, t + "_cpu_lb")) for t, _ in TESTS) if m not in ("route", "nft") else "(softirq)"
+    tcp_only = m == "haproxy"
+    med_lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        NAMES.get(m, m), fmt(med(m, "ka_rps")), fmt(med(m, "ka_p99_ms"), 2), fmt(med(m, "close_rps")),
+        fmt(med(m, "close_p99_ms"), 2), fmt(med(m, "tcp_gbit"), 2),
+        "n/a" if tcp_only else fmt(med(m, "udp_delivered_kpps")), "n/a" if tcp_only else fmt(med(m, "replay_delivered_kpps")),
+        "n/a" if tcp_only else fmt(med(m, "replay_offered_kpps")), "n/a" if tcp_only else fmt(med(m, "replay_p99_ms"), 2), cpu))
+for m in rawlbs:
+    for other in ("nft", "haproxy"):
+        if other not in modes:
+            continue
+        udp = other != "haproxy"
+        med_lines.append("| %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |  |" % (
+            SHORT[m], SHORT[other], fr(ratio(m, other, "ka_rps")), fr(med_same_round(m, other, "ka_p99_ms")),
+            fr(ratio(m, other, "close_rps")), fr(med_same_round(m, other, "close_p99_ms")),
+            fr(ratio(m, other, "tcp_gbit")), fr(ratio(m, other, "udp_delivered_kpps")) if udp else "",
+            fr(ratio(m, other, "replay_delivered_kpps")) if udp else "",
+            fr(ratio(m, other, "replay_offered_kpps")) if udp else "",
+            fr(med_same_round(m, other, "replay_p99_ms")) if udp else ""))
+out.append("")
+out.extend(med_lines)
+
+
+# ---- targets
+def verdict(x, op, want):
     if x is None:
         return "n/a"
-    return "{:,.{}f}".format(x, nd)
+    return "met" if (x >= want if op == ">=" else x <= want) else "not met"
 
 
-def ratio(a, b, k):
-    x, y = med(a, k), med(b, k)
-    return "%.2f" % (x / y) if x is not None and y else ""
-
-
-out = []
-out.append("One run of `tools/bench/bench.sh`: %s." % meta)
+tgt = []
+tgt.append("**Targets** (Performance issue) for rawlb at its default `--workers`, from the medians above; "
+           "the verdict is computed:")
+tgt.append("")
+tgt.append("| target | wanted | measured | verdict |")
+tgt.append("|---|---|---|---|")
+met = total = 0
+conns = re.search(r"(\d+) connections", a.meta)
+for label, other, k, op, want in RATIO_TARGETS:
+    x = ratio("lb", other, k) if "lb" in modes and other in modes else None
+    v = verdict(x, op, want)
+    met, total = met + (v == "met"), total + 1
+    tgt.append("| %s | %s %.2f | %s | %s |" % (label % (conns.group(1) if conns else "32") if "%s" in label else label,
+                                              "≥" if op == ">=" else "≤", want, fr(x) or "n/a", v))
+x = med_same_round("lb", "nft", "ka_p99_ms") if "lb" in modes else None
+v = verdict(x, "<=", P99_RATIO_MAX)
+met, total = met + (v == "met"), total + 1
+tgt.append("| keep-alive p99, rawlb / nft's p99 in the same round | ≤ %.2f | %s | %s |" % (P99_RATIO_MAX, fr(x) or "n/a", v))
+x = med("lb", "replay_p99_ms")
+v = verdict(x, "<=", OVERLOAD_P99_MS)
+met, total = met + (v == "met"), total + 1
+tgt.append("| overload: rawlb-replay at top speed through rawlb, one-way p99 | ≤ %g ms | %s | %s |" % (
+    OVERLOAD_P99_MS, "n/a" if x is None else "%.2f ms" % x, v))
+lost, cnt = sumv("lb", "replay_lost"), counted("lb")
+if lost is None or cnt is None:
+    v, shown = "n/a", "n/a"
+else:
+    v = "met" if lost <= 0 or min(cnt, lost) >= COUNTED_SHARE * lost else "not met"
+    reasons = sorted(set(",".join(texts.get(("lb", "replay_lb_drop_reasons"), {}).values()).replace("-", "").split(",")) - {""})
+    shown = "%s lost past the client's link, %s counted by rawlb (receive ring %s%s), all rounds" % (
+        fmt(lost), fmt(cnt), fmt(sumv("lb", "replay_lb_ring_drops")),
+        "; " + ", ".join(reasons) if reasons else "")
+met, total = met + (v == "met"), total + 1
+tgt.append("| overload: drops counted (rawlb's counters explain the frames lost) | ≥ %d%% of them | %s | %s |" % (
+    COUNTED_SHARE * 100, shown, v))
+off, dlv = med("lb", "replay_offered_kpps"), med("lb", "replay_delivered_kpps")
+tgt.append("| overload: offered / forwarded reached | reported | %s | reported |" % (
+    "n/a" if not off or not dlv else "%.2f (%sk pps offered, %sk delivered)" % (off / dlv, fmt(off), fmt(dlv))))
+tgt.append("")
+tgt.append("%d of %d targets met. Memory per tracked connection and instructions per packet have their "
+           "own sections (`tools/bench/memory.sh`, `tools/bench/instructions.sh`)." % (met, total))
 out.append("")
+out.extend(tgt)
 
-
-def udp_cell(m, pre):
-    if m == "haproxy":
-        return "n/a (TCP only)"
-    if med(m, pre + "_delivered_kpps") is None:
-        return "n/a"
-    return "%sk pps (%sk, %s%%)" % (fmt(med(m, pre + "_delivered_kpps")), fmt(med(m, pre + "_offered_kpps")),
-                                   fmt(med(m, pre + "_loss_pct"), 1 if pre == "replay" else 0))
-
-
-out.append("| path | keep-alive req/s | close req/s | iperf3 TCP Gbit/s | iperf3 64 B UDP delivered (offered, loss) "
-           "| rawlb-replay 64 B UDP delivered (offered, loss) |")
-out.append("|---|---|---|---|---|---|")
-for m in modes:
-    out.append("| %s | %s (p99 %s ms) | %s (p99 %s ms) | %s | %s | %s |" % (
-        NAMES.get(m, m), fmt(med(m, "ka_rps")), fmt(med(m, "ka_p99_ms"), 2), fmt(med(m, "close_rps")),
-        fmt(med(m, "close_p99_ms"), 2), fmt(med(m, "tcp_gbit"), 2), udp_cell(m, "udp"), udp_cell(m, "replay")))
-for other in ("nft", "haproxy"):
-    if "lb" in modes and other in modes:
-        out.append("| rawlb / %s | %s | %s | %s | %s | %s |" % (
-            SHORT[other], ratio("lb", other, "ka_rps"), ratio("lb", other, "close_rps"),
-            ratio("lb", other, "tcp_gbit"), ratio("lb", other, "udp_delivered_kpps"),
-            ratio("lb", other, "replay_delivered_kpps")))
+# ---- the rest of what was measured
 out.append("")
-out.append("Every run (keep-alive req/s, close req/s, Gbit/s, iperf3 UDP delivered/offered kpps and loss %, the")
-out.append("real server's UDP receive-buffer errors during the iperf3 UDP test, rawlb-replay delivered/offered")
-out.append("kpps, loss % and how long the sinks received, first to last frame (the sender's time is in the heading),")
-out.append("the replay frames each sink counted (rs1/rs2), the replay frames lost before the")
-out.append("balancer (the client's veth refused them: `link_drops`), on the sinks' own sockets and as gaps in the")
-out.append("stamps' sequences, wrk socket errors keep-alive/close):")
+out.append("Also measured, every round (iperf3 UDP: the real server's UDP receive-buffer errors; rawlb-replay: "
+           "frames each sink counted rs1/rs2, refused by the client's own veth / dropped on the sinks' "
+           "sockets / gaps in the stamps' sequences, how long the sinks received, first to last frame, and "
+           "rawlb's drop counters other than its receive ring):")
 out.append("")
-out.append("| path | keep-alive | close | Gbit/s | UDP kpps | UDP rcvbuf errors | replay kpps | replay frames rs1/rs2 "
-           "| replay drops: client link / sink socket / sequence gaps | wrk errors |")
-out.append("|---|---|---|---|---|---|---|---|---|---|")
-for m in modes:
-    def runs(k, nd=0):
-        return " / ".join(fmt(x, nd) for x in vals.get((m, k), [])) or "n/a"
-    udp = "n/a"
-    if vals.get((m, "udp_delivered_kpps")):
-        udp = " / ".join("%s of %s (%s%%)" % (fmt(d), fmt(o), fmt(l)) for d, o, l in zip(
-            vals[(m, "udp_delivered_kpps")], vals.get((m, "udp_offered_kpps"), []), vals.get((m, "udp_loss_pct"), [])))
-    rep = "n/a"
-    if vals.get((m, "replay_delivered_kpps")):
-        rep = " / ".join("%s of %s (%s%%, %s s)" % (fmt(d), fmt(o), fmt(l, 1), fmt(t, 1)) for d, o, l, t in zip(
-            vals[(m, "replay_delivered_kpps")], vals.get((m, "replay_offered_kpps"), []),
-            vals.get((m, "replay_loss_pct"), []), vals.get((m, "replay_sink_s"), [])))
-    share = " / ".join(texts.get((m, "replay_rs_share"), [])) or "n/a"
-    rdrops = " / ".join("%s, %s, %s" % (fmt(a), fmt(b), fmt(c)) for a, b, c in zip(
-        vals.get((m, "replay_link_drops"), []), vals.get((m, "replay_sink_drops"), []),
-        vals.get((m, "replay_seq_lost"), []))) or "n/a"
-    errs = " / ".join("%d/%d" % (a, b) for a, b in zip(vals.get((m, "ka_errors"), []), vals.get((m, "close_errors"), [])))
-    out.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-        SHORT.get(m, m), runs("ka_rps"), runs("close_rps"), runs("tcp_gbit", 2), udp, runs("udp_rs_rcvbuf_errors"),
-        rep, share, rdrops, errs))
+out.append("| round | path | UDP rcvbuf errors | replay frames rs1/rs2 | replay client link / sink socket / gaps "
+           "| sinks received s | rawlb's other drops |")
+out.append("|---|---|---|---|---|---|---|")
+for r in rounds:
+    for m in modes:
+        if m == "haproxy":
+            continue
+        out.append("| %d | %s | %s | %s | %s | %s | %s |" % (
+            r, SHORT.get(m, m), fmt(get(m, "udp_rs_rcvbuf_errors", r)),
+            texts.get((m, "replay_rs_share"), {}).get(r, "n/a"),
+            " / ".join(fmt(get(m, k, r)) for k in ("replay_link_drops", "replay_sink_drops", "replay_seq_lost")),
+            fmt(get(m, "replay_sink_s", r), 1), texts.get((m, "replay_lb_drop_reasons"), {}).get(r, "")))
 failed = [m for m in modes if vals.get((m, "setup_failed"))]
 if failed:
     out.append("")
-    out.append("Set-up failed in some runs for: " + ", ".join(failed))
-if counters:
+    out.append("Set-up failed in some rounds for: " + ", ".join(failed))
+if a.counters:
     try:
-        lines = [l.rstrip() for l in open(counters) if l.strip()]
+        lines = [l.rstrip() for l in open(a.counters) if l.strip()]
     except OSError:
         lines = []
     if lines:
         out.append("")
-        out.append("rawlb's own counters, logged when it stopped after each run (all five tests):")
+        out.append("rawlb's own counters, logged when it stopped after each round (all five tests):")
         out.append("")
         out.append("```")
         out.extend(lines)
         out.append("```")
 print("\n".join(out))
 
+if a.readme:
+    with open(a.readme, "w") as f:
+        f.write("\n".join(["From one run of `tools/bench/bench.sh`: %s." % a.meta, ""] + med_lines + [""] + tgt) + "\n")
+
+if a.history_row:
+    def h(x):
+        return fr(x) or "n/a"
+    extra = [m[3:] for m in rawlbs if m != "lb"]
+    row = [a.date, a.rev, a.load, "default" + ("; %s also" % ", ".join(extra) if extra else ""),
+           h(ratio("lb", "nft", "ka_rps")), h(ratio("lb", "haproxy", "ka_rps")),
+           h(ratio("lb", "nft", "close_rps")), h(ratio("lb", "haproxy", "close_rps")),
+           h(ratio("lb", "nft", "tcp_gbit")), h(ratio("lb", "haproxy", "tcp_gbit")),
+           h(ratio("lb", "nft", "udp_delivered_kpps")), h(ratio("lb", "nft", "replay_delivered_kpps")),
+           h(med_same_round("lb", "nft", "ka_p99_ms")),
+           "n/a" if med("lb", "replay_p99_ms") is None else "%.2f" % med("lb", "replay_p99_ms"),
+           "n/a" if not off or not dlv else "%.2f" % (off / dlv), "%d of %d" % (met, total)]
+    with open(a.history_row, "w") as f:
+        f.write("| date | rawlb | load before | workers | keep-alive /nft | keep-alive /HAProxy | close /nft "
+                "| close /HAProxy | TCP /nft | TCP /HAProxy | iperf3 UDP /nft | replay UDP /nft "
+                "| keep-alive p99 /nft | overload p99 ms | offered/forwarded | targets met |\n")
+        f.write("|" + "---|" * 16 + "\n")
+        f.write("| " + " | ".join(row) + " |\n")
+
 metrics = [("keep-alive req/s", "ka_rps"), ("close req/s", "close_rps"), ("TCP Gbit/s", "tcp_gbit"),
            ("iperf3 UDP pps", "udp_delivered_kpps"), ("replay UDP pps", "replay_delivered_kpps")]
-cols = [m for m in ("route", "nft", "haproxy", "lb") if m in modes]
-with open(chart, "w") as f:
-    f.write("metric " + " ".join('"%s"' % SHORT[m] for m in cols) + "\n")
+with open(a.chart, "w") as f:
+    f.write("metric " + " ".join('"%s"' % SHORT.get(m, m) for m in modes) + "\n")
     for label, k in metrics:
         base = med("nft", k)
-        row = []
-        for m in cols:
-            v = med(m, k)
-            row.append("NA" if v is None or not base else "%.3f" % (v / base))
-        f.write('"%s" %s\n' % (label, " ".join(row)))
+        f.write('"%s" %s\n' % (label, " ".join("NA" if med(m, k) is None or not base else "%.3f" % (med(m, k) / base)
+                                               for m in modes)))
