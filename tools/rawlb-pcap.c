@@ -18,7 +18,11 @@
  * --repeat N feeds the input N times. Pass k (from 0) replays the capture k x (span + 1 s) later,
  * with the client addresses moved by k << 16 (source of external frames, destination of internal
  * ones; checksums updated), so every pass makes new connections as the first did. --same-flows
- * keeps the addresses (later passes then meet the entries the first one left). */
+ * keeps the addresses (later passes then meet the entries the first one left).
+ * --memory adds what the connection table costs (tools/bench/memory.sh): its entry and bucket
+ * sizes, the entries tracked at the end, and the process's resident memory read at four points
+ * (before the fast path is made, after, after the input is loaded, after it was fed), so the table's
+ * growth is told apart from the frames held in memory. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/virtio_net.h>
@@ -57,7 +61,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: rawlb-pcap RAWLB_FLAGS --in-ext FILE [--in-int FILE] [--out-ext FILE] [--out-int FILE]\n"
-            "                  [--repeat N] [--same-flows] [--mtu N] [--quiet]\n"
+            "                  [--repeat N] [--same-flows] [--mtu N] [--quiet] [--memory]\n"
             "Feeds pcap files through rawlb's fast path and writes what it would send.\n"
             "  --in-ext FILE   frames as received on the external interface (Ethernet pcap)\n"
             "  --in-int FILE   frames as received on the internal interface, merged by timestamp\n"
@@ -68,6 +72,8 @@ static void usage(FILE *out)
             "  --same-flows    do not move client addresses between passes\n"
             "  --mtu N         both interfaces' MTU (default 1500)\n"
             "  --quiet         print only the counters that are not zero\n"
+            "  --memory        also the connection table's sizes and the resident memory (kB) before\n"
+            "                  and after the table is made and before and after the frames are fed\n"
             "Interface MACs: ext 02:00:00:00:00:01, int 02:00:00:00:00:02; real server A.B.C.D is at\n"
             "02:aa:00:00:00:D. RAWLB_FLAGS are rawlb's (-e and -i are labels here):\n\n");
     config_usage(out);
@@ -211,6 +217,23 @@ static bool take_value(int argc, char **argv, int *i, const char *name, const ch
     return true;
 }
 
+/* A "Vm...:" line of /proc/self/status in kB (0 when unreadable). */
+static unsigned long status_kb(const char *field)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    unsigned long kb = 0;
+    size_t n = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, n) == 0 && line[n] == ':') {
+            kb = strtoul(line + n + 1, NULL, 10);
+            break;
+        }
+    if (f)
+        fclose(f);
+    return kb;
+}
+
 static unsigned long number(const char *flag, const char *s, unsigned long min, unsigned long max)
 {
     char *end;
@@ -232,7 +255,8 @@ int main(int argc, char **argv)
     static _Alignas(16) uint8_t buf[BUF_SIZE];
     const char *in_ext = NULL, *in_int = NULL, *out_ext = NULL, *out_int = NULL, *v;
     unsigned long repeat = 1, mtu = 1500;
-    bool same_flows = false, quiet = false;
+    bool same_flows = false, quiet = false, memory = false;
+    unsigned long rss_start = 0, rss_table = 0, rss_loaded = 0, rss_fed = 0;
     char *rargv[MAX_ARGS];
     int rargc = 0;
 
@@ -257,6 +281,8 @@ int main(int argc, char **argv)
             same_flows = true;
         else if (strcmp(argv[i], "--quiet") == 0)
             quiet = true;
+        else if (strcmp(argv[i], "--memory") == 0)
+            memory = true;
         else if (rargc < MAX_ARGS - 1)
             rargv[rargc++] = argv[i];
         else {
@@ -298,6 +324,8 @@ int main(int argc, char **argv)
         .max_conns = cfg.max_conns, .timeouts = cfg.timeouts,
         .conn_key = { 0x2545f491u, 1 }, .frag_key = { 0x2545f491u, 2 }, /* fixed: same run, same output */
     };
+    if (memory)
+        rss_start = status_kb("VmRSS");
     memcpy(fc.ext_mac, ext_mac, sizeof fc.ext_mac);
     memcpy(fc.int_mac, int_mac, sizeof fc.int_mac);
     if (!fastpath_init(&fp, &fc, &svcs, &neigh)) {
@@ -305,6 +333,8 @@ int main(int argc, char **argv)
         return 1;
     }
     fastpath_tick(&fp, now);
+    if (memory)
+        rss_table = status_kb("VmRSS");
 
     struct frames fe = { 0 }, fi = { 0 };
     if (!load(&fe, in_ext, true) || (in_int && !load(&fi, in_int, false)))
@@ -319,6 +349,8 @@ int main(int argc, char **argv)
     pcap_dumper_t *dump_ext = open_out(&dead_ext, out_ext), *dump_int = open_out(&dead_int, out_int);
     if ((out_ext && !dump_ext) || (out_int && !dump_int))
         return 1;
+    if (memory)
+        rss_loaded = status_kb("VmRSS");
 
     struct timeval t0 = n ? fr[0].ts : (struct timeval){ 0 };
     uint32_t span = n ? (uint32_t)(fr[n - 1].ts.tv_sec - t0.tv_sec) + 1 : 1; /* whole seconds a pass takes */
@@ -348,6 +380,8 @@ int main(int argc, char **argv)
             }
         }
     }
+    if (memory)
+        rss_fed = status_kb("VmRSS");
     if (dump_ext)
         pcap_dump_close(dump_ext);
     if (dump_int)
@@ -378,6 +412,11 @@ int main(int argc, char **argv)
     for (unsigned d = 0; d < FP_DROP_COUNT; d++)
         if (!quiet || s->drops[d])
             printf("drop_%s %llu\n", fastpath_drop_name((enum fp_drop)d), (unsigned long long)s->drops[d]);
+    if (memory)
+        printf("conn_entry_bytes %zu\nconn_capacity %u\nconn_buckets %u\nconn_bucket_bytes %zu\nconn_tracked %u\n"
+               "rss_start_kb %lu\nrss_table_made_kb %lu\nrss_loaded_kb %lu\nrss_fed_kb %lu\nrss_peak_kb %lu\n",
+               sizeof(struct conn), fp.conns.capacity, fp.conns.bucket_mask + 1, 2 * sizeof *fp.conns.fwd_buckets,
+               fp.conns.count, rss_start, rss_table, rss_loaded, rss_fed, status_kb("VmHWM"));
 
     fastpath_free(&fp);
     service_table_free(&svcs);

@@ -4,14 +4,15 @@ interfaces see them, for tools/rawlb-pcap (python3 stdlib only):
   PREFIX-ext.pcap  what arrives on the external interface (clients -> VIP)
   PREFIX-int.pcap  what arrives on the internal interface (real servers -> clients)
 Each TCP flow: SYN, SYN-ACK, ACK, request (PSH/ACK), response, ACK, FIN, FIN, ACK (9 frames, 6 of
-them external). Each UDP flow: one query and its reply. Clients are 192.0.2.1-250, each with
+them external); with --handshakes only the SYN, SYN-ACK and ACK, so every connection stays
+established and tracked (tools/bench/memory.sh). Each UDP flow: one query and its reply. Clients are 192.0.2.1-250, each with
 its own source ports, so every flow is new. The replies come from the real server that the
 scheduler rr picks (flow i of a service -> its real server i mod n), so run rawlb-pcap with
 -s rr and the same real servers in the same order; a reply from the wrong server would show as
 drop_no_conn. MACs as rawlb-pcap uses them: ext 02:00:00:00:00:01, int 02:00:00:00:00:02, real
 server A.B.C.D at 02:aa:00:00:00:D.
 usage: gen_flows.py PREFIX [--tcp N] [--udp N] [--vip A] [--tcp-port P] [--udp-port P]
-                          [--rs A,B,...] [--resp-bytes N]"""
+                          [--rs A,B,...] [--resp-bytes N] [--handshakes]"""
 import argparse
 import os
 import socket
@@ -59,6 +60,7 @@ def main():
     ap.add_argument("--udp-port", type=int, default=53)
     ap.add_argument("--rs", default="203.0.113.11,203.0.113.12", help="real servers, in rawlb's order")
     ap.add_argument("--resp-bytes", type=int, default=1000, help="TCP response payload (default 1000)")
+    ap.add_argument("--handshakes", action="store_true", help="TCP flows end after the handshake's ACK")
     a = ap.parse_args()
     rss = a.rs.split(",")
     ext, inn = Pcap(a.prefix + "-ext.pcap"), Pcap(a.prefix + "-int.pcap")
@@ -89,6 +91,8 @@ def main():
         send_ext(cmac, cip, 6, tcp(p, v, cs, 0, SYN))
         send_int(rs, cip, 6, tcp(v, p, ss, cs + 1, SYN | ACK))
         send_ext(cmac, cip, 6, tcp(p, v, cs + 1, ss + 1, ACK))
+        if a.handshakes:
+            continue
         send_ext(cmac, cip, 6, tcp(p, v, cs + 1, ss + 1, PSH | ACK, req))
         send_int(rs, cip, 6, tcp(v, p, ss + 1, cs + 1 + len(req), PSH | ACK, resp))
         send_ext(cmac, cip, 6, tcp(p, v, cs + 1 + len(req), ss + 1 + len(resp), ACK))
