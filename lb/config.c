@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "scheduler.h"
 
@@ -21,6 +22,7 @@
 enum {
     OPT_TIMEOUTS = 256,
     OPT_MAX_CONNS,
+    OPT_WORKERS,
     OPT_CTL,
     OPT_PIDFILE,
     OPT_CHECK,
@@ -53,6 +55,7 @@ static const struct option own_opts[] = {
     {"real-server", required_argument, NULL, 'r'},
     {"timeouts", required_argument, NULL, OPT_TIMEOUTS},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {"ctl", required_argument, NULL, OPT_CTL},
     {"pidfile", required_argument, NULL, OPT_PIDFILE},
     {"check", required_argument, NULL, OPT_CHECK},
@@ -315,6 +318,22 @@ static bool set_max_conns(struct parser *p, const char *val)
     if (!addr_parse_uint(val, 1, RAWLB_MAX_MAX_CONNS, &v))
         return fail(p, "--max-conns: '%s' is out of range 1..%u", val, RAWLB_MAX_MAX_CONNS);
     p->cfg->max_conns = (uint32_t)v;
+    return true;
+}
+
+/* One fast-path thread per core the process may run on. */
+static unsigned default_workers(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores < 1 ? 1 : cores > RAWLB_MAX_WORKERS ? RAWLB_MAX_WORKERS : (unsigned)cores;
+}
+
+static bool set_workers(struct parser *p, const char *val)
+{
+    unsigned long v;
+    if (!addr_parse_uint(val, 1, RAWLB_MAX_WORKERS, &v))
+        return fail(p, "--workers: '%s' is out of range 1..%u", val, RAWLB_MAX_WORKERS);
+    p->cfg->workers = (unsigned)v;
     return true;
 }
 
@@ -742,6 +761,8 @@ static bool parse_one(struct parser *p, int c, const char *arg)
         return set_timeouts(p, optarg);
     case OPT_MAX_CONNS:
         return set_max_conns(p, optarg);
+    case OPT_WORKERS:
+        return set_workers(p, optarg);
     case OPT_CTL:
         return set_path(p, c, p->cfg->ctl_path, sizeof(p->cfg->ctl_path), optarg);
     case OPT_PIDFILE:
@@ -815,6 +836,8 @@ static enum config_result parse_argv(struct rawlb_config *cfg, int argc, char **
     }
     if (!check_globals(&p) || !check_services(&p) || !haconfig_check(&cfg->ha, err, errlen))
         return CONFIG_ERROR;
+    if (!cfg->workers)
+        cfg->workers = default_workers();
     return CONFIG_OK;
 }
 
@@ -908,6 +931,8 @@ void config_usage(FILE *out)
             "      --timeouts TCP,TCPFIN,UDP connection timeouts in seconds, 0 keeps one\n"
             "                                (default %d,%d,%d, as ipvsadm --set)\n"
             "      --max-conns N             connection table size (default %u, at most %u)\n"
+            "      --workers N               fast-path threads, each with its share of the flows\n"
+            "                                and of --max-conns (default: one per core, at most %u)\n"
             "      --ctl PATH                control socket for rawlb-ctl (default %s)\n"
             "      --pidfile PATH            write the process id to PATH\n"
             "      --metrics ADDR:PORT       serve Prometheus metrics at http://ADDR:PORT/metrics\n"
@@ -934,7 +959,8 @@ void config_usage(FILE *out)
             "      --agent-port N            poll an agent on each real server for its weight\n"
             "                                (75%%, drain, down, up, ready)\n",
             sched_names(), RAWLB_WEIGHT_MAX, RAWLB_DEFAULT_TCP_TIMEOUT, RAWLB_DEFAULT_TCPFIN_TIMEOUT,
-            RAWLB_DEFAULT_UDP_TIMEOUT, RAWLB_DEFAULT_MAX_CONNS, RAWLB_MAX_MAX_CONNS, RAWLB_DEFAULT_CTL,
+            RAWLB_DEFAULT_UDP_TIMEOUT, RAWLB_DEFAULT_MAX_CONNS, RAWLB_MAX_MAX_CONNS, RAWLB_MAX_WORKERS,
+            RAWLB_DEFAULT_CTL,
             RAWLB_DEFAULT_EXPECT_STATUS, RAWLB_DEFAULT_CHECK_INTERVAL_MS / 1000.0,
             RAWLB_DEFAULT_PROBE_TIMEOUT_MS / 1000.0, RAWLB_DEFAULT_CHECK_TIMEOUT_MS / 1000.0,
             RAWLB_DEFAULT_REENTRY_MS / 1000.0);

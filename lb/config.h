@@ -19,6 +19,7 @@
 #define RAWLB_DEFAULT_CTL "/run/rawlb/rawlb.sock"
 #define RAWLB_DEFAULT_MAX_CONNS (1u << 20)
 #define RAWLB_MAX_MAX_CONNS (1u << 26)
+#define RAWLB_MAX_WORKERS 64
 #define RAWLB_SCHED_NAMELEN 8
 
 /* IPVS defaults (ipvsadm --set, ip_vs_proto_tcp.c / ip_vs_proto_udp.c). */
@@ -100,6 +101,7 @@ struct rawlb_config {
     uint32_t nat_ip;
     struct timeouts timeouts;
     uint32_t max_conns;
+    unsigned workers;   /* --workers; 0 until config_parse resolves the default (one per core) */
     char ctl_path[108]; /* sizeof(sun_path) */
     char pidfile[256];
     bool metrics;               /* --metrics given */

@@ -88,11 +88,11 @@ size_t ctlproto_render_error(const char *msg, char *buf, size_t len);
  * listed while it is in use. JSON that does not fit becomes an error line. */
 size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, const struct ctl_list_opts *opts,
                             char *buf, size_t len);
-/* The connection table as ipvsadm -L -n -c shows it (expire mm:ss left at second now;
- * persistence templates with state NONE). When the answer is full a last line (JSON: "left_out")
- * says how many entries were left out. f may be NULL. */
-size_t ctlproto_render_conns(const struct service_table *t, const struct conn_table *ct, uint32_t now,
-                             const struct ctl_conn_filter *f, bool json, char *buf, size_t len);
+/* The connection tables (one per worker) as ipvsadm -L -n -c shows them (expire mm:ss left at
+ * second now; persistence templates with state NONE). When the answer is full a last line (JSON:
+ * "left_out") says how many entries were left out. f may be NULL. */
+size_t ctlproto_render_conns(const struct service_table *t, const struct conn_table *const *tables, unsigned n_tables,
+                             uint32_t now, const struct ctl_conn_filter *f, bool json, char *buf, size_t len);
 /* The configuration as one rawlb command line that gives the same list (options only where
  * they differ from the defaults). An error line when a service has no real servers: rawlb
  * would refuse it at start. */

@@ -291,8 +291,8 @@ static void render_conn(struct textout *o, const struct conn *c, uint32_t now, b
 
 #define CONNS_TAIL_ROOM 128 /* kept for the closing line */
 
-size_t ctlproto_render_conns(const struct service_table *t, const struct conn_table *ct, uint32_t now,
-                             const struct ctl_conn_filter *f, bool json, char *buf, size_t len)
+size_t ctlproto_render_conns(const struct service_table *t, const struct conn_table *const *tables, unsigned n_tables,
+                             uint32_t now, const struct ctl_conn_filter *f, bool json, char *buf, size_t len)
 {
     if (len < 2) {
         if (len) buf[0] = '\0';
@@ -310,21 +310,24 @@ size_t ctlproto_render_conns(const struct service_table *t, const struct conn_ta
 
     uint64_t shown = 0, left_out = 0;
     o.len = len - CONNS_TAIL_ROOM;
-    for (uint32_t i = 0; i < ct->never_used; i++) {
-        const struct conn *c = &ct->pool[i];
-        if (!(c->flags & CONN_F_LIVE) || !conn_matches(t, c, f))
-            continue;
-        if (left_out) {
-            left_out++;
-            continue;
-        }
-        size_t mark = o.pos;
-        render_conn(&o, c, now, json, shown == 0);
-        if (o.truncated) {
-            textout_rewind(&o, mark);
-            left_out++;
-        } else {
-            shown++;
+    for (unsigned n = 0; n < n_tables; n++) {
+        const struct conn_table *ct = tables[n];
+        for (uint32_t i = 0; i < ct->never_used; i++) {
+            const struct conn *c = &ct->pool[i];
+            if (!(c->flags & CONN_F_LIVE) || !conn_matches(t, c, f))
+                continue;
+            if (left_out) {
+                left_out++;
+                continue;
+            }
+            size_t mark = o.pos;
+            render_conn(&o, c, now, json, shown == 0);
+            if (o.truncated) {
+                textout_rewind(&o, mark);
+                left_out++;
+            } else {
+                shown++;
+            }
         }
     }
     o.len = len;

@@ -2,6 +2,7 @@
 #include "fastpath.h"
 
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "icmp.h"
@@ -38,6 +39,15 @@ uint32_t *fastpath_counter_for(struct real_server *rs, unsigned state)
     return state == TCP_S_ESTABLISHED ? &rs->active : &rs->inactive;
 }
 
+/* An entry's counter goes down, never below zero (an entry counted before a reconfiguration
+ * reset its server's counters goes later). */
+static void counter_dec(uint32_t *n)
+{
+    uint32_t v = __atomic_load_n(n, __ATOMIC_RELAXED);
+    while (v && !__atomic_compare_exchange_n(n, &v, v - 1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
+}
+
 /* ActiveConn/InActConn follow every entry's state, as IPVS's ip_vs_set_state does. */
 static void on_conn_state(void *arg, struct conn *c, unsigned old_state, unsigned new_state)
 {
@@ -46,15 +56,31 @@ static void on_conn_state(void *arg, struct conn *c, unsigned old_state, unsigne
         return; /* its real server is gone from the table: nothing to count on */
     struct real_server *rs = rs_of(fp, c);
     if (old_state != CONN_S_COUNT) {
-        uint32_t *n = fastpath_counter_for(rs, old_state);
-        if (*n)
-            (*n)--;
+        counter_dec(fastpath_counter_for(rs, old_state));
     } else if (new_state != CONN_S_TEMPLATE) {
-        rs->stats.conns++;
-        fp->services->svc[c->svc].stats.conns++;
+        fp->rs_stats[c->svc][c->rs].conns++;
+        fp->svc_conns[c->svc]++;
     }
     if (new_state != CONN_S_COUNT)
-        (*fastpath_counter_for(rs, new_state))++;
+        __atomic_add_fetch(fastpath_counter_for(rs, new_state), 1, __ATOMIC_RELAXED);
+}
+
+void fastpath_fold_stats(struct fastpath *fp)
+{
+    for (unsigned i = 0; i < fp->services->n; i++) {
+        struct service *svc = &fp->services->svc[i];
+        svc->stats.conns += fp->svc_conns[i];
+        fp->svc_conns[i] = 0;
+        for (unsigned r = 0; r <= svc->n_rs; r++) {
+            struct rs_stats *from = &fp->rs_stats[i][r], *to = &svc->rs[r].stats;
+            to->conns += from->conns;
+            to->in_pkts += from->in_pkts;
+            to->out_pkts += from->out_pkts;
+            to->in_bytes += from->in_bytes;
+            to->out_bytes += from->out_bytes;
+            *from = (struct rs_stats){ 0 };
+        }
+    }
 }
 
 bool fastpath_init(struct fastpath *fp, const struct fastpath_config *cfg, struct service_table *services,
@@ -64,8 +90,11 @@ bool fastpath_init(struct fastpath *fp, const struct fastpath_config *cfg, struc
     fp->cfg = *cfg;
     fp->services = services;
     fp->neigh = neigh;
-    if (!conn_table_init(&fp->conns, cfg->max_conns, &cfg->timeouts, &cfg->conn_key))
+    fp->rs_stats = calloc(RAWLB_MAX_SERVICES, sizeof *fp->rs_stats);
+    if (!fp->rs_stats || !conn_table_init(&fp->conns, cfg->max_conns, &cfg->timeouts, &cfg->conn_key)) {
+        fastpath_free(fp);
         return false;
+    }
     conn_watch(&fp->conns, on_conn_state, fp, false);
     fp->master = true;
     frag_init(&fp->frags, &cfg->frag_key);
@@ -76,6 +105,8 @@ bool fastpath_init(struct fastpath *fp, const struct fastpath_config *cfg, struc
 void fastpath_free(struct fastpath *fp)
 {
     conn_table_free(&fp->conns);
+    free(fp->rs_stats);
+    fp->rs_stats = NULL;
 }
 
 void fastpath_set_role(struct fastpath *fp, bool master, uint32_t grace_until)
@@ -181,7 +212,7 @@ static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, ui
     if (svc->sorry_active)
         return (int)service_sorry_index(svc); /* every real server is down: no persistence either */
     if (!svc->persist_timeout)
-        return svc->sched->schedule(svc, caddr);
+        return service_schedule(svc, caddr);
     uint32_t net = caddr & svc->persist_mask;
     struct conn *t = conn_lookup_template(&fp->conns, svc->proto, net, svc->vip.addr, svc->vip.port);
     /* As IPVS by default: a quiesced (weight 0) server keeps its persistent clients; one that
@@ -193,7 +224,7 @@ static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, ui
     }
     if (t && !t->controlled)
         conn_delete(&fp->conns, t);
-    int rs = svc->sched->schedule(svc, caddr);
+    int rs = service_schedule(svc, caddr);
     if (rs < 0)
         return rs;
     struct conn proto_entry = {
@@ -250,7 +281,7 @@ static void track(struct fastpath *fp, struct conn *c, const struct parsed *p, e
         conn_tcp_update(&fp->conns, c, dir, p->tcp_flags);
     else
         conn_touch(&fp->conns, c);
-    struct rs_stats *st = &rs_of(fp, c)->stats;
+    struct rs_stats *st = &fp->rs_stats[c->svc][c->rs];
     if (dir == CONN_DIR_IN) {
         st->in_pkts++;
         st->in_bytes += p->ip_len;
@@ -273,14 +304,11 @@ static enum fp_verdict forward_in(struct fastpath *fp, struct conn *c, uint8_t *
     int v = check_mtu(fp, buf, len, p, fp->cfg.int_mtu, p->daddr, true);
     if (v >= 0)
         return (enum fp_verdict)v;
-    if (!packet_dec_ttl(p))
+    if (!packet_ttl_ok(p))
         return drop(fp, FP_DROP_TTL);
     track(fp, c, p, CONN_DIR_IN, now);
     memcpy(c->client_mac, p->eth + ETH_ALEN_, ETH_ALEN_);
-    bool partial = needs_csum(buf);
-    packet_set_daddr(p, c->daddr, partial);
-    if (p->l4)
-        packet_set_dport(p, c->dport, partial);
+    packet_forward_dnat(p, c->daddr, c->dport, needs_csum(buf));
     set_eth(p, mac, fp->cfg.int_mac);
     return FP_VERDICT_TX_INT;
 }
@@ -292,13 +320,10 @@ static enum fp_verdict forward_out(struct fastpath *fp, struct conn *c, uint8_t 
     int v = check_mtu(fp, buf, len, p, fp->cfg.ext_mtu, fp->cfg.nat_ip, false);
     if (v >= 0)
         return (enum fp_verdict)v;
-    if (!packet_dec_ttl(p))
+    if (!packet_ttl_ok(p))
         return drop(fp, FP_DROP_TTL);
     track(fp, c, p, CONN_DIR_OUT, now);
-    bool partial = needs_csum(buf);
-    packet_set_saddr(p, c->vaddr, partial);
-    if (p->l4)
-        packet_set_sport(p, c->vport, partial);
+    packet_forward_snat(p, c->vaddr, c->vport, needs_csum(buf));
     set_eth(p, c->client_mac, fp->cfg.ext_mac);
     return FP_VERDICT_TX_EXT;
 }

@@ -114,6 +114,11 @@ struct fastpath {
     bool master;          /* the role gate: forward and answer only when true */
     uint32_t grace_until; /* unknown mid-flow TCP is dropped silently before this second */
     struct ratelimit replies; /* RSTs and ICMP errors about traffic of no flow */
+    /* Per-packet counters of each service's real servers (and connections made per service),
+     * kept here so that no two workers write one cache line per packet; fastpath_fold_stats
+     * adds them into the service table. */
+    struct rs_stats (*rs_stats)[RAWLB_MAX_RS_PER_SERVICE + 1];
+    uint64_t svc_conns[RAWLB_MAX_SERVICES];
 };
 
 /* Makes the connection table (cfg->max_conns entries). False when memory is short. */
@@ -137,8 +142,13 @@ void fastpath_set_role(struct fastpath *fp, bool master, uint32_t grace_until);
  * its persistence templates go. Returns how many connections were marked. */
 uint32_t fastpath_drop_server(struct fastpath *fp, unsigned svc, unsigned rs);
 
-/* The ActiveConn/InActConn/persistent counter an entry in state counts in. */
+/* The ActiveConn/InActConn/persistent counter an entry in state counts in. Workers change
+ * these shared counters with atomic operations (the schedulers read them). */
 uint32_t *fastpath_counter_for(struct real_server *rs, unsigned state);
+
+/* Adds what this fastpath counted per real server and service into the service table and
+ * starts counting afresh (the main thread, before it reads or renumbers the table). */
+void fastpath_fold_stats(struct fastpath *fp);
 
 /* Once a second: expire connections, age neighbours. */
 void fastpath_tick(struct fastpath *fp, uint32_t now);

@@ -29,7 +29,7 @@
 
 #include "service.h"
 
-#define FLOW_MAX_WORKERS 64
+#define FLOW_MAX_WORKERS RAWLB_MAX_WORKERS
 /* Longest generated fanout program (instructions): fixed shape, no per-service code. */
 #define FLOW_PROG_MAX 64
 

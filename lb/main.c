@@ -1,7 +1,9 @@
 /* main: the rawlb daemon. Flags into a config, the host checked and prepared, sockets opened,
- * then one libev loop: frames from both interfaces in batches through the fast path, a
- * one-second tick for expiry and ARP, the control socket, the two interfaces' carrier, MTU and
- * MAC followed live, and SIGTERM/SIGINT for a clean stop. No packet code here. */
+ * the fast path's workers started (worker.h), then the main thread's libev loop: ARP on both
+ * interfaces (answers and the neighbour table), a one-second tick for expiry and ARP, the
+ * control socket, health checks, HA, the two interfaces' carrier, MTU and MAC followed live,
+ * and SIGTERM/SIGINT for a clean stop. Every callback of this loop runs with the workers paused
+ * (main_invoke), so what it changes never races a worker. No packet code here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -31,13 +33,14 @@
 #include "neigh.h"
 #include "reconfig.h"
 #include "service.h"
+#include "worker.h"
 #include "xmit.h"
 
 #define EXIT_USAGE 2
-/* Batches one readable event may take before the loop looks at the other interface. */
-#define BATCHES_PER_WAKEUP 16
 #define TICK_SECONDS 1.0
 #define FILTER_MAX 4096
+#define FILTER_ARP "arp"          /* the main thread's sockets on both interfaces */
+#define FILTER_NOTHING "ip and not ip" /* a worker's on ext while no service exists */
 #define GARP_COUNT 2
 #define MAC_STRLEN 18 /* "xx:xx:xx:xx:xx:xx" */
 
@@ -48,9 +51,9 @@ struct daemon {
     struct service_table services;
     struct neigh_table neigh;
     struct host_setup host;
-    struct fastpath fp;
-    struct capture rx_ext, rx_int;
-    struct xmit tx_ext, tx_int;
+    struct worker_set workers;
+    struct fastpath *fps[FLOW_MAX_WORKERS]; /* each worker's, for what walks them all */
+    struct capture arp_rx_ext, arp_rx_int; /* ARP is the main thread's (worker.h) */
     struct arp_sender arp_ext, arp_int;
     struct linkmon links; /* ext and int: carrier, MTU and MAC followed live */
     struct control ctl;
@@ -58,18 +61,25 @@ struct daemon {
     struct metrics metrics; /* --metrics: the HTTP thread and its snapshots */
     struct ha ha;           /* --ha-role: heartbeats, role, sync */
     struct ev_loop *loop;
-    ev_io ext_io, int_io;
+    ev_io arp_ext_io, arp_int_io;
     ev_timer tick;
     ev_signal sigterm, sigint;
-    uint64_t started_ms;
     uint64_t rates_ms; /* when the rates were last computed */
+    int exit_status;
     int pid_fd;
 };
 
-/* Seconds since start, monotonic: the connection table's clock. */
+/* Seconds since start, monotonic: the connection tables' clock. */
 static uint32_t daemon_now(struct daemon *d)
 {
-    return (uint32_t)((clock_monotonic_ms() - d->started_ms) / 1000u);
+    return workers_now(&d->workers);
+}
+
+/* The first worker's fastpath: what has no flow of its own (ARP, the role gate's flag, the
+ * configuration shared by all) is read from it. */
+static struct fastpath *first_fp(struct daemon *d)
+{
+    return &d->workers.w[0].fp;
 }
 
 static void solicit_cb(void *arg, uint32_t addr)
@@ -77,53 +87,53 @@ static void solicit_cb(void *arg, uint32_t addr)
     arp_solicit(arg, addr);
 }
 
-static void run_batches(struct daemon *d, struct capture *rx, bool from_ext)
+/* ARP from either interface: answered (VIPs, the NAT router address) and learnt (real servers)
+ * by the fast path's code, here in the main thread, which is the neighbour table's one writer.
+ * Answers leave through the first worker's send sockets, idle while the workers are paused. */
+static void arp_frames(struct daemon *d, struct capture *rx, bool from_ext)
 {
+    struct worker *w = &d->workers.w[0];
+    int n = capture_read_batch(rx);
+    if (n < 0)
+        log_warn("receive ARP on %s: %s", from_ext ? d->cfg.ext_if : d->cfg.int_if, strerror(errno));
     uint32_t now = daemon_now(d);
-    for (unsigned b = 0; b < BATCHES_PER_WAKEUP; b++) {
-        int n = capture_read_batch(rx);
-        if (n < 0)
-            log_warn("receive on %s: %s", from_ext ? d->cfg.ext_if : d->cfg.int_if, strerror(errno));
-        if (n <= 0)
-            break;
-        for (int i = 0; i < n; i++) {
-            size_t len = rx->msgs[i].msg_len;
-            if (!len)
-                continue;
-            uint8_t *frame = capture_frame(rx, (unsigned)i);
-            switch (fastpath_handle(&d->fp, from_ext, frame, &len, now)) {
-            case FP_VERDICT_TX_EXT:
-                xmit_queue(&d->tx_ext, frame, len);
-                break;
-            case FP_VERDICT_TX_INT:
-                xmit_queue(&d->tx_int, frame, len);
-                break;
-            case FP_VERDICT_DROP:
-                break;
-            }
-        }
-        /* The capture buffers are reused by the next read: send what refers to them first. */
-        xmit_flush(&d->tx_ext);
-        xmit_flush(&d->tx_int);
-        if (n < CAPTURE_BATCH)
-            break;
+    for (int i = 0; i < n; i++) {
+        size_t len = rx->msgs[i].msg_len;
+        if (!len)
+            continue;
+        uint8_t *frame = capture_frame(rx, (unsigned)i);
+        enum fp_verdict v = fastpath_handle(&w->fp, from_ext, frame, &len, now);
+        if (v != FP_VERDICT_DROP)
+            xmit_queue(v == FP_VERDICT_TX_EXT ? &w->tx_ext : &w->tx_int, frame, len);
     }
-    /* Unresolved servers are asked for from the tick, not here: a server that never answers
-     * would otherwise cost a walk of the neighbour table on every wakeup. */
+    xmit_flush(&w->tx_ext);
+    xmit_flush(&w->tx_int);
 }
 
-static void ext_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void arp_ext_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
     (void)revents;
-    run_batches(w->data, &((struct daemon *)w->data)->rx_ext, true);
+    struct daemon *d = w->data;
+    arp_frames(d, &d->arp_rx_ext, true);
 }
 
-static void int_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void arp_int_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
     (void)revents;
-    run_batches(w->data, &((struct daemon *)w->data)->rx_int, false);
+    struct daemon *d = w->data;
+    arp_frames(d, &d->arp_rx_int, false);
+}
+
+/* Every callback of the main loop (control, timers, health, HA, ARP) runs with the workers
+ * paused and their counters folded into the service table. */
+static void main_invoke(struct ev_loop *loop)
+{
+    struct daemon *d = ev_userdata(loop);
+    workers_pause(&d->workers);
+    ev_invoke_pending(loop);
+    workers_resume(&d->workers);
 }
 
 /* --metrics: a snapshot for the HTTP thread, rendered here in the loop (metrics.h). */
@@ -131,15 +141,16 @@ static void publish_metrics(struct daemon *d)
 {
     if (!d->cfg.metrics)
         return;
-    capture_update_stats(&d->rx_ext);
-    capture_update_stats(&d->rx_int);
+    struct fastpath_stats fs;
+    struct workers_totals t;
+    workers_sum_stats(&d->workers, &fs);
+    workers_totals(&d->workers, &t);
     struct metrics_view v = {
-        .services = &d->services, .fp = &d->fp.stats, .health = health_describe, .health_arg = &d->health,
-        .ext_if = d->cfg.ext_if, .int_if = d->cfg.int_if, .conn_entries = d->fp.conns.count,
-        .conn_capacity = d->fp.conns.capacity, .conns_created = d->fp.conns.stats.created,
-        .conns_expired = d->fp.conns.stats.expired, .rx_kernel_drops_ext = d->rx_ext.stats.kernel_drops,
-        .rx_kernel_drops_int = d->rx_int.stats.kernel_drops, .tx_failed_ext = d->tx_ext.stats.failed,
-        .tx_failed_int = d->tx_int.stats.failed,
+        .services = &d->services, .fp = &fs, .health = health_describe, .health_arg = &d->health,
+        .ext_if = d->cfg.ext_if, .int_if = d->cfg.int_if, .conn_entries = t.conn_entries,
+        .conn_capacity = t.conn_capacity, .conns_created = t.conns_created, .conns_expired = t.conns_expired,
+        .rx_kernel_drops_ext = t.rx_ext.kernel_drops, .rx_kernel_drops_int = t.rx_int.kernel_drops,
+        .tx_failed_ext = t.tx_ext.failed, .tx_failed_int = t.tx_int.failed,
     };
     struct metrics_ha_view ha;
     if (d->cfg.ha.enabled)
@@ -172,7 +183,10 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     uint64_t ms = clock_monotonic_ms();
     service_update_rates(&d->services, ms - d->rates_ms);
     d->rates_ms = ms;
-    fastpath_tick(&d->fp, now); /* neigh_age: asks for servers that went silent */
+    /* Expiry in every table; neigh_age (asks for servers that went silent) does the same
+     * whichever worker's tick calls it within one second. */
+    for (unsigned i = 0; i < d->workers.n; i++)
+        fastpath_tick(d->fps[i], now);
     neigh_for_each_wanted(&d->neigh, now, solicit_cb, &d->arp_int);
     publish_metrics(d);
 }
@@ -205,7 +219,13 @@ static size_t control_request(void *arg, const char *request, char *out, size_t 
         }
         return ctlproto_render_list(&d->services, d->cfg.max_conns, &req.list, out, len);
     case CTL_CONNS:
-        return ctlproto_render_conns(&d->services, &d->fp.conns, daemon_now(d), &req.filter, req.json, out, len);
+    {
+        const struct conn_table *tables[FLOW_MAX_WORKERS];
+        for (unsigned i = 0; i < d->workers.n; i++)
+            tables[i] = &d->fps[i]->conns;
+        return ctlproto_render_conns(&d->services, tables, d->workers.n, daemon_now(d), &req.filter, req.json, out,
+                                     len);
+    }
     case CTL_ZERO:
         service_zero_stats(&d->services);
         log_info("rawlb-ctl: counters zeroed");
@@ -247,12 +267,12 @@ static size_t control_request(void *arg, const char *request, char *out, size_t 
     return strlen(out);
 }
 
-/* ARP, and IPv4 to any VIP. */
+/* The workers' filter on ext: IPv4 to any VIP (nothing once every service is deleted). */
 static void ext_filter(const struct daemon *d, char *buf, size_t len)
 {
-    static const char open_vips[] = " or (ip and (";
+    static const char open_vips[] = "ip and (";
     const char *sep = open_vips;
-    size_t off = (size_t)snprintf(buf, len, "arp"); /* all that is ours once every service is deleted */
+    size_t off = 0;
     char a[ADDR_STRLEN];
     for (unsigned i = 0; i < d->services.n; i++) {
         uint32_t vip = d->services.svc[i].vip.addr;
@@ -264,8 +284,10 @@ static void ext_filter(const struct daemon *d, char *buf, size_t len)
             sep = " or ";
         }
     }
-    if (sep != open_vips && off < len)
-        snprintf(buf + off, len - off, "))");
+    if (sep == open_vips)
+        snprintf(buf, len, "%s", FILTER_NOTHING);
+    else if (off < len)
+        snprintf(buf + off, len - off, ")");
 }
 
 static char *mac_str(const uint8_t *m, char buf[MAC_STRLEN])
@@ -274,20 +296,18 @@ static char *mac_str(const uint8_t *m, char buf[MAC_STRLEN])
     return buf;
 }
 
-/* ARP, and IPv4 sent to our MAC that is not for the kernel's own addresses (health checks and
- * anything else the box itself talks stay the kernel's). */
+/* The workers' filter on int: IPv4 sent to our MAC that is not for the kernel's own addresses
+ * (health checks and anything else the box itself talks stay the kernel's). */
 static void int_filter(const struct daemon *d, char *buf, size_t len)
 {
     char a[ADDR_STRLEN], mac[MAC_STRLEN];
-    size_t off = (size_t)snprintf(buf, len, "arp or (ip and ether dst %s", mac_str(d->host.intf.mac, mac));
+    size_t off = (size_t)snprintf(buf, len, "ip and ether dst %s", mac_str(d->host.intf.mac, mac));
     uint32_t own[2] = { d->host.arp_source, d->host.intf.addr };
     for (unsigned i = 0; i < 2 && off < len; i++)
         if (own[i] && (i == 0 || own[i] != own[0]))
             off += (size_t)snprintf(buf + off, len - off, " and not dst host %s", addr_str(own[i], a));
     if (d->host.nat_ip_is_kernel && off < len)
-        off += (size_t)snprintf(buf + off, len - off, " and not dst host %s", addr_str(d->cfg.nat_ip, a));
-    if (off < len)
-        snprintf(buf + off, len - off, ")");
+        snprintf(buf + off, len - off, " and not dst host %s", addr_str(d->cfg.nat_ip, a));
 }
 
 /* Tell the links who owns the VIPs and the NAT router address now. */
@@ -318,7 +338,7 @@ static void carrier_changed(struct daemon *d, const struct linkmon_if *lif)
         return;
     }
     log_info("%s has carrier again", lif->name);
-    if (d->fp.master)
+    if (first_fp(d)->master)
         announce(d); /* switches and neighbours may have forgotten us meanwhile */
 }
 
@@ -328,7 +348,8 @@ static void mtu_changed(struct daemon *d, struct host_if *hi, bool ext, unsigned
              "ICMP fragmentation-needed to their sender)",
              hi->name, hi->mtu, mtu);
     hi->mtu = mtu;
-    *(ext ? &d->fp.cfg.ext_mtu : &d->fp.cfg.int_mtu) = mtu;
+    for (unsigned i = 0; i < d->workers.n; i++)
+        *(ext ? &d->fps[i]->cfg.ext_mtu : &d->fps[i]->cfg.int_mtu) = mtu;
 }
 
 /* Frames, ARP answers and requests leave with the new MAC; on int the capture filter matches
@@ -338,17 +359,18 @@ static void mac_changed(struct daemon *d, struct host_if *hi, bool ext, const ui
 {
     char was[MAC_STRLEN], now[MAC_STRLEN];
     log_warn("%s: MAC changed from %s to %s: rawlb sends from the new one%s", hi->name, mac_str(hi->mac, was),
-             mac_str(mac, now), d->fp.master ? " and announces its addresses with it" : "");
+             mac_str(mac, now), first_fp(d)->master ? " and announces its addresses with it" : "");
     memcpy(hi->mac, mac, sizeof hi->mac);
-    memcpy(ext ? d->fp.cfg.ext_mac : d->fp.cfg.int_mac, mac, sizeof hi->mac);
+    for (unsigned i = 0; i < d->workers.n; i++)
+        memcpy(ext ? d->fps[i]->cfg.ext_mac : d->fps[i]->cfg.int_mac, mac, sizeof hi->mac);
     memcpy(ext ? d->arp_ext.mac : d->arp_int.mac, mac, sizeof hi->mac);
     if (!ext) {
         char filter[FILTER_MAX], err[RAWLB_ERRLEN];
         int_filter(d, filter, sizeof filter);
-        if (!capture_set_filter(&d->rx_int, filter, err, sizeof err))
+        if (!workers_set_filters(&d->workers, NULL, filter, err, sizeof err))
             log_err("%s: the capture filter could not follow the new MAC: %s", hi->name, err);
     }
-    if (d->fp.master)
+    if (first_fp(d)->master)
         announce(d);
 }
 
@@ -418,16 +440,22 @@ static void pidfile_close(struct daemon *d)
     close(d->pid_fd);
 }
 
-static bool open_io(struct daemon *d, char *err, size_t errlen)
+static bool open_io(struct daemon *d, const struct fastpath_config *fc, char *err, size_t errlen)
 {
-    char filter[FILTER_MAX];
-    ext_filter(d, filter, sizeof filter);
-    if (!capture_open(&d->rx_ext, d->host.ext.ifindex, filter, err, errlen))
+    char ext[FILTER_MAX], in[FILTER_MAX];
+    ext_filter(d, ext, sizeof ext);
+    int_filter(d, in, sizeof in);
+    struct worker_io_config io = {
+        .ext_ifindex = d->host.ext.ifindex, .int_ifindex = d->host.intf.ifindex, .ext_name = d->cfg.ext_if,
+        .int_name = d->cfg.int_if, .ext_filter = ext, .int_filter = in,
+    };
+    if (!workers_open(&d->workers, d->cfg.workers, fc, &d->services, &d->neigh, &io, clock_monotonic_ms(), err,
+                      errlen))
         return false;
-    int_filter(d, filter, sizeof filter);
-    if (!capture_open(&d->rx_int, d->host.intf.ifindex, filter, err, errlen) ||
-        !xmit_open(&d->tx_ext, d->host.ext.ifindex, err, errlen) ||
-        !xmit_open(&d->tx_int, d->host.intf.ifindex, err, errlen) ||
+    for (unsigned i = 0; i < d->workers.n; i++)
+        d->fps[i] = &d->workers.w[i].fp;
+    if (!capture_open(&d->arp_rx_ext, d->host.ext.ifindex, FILTER_ARP, err, errlen) ||
+        !capture_open(&d->arp_rx_int, d->host.intf.ifindex, FILTER_ARP, err, errlen) ||
         !arp_sender_open(&d->arp_ext, d->cfg.ext_if, d->host.ext.mac, d->host.ext.addr, err, errlen) ||
         !arp_sender_open(&d->arp_int, d->cfg.int_if, d->host.intf.mac, d->host.arp_source, err, errlen))
         return false;
@@ -443,18 +471,19 @@ static bool open_io(struct daemon *d, char *err, size_t errlen)
  * forwarded. */
 static void log_counters(struct daemon *d)
 {
-    const struct fastpath_stats *s = &d->fp.stats;
-    capture_update_stats(&d->rx_ext);
-    capture_update_stats(&d->rx_int);
+    struct fastpath_stats fs;
+    struct workers_totals t;
+    const struct fastpath_stats *s = &fs;
+    workers_sum_stats(&d->workers, &fs);
+    workers_totals(&d->workers, &t);
     log_info("frames: ext rx %llu tx %llu, int rx %llu tx %llu; receive buffer drops: ext %llu int %llu; "
              "send failures: ext %llu int %llu",
              (unsigned long long)s->rx_ext, (unsigned long long)s->tx_ext, (unsigned long long)s->rx_int,
-             (unsigned long long)s->tx_int, (unsigned long long)d->rx_ext.stats.kernel_drops,
-             (unsigned long long)d->rx_int.stats.kernel_drops, (unsigned long long)d->tx_ext.stats.failed,
-             (unsigned long long)d->tx_int.stats.failed);
+             (unsigned long long)s->tx_int, (unsigned long long)t.rx_ext.kernel_drops,
+             (unsigned long long)t.rx_int.kernel_drops, (unsigned long long)t.tx_ext.failed,
+             (unsigned long long)t.tx_int.failed);
     log_info("connections: %llu created, %llu expired, %u in the table",
-             (unsigned long long)d->fp.conns.stats.created, (unsigned long long)d->fp.conns.stats.expired,
-             d->fp.conns.count);
+             (unsigned long long)t.conns_created, (unsigned long long)t.conns_expired, t.conn_entries);
     for (unsigned i = 0; i < FP_DROP_COUNT; i++)
         if (s->drops[i])
             log_info("dropped (%s): %llu", fastpath_drop_name(i), (unsigned long long)s->drops[i]);
@@ -466,10 +495,9 @@ static void close_io(struct daemon *d)
     linkmon_close(&d->links);
     arp_sender_close(&d->arp_int);
     arp_sender_close(&d->arp_ext);
-    xmit_close(&d->tx_int);
-    xmit_close(&d->tx_ext);
-    capture_close(&d->rx_int);
-    capture_close(&d->rx_ext);
+    capture_close(&d->arp_rx_int);
+    capture_close(&d->arp_rx_ext);
+    workers_close(&d->workers);
 }
 
 /* Health declared a real server dead, without --quiesce: its clients reconnect elsewhere. */
@@ -478,7 +506,9 @@ static void drop_flows_cb(void *arg, unsigned svc, unsigned rs)
     struct daemon *d = arg;
     char ep[ENDPOINT_STRLEN];
     const struct endpoint *e = &d->services.svc[svc].rs[rs].ep;
-    uint32_t n = fastpath_drop_server(&d->fp, svc, rs);
+    uint32_t n = 0;
+    for (unsigned i = 0; i < d->workers.n; i++)
+        n += fastpath_drop_server(d->fps[i], svc, rs);
     if (n)
         log_info("rs %s: %u connection(s) dropped, %s", endpoint_str(e->addr, e->port, ep), n,
                  d->services.svc[svc].proto == IPPROTO_TCP ? "their clients get an RST from the VIP"
@@ -555,7 +585,7 @@ static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next
         return false;
     }
     struct reconfig_result r;
-    if (!reconfig_apply(&d->services, &d->fp, next, &r, err, errlen)) {
+    if (!reconfig_apply(&d->services, d->fps, d->workers.n, next, &r, err, errlen)) {
         free(saved);
         return false;
     }
@@ -567,8 +597,10 @@ static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next
     neigh_for_each_wanted(&d->neigh, daemon_now(d), solicit_cb, &d->arp_int);
     char filter[FILTER_MAX], ferr[RAWLB_ERRLEN];
     ext_filter(d, filter, sizeof filter);
-    if (!capture_set_filter(&d->rx_ext, filter, ferr, sizeof ferr))
+    if (!workers_set_filters(&d->workers, filter, NULL, ferr, sizeof ferr))
         log_err("after the edit, the capture filter could not be replaced: %s", ferr);
+    if (!workers_set_map(&d->workers, &d->services, ferr, sizeof ferr))
+        log_err("after the edit, the fanout program could not be replaced: %s", ferr);
     if (!health_restart(&d->health, saved, n_saved))
         log_err("after the edit, health checks could not restart: out of memory");
     free(saved);
@@ -576,7 +608,7 @@ static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next
         bool known = false;
         for (unsigned j = 0; j < n_old && !known; j++)
             known = old_vips[j] == d->services.svc[i].vip.addr;
-        if (!known && d->fp.master)
+        if (!known && first_fp(d)->master)
             arp_announce(&d->arp_ext, d->services.svc[i].vip.addr);
     }
     if (d->cfg.ha.enabled)
@@ -596,12 +628,10 @@ static bool ha_health_ready(void *arg)
     return health_first_round_done(&((struct daemon *)arg)->health);
 }
 
-/* The worker that owns a synced entry: the one fast path (until --workers). */
+/* The worker that owns a synced entry or template. */
 static unsigned ha_flow_owner(void *arg, const struct conn *entry)
 {
-    (void)arg;
-    (void)entry;
-    return 0;
+    return workers_owner_of(&((struct daemon *)arg)->workers, entry);
 }
 
 /* The master's configuration (HA): its services and timeouts replace ours; what only a restart
@@ -624,16 +654,15 @@ static bool apply_peer_config(void *arg, const char *text, char *err, size_t err
     memcpy(next.services, parsed.services, sizeof next.services[0] * parsed.n_services);
     if (!daemon_reconfigure(d, &next, err, errlen))
         return false;
-    conn_set_timeouts(&d->fp.conns, &d->cfg.timeouts);
+    for (unsigned i = 0; i < d->workers.n; i++)
+        conn_set_timeouts(&d->fps[i]->conns, &d->cfg.timeouts);
     return true;
 }
 
 static bool open_ha(struct daemon *d, char *err, size_t errlen)
 {
-    static struct fastpath *fps[1]; /* HA keeps the array */
-    fps[0] = &d->fp;
     struct ha_env env = {
-        .cfg = &d->cfg, .fps = fps, .n_fps = 1, .flow_owner = ha_flow_owner, .services = &d->services,
+        .cfg = &d->cfg, .fps = d->fps, .n_fps = d->workers.n, .flow_owner = ha_flow_owner, .services = &d->services,
         .arp_ext = &d->arp_ext, .arp_int = &d->arp_int,
         .nat_ip_ours = !d->host.nat_ip_is_kernel, .now_s = ha_now_s, .health_ready = ha_health_ready,
         .apply_config = apply_peer_config, .arg = d,
@@ -661,12 +690,10 @@ static bool setup(struct daemon *d, char *err, size_t errlen)
         snprintf(err, errlen, "getrandom: %s", strerror(errno));
         return false;
     }
-    if (!fastpath_init(&d->fp, &fc, &d->services, &d->neigh)) {
-        snprintf(err, errlen, "--max-conns %u: not enough memory for the connection table", d->cfg.max_conns);
-        return false;
-    }
     d->loop = ev_default_loop(EVFLAG_AUTO);
-    if (!pidfile_open(d, err, errlen) || !open_io(d, err, errlen))
+    ev_set_userdata(d->loop, d);
+    ev_set_invoke_pending_cb(d->loop, main_invoke);
+    if (!pidfile_open(d, err, errlen) || !open_io(d, &fc, err, errlen))
         return false;
     if (!health_start(&d->health, d->loop, &d->services, &d->cfg, d->host.arp_source, drop_flows_cb, d, solicit_cb,
                       &d->arp_int)) {
@@ -698,24 +725,25 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
+    d.exit_status = EXIT_SUCCESS;
     d.pid_fd = -1;
     d.ctl.fd = d.links.fd = -1;
-    d.rx_ext.fd = d.rx_int.fd = d.tx_ext.fd = d.tx_int.fd = -1;
+    d.arp_rx_ext.fd = d.arp_rx_int.fd = -1;
     if (!setup(&d, err, sizeof err)) {
         log_err("%s", err);
         close_io(&d);
         pidfile_close(&d);
         return EXIT_FAILURE;
     }
-    d.started_ms = d.rates_ms = clock_monotonic_ms();
-    ev_io_init(&d.ext_io, ext_cb, d.rx_ext.fd, EV_READ);
-    ev_io_init(&d.int_io, int_cb, d.rx_int.fd, EV_READ);
+    d.rates_ms = clock_monotonic_ms();
+    ev_io_init(&d.arp_ext_io, arp_ext_cb, d.arp_rx_ext.fd, EV_READ);
+    ev_io_init(&d.arp_int_io, arp_int_cb, d.arp_rx_int.fd, EV_READ);
     ev_timer_init(&d.tick, tick_cb, TICK_SECONDS, TICK_SECONDS);
     ev_signal_init(&d.sigterm, stop_cb, SIGTERM);
     ev_signal_init(&d.sigint, stop_cb, SIGINT);
-    d.ext_io.data = d.int_io.data = d.tick.data = d.sigterm.data = d.sigint.data = &d;
-    ev_io_start(d.loop, &d.ext_io);
-    ev_io_start(d.loop, &d.int_io);
+    d.arp_ext_io.data = d.arp_int_io.data = d.tick.data = d.sigterm.data = d.sigint.data = &d;
+    ev_io_start(d.loop, &d.arp_ext_io);
+    ev_io_start(d.loop, &d.arp_int_io);
     ev_timer_start(d.loop, &d.tick);
     ev_signal_start(d.loop, &d.sigterm);
     ev_signal_start(d.loop, &d.sigint);
@@ -724,23 +752,28 @@ int main(int argc, char **argv)
     else
         announce(&d);
     neigh_for_each_wanted(&d.neigh, 0, solicit_cb, &d.arp_int);
-    log_info("balancing %u service(s) on %s, real servers on %s, NAT router %s; control on %s", d.services.n,
-             d.cfg.ext_if, d.cfg.int_if, addr_str(d.cfg.nat_ip, err), d.cfg.ctl_path);
+    log_info("balancing %u service(s) on %s, real servers on %s, NAT router %s; %u worker(s); control on %s",
+             d.services.n, d.cfg.ext_if, d.cfg.int_if, addr_str(d.cfg.nat_ip, err), d.workers.n, d.cfg.ctl_path);
     if (d.cfg.metrics) {
         publish_metrics(&d);
         char ep[ENDPOINT_STRLEN];
         log_info("metrics on http://%s" METRICS_PATH, endpoint_str(d.cfg.metrics_ep.addr, d.cfg.metrics_ep.port, ep));
     }
-    ev_run(d.loop, 0);
+    if (!workers_start(&d.workers, err, sizeof err)) {
+        log_err("%s", err);
+        d.exit_status = EXIT_FAILURE;
+    } else {
+        ev_run(d.loop, 0);
+    }
+    workers_stop(&d.workers);
     metrics_stop(&d.metrics);
     log_counters(&d);
     health_stop(&d.health);
     if (d.cfg.ha.enabled)
         ha_close(&d.ha);
     close_io(&d);
-    fastpath_free(&d.fp);
     service_table_free(&d.services);
     pidfile_close(&d);
     log_info("stopped");
-    return EXIT_SUCCESS;
+    return d.exit_status;
 }

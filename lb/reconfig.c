@@ -112,8 +112,8 @@ static void count_entry(void *arg, struct conn_table *t, struct conn *c)
         (*fastpath_counter_for(&table->svc[c->svc].rs[c->rs], c->state))++;
 }
 
-bool reconfig_apply(struct service_table *table, struct fastpath *fp, const struct rawlb_config *next,
-                    struct reconfig_result *res, char *err, size_t errlen)
+bool reconfig_apply(struct service_table *table, struct fastpath *const *fps, unsigned n_fps,
+                    const struct rawlb_config *next, struct reconfig_result *res, char *err, size_t errlen)
 {
     struct service_table *fresh = malloc(sizeof *fresh);
     struct service_table *retired = malloc(sizeof *retired);
@@ -130,11 +130,13 @@ bool reconfig_apply(struct service_table *table, struct fastpath *fp, const stru
     /* Entries are re-pointed while the old table still stands: a reset's state change is
      * counted against the server it belonged to, which is then thrown away. */
     struct remap r = { .map = map };
-    conn_for_each(&fp->conns, remap_entry, &r);
+    for (unsigned i = 0; i < n_fps; i++)
+        conn_for_each(&fps[i]->conns, remap_entry, &r);
     res->flows_dropped = r.dropped;
     *retired = *table;
     *table = *fresh;
-    conn_for_each(&fp->conns, count_entry, table);
+    for (unsigned i = 0; i < n_fps; i++)
+        conn_for_each(&fps[i]->conns, count_entry, table);
     for (unsigned s = 0; s < table->n; s++)
         service_refresh(&table->svc[s]);
     service_table_free(retired);

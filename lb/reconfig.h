@@ -1,5 +1,5 @@
 /* reconfig: a running configuration replaced by another (rawlb-ctl edits), atomically between
- * two batches of the single-threaded loop. A new service table is built from the new config;
+ * two batches, with every worker paused. A new service table is built from the new config;
  * what the old one knew is carried over by address and port (counters, health availability),
  * every connection entry is re-pointed at its service's and real server's new indexes, and the
  * entries whose server is gone are marked so that their clients get an RST from the VIP.
@@ -20,9 +20,10 @@ struct reconfig_result {
     uint32_t flows_dropped; /* entries of removed services or real servers */
 };
 
-/* Replaces *table (the one fp uses) with one built from next. On failure (a scheduler cannot
- * start) nothing changed and err says why. */
-bool reconfig_apply(struct service_table *table, struct fastpath *fp, const struct rawlb_config *next,
-                    struct reconfig_result *res, char *err, size_t errlen);
+/* Replaces *table (the one every worker's fastpath in fps uses) with one built from next; the
+ * workers are paused and their per-packet counters folded in (fastpath_fold_stats). On failure
+ * (a scheduler cannot start) nothing changed and err says why. */
+bool reconfig_apply(struct service_table *table, struct fastpath *const *fps, unsigned n_fps,
+                    const struct rawlb_config *next, struct reconfig_result *res, char *err, size_t errlen);
 
 #endif

@@ -20,7 +20,8 @@ struct sched_ops {
     void (*done)(struct service *svc);
     /* Control path, after weights or availability changed. May be NULL. */
     void (*update)(struct service *svc);
-    /* Fast path: picks a real server for a new flow from client caddr (network order).
+    /* Fast path, through service_schedule (one worker at a time per service, as IPVS's
+     * sched_lock): picks a real server for a new flow from client caddr (network order).
      * Returns its index in svc->rs, or -1 when no server is schedulable. Never NULL. */
     int (*schedule)(struct service *svc, uint32_t caddr);
 };
@@ -36,7 +37,9 @@ const char *sched_names(void);
  * (ip_vs_dest_conn_overhead). */
 static inline uint64_t sched_conn_overhead(const struct real_server *rs)
 {
-    return ((uint64_t)rs->active << 8) + rs->inactive;
+    /* Other workers move these counters while we read them (fastpath.h). */
+    uint64_t active = __atomic_load_n(&rs->active, __ATOMIC_RELAXED);
+    return (active << 8) + __atomic_load_n(&rs->inactive, __ATOMIC_RELAXED);
 }
 
 #endif

@@ -170,3 +170,20 @@ void service_zero_stats(struct service_table *t)
         }
     }
 }
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+int service_schedule(struct service *svc, uint32_t caddr)
+{
+    while (__atomic_test_and_set(&svc->sched_busy, __ATOMIC_ACQUIRE))
+        while (__atomic_load_n(&svc->sched_busy, __ATOMIC_RELAXED))
+            cpu_relax();
+    int rs = svc->sched->schedule(svc, caddr);
+    __atomic_clear(&svc->sched_busy, __ATOMIC_RELEASE);
+    return rs;
+}

@@ -48,6 +48,7 @@ struct service {
     bool has_sorry;
     bool sorry_active;
     struct rs_stats stats;
+    bool sched_busy; /* service_schedule's lock: scheduler state (rr position) is per service */
 };
 
 struct service_table {
@@ -99,6 +100,11 @@ void service_table_resolve(struct service_table *t, uint32_t addr, bool (*known)
 /* After availability was set directly (a new table inheriting an old one's): recompute
  * whether the sorry server is in use and tell the scheduler. */
 void service_refresh(struct service *svc);
+/* Fast path: the scheduler's pick for a new flow from caddr. Workers schedule one at a time per
+ * service (a spin lock held for one pick: IPVS's sched_lock), so round-robin positions and
+ * weighted state advance as with one worker. */
+int service_schedule(struct service *svc, uint32_t caddr);
+
 /* The index of the sorry server (n_rs), valid only when has_sorry. */
 static inline unsigned service_sorry_index(const struct service *svc)
 {

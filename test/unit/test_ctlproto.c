@@ -343,32 +343,33 @@ static void test_conns(void)
     static const char l_udp[] = "UDP 00:05  UDP         198.51.100.7:5353  198.51.100.10:53   203.0.113.12:53   \n";
     static const char l_tw[] = "TCP 00:00  TIME_WAIT   10.1.2.3:1234      198.51.100.10:80   203.0.113.12:80   \n";
     char want[1024];
+    const struct conn_table *tables[] = { &ct };
 
-    size_t n = ctlproto_render_conns(&table, &ct, 100, NULL, false, buf, sizeof buf);
+    size_t n = ctlproto_render_conns(&table, tables, 1, 100, NULL, false, buf, sizeof buf);
     snprintf(want, sizeof want, "%s%s%s%s%s", header, l_tcp, l_tpl, l_udp, l_tw);
     expect_text("conns", buf, want);
     CHECK_EQ_U(n, strlen(want));
 
     /* By service: the all-port template on its VIP goes with it. */
     struct ctl_conn_filter f = {.by_service = true, .proto = IPPROTO_TCP, .vip = {ip("198.51.100.10"), htons(80)}};
-    ctlproto_render_conns(&table, &ct, 100, &f, false, buf, sizeof buf);
+    ctlproto_render_conns(&table, tables, 1, 100, &f, false, buf, sizeof buf);
     snprintf(want, sizeof want, "%s%s%s%s", header, l_tcp, l_tpl, l_tw);
     expect_text("conns --service tcp:198.51.100.10:80", buf, want);
     f = (struct ctl_conn_filter){.by_service = true, .proto = IPPROTO_UDP, .vip = {ip("198.51.100.10"), htons(53)}};
-    ctlproto_render_conns(&table, &ct, 100, &f, false, buf, sizeof buf);
+    ctlproto_render_conns(&table, tables, 1, 100, &f, false, buf, sizeof buf);
     snprintf(want, sizeof want, "%s%s", header, l_udp);
     expect_text("conns --service udp:198.51.100.10:53", buf, want);
     /* By client: its template through the service's netmask. */
     f = (struct ctl_conn_filter){.by_client = true, .client = ip("198.51.100.100")};
-    ctlproto_render_conns(&table, &ct, 100, &f, false, buf, sizeof buf);
+    ctlproto_render_conns(&table, tables, 1, 100, &f, false, buf, sizeof buf);
     snprintf(want, sizeof want, "%s%s%s", header, l_tcp, l_tpl);
     expect_text("conns --client 198.51.100.100", buf, want);
     f.client = ip("10.9.9.9");
-    ctlproto_render_conns(&table, &ct, 100, &f, false, buf, sizeof buf);
+    ctlproto_render_conns(&table, tables, 1, 100, &f, false, buf, sizeof buf);
     expect_text("conns --client 10.9.9.9", buf, header);
 
     /* JSON */
-    n = ctlproto_render_conns(&table, &ct, 100, NULL, true, buf, sizeof buf);
+    n = ctlproto_render_conns(&table, tables, 1, 100, NULL, true, buf, sizeof buf);
     CHECK(json_balanced(buf) && n == strlen(buf));
     CHECK(strncmp(buf, "{\"conns\":[{\"proto\":\"TCP\",\"expire\":899,\"state\":\"ESTABLISHED\",\"template\":false,"
                        "\"source\":{\"address\":\"198.51.100.100\",\"port\":40000},\"virtual\":{\"address\":"
@@ -382,7 +383,7 @@ static void test_conns(void)
         add_conn(&ct, IPPROTO_TCP, "198.51.100.200", (uint16_t)(1000 + i), "198.51.100.10", 80, "203.0.113.11", 80,
                  0, TCP_S_ESTABLISHED, 1000, 0);
     size_t len = 1500;
-    n = ctlproto_render_conns(&table, &ct, 100, NULL, false, buf, len);
+    n = ctlproto_render_conns(&table, tables, 1, 100, NULL, false, buf, len);
     CHECK(n < len && n == strlen(buf) && buf[n - 1] == '\n');
     const char *last = buf + n - 1;
     while (last > buf && last[-1] != '\n')
@@ -393,7 +394,7 @@ static void test_conns(void)
     CHECK(sscanf(last, "... %u more entries left out", &left) == 1);
     CHECK_EQ_U(lines - 2 + left, 44);
     CHECK(left > 0 && left < 44);
-    n = ctlproto_render_conns(&table, &ct, 100, NULL, true, buf, len);
+    n = ctlproto_render_conns(&table, tables, 1, 100, NULL, true, buf, len);
     CHECK(json_balanced(buf) && n < len);
     unsigned shown = 0;
     const char *tail = strstr(buf, "],\"shown\":");

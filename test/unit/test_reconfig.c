@@ -294,7 +294,9 @@ static void test_reconfig(void)
     check_to_client(&dns);
     CHECK_COUNTERS();
 
-    /* What .11:80 and its service showed before the edit. */
+    /* What .11:80 and its service showed before the edit (the daemon folds the workers'
+     * per-packet counters in before any edit). */
+    fastpath_fold_stats(&fp);
     const uint32_t was_active = a11->active, was_inactive = a11->inactive;
     const struct rs_stats was_stats = a11->stats;
     const struct rs_stats was_svc_stats = svcs.svc[svc_of(IPPROTO_TCP, 80)].stats;
@@ -315,7 +317,7 @@ static void test_reconfig(void)
         struct reconfig_result res;
         memset(&res, 0xa5, sizeof res);
         err[0] = 0;
-        CHECK(!reconfig_apply(&svcs, &fp, &bad, &res, err, sizeof err));
+        CHECK(!reconfig_apply(&svcs, (struct fastpath *[]){ &fp }, 1, &bad, &res, err, sizeof err));
         CHECK(strstr(err, "bogus") != NULL);
         CHECK(memcmp(&table_copy, &svcs, sizeof svcs) == 0);
         CHECK(memcmp(pool_copy, fp.conns.pool, sizeof pool_copy) == 0);
@@ -339,7 +341,7 @@ static void test_reconfig(void)
     learn(RS13);
     struct reconfig_result res;
     err[0] = 0;
-    CHECK(reconfig_apply(&svcs, &fp, &cfg_b, &res, err, sizeof err));
+    CHECK(reconfig_apply(&svcs, (struct fastpath *[]){ &fp }, 1, &cfg_b, &res, err, sizeof err));
     if (err[0])
         fprintf(stderr, "reconfig_apply: %s\n", err);
     CHECK_EQ_U(res.services_added, 1);
@@ -395,6 +397,7 @@ static void test_reconfig(void)
         }
         in_pkts++;
     }
+    fastpath_fold_stats(&fp);
     CHECK_EQ_U(b11->stats.in_pkts, in_pkts);
     CHECK_EQ_U(b11->active, on11);
     CHECK_EQ_U(b11->inactive, 0);
@@ -524,7 +527,7 @@ static void test_reconfig(void)
      * empty; the detached entries stay out of their counters. ---- */
     {
         learn(RS12);
-        CHECK(reconfig_apply(&svcs, &fp, &cfg_a, &res, err, sizeof err));
+        CHECK(reconfig_apply(&svcs, (struct fastpath *[]){ &fp }, 1, &cfg_a, &res, err, sizeof err));
         CHECK_EQ_U(res.services_added, 1);
         CHECK_EQ_U(res.services_removed, 1);
         CHECK_COUNTERS();
@@ -598,7 +601,7 @@ static void test_reconfig_template_and_jump(void)
 
     learn(RS13);
     struct reconfig_result res;
-    CHECK(reconfig_apply(&svcs, &fp, &cfg_c, &res, err, sizeof err));
+    CHECK(reconfig_apply(&svcs, (struct fastpath *[]){ &fp }, 1, &cfg_c, &res, err, sizeof err));
     CHECK_EQ_U(res.services_added, 1);
     CHECK_EQ_U(res.services_removed, 1);
     CHECK_EQ_U(res.servers_added, 4);
