@@ -292,6 +292,16 @@ static void test_errors(void)
     snprintf(cmd, sizeof(cmd), BASE "%s --max-conns %u", svc, RAWLB_MAX_MAX_CONNS);
     CHECK_OK(cmd);
     CHECK_EQ_U(cfg.max_conns, RAWLB_MAX_MAX_CONNS);
+    snprintf(cmd, sizeof(cmd), BASE "%s --workers 0", svc);
+    CHECK_ERR(cmd, "--workers", "'0'", "1..64");
+    snprintf(cmd, sizeof(cmd), BASE "%s --workers %u", svc, RAWLB_MAX_WORKERS + 1);
+    CHECK_ERR(cmd, "--workers", "'65'");
+    snprintf(cmd, sizeof(cmd), BASE "%s --workers 3", svc);
+    CHECK_OK(cmd);
+    CHECK_EQ_U(cfg.workers, 3);
+    snprintf(cmd, sizeof(cmd), BASE "%s", svc);
+    CHECK_OK(cmd);
+    CHECK(cfg.workers >= 1 && cfg.workers <= RAWLB_MAX_WORKERS); /* one per core */
     char longpath[200];
     memset(longpath, 'a', sizeof(longpath) - 1);
     longpath[0] = '/';
