@@ -140,7 +140,7 @@ for r in rounds:
 
 # ---- every round: CPU
 out.append("")
-out.append("**CPU use, every round**, in % of one core over each test (the replay test: over the time its frames flowed): the director's tasks (rawlb's "
+out.append("**CPU use, every round**, in % of one core over each test (the replay test's processes: over the time its frames flowed): the director's tasks (rawlb's "
            "threads or HAProxy; none for the kernel paths, whose work is softirq) with each task of 1% "
            "or more by name, then the real servers' namespaces (nginx, iperf3 -s; not the replay test's sinks, "
            "which end before its last reading), the load tool (wrk, iperf3 -c, rawlb-replay), the machine's softirq and, in "
