@@ -67,21 +67,21 @@ static const uint8_t tcp_transitions[2][SEG_KINDS][TCP_S_COUNT] = {
  * order), 13 bytes, one SipHash word and a tail. */
 #define KEY_MSG_LEN 13
 
-static inline uint32_t hash_key(const struct siphash_key *key, uint8_t proto, uint32_t a1, uint16_t p1, uint32_t a2,
+static inline uint32_t hash_key(const struct siphash *start, uint8_t proto, uint32_t a1, uint16_t p1, uint32_t a2,
                                 uint16_t p2)
 {
-    struct siphash s = siphash_begin(key);
+    struct siphash s = siphash_begin(start);
     siphash_word(&s, (uint64_t)a2 << 32 | a1);
     return (uint32_t)siphash_end(&s, (uint64_t)proto << 32 | (uint32_t)p2 << 16 | p1, KEY_MSG_LEN);
 }
 
 static uint32_t fwd_bucket(const struct conn_table *t, const struct conn *c)
 {
-    return hash_key(&t->key, c->proto, c->caddr, c->cport, c->vaddr, c->vport) & t->bucket_mask;
+    return hash_key(&t->hash_start, c->proto, c->caddr, c->cport, c->vaddr, c->vport) & t->bucket_mask;
 }
 static uint32_t rev_bucket(const struct conn_table *t, const struct conn *c)
 {
-    return hash_key(&t->key, c->proto, c->daddr, c->dport, c->caddr, c->cport) & t->bucket_mask;
+    return hash_key(&t->hash_start, c->proto, c->daddr, c->dport, c->caddr, c->cport) & t->bucket_mask;
 }
 static bool hashed_fwd(const struct conn *c) { return !(c->flags & CONN_F_ONE_PACKET); }
 static bool hashed_rev(const struct conn *c) { return !(c->flags & CONN_F_TEMPLATE); }
@@ -120,7 +120,7 @@ bool conn_table_init(struct conn_table *t, uint32_t capacity, const struct timeo
     memset(t->rev_buckets, 0xff, sizeof(uint32_t) * buckets);
     t->capacity = capacity;
     t->bucket_mask = buckets - 1;
-    t->key = *key;
+    t->hash_start = siphash_start(key);
     t->free_head = CONN_NONE;
     for (unsigned i = 0; i < CONN_WHEEL_SLOTS; i++)
         t->wheel[i] = CONN_NONE;
@@ -140,7 +140,7 @@ void conn_table_free(struct conn_table *t)
 struct conn *conn_lookup_in(struct conn_table *t, uint8_t proto, uint32_t caddr, uint16_t cport,
                             uint32_t vaddr, uint16_t vport)
 {
-    uint32_t b = hash_key(&t->key, proto, caddr, cport, vaddr, vport) & t->bucket_mask;
+    uint32_t b = hash_key(&t->hash_start, proto, caddr, cport, vaddr, vport) & t->bucket_mask;
     for (uint32_t i = t->fwd_buckets[b]; i != CONN_NONE; i = t->pool[i].fwd_next) {
         struct conn *c = &t->pool[i];
         if (c->caddr == caddr && c->cport == cport && c->vaddr == vaddr && c->vport == vport &&
@@ -153,7 +153,7 @@ struct conn *conn_lookup_in(struct conn_table *t, uint8_t proto, uint32_t caddr,
 struct conn *conn_lookup_out(struct conn_table *t, uint8_t proto, uint32_t daddr, uint16_t dport,
                              uint32_t caddr, uint16_t cport)
 {
-    uint32_t b = hash_key(&t->key, proto, daddr, dport, caddr, cport) & t->bucket_mask;
+    uint32_t b = hash_key(&t->hash_start, proto, daddr, dport, caddr, cport) & t->bucket_mask;
     for (uint32_t i = t->rev_buckets[b]; i != CONN_NONE; i = t->pool[i].rev_next) {
         struct conn *c = &t->pool[i];
         if (c->daddr == daddr && c->dport == dport && c->caddr == caddr && c->cport == cport &&
@@ -166,7 +166,7 @@ struct conn *conn_lookup_out(struct conn_table *t, uint8_t proto, uint32_t daddr
 struct conn *conn_lookup_template(struct conn_table *t, uint8_t proto, uint32_t caddr, uint32_t vaddr,
                                   uint16_t vport)
 {
-    uint32_t b = hash_key(&t->key, proto, caddr, 0, vaddr, vport) & t->bucket_mask;
+    uint32_t b = hash_key(&t->hash_start, proto, caddr, 0, vaddr, vport) & t->bucket_mask;
     for (uint32_t i = t->fwd_buckets[b]; i != CONN_NONE; i = t->pool[i].fwd_next) {
         struct conn *c = &t->pool[i];
         if ((c->flags & CONN_F_TEMPLATE) && c->caddr == caddr && c->vaddr == vaddr && c->vport == vport &&

@@ -109,7 +109,7 @@ struct conn_table {
     uint32_t never_used;   /* entries from here on were never handed out */
     uint32_t *fwd_buckets, *rev_buckets;
     uint32_t bucket_mask;
-    struct siphash_key key; /* of the chains' hash */
+    struct siphash hash_start; /* the chains' hash: SipHash's state under the table's key */
     uint32_t wheel[CONN_WHEEL_SLOTS];
     uint32_t now;       /* seconds since the table was made */
     uint32_t timeout[CONN_S_COUNT];

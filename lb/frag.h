@@ -25,7 +25,7 @@ struct frag_slot {
 };
 
 struct frag_table {
-    struct siphash_key key;
+    struct siphash hash_start; /* SipHash's state under the map's key */
     struct frag_slot slot[FRAG_SLOTS];
 };
 

@@ -8,7 +8,6 @@
 #define IP_OFF_TOTLEN 2
 #define IP_OFF_ID 4
 #define IP_OFF_FRAG 6
-#define IP_OFF_TTL 8
 #define IP_OFF_PROTO 9
 #define IP_OFF_CHECK 10
 #define IP_OFF_SADDR 12
@@ -149,89 +148,134 @@ uint16_t csum_buffer(const void *data, size_t len)
     return (uint16_t)~csum_fold32(csum_partial(data, len, 0));
 }
 
-/* All sums are on 16-bit words in network order, so no byte swapping is needed (RFC 1071). */
+/* Incremental updates (RFC 1624) are carried as a delta: the sum of ~old + new over every field
+ * that changed, in 64 bits, folded once where it is applied. All sums are on 16-bit words in
+ * network order, so no byte swapping is needed (RFC 1071), and since 2^16 = 1 modulo 0xffff a
+ * 32-bit word adds as its two 16-bit halves would. */
+static inline uint64_t delta32(uint32_t from, uint32_t to)
+{
+    return (uint64_t)(uint32_t)~from + to;
+}
+static inline uint64_t delta16(uint16_t from, uint16_t to)
+{
+    return (uint64_t)(uint16_t)~from + to;
+}
+static inline uint16_t fold64(uint64_t s)
+{
+    s = (s & 0xffffffffu) + (s >> 32);
+    s = (s & 0xffffffffu) + (s >> 32);
+    return csum_fold32((uint32_t)s);
+}
+/* A delta applied to a partial (uncomplemented) sum, and to a checksum: HC' = ~(~HC + delta). */
+static inline uint16_t sum_apply(uint16_t sum, uint64_t delta)
+{
+    return fold64(sum + delta);
+}
+static inline uint16_t csum_apply(uint16_t check, uint64_t delta)
+{
+    return (uint16_t)~sum_apply((uint16_t)~check, delta);
+}
+
 uint16_t csum_partial_replace4(uint16_t sum, uint32_t from, uint32_t to)
 {
-    uint32_t s = sum;
-    s += (uint16_t)~(from & 0xffff);
-    s += (uint16_t)~(from >> 16);
-    s += to & 0xffff;
-    s += to >> 16;
-    return csum_fold32(s);
+    return sum_apply(sum, delta32(from, to));
 }
 
 uint16_t csum_replace4(uint16_t check, uint32_t from, uint32_t to)
 {
-    return (uint16_t)~csum_partial_replace4((uint16_t)~check, from, to);
+    return csum_apply(check, delta32(from, to));
 }
 
 uint16_t csum_replace2(uint16_t check, uint16_t from, uint16_t to)
 {
-    uint32_t s = (uint16_t)~check;
-    s += (uint16_t)~from;
-    s += to;
-    return (uint16_t)~csum_fold32(s);
+    return csum_apply(check, delta16(from, to));
 }
 
-/* Where the L4 checksum of this packet is, or NULL (non-first fragment, other protocol). */
-static uint8_t *l4_check_field(const struct parsed *p)
+/* Every rewrite below changes fields (each returning its delta) and then applies the deltas'
+ * sum once to each checksum it touches. */
+
+/* Whether the packet has ports (TCP or UDP, first fragment). */
+static inline bool has_ports(const struct parsed *p)
 {
-    if (!p->l4)
-        return NULL;
-    if (p->proto == IPPROTO_TCP)
-        return p->l4 + TCP_OFF_CHECK;
-    if (p->proto == IPPROTO_UDP)
-        return p->l4 + UDP_OFF_CHECK;
-    return NULL;
+    return p->l4 && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP);
 }
 
-/* An address change touches the IP header checksum and, through the pseudo-header, the L4 one. */
-static void set_addr(struct parsed *p, size_t off, uint32_t addr, bool needs_csum)
+static inline uint64_t change_addr(struct parsed *p, size_t off, uint32_t addr)
 {
     uint32_t old = rd32(p->ip + off);
     wr32(p->ip + off, addr);
-    wr16(p->ip + IP_OFF_CHECK, csum_replace4(rd16(p->ip + IP_OFF_CHECK), old, addr));
-    uint8_t *check = l4_check_field(p);
-    if (check) {
-        uint16_t c = rd16(check);
-        if (needs_csum)
-            c = csum_partial_replace4(c, old, addr);
-        else if (p->proto == IPPROTO_UDP && c == 0)
-            ; /* no checksum: stays none */
-        else {
-            c = csum_replace4(c, old, addr);
-            if (p->proto == IPPROTO_UDP && c == 0)
-                c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
-        }
-        wr16(check, c);
-    }
     if (off == IP_OFF_SADDR)
         p->saddr = addr;
     else
         p->daddr = addr;
+    return delta32(old, addr);
 }
 
-/* Ports are outside the pseudo-header: a partial sum does not cover them yet. */
-static void set_port(struct parsed *p, size_t off, uint16_t port, bool needs_csum)
+static inline uint64_t change_port(struct parsed *p, size_t off, uint16_t port)
 {
-    if (!p->l4 || (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
-        return;
     uint16_t old = rd16(p->l4 + off);
     wr16(p->l4 + off, port);
-    uint8_t *check = l4_check_field(p);
-    if (!needs_csum) {
-        uint16_t c = rd16(check);
-        if (!(p->proto == IPPROTO_UDP && c == 0)) {
-            c = csum_replace2(c, old, port);
-            if (p->proto == IPPROTO_UDP && c == 0)
-                c = 0xffff;
-            wr16(check, c);
-        }
-    }
     if (off == L4_OFF_SPORT)
         p->sport = port;
     else
         p->dport = port;
+    return delta16(old, port);
+}
+
+/* TTL shares a 16-bit word with the protocol byte. The caller checked packet_ttl_ok. */
+static inline uint64_t change_ttl(struct parsed *p)
+{
+    uint16_t old = rd16(p->ip + IP_OFF_TTL);
+    p->ip[IP_OFF_TTL]--;
+    return delta16(old, rd16(p->ip + IP_OFF_TTL));
+}
+
+static inline void ip_csum_update(struct parsed *p, uint64_t delta)
+{
+    wr16(p->ip + IP_OFF_CHECK, csum_apply(rd16(p->ip + IP_OFF_CHECK), delta));
+}
+
+/* The L4 checksum of TCP and UDP after address changes (pseudo, in the pseudo-header) and port
+ * changes (ports). A partial sum the kernel completes (needs_csum) covers the pseudo-header
+ * only, not the ports yet. Other protocols have no checksum over addresses (ICMP). */
+static inline void l4_csum_update(struct parsed *p, uint64_t pseudo, uint64_t ports, bool needs_csum)
+{
+    if (!has_ports(p))
+        return;
+    uint8_t *check = p->l4 + (p->proto == IPPROTO_TCP ? TCP_OFF_CHECK : UDP_OFF_CHECK);
+    uint16_t c = rd16(check);
+    if (needs_csum) {
+        c = sum_apply(c, pseudo);
+    } else if (p->proto == IPPROTO_UDP && c == 0) {
+        return; /* no checksum: stays none */
+    } else {
+        c = csum_apply(c, pseudo + ports);
+        if (p->proto == IPPROTO_UDP && c == 0)
+            c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+    }
+    wr16(check, c);
+}
+
+static inline void set_addr(struct parsed *p, size_t off, uint32_t addr, bool needs_csum)
+{
+    uint64_t d = change_addr(p, off, addr);
+    ip_csum_update(p, d);
+    l4_csum_update(p, d, 0, needs_csum);
+}
+
+static inline void set_port(struct parsed *p, size_t off, uint16_t port, bool needs_csum)
+{
+    if (has_ports(p))
+        l4_csum_update(p, 0, change_port(p, off, port), needs_csum);
+}
+
+/* NAT of a forwarded packet: TTL, one address and (TCP, UDP) its port, each checksum once. */
+static inline void forward_nat(struct parsed *p, size_t addr_off, size_t port_off, uint32_t addr, uint16_t port,
+                               bool needs_csum)
+{
+    uint64_t d = change_addr(p, addr_off, addr);
+    ip_csum_update(p, d + change_ttl(p));
+    l4_csum_update(p, d, has_ports(p) ? change_port(p, port_off, port) : 0, needs_csum);
 }
 
 void packet_set_daddr(struct parsed *p, uint32_t addr, bool needs_csum) { set_addr(p, IP_OFF_DADDR, addr, needs_csum); }
@@ -239,14 +283,19 @@ void packet_set_saddr(struct parsed *p, uint32_t addr, bool needs_csum) { set_ad
 void packet_set_dport(struct parsed *p, uint16_t port, bool needs_csum) { set_port(p, L4_OFF_DPORT, port, needs_csum); }
 void packet_set_sport(struct parsed *p, uint16_t port, bool needs_csum) { set_port(p, L4_OFF_SPORT, port, needs_csum); }
 
+void packet_forward_dnat(struct parsed *p, uint32_t addr, uint16_t port, bool needs_csum)
+{
+    forward_nat(p, IP_OFF_DADDR, L4_OFF_DPORT, addr, port, needs_csum);
+}
+void packet_forward_snat(struct parsed *p, uint32_t addr, uint16_t port, bool needs_csum)
+{
+    forward_nat(p, IP_OFF_SADDR, L4_OFF_SPORT, addr, port, needs_csum);
+}
+
 bool packet_dec_ttl(struct parsed *p)
 {
-    uint8_t ttl = p->ip[IP_OFF_TTL];
-    if (ttl <= 1)
+    if (!packet_ttl_ok(p))
         return false;
-    /* TTL shares a 16-bit word with the protocol byte. */
-    uint16_t old = rd16(p->ip + IP_OFF_TTL);
-    p->ip[IP_OFF_TTL] = (uint8_t)(ttl - 1);
-    wr16(p->ip + IP_OFF_CHECK, csum_replace2(rd16(p->ip + IP_OFF_CHECK), old, rd16(p->ip + IP_OFF_TTL)));
+    ip_csum_update(p, change_ttl(p));
     return true;
 }

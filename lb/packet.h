@@ -24,6 +24,7 @@
 #define IP_DF_ 0x4000
 #define IP_MF_ 0x2000
 #define IP_OFFMASK_ 0x1fff
+#define IP_OFF_TTL 8 /* in the IPv4 header */
 
 /* Why a frame was not parsed; each reason is a drop counter. */
 enum parse_result {
@@ -99,5 +100,16 @@ void packet_set_dport(struct parsed *p, uint16_t port, bool needs_csum);
 void packet_set_sport(struct parsed *p, uint16_t port, bool needs_csum);
 /* TTL minus one; returns false (and changes nothing) when the packet must not be forwarded. */
 bool packet_dec_ttl(struct parsed *p);
+/* Whether the packet may be forwarded: a TTL that stays above zero after the hop. */
+static inline bool packet_ttl_ok(const struct parsed *p)
+{
+    return p->ip[IP_OFF_TTL] > 1;
+}
+/* The forwarding rewrite of NAT in one pass, after packet_ttl_ok: TTL minus one and the
+ * destination (dnat) or source (snat) address and, for TCP and UDP, port replaced; the IP and
+ * the L4 checksum are each updated once for all of it (the same result as packet_set_daddr,
+ * packet_set_dport and packet_dec_ttl one after the other). */
+void packet_forward_dnat(struct parsed *p, uint32_t addr, uint16_t port, bool needs_csum);
+void packet_forward_snat(struct parsed *p, uint32_t addr, uint16_t port, bool needs_csum);
 
 #endif

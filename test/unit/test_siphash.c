@@ -37,7 +37,8 @@ static uint64_t le(const uint8_t *b, size_t n)
 
 static uint64_t sip13(const struct siphash_key *k, const uint8_t *msg, size_t len)
 {
-    struct siphash s = siphash_begin(k);
+    const struct siphash start = siphash_start(k);
+    struct siphash s = siphash_begin(&start);
     size_t i = 0;
     for (; i + 8 <= len; i += 8)
         siphash_word(&s, le(msg + i, 8));
