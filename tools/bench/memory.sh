@@ -11,6 +11,7 @@
 #     and is left out.
 # The verdict takes the larger of the two. Writes its section of BENCHMARKS.md (md_section.sh).
 # usage: tools/bench/memory.sh [BUILD_DIR]   env: CONNS=1000000 MD=BENCHMARKS.md (MD= to not write it)
+#        RAWLB_REV=commit of the build, when it is not the checkout's HEAD
 set -eu
 here=$(cd "$(dirname "$0")/../.." && pwd)
 B=$here/tools/bench
@@ -24,7 +25,7 @@ w=$(mktemp -d /tmp/rawlb-memory.XXXXXX); trap 'rm -rf "$w"' EXIT
 python3 "$B/gen_flows.py" "$w/hs" --tcp "$CONNS" --udp 0 --handshakes >&2
 "$pcap" -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -s rr -r 203.0.113.11:80 -r 203.0.113.12:80 \
   --in-ext "$w/hs-ext.pcap" --in-int "$w/hs-int.pcap" --quiet --memory > "$w/counts"
-python3 - "$w/counts" "$CONNS" "$TARGET_BYTES" "$(git -C "$here" rev-parse --short HEAD)" \
+python3 - "$w/counts" "$CONNS" "$TARGET_BYTES" "${RAWLB_REV:-$(git -C "$here" rev-parse --short HEAD)}" \
   "$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build/CMakeCache.txt" 2>/dev/null)" > "$w/section.md" <<'PY'
 import sys, time
 c = {}
