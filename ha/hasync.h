@@ -11,8 +11,9 @@
  * Threads: everything here runs with no worker active (the daemon's main loop pauses them
  * around its callbacks), but the watcher, which each worker calls under its own table's lock,
  * two of them possibly at once: it takes queue_lock around what it shares (the queue, the
- * datagram being filled, the window), and only when it queues or sends something (an entry
- * already queued costs no lock).
+ * datagram being filled, the window, and the send function: a DELETE that fills a datagram sends
+ * it from the worker), and only when it queues or sends something (an entry already queued costs
+ * no lock).
  *
  * Sender: a watcher on the connection tables (conn_watch). Every entry made, changed or
  * refreshed is marked CONN_F_SYNC_DIRTY and queued once by table and index; hasync_flush (every
@@ -34,10 +35,10 @@
  * When the queue or the window overflows, entries are not lost silently: the overflow is counted
  * and a whole-table transfer follows.
  *
- * Whole-table transfer (bulk): BULK_BEGIN, every live entry (templates first, so entries find
- * the template they belong to), BULK_END, paced by the window. Sent when the peer asks for it
- * (a returning node: heartbeat flag WANT_TABLE), after an overflow, and by a master that yields
- * after a split brain. The receiver reports BULK_END (the peer's table is complete).
+ * Whole-table transfer (bulk): BULK_BEGIN, every live entry of every table (the templates of all
+ * tables first, so entries find the template they belong to), BULK_END, paced by the window.
+ * Sent when the peer asks for it (a returning node: heartbeat flag WANT_TABLE), after an
+ * overflow, and by a master that yields after a split brain. The receiver reports BULK_END (the peer's table is complete).
  *
  * Configuration: the master's configuration text travels in the same stream as CONFIG chunks
  * (hasync_send_config); the receiver puts the chunks together and hands the whole text on.
