@@ -63,25 +63,13 @@ static const uint8_t tcp_transitions[2][SEG_KINDS][TCP_S_COUNT] = {
     },
 };
 
-/* The hashed message: a1 a2 p1 p2 proto as they sit in the entry (addresses and ports in network
- * order), 13 bytes, one SipHash word and a tail. */
-#define KEY_MSG_LEN 13
-
-static inline uint32_t hash_key(const struct siphash *start, uint8_t proto, uint32_t a1, uint16_t p1, uint32_t a2,
-                                uint16_t p2)
-{
-    struct siphash s = siphash_begin(start);
-    siphash_word(&s, (uint64_t)a2 << 32 | a1);
-    return (uint32_t)siphash_end(&s, (uint64_t)proto << 32 | (uint32_t)p2 << 16 | p1, KEY_MSG_LEN);
-}
-
 static uint32_t fwd_bucket(const struct conn_table *t, const struct conn *c)
 {
-    return hash_key(&t->hash_start, c->proto, c->caddr, c->cport, c->vaddr, c->vport) & t->bucket_mask;
+    return conn_bucket(t, c->proto, c->caddr, c->cport, c->vaddr, c->vport);
 }
 static uint32_t rev_bucket(const struct conn_table *t, const struct conn *c)
 {
-    return hash_key(&t->hash_start, c->proto, c->daddr, c->dport, c->caddr, c->cport) & t->bucket_mask;
+    return conn_bucket(t, c->proto, c->daddr, c->dport, c->caddr, c->cport);
 }
 static bool hashed_fwd(const struct conn *c) { return !(c->flags & CONN_F_ONE_PACKET); }
 static bool hashed_rev(const struct conn *c) { return !(c->flags & CONN_F_TEMPLATE); }
@@ -137,36 +125,10 @@ void conn_table_free(struct conn_table *t)
     t->fwd_buckets = t->rev_buckets = NULL;
 }
 
-struct conn *conn_lookup_in(struct conn_table *t, uint8_t proto, uint32_t caddr, uint16_t cport,
-                            uint32_t vaddr, uint16_t vport)
-{
-    uint32_t b = hash_key(&t->hash_start, proto, caddr, cport, vaddr, vport) & t->bucket_mask;
-    for (uint32_t i = t->fwd_buckets[b]; i != CONN_NONE; i = t->pool[i].fwd_next) {
-        struct conn *c = &t->pool[i];
-        if (c->caddr == caddr && c->cport == cport && c->vaddr == vaddr && c->vport == vport &&
-            c->proto == proto && !(c->flags & CONN_F_TEMPLATE))
-            return c;
-    }
-    return NULL;
-}
-
-struct conn *conn_lookup_out(struct conn_table *t, uint8_t proto, uint32_t daddr, uint16_t dport,
-                             uint32_t caddr, uint16_t cport)
-{
-    uint32_t b = hash_key(&t->hash_start, proto, daddr, dport, caddr, cport) & t->bucket_mask;
-    for (uint32_t i = t->rev_buckets[b]; i != CONN_NONE; i = t->pool[i].rev_next) {
-        struct conn *c = &t->pool[i];
-        if (c->daddr == daddr && c->dport == dport && c->caddr == caddr && c->cport == cport &&
-            c->proto == proto)
-            return c;
-    }
-    return NULL;
-}
-
 struct conn *conn_lookup_template(struct conn_table *t, uint8_t proto, uint32_t caddr, uint32_t vaddr,
                                   uint16_t vport)
 {
-    uint32_t b = hash_key(&t->hash_start, proto, caddr, 0, vaddr, vport) & t->bucket_mask;
+    uint32_t b = conn_bucket(t, proto, caddr, 0, vaddr, vport);
     for (uint32_t i = t->fwd_buckets[b]; i != CONN_NONE; i = t->pool[i].fwd_next) {
         struct conn *c = &t->pool[i];
         if ((c->flags & CONN_F_TEMPLATE) && c->caddr == caddr && c->vaddr == vaddr && c->vport == vport &&

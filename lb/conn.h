@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "inline.h"
 #include "siphash.h"
 
 #define CONN_NONE UINT32_MAX
@@ -126,10 +127,44 @@ bool conn_table_init(struct conn_table *t, uint32_t capacity, const struct timeo
 void conn_table_free(struct conn_table *t);
 void conn_set_timeouts(struct conn_table *t, const struct timeouts *to);
 
-struct conn *conn_lookup_in(struct conn_table *t, uint8_t proto, uint32_t caddr, uint16_t cport,
-                            uint32_t vaddr, uint16_t vport);
-struct conn *conn_lookup_out(struct conn_table *t, uint8_t proto, uint32_t daddr, uint16_t dport,
-                             uint32_t caddr, uint16_t cport);
+/* The bucket of a key a1:p1 -> a2:p2 (forward: client -> VIP, reverse: server -> client). The
+ * hashed message is a1 a2 p1 p2 proto as they sit in the entry (addresses and ports in network
+ * order), 13 bytes: one SipHash word and a tail. */
+#define CONN_KEY_MSG_LEN 13
+FAST_INLINE uint32_t conn_bucket(const struct conn_table *t, uint8_t proto, uint32_t a1, uint16_t p1, uint32_t a2,
+                                   uint16_t p2)
+{
+    struct siphash s = siphash_begin(&t->hash_start);
+    siphash_word(&s, (uint64_t)a2 << 32 | a1);
+    return (uint32_t)siphash_end(&s, (uint64_t)proto << 32 | (uint32_t)p2 << 16 | p1, CONN_KEY_MSG_LEN) &
+           t->bucket_mask;
+}
+
+/* The lookups of every packet, inline in the fast path. */
+FAST_INLINE struct conn *conn_lookup_in(struct conn_table *t, uint8_t proto, uint32_t caddr, uint16_t cport,
+                                          uint32_t vaddr, uint16_t vport)
+{
+    for (uint32_t i = t->fwd_buckets[conn_bucket(t, proto, caddr, cport, vaddr, vport)]; i != CONN_NONE;
+         i = t->pool[i].fwd_next) {
+        struct conn *c = &t->pool[i];
+        if (c->caddr == caddr && c->cport == cport && c->vaddr == vaddr && c->vport == vport &&
+            c->proto == proto && !(c->flags & CONN_F_TEMPLATE))
+            return c;
+    }
+    return NULL;
+}
+FAST_INLINE struct conn *conn_lookup_out(struct conn_table *t, uint8_t proto, uint32_t daddr, uint16_t dport,
+                                           uint32_t caddr, uint16_t cport)
+{
+    for (uint32_t i = t->rev_buckets[conn_bucket(t, proto, daddr, dport, caddr, cport)]; i != CONN_NONE;
+         i = t->pool[i].rev_next) {
+        struct conn *c = &t->pool[i];
+        if (c->daddr == daddr && c->dport == dport && c->caddr == caddr && c->cport == cport &&
+            c->proto == proto)
+            return c;
+    }
+    return NULL;
+}
 /* Template lookup: caddr is already masked, vport is 0 for all-port persistence. */
 struct conn *conn_lookup_template(struct conn_table *t, uint8_t proto, uint32_t caddr, uint32_t vaddr,
                                   uint16_t vport);

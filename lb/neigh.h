@@ -12,6 +12,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hash.h"
+#include "inline.h"
+
 #define NEIGH_SLOTS 8192 /* power of two, above RAWLB_MAX_SERVICES * RAWLB_MAX_RS_PER_SERVICE */
 /* An entry not confirmed by ARP for this long is asked again; it stays usable meanwhile. */
 #define NEIGH_REFRESH 30
@@ -61,8 +64,22 @@ bool neigh_add(struct neigh_table *n, uint32_t addr);
 /* Control (after an edit): every address for which in_use(arg, addr) is false is retired, so a
  * removed server is not asked for any more. */
 void neigh_retire_unused(struct neigh_table *n, bool (*in_use)(void *arg, uint32_t addr), void *arg);
-/* Fast path: the MAC for addr, or NULL (and the entry is marked wanted). */
-const uint8_t *neigh_lookup(struct neigh_table *n, uint32_t addr);
+/* The slot addr's probe sequence starts at. */
+static inline uint32_t neigh_home_slot(uint32_t addr)
+{
+    return hash_mix32(addr) & (NEIGH_SLOTS - 1);
+}
+/* neigh_lookup beyond the common case: a probe past the home slot, or no usable MAC. */
+const uint8_t *neigh_lookup_slow(struct neigh_table *n, uint32_t addr);
+/* Fast path: the MAC for addr, or NULL (and the entry is marked wanted). Inline for the common
+ * case, a known server in its home slot (the table is sized well above the servers). */
+FAST_INLINE const uint8_t *neigh_lookup(struct neigh_table *n, uint32_t addr)
+{
+    const struct neigh_entry *e = &n->e[neigh_home_slot(addr)];
+    if (e->addr == addr && e->known && !e->retired)
+        return e->mac;
+    return neigh_lookup_slow(n, addr);
+}
 /* Control: whether addr's MAC is known, without marking anything. */
 bool neigh_known(struct neigh_table *n, uint32_t addr);
 /* From any ARP frame on the internal link: sender addr is at mac. Ignored unless registered. */

@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "inline.h"
+
 /* 128 bits from getrandom at start (k0: key bytes 0-7 little-endian, k1: bytes 8-15). */
 struct siphash_key {
     uint64_t k0, k1;
@@ -30,12 +32,12 @@ struct siphash {
     uint64_t v0, v1, v2, v3;
 };
 
-static inline uint64_t siphash_rotl(uint64_t x, unsigned b)
+FAST_INLINE uint64_t siphash_rotl(uint64_t x, unsigned b)
 {
     return (x << b) | (x >> (64 - b));
 }
 
-static inline void siphash_round(struct siphash *s)
+FAST_INLINE void siphash_round(struct siphash *s)
 {
     s->v0 += s->v1;
     s->v1 = siphash_rotl(s->v1, 13);
@@ -54,20 +56,20 @@ static inline void siphash_round(struct siphash *s)
 }
 
 /* The initial state under key k, the same for every message: tables keep it instead of the key. */
-static inline struct siphash siphash_start(const struct siphash_key *k)
+FAST_INLINE struct siphash siphash_start(const struct siphash_key *k)
 {
     /* "somepseudorandomlygeneratedbytes" */
     return (struct siphash){ .v0 = k->k0 ^ 0x736f6d6570736575ull, .v1 = k->k1 ^ 0x646f72616e646f6dull,
                              .v2 = k->k0 ^ 0x6c7967656e657261ull, .v3 = k->k1 ^ 0x7465646279746573ull };
 }
 
-static inline struct siphash siphash_begin(const struct siphash *start)
+FAST_INLINE struct siphash siphash_begin(const struct siphash *start)
 {
     return *start;
 }
 
 /* Absorbs the next 8 message bytes, m their little-endian value: c = 1 round. */
-static inline void siphash_word(struct siphash *s, uint64_t m)
+FAST_INLINE void siphash_word(struct siphash *s, uint64_t m)
 {
     s->v3 ^= m;
     siphash_round(s);
@@ -76,7 +78,7 @@ static inline void siphash_word(struct siphash *s, uint64_t m)
 
 /* The hash of a message of len bytes whose last len % 8 bytes have the little-endian value tail
  * (0 when len is a multiple of 8): the tail word, then d = 3 rounds. */
-static inline uint64_t siphash_end(struct siphash *s, uint64_t tail, size_t len)
+FAST_INLINE uint64_t siphash_end(struct siphash *s, uint64_t tail, size_t len)
 {
     siphash_word(s, tail | (uint64_t)len << 56);
     s->v2 ^= 0xff;
