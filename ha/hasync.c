@@ -113,19 +113,14 @@ static bool append_marker(struct hasync *s, uint8_t kind)
     return append(s, &r);
 }
 
-/* Called by a worker under its table's lock (see Threads in hasync.h): s->sending and the
- * table's importing change only while no worker runs, and c's flags are its table's. */
-static void on_conn(void *arg, struct conn *c, unsigned old_state, unsigned new_state)
+/* c queued, or its DELETE record appended (gone), by a worker: under queue_lock. Out of line, so
+ * that the watcher's common case (nothing to do) costs a few instructions, not the saving of
+ * the registers a call to the lock needs. */
+__attribute__((noinline)) static void take_change(const struct hasync_table *ht, struct conn *c, bool gone)
 {
-    const struct hasync_table *ht = arg;
     struct hasync *s = ht->sync;
-    (void)old_state;
-    if (!s->sending || ht->conns->importing)
-        return;
-    if (new_state != CONN_S_COUNT && (c->flags & CONN_F_SYNC_DIRTY))
-        return;
     pthread_mutex_lock(&s->queue_lock);
-    if (new_state == CONN_S_COUNT) {
+    if (gone) {
         struct ha_record r;
         record_of(ht->conns, c, HA_REC_DELETE, &r);
         if (!append(s, &r))
@@ -141,6 +136,19 @@ static void on_conn(void *arg, struct conn *c, unsigned old_state, unsigned new_
         s->queue_table[at] = (uint8_t)(ht - s->tables);
     }
     pthread_mutex_unlock(&s->queue_lock);
+}
+
+/* Called by a worker under its table's lock (see Threads in hasync.h): s->sending and the
+ * table's importing change only while no worker runs, and c's flags are its table's. */
+static void on_conn(void *arg, struct conn *c, unsigned old_state, unsigned new_state)
+{
+    const struct hasync_table *ht = arg;
+    (void)old_state;
+    if (!ht->sync->sending || ht->conns->importing)
+        return;
+    bool gone = new_state == CONN_S_COUNT;
+    if (gone || !(c->flags & CONN_F_SYNC_DIRTY))
+        take_change(ht, c, gone);
 }
 
 /* The table of the queue's entry at. */
