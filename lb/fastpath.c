@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "icmp.h"
+#include "inline.h"
 #include "packet.h"
 #include "reply.h"
 #include "scheduler.h"
@@ -148,7 +149,7 @@ uint32_t fastpath_drop_server(struct fastpath *fp, unsigned svc, unsigned rs)
     return d.marked;
 }
 
-static inline bool needs_csum(const uint8_t *buf)
+FAST_INLINE bool needs_csum(const uint8_t *buf)
 {
     struct virtio_net_hdr h;
     memcpy(&h, buf, sizeof h);
@@ -157,7 +158,7 @@ static inline bool needs_csum(const uint8_t *buf)
 
 /* Largest IP packet this frame puts on the wire: the frame itself, or for a GSO superframe
  * one segment (headers plus gso_size). 0 when the vnet header cannot be right. */
-static size_t wire_ip_len(const uint8_t *buf, const struct parsed *p)
+FAST_INLINE size_t wire_ip_len(const uint8_t *buf, const struct parsed *p)
 {
     struct virtio_net_hdr h;
     memcpy(&h, buf, sizeof h);
@@ -172,7 +173,7 @@ static size_t wire_ip_len(const uint8_t *buf, const struct parsed *p)
 /* Checks that the packet fits the egress link. Returns FP_VERDICT_TX_* with a
  * fragmentation-needed reply built in buf when it does not and DF is set, DROP when it does not
  * fit otherwise, or -1 when it fits. icmp_src is the address the sender knows us by. */
-static int check_mtu(struct fastpath *fp, uint8_t *buf, size_t *len, const struct parsed *p, unsigned mtu,
+FAST_INLINE int check_mtu(struct fastpath *fp, uint8_t *buf, size_t *len, const struct parsed *p, unsigned mtu,
                      uint32_t icmp_src, bool back_to_ext)
 {
     size_t wire = wire_ip_len(buf, p);
@@ -187,7 +188,7 @@ static int check_mtu(struct fastpath *fp, uint8_t *buf, size_t *len, const struc
     return back_to_ext ? FP_VERDICT_TX_EXT : FP_VERDICT_TX_INT;
 }
 
-static void set_eth(struct parsed *p, const uint8_t *dst, const uint8_t *src)
+FAST_INLINE void set_eth(struct parsed *p, const uint8_t *dst, const uint8_t *src)
 {
     memcpy(p->eth, dst, ETH_ALEN_);
     memcpy(p->eth + ETH_ALEN_, src, ETH_ALEN_);
@@ -275,7 +276,7 @@ static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, unsign
 
 /* What every forwarded packet does to its flow's entry, in either direction: state and
  * deadline, the real server's counters, and the fragment map when it opens a fragmented datagram. */
-static void track(struct fastpath *fp, struct conn *c, const struct parsed *p, enum conn_dir dir, uint32_t now)
+FAST_INLINE void track(struct fastpath *fp, struct conn *c, const struct parsed *p, enum conn_dir dir, uint32_t now)
 {
     if (c->proto == IPPROTO_TCP && p->l4)
         conn_tcp_update(&fp->conns, c, dir, p->tcp_flags);
@@ -295,7 +296,7 @@ static void track(struct fastpath *fp, struct conn *c, const struct parsed *p, e
 }
 
 /* Sends a client's packet on to its real server: state, counters, rewrite. */
-static enum fp_verdict forward_in(struct fastpath *fp, struct conn *c, uint8_t *buf, size_t *len,
+FAST_INLINE enum fp_verdict forward_in(struct fastpath *fp, struct conn *c, uint8_t *buf, size_t *len,
                                   struct parsed *p, uint32_t now)
 {
     const uint8_t *mac = neigh_lookup(fp->neigh, c->daddr);
@@ -314,7 +315,7 @@ static enum fp_verdict forward_in(struct fastpath *fp, struct conn *c, uint8_t *
 }
 
 /* Sends a real server's reply on to its client from VIP:port. */
-static enum fp_verdict forward_out(struct fastpath *fp, struct conn *c, uint8_t *buf, size_t *len,
+FAST_INLINE enum fp_verdict forward_out(struct fastpath *fp, struct conn *c, uint8_t *buf, size_t *len,
                                    struct parsed *p, uint32_t now)
 {
     int v = check_mtu(fp, buf, len, p, fp->cfg.ext_mtu, fp->cfg.nat_ip, false);
