@@ -1,7 +1,8 @@
 /* packet: parsing of Ethernet/IPv4/TCP/UDP/ICMP and ARP frames as they arrive from an AF_PACKET
  * socket with PACKET_VNET_HDR, and the incremental checksum arithmetic of RFC 1624. Pure
  * functions on caller-owned buffers: no I/O, no allocation, no global state (fuzzed and
- * unit-tested). */
+ * unit-tested). Field offsets are spelled out with names instead of casting to kernel structs, so
+ * unaligned frames (after the 10-byte vnet header) are read safely. */
 #ifndef RAWLB_PACKET_H
 #define RAWLB_PACKET_H
 
@@ -9,6 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "inline.h"
 
 #define ETH_HLEN_ 14
 #define ETH_ALEN_ 6
@@ -24,7 +29,27 @@
 #define IP_DF_ 0x4000
 #define IP_MF_ 0x2000
 #define IP_OFFMASK_ 0x1fff
-#define IP_OFF_TTL 8 /* in the IPv4 header */
+#define IP_OFF_TOTLEN 2
+#define IP_OFF_ID 4
+#define IP_OFF_FRAG 6
+#define IP_OFF_TTL 8
+#define IP_OFF_PROTO 9
+#define IP_OFF_CHECK 10
+#define IP_OFF_SADDR 12
+#define IP_OFF_DADDR 16
+#define IP_MIN_HLEN 20
+#define TCP_MIN_HLEN 20
+#define TCP_OFF_DOFF 12 /* data offset, in the high nibble */
+#define TCP_OFF_FLAGS 13
+#define TCP_OFF_CHECK 16
+#define UDP_HLEN 8
+#define UDP_OFF_CHECK 6
+#define L4_OFF_SPORT 0
+#define L4_OFF_DPORT 2
+#define ETH_OFF_TYPE 12
+#define ARP_LEN 28
+#define ARP_HTYPE_ETHER 1
+#define ARP_PLEN_IPV4 4
 
 /* Why a frame was not parsed; each reason is a drop counter. */
 enum parse_result {
@@ -52,9 +77,7 @@ struct parsed {
     uint8_t tcp_flags;
 };
 
-/* Parses eth+IPv4+L4 headers of a frame of len bytes. For a GSO superframe the IP total length
- * may be the whole superframe's, which is what we keep. */
-enum parse_result packet_parse(uint8_t *frame, size_t len, struct parsed *p);
+
 
 /* An ARP frame, as far as rawlb cares (Ethernet/IPv4 ARP only). */
 struct arp_view {
@@ -77,6 +100,83 @@ static inline bool packet_is_fragment(const struct parsed *p)
 static inline bool packet_is_first_fragment(const struct parsed *p)
 {
     return (p->frag & IP_OFFMASK_) == 0;
+}
+
+/* Unaligned reads and writes of header fields (network order values). */
+static inline uint16_t pkt_rd16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline uint32_t pkt_rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline void pkt_wr16(uint8_t *p, uint16_t v) { memcpy(p, &v, sizeof v); }
+static inline void pkt_wr32(uint8_t *p, uint32_t v) { memcpy(p, &v, sizeof v); }
+
+/* Parses eth+IPv4+L4 headers of a frame of len bytes. For a GSO superframe the IP total length
+ * may be the whole superframe's, which is what we keep. Inline: every frame takes it. */
+FAST_INLINE enum parse_result packet_parse(uint8_t *frame, size_t len, struct parsed *p)
+{
+    *p = (struct parsed){ .eth = frame, .frame_len = len };
+    if (len < ETH_HLEN_)
+        return PARSE_TRUNCATED;
+    if (ntohs(pkt_rd16(frame + ETH_OFF_TYPE)) != ETHERTYPE_IPV4)
+        return PARSE_NOT_IPV4;
+    uint8_t *ip = frame + ETH_HLEN_;
+    size_t room = len - ETH_HLEN_;
+    if (room < IP_MIN_HLEN)
+        return PARSE_TRUNCATED;
+    if ((ip[0] >> 4) != 4)
+        return PARSE_BAD_IP;
+    size_t hlen = (size_t)(ip[0] & 0x0f) * 4;
+    size_t tot = ntohs(pkt_rd16(ip + IP_OFF_TOTLEN));
+    if (hlen < IP_MIN_HLEN || tot < hlen)
+        return PARSE_BAD_IP;
+    if (hlen > room || tot > room)
+        return PARSE_TRUNCATED;
+    p->ip = ip;
+    p->ip_hlen = hlen;
+    p->ip_len = tot;
+    p->proto = ip[IP_OFF_PROTO];
+    p->saddr = pkt_rd32(ip + IP_OFF_SADDR);
+    p->daddr = pkt_rd32(ip + IP_OFF_DADDR);
+    p->frag = ntohs(pkt_rd16(ip + IP_OFF_FRAG));
+    p->ip_id = pkt_rd16(ip + IP_OFF_ID);
+    if (!packet_is_first_fragment(p))
+        return PARSE_OK; /* no L4 header in this one */
+    uint8_t *l4 = ip + hlen;
+    size_t l4_len = tot - hlen;
+    switch (p->proto) {
+    case IPPROTO_TCP: {
+        if (l4_len < TCP_MIN_HLEN)
+            return PARSE_TRUNCATED;
+        size_t doff = (size_t)(l4[TCP_OFF_DOFF] >> 4) * 4;
+        if (doff < TCP_MIN_HLEN || doff > l4_len)
+            return PARSE_BAD_L4;
+        p->tcp_flags = l4[TCP_OFF_FLAGS];
+        p->l4_hlen = doff;
+        break;
+    }
+    case IPPROTO_UDP:
+        if (l4_len < UDP_HLEN)
+            return PARSE_TRUNCATED;
+        p->l4_hlen = UDP_HLEN;
+        break;
+    default:
+        p->l4 = l4;
+        p->l4_len = l4_len;
+        return PARSE_OK;
+    }
+    p->l4 = l4;
+    p->l4_len = l4_len;
+    p->sport = pkt_rd16(l4 + L4_OFF_SPORT);
+    p->dport = pkt_rd16(l4 + L4_OFF_DPORT);
+    return PARSE_OK;
 }
 
 /* One's complement arithmetic on 16-bit words, values kept folded. */
