@@ -127,7 +127,7 @@ static void arp_int_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 /* Every callback of the main loop (control, timers, health, HA, ARP) runs with the workers
- * paused and their counters folded into the service table. */
+ * paused. */
 static void main_invoke(struct ev_loop *loop)
 {
     struct daemon *d = ev_userdata(loop);
@@ -179,6 +179,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     struct daemon *d = w->data;
     uint32_t now = daemon_now(d);
+    workers_fold_stats(&d->workers);
     note_server_traffic(d); /* before the rates start their next interval */
     uint64_t ms = clock_monotonic_ms();
     service_update_rates(&d->services, ms - d->rates_ms);
@@ -209,6 +210,7 @@ static size_t control_request(void *arg, const char *request, char *out, size_t 
     static struct ctl_request req;
     static struct rawlb_config next; /* an edit's result: large, and the loop is single-threaded */
     char err[RAWLB_ERRLEN * 2];
+    workers_fold_stats(&d->workers); /* what is listed, zeroed or carried over by an edit */
     if (!ctlproto_parse_request(request, &req, err, sizeof err))
         return ctlproto_render_error(err, out, len);
     switch (req.verb) {
@@ -648,6 +650,7 @@ static bool apply_peer_config(void *arg, const char *text, char *err, size_t err
                               "is needed)");
         return false;
     }
+    workers_fold_stats(&d->workers); /* the edit renumbers the table the counters go into */
     next = d->cfg;
     next.timeouts = parsed.timeouts;
     next.n_services = parsed.n_services;

@@ -24,10 +24,11 @@ static struct neigh_entry *find_live(struct neigh_table *n, uint32_t addr)
     return e && !e->retired ? e : NULL;
 }
 
+/* Also called by the workers' lookups, several at once: relaxed stores of the same value. */
 static void want(struct neigh_table *n, struct neigh_entry *e)
 {
-    e->wanted = true;
-    n->any_wanted = true;
+    __atomic_store_n(&e->wanted, true, __ATOMIC_RELAXED);
+    __atomic_store_n(&n->any_wanted, true, __ATOMIC_RELAXED);
 }
 
 void neigh_init(struct neigh_table *n)

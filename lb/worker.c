@@ -23,10 +23,15 @@ static void run_batches(struct worker *w, struct capture *rx, bool from_ext)
     uint32_t now = workers_now(w->set);
     for (unsigned b = 0; b < BATCHES_PER_WAKEUP; b++) {
         int n = capture_read_batch(rx);
-        if (n < 0)
+        /* Each worker's socket reports a failing link once: one line per interface will do
+         * until the next frame arrives. */
+        bool *failing = &w->set->rx_failing[from_ext];
+        if (n < 0 && !__atomic_exchange_n(failing, true, __ATOMIC_RELAXED))
             log_warn("receive on %s: %s", from_ext ? w->set->io.ext_name : w->set->io.int_name, strerror(errno));
         if (n <= 0)
             break;
+        if (__atomic_load_n(failing, __ATOMIC_RELAXED))
+            __atomic_store_n(failing, false, __ATOMIC_RELAXED);
         for (int i = 0; i < n; i++) {
             size_t len = rx->msgs[i].msg_len;
             if (!len)
@@ -222,6 +227,10 @@ void workers_close(struct worker_set *s)
 void workers_pause(struct worker_set *s)
 {
     pthread_rwlock_wrlock(&s->gate);
+}
+
+void workers_fold_stats(struct worker_set *s)
+{
     for (unsigned i = 0; i < s->n; i++)
         fastpath_fold_stats(&s->w[i].fp);
 }

@@ -53,6 +53,7 @@ struct worker_set {
     pthread_rwlock_t gate;
     uint64_t started_ms; /* the fast path's clock: seconds since then */
     struct worker_io_config io;
+    bool rx_failing[2]; /* [from_ext]: a receive error was logged, no frame read since */
 };
 
 /* Makes n workers with their fastpaths (the total connection budget split evenly), their
@@ -69,6 +70,10 @@ void workers_close(struct worker_set *s);
 
 void workers_pause(struct worker_set *s);
 void workers_resume(struct worker_set *s);
+/* Paused: the workers' per-packet counters added into the service table, before it is read
+ * (tick, control) or renumbered (edits). Not on every pause: a table of thousands of servers
+ * would be walked for every health probe's callback. */
+void workers_fold_stats(struct worker_set *s);
 
 /* Main thread, paused: the capture filters after an edit; the fanout programs when the
  * services' persistence changed what a flow is keyed on. */

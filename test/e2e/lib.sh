@@ -77,6 +77,9 @@ BIN=$(cd "$1" 2>/dev/null && pwd) || fail "no build directory $1"
 RAWLB=$BIN/rawlb; CTL=$BIN/rawlb-ctl
 [ -x "$RAWLB" ] || fail "no rawlb binary in $BIN"
 [ -x "$CTL" ] || fail "no rawlb-ctl binary in $BIN"
+# RAWLB_WORKERS=N runs every balancer the helpers start with --workers N (CI runs the suite with
+# the default, one worker per core, and again with 1); unset, rawlb picks its default.
+WORKERS_ARGS=(); [ -z "${RAWLB_WORKERS:-}" ] || WORKERS_ARGS=(--workers "$RAWLB_WORKERS")
 [ "$(id -u)" = 0 ] || fail "needs root (network namespaces)"
 for tool in ip curl nginx tcpdump ping arping timeout sha256sum ss nstat python3; do
   command -v "$tool" >/dev/null || fail "missing tool: $tool (see .ci/run for the packages)"
@@ -177,7 +180,7 @@ ctl()  { timeout 5 "$CTL" --ctl "$SOCK" "$@"; }
 start_rawlb() {
   local i rc
   say "rawlb $*"
-  ip netns exec "${P}lb" "$RAWLB" "$@" --ctl "$SOCK" --pidfile "$PIDFILE" > "$LOG" 2>&1 &
+  ip netns exec "${P}lb" "$RAWLB" "$@" "${WORKERS_ARGS[@]}" --ctl "$SOCK" --pidfile "$PIDFILE" > "$LOG" 2>&1 &
   RAWLB_PID=$!
   PIDS+=($RAWLB_PID)
   for ((i = 0; i < 100; i++)); do
@@ -378,7 +381,7 @@ ha_topo_up() {
 start_director() {
   local n=$1 role=$2 i rc pid; shift 2
   say "director $n ($role): rawlb $*"
-  ip netns exec "${P}$(dns "$n")" "$RAWLB" "$@" --ha-role "$role" --ha-peer "$(dpeer "$n")" --ha-key "$W/ha.key" \
+  ip netns exec "${P}$(dns "$n")" "$RAWLB" "$@" "${WORKERS_ARGS[@]}" --ha-role "$role" --ha-peer "$(dpeer "$n")" --ha-key "$W/ha.key" \
     --state-dir "$W/state$n" --ctl "$W/lb$n.sock" --pidfile "$W/lb$n.pid" >> "$W/lb$n.log" 2>&1 &
   pid=$!; PIDS+=($pid); D_PID[$n]=$pid
   for ((i = 0; i < 100; i++)); do
