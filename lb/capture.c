@@ -17,6 +17,14 @@
  * (BENCHMARKS.md), which is latency, not throughput. 16 MB still holds 250 GSO superframes. */
 #define CAPTURE_RCVBUF (16 * 1024 * 1024)
 
+/* The overload rule (capture.h), measured on a busy 2-vCPU box (tools/bench/bench.sh, rawlb only,
+ * 2 s tests): the receive timestamps of frames that were not overloaded (a paced sender on a
+ * veth) were 97% under 128 us, 99.7% under 1 ms, with stalls up to 4-8 ms. A plain 3 ms age
+ * limit dropped TCP segments in such stalls: keep-alive p99 139 ms and close p99 161 ms (RTOs).
+ * Only in overload (backlogged for CAPTURE_OVERLOAD_MS): 7.3 and 11.7 ms, while the replay sinks
+ * stopped receiving with the 4 s send (4.0 s; 5.7-6.1 s before, the queue's tail). The timestamps
+ * cost about 0.1-0.3 us per frame in a microbenchmark, within that box's noise. */
+
 /* Every filter starts with this: a socket in a fanout group is handed the frames this host sends
  * on the interface as well (the group's hook does not honour the socket's own
  * PACKET_IGNORE_OUTGOING), and among them is every frame rawlb's send sockets forward. libpcap's
@@ -96,6 +104,7 @@ static int open_socket(int ifindex, const struct sock_fprog *prog, char *err, si
     if (!set_int(fd, SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR", err, errlen) ||
         !set_int(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING", err, errlen) ||
         !set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, CAPTURE_RCVBUF, "SO_RCVBUFFORCE", err, errlen) ||
+        !set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS", err, errlen) ||
         !attach_filter(fd, prog, err, errlen))
         goto fail;
     struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex };
@@ -129,7 +138,7 @@ bool capture_open(struct capture *c, int ifindex, const char *filter, char *err,
     }
     for (unsigned i = 0; i < CAPTURE_BATCH; i++) {
         c->iov[i] = (struct iovec){ .iov_base = capture_frame(c, i), .iov_len = CAPTURE_FRAME_ROOM };
-        c->msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &c->iov[i], .msg_iovlen = 1 };
+        c->msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &c->iov[i], .msg_iovlen = 1, .msg_control = &c->ctrl[i] };
     }
     return true;
 }
@@ -234,19 +243,67 @@ void capture_close(struct capture *c)
     c->buf = NULL;
 }
 
+void capture_stats_add(struct capture_stats *sum, const struct capture_stats *s)
+{
+    sum->batches += s->batches;
+    sum->frames += s->frames;
+    sum->truncated += s->truncated;
+    sum->too_old += s->too_old;
+    sum->kernel_drops += s->kernel_drops;
+}
+
+#define NS_PER_S 1000000000LL
+#define NS_PER_MS 1000000LL
+
+static int64_t clock_ns(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return ts.tv_sec * NS_PER_S + ts.tv_nsec;
+}
+
+/* When the kernel received the frame (CLOCK_REALTIME, ns), or INT64_MAX if it did not say. */
+static int64_t received_ns(struct msghdr *m)
+{
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+            return ts.tv_sec * NS_PER_S + ts.tv_nsec;
+        }
+    }
+    return INT64_MAX;
+}
+
 int capture_read_batch(struct capture *c)
 {
-    for (unsigned i = 0; i < CAPTURE_BATCH; i++)
+    for (unsigned i = 0; i < CAPTURE_BATCH; i++) {
         c->msgs[i].msg_hdr.msg_flags = 0;
+        c->msgs[i].msg_hdr.msg_controllen = sizeof c->ctrl[i];
+    }
     int n = recvmmsg(c->fd, c->msgs, CAPTURE_BATCH, MSG_DONTWAIT, NULL);
     if (n < 0)
         return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
     c->stats.batches++;
     c->stats.frames += (uint64_t)n;
+    /* The state below is kept on the monotonic clock; the kernel stamps frames with the
+     * real-time one, so a step of that clock can only misjudge the frames queued at that moment. */
+    int64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (n < CAPTURE_BATCH)
+        c->backlog_since_ns = 0; /* caught up */
+    else if (!c->backlog_since_ns)
+        c->backlog_since_ns = now;
+    bool overload = now < c->overload_until_ns ||
+                    (c->backlog_since_ns && now - c->backlog_since_ns >= CAPTURE_OVERLOAD_MS * NS_PER_MS);
+    int64_t oldest = overload ? clock_ns(CLOCK_REALTIME) - CAPTURE_MAX_AGE_MS * NS_PER_MS : 0;
     for (int i = 0; i < n; i++) {
         if (c->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
             c->msgs[i].msg_len = 0; /* a cut superframe must never be forwarded */
             c->stats.truncated++;
+        } else if (overload && received_ns(&c->msgs[i].msg_hdr) < oldest) {
+            c->msgs[i].msg_len = 0;
+            c->stats.too_old++;
+            c->overload_until_ns = now + CAPTURE_OVERLOAD_MS * NS_PER_MS;
         }
     }
     return n;

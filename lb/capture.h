@@ -11,16 +11,34 @@
 #include <sys/socket.h>
 #include <linux/filter.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #define CAPTURE_BATCH 64
 /* A vnet header plus the largest GSO superframe (64 KiB of IP plus Ethernet). */
 #define CAPTURE_FRAME_ROOM (65536 + 128)
 /* Compile filters with a snaplen that cannot cut a maximal GSO frame (FASTPATH.md). */
 #define CAPTURE_SNAPLEN 262144
+/* Overload: under sustained overload the socket's queue fills up to CAPTURE_RCVBUF, seconds of
+ * delay for every frame forwarded. Once the socket has stayed backlogged (every read a full batch)
+ * for CAPTURE_OVERLOAD_MS, frames that waited longer than CAPTURE_MAX_AGE_MS (from the kernel's
+ * receive timestamp to the read) are dropped unprocessed, which is cheap, so the loop catches up
+ * with fresh ones; this lasts until CAPTURE_OVERLOAD_MS pass without such a frame. A short stall
+ * (the loop descheduled for a few ms on a busy host) leaves old frames too but drains before
+ * CAPTURE_OVERLOAD_MS: those are forwarded late rather than dropped, as a dropped TCP segment
+ * costs a retransmission timeout (measurements in capture.c). */
+#define CAPTURE_MAX_AGE_MS 3
+#define CAPTURE_OVERLOAD_MS 20
 
 struct capture_stats {
     uint64_t batches, frames, truncated;
+    uint64_t too_old;      /* frames dropped in overload for having waited over CAPTURE_MAX_AGE_MS */
     uint64_t kernel_drops; /* frames the socket's buffer had no room for (PACKET_STATISTICS) */
+};
+
+/* Per message: room for the receive timestamp (SCM_TIMESTAMPNS). */
+union capture_cmsg {
+    struct cmsghdr align;
+    uint8_t buf[CMSG_SPACE(sizeof(struct timespec))];
 };
 
 struct capture {
@@ -29,6 +47,9 @@ struct capture {
     uint8_t *buf; /* CAPTURE_BATCH frames of CAPTURE_FRAME_ROOM bytes */
     struct mmsghdr msgs[CAPTURE_BATCH];
     struct iovec iov[CAPTURE_BATCH];
+    union capture_cmsg ctrl[CAPTURE_BATCH];
+    int64_t backlog_since_ns; /* the first of the current run of full batches; 0: none */
+    int64_t overload_until_ns;
     struct capture_stats stats;
 };
 
@@ -59,10 +80,13 @@ bool capture_set_fanout_prog(struct capture *c, const struct sock_fprog *prog, c
 void capture_close(struct capture *c);
 /* Adds the kernel's drop count since the last call to c->stats.kernel_drops. */
 void capture_update_stats(struct capture *c);
+/* sum += s, field by field (several captures on one interface, one per worker thread). */
+void capture_stats_add(struct capture_stats *sum, const struct capture_stats *s);
 
 /* Reads up to CAPTURE_BATCH frames without blocking. Returns the count (0 when none), or -1 on
  * error (errno). Frame i is capture_frame(c, i) with length c->msgs[i].msg_len; frames cut
- * short by the buffer are reported with length 0 and counted. */
+ * short by the buffer, and frames too old in overload (CAPTURE_MAX_AGE_MS), are reported with length 0 and
+ * counted (truncated, too_old). */
 int capture_read_batch(struct capture *c);
 static inline uint8_t *capture_frame(struct capture *c, unsigned i)
 {

@@ -31,6 +31,8 @@ void xmit_close(struct xmit *x);
 /* Queues a frame (vnet header first); flushes first when the queue is full. The buffer must
  * stay untouched until the next flush. */
 void xmit_queue(struct xmit *x, uint8_t *buf, size_t len);
+/* sum += s, field by field (one sender per interface and worker thread). */
+void xmit_stats_add(struct xmit_stats *sum, const struct xmit_stats *s);
 /* Sends everything queued. A frame the kernel refuses is counted and skipped, never the rest. */
 void xmit_flush(struct xmit *x);
 

@@ -1,7 +1,8 @@
 /* capture and xmit live on a veth pair in a network namespace of its own (skipped without root):
  * two capture sockets in one fanout group split the frames by a field the group's program reads,
  * the program and the filter can be replaced, the frames an xmit socket sends on the same
- * interface never come back to the group, and a socket of another interface cannot join. */
+ * interface never come back to the group, and a socket of another interface cannot join; frames
+ * that waited are forwarded after a stall, dropped (too_old) in overload. */
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
@@ -68,6 +69,8 @@ static struct seen drain(struct capture *c)
         int n = capture_read_batch(c);
         CHECK(n >= 0);
         for (int i = 0; i < n; i++) {
+            if (!c->msgs[i].msg_len)
+                continue; /* dropped as too old */
             uint16_t p = dport(c, (unsigned)i);
             s.count++;
             s.out += p >= PORT_OUT;
@@ -147,6 +150,24 @@ static void test_live(void)
     CHECK_EQ_U(s1.count, N_IN);
     CHECK_EQ_U(s1.out, 0);
     CHECK_EQ_U(drain(&rx_a).out, N_OUT);
+
+    /* A stall: frames older than CAPTURE_MAX_AGE_MS, but the socket was not backlogged for
+     * CAPTURE_OVERLOAD_MS: forwarded late, not dropped. */
+    struct timespec stall = { .tv_nsec = (CAPTURE_MAX_AGE_MS + CAPTURE_OVERLOAD_MS) * 1000000L };
+    send_udp(&tx_b, PORT_OUT, N_OUT);
+    nanosleep(&stall, NULL);
+    CHECK_EQ_U(drain(&rx_a).out, N_OUT);
+    CHECK_EQ_U(rx_a.stats.too_old, 0);
+    /* In overload (as if the socket had stayed backlogged): the old frames are reported with
+     * length 0 and counted, fresh ones are not. */
+    send_udp(&tx_b, PORT_OUT, N_OUT);
+    nanosleep(&stall, NULL);
+    send_udp(&tx_b, PORT_OUT, N_OUT / 2);
+    rx_a.overload_until_ns = INT64_MAX;
+    CHECK_EQ_U(drain(&rx_a).out, N_OUT / 2);
+    CHECK_EQ_U(rx_a.stats.too_old, N_OUT);
+    capture_stats_add(&rx0.stats, &rx_a.stats);
+    CHECK_EQ_U(rx0.stats.too_old, N_OUT);
 
     capture_close(&rx0);
     capture_close(&rx1);
