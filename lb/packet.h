@@ -205,11 +205,124 @@ static inline bool packet_ttl_ok(const struct parsed *p)
 {
     return p->ip[IP_OFF_TTL] > 1;
 }
+
+/* ---- the rewrites' checksum arithmetic, inline for the forwarding path ---- */
+
+/* Incremental updates (RFC 1624) are carried as a delta: the sum of ~old + new over every field
+ * that changed, in 64 bits, folded once where it is applied. All sums are on 16-bit words in
+ * network order, so no byte swapping is needed (RFC 1071), and since 2^16 = 1 modulo 0xffff a
+ * 32-bit word adds as its two 16-bit halves would. */
+FAST_INLINE uint64_t csum_delta32(uint32_t from, uint32_t to)
+{
+    return (uint64_t)(uint32_t)~from + to;
+}
+FAST_INLINE uint64_t csum_delta16(uint16_t from, uint16_t to)
+{
+    return (uint64_t)(uint16_t)~from + to;
+}
+/* Folds a sum of at most eight 32-bit terms (below 2^35): three folds bring it into 16 bits. */
+FAST_INLINE uint16_t csum_fold64(uint64_t s)
+{
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)s;
+}
+/* A delta applied to a partial (uncomplemented) sum, and to a checksum: HC' = ~(~HC + delta). */
+FAST_INLINE uint16_t csum_sum_apply(uint16_t sum, uint64_t delta)
+{
+    return csum_fold64(sum + delta);
+}
+FAST_INLINE uint16_t csum_apply(uint16_t check, uint64_t delta)
+{
+    return (uint16_t)~csum_sum_apply((uint16_t)~check, delta);
+}
+
+/* Every rewrite changes fields (each returning its delta) and then applies the deltas' sum
+ * once to each checksum it touches. */
+
+/* Whether the packet has ports (TCP or UDP, first fragment). */
+FAST_INLINE bool packet_has_ports(const struct parsed *p)
+{
+    return p->l4_hlen != 0; /* packet_parse sets it for exactly those */
+}
+
+FAST_INLINE uint64_t pkt_change_addr(struct parsed *p, size_t off, uint32_t addr)
+{
+    uint32_t old = pkt_rd32(p->ip + off);
+    pkt_wr32(p->ip + off, addr);
+    if (off == IP_OFF_SADDR)
+        p->saddr = addr;
+    else
+        p->daddr = addr;
+    return csum_delta32(old, addr);
+}
+
+FAST_INLINE uint64_t pkt_change_port(struct parsed *p, size_t off, uint16_t port)
+{
+    uint16_t old = pkt_rd16(p->l4 + off);
+    pkt_wr16(p->l4 + off, port);
+    if (off == L4_OFF_SPORT)
+        p->sport = port;
+    else
+        p->dport = port;
+    return csum_delta16(old, port);
+}
+
+/* TTL shares a 16-bit word with the protocol byte. The caller checked packet_ttl_ok. */
+FAST_INLINE uint64_t pkt_change_ttl(struct parsed *p)
+{
+    uint16_t old = pkt_rd16(p->ip + IP_OFF_TTL);
+    p->ip[IP_OFF_TTL]--;
+    return csum_delta16(old, pkt_rd16(p->ip + IP_OFF_TTL));
+}
+
+FAST_INLINE void pkt_ip_csum_update(struct parsed *p, uint64_t delta)
+{
+    pkt_wr16(p->ip + IP_OFF_CHECK, csum_apply(pkt_rd16(p->ip + IP_OFF_CHECK), delta));
+}
+
+/* The L4 checksum of TCP and UDP after address changes (pseudo, in the pseudo-header) and port
+ * changes (ports). A partial sum the kernel completes (needs_csum) covers the pseudo-header
+ * only, not the ports yet. Other protocols have no checksum over addresses (ICMP). */
+FAST_INLINE void pkt_l4_csum_update(struct parsed *p, uint64_t pseudo, uint64_t ports, bool needs_csum)
+{
+    if (!packet_has_ports(p))
+        return;
+    uint8_t *check = p->l4 + (p->proto == IPPROTO_TCP ? TCP_OFF_CHECK : UDP_OFF_CHECK);
+    uint16_t c = pkt_rd16(check);
+    if (needs_csum) {
+        c = csum_sum_apply(c, pseudo);
+    } else if (p->proto == IPPROTO_UDP && c == 0) {
+        return; /* no checksum: stays none */
+    } else {
+        c = csum_apply(c, pseudo + ports);
+        if (p->proto == IPPROTO_UDP && c == 0)
+            c = 0xffff; /* RFC 768: a computed zero is sent as all ones */
+    }
+    pkt_wr16(check, c);
+}
+
+/* NAT of a forwarded packet: TTL, one address and (TCP, UDP) its port, each checksum once. */
+FAST_INLINE void pkt_forward_nat(struct parsed *p, size_t addr_off, size_t port_off, uint32_t addr, uint16_t port,
+                                 bool needs_csum)
+{
+    uint64_t d = pkt_change_addr(p, addr_off, addr);
+    pkt_ip_csum_update(p, d + pkt_change_ttl(p));
+    pkt_l4_csum_update(p, d, packet_has_ports(p) ? pkt_change_port(p, port_off, port) : 0, needs_csum);
+}
+
 /* The forwarding rewrite of NAT in one pass, after packet_ttl_ok: TTL minus one and the
  * destination (dnat) or source (snat) address and, for TCP and UDP, port replaced; the IP and
  * the L4 checksum are each updated once for all of it (the same result as packet_set_daddr,
  * packet_set_dport and packet_dec_ttl one after the other). */
-void packet_forward_dnat(struct parsed *p, uint32_t addr, uint16_t port, bool needs_csum);
-void packet_forward_snat(struct parsed *p, uint32_t addr, uint16_t port, bool needs_csum);
+FAST_INLINE void packet_forward_dnat(struct parsed *p, uint32_t addr, uint16_t port, bool needs_csum)
+{
+    pkt_forward_nat(p, IP_OFF_DADDR, L4_OFF_DPORT, addr, port, needs_csum);
+}
+FAST_INLINE void packet_forward_snat(struct parsed *p, uint32_t addr, uint16_t port, bool needs_csum)
+{
+    pkt_forward_nat(p, IP_OFF_SADDR, L4_OFF_SPORT, addr, port, needs_csum);
+}
 
 #endif
