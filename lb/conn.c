@@ -17,8 +17,6 @@
 #define TIMEOUT_LISTEN 120
 #define TIMEOUT_SYNACK 120
 #define TIMEOUT_NONE 2
-/* An entry rawlb dropped lives on just long enough to answer the client's next segment. */
-#define TIMEOUT_RESET 10
 
 static const char *const state_names[CONN_S_COUNT] = {
     [TCP_S_NONE] = "NONE",           [TCP_S_ESTABLISHED] = "ESTABLISHED", [TCP_S_SYN_SENT] = "SYN_SENT",
@@ -35,7 +33,6 @@ const char *conn_state_name(unsigned state)
 
 /* IPVS's state table for NAT (ip_vs_proto_tcp.c tcp_states): rows by segment kind,
  * columns by current state, for packets from the client (IN) and from the server (OUT). */
-enum { SEG_SYN, SEG_FIN, SEG_ACK, SEG_RST, SEG_KINDS };
 #define sNO TCP_S_NONE
 #define sES TCP_S_ESTABLISHED
 #define sSS TCP_S_SYN_SENT
@@ -47,19 +44,19 @@ enum { SEG_SYN, SEG_FIN, SEG_ACK, SEG_RST, SEG_KINDS };
 #define sLA TCP_S_LAST_ACK
 #define sLI TCP_S_LISTEN
 #define sSA TCP_S_SYNACK
-static const uint8_t tcp_transitions[2][SEG_KINDS][TCP_S_COUNT] = {
+const uint8_t conn_tcp_transitions[2][CONN_SEG_KINDS][TCP_S_COUNT] = {
     [CONN_DIR_IN] = {
         /*            sNO  sES  sSS  sSR  sFW  sTW  sCL  sCW  sLA  sLI  sSA */
-        [SEG_SYN] = { sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR },
-        [SEG_FIN] = { sCL, sCW, sSS, sTW, sTW, sTW, sCL, sCW, sLA, sLI, sTW },
-        [SEG_ACK] = { sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES },
-        [SEG_RST] = { sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sSR },
+        [CONN_SEG_SYN] = { sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR },
+        [CONN_SEG_FIN] = { sCL, sCW, sSS, sTW, sTW, sTW, sCL, sCW, sLA, sLI, sTW },
+        [CONN_SEG_ACK] = { sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES },
+        [CONN_SEG_RST] = { sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sSR },
     },
     [CONN_DIR_OUT] = {
-        [SEG_SYN] = { sSS, sES, sSS, sSR, sSS, sSS, sSS, sSS, sSS, sLI, sSR },
-        [SEG_FIN] = { sTW, sFW, sSS, sTW, sFW, sTW, sCL, sTW, sLA, sLI, sTW },
-        [SEG_ACK] = { sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sLA, sES, sES },
-        [SEG_RST] = { sCL, sCL, sSS, sCL, sCL, sTW, sCL, sCL, sCL, sCL, sCL },
+        [CONN_SEG_SYN] = { sSS, sES, sSS, sSR, sSS, sSS, sSS, sSS, sSS, sLI, sSR },
+        [CONN_SEG_FIN] = { sTW, sFW, sSS, sTW, sFW, sTW, sCL, sTW, sLA, sLI, sTW },
+        [CONN_SEG_ACK] = { sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sLA, sES, sES },
+        [CONN_SEG_RST] = { sCL, sCL, sSS, sCL, sCL, sTW, sCL, sCL, sCL, sCL, sCL },
     },
 };
 
@@ -139,7 +136,6 @@ struct conn *conn_lookup_template(struct conn_table *t, uint8_t proto, uint32_t 
 }
 
 static void set_state(struct conn_table *t, struct conn *c, unsigned state);
-static void set_deadline(struct conn_table *t, struct conn *c, uint32_t timeout);
 
 static void tell_watchers(struct conn_table *t, struct conn *c, unsigned old_state, unsigned new_state)
 {
@@ -190,15 +186,6 @@ static void chain_remove(struct conn_table *t, uint32_t *head, uint32_t idx, boo
         }
         link = rev ? &c->rev_next : &c->fwd_next;
     }
-}
-
-static uint32_t timeout_of(const struct conn_table *t, const struct conn *c)
-{
-    if (c->flags & CONN_F_RESET)
-        return TIMEOUT_RESET;
-    if (c->state == CONN_S_TEMPLATE)
-        return c->template_timeout;
-    return t->timeout[c->state];
 }
 
 /* Takes a free slot, copies entry into it and hashes it; the caller sets state and deadline. */
@@ -257,7 +244,7 @@ struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry)
         c->state = CONN_S_TEMPLATE;
     else
         c->state = c->proto == IPPROTO_TCP ? TCP_S_NONE : CONN_S_UDP;
-    commit(t, c, timeout_of(t, c));
+    commit(t, c, conn_timeout_of(t, c));
     return c;
 }
 
@@ -279,7 +266,7 @@ struct conn *conn_import(struct conn_table *t, const struct conn *entry, uint32_
         /* The same flow moved on: its state and deadline follow, its links stay. */
         memcpy(c->client_mac, entry->client_mac, sizeof c->client_mac);
         set_state(t, c, entry->state);
-        set_deadline(t, c, lifetime);
+        conn_set_deadline(t, c, lifetime);
         tell_watchers(t, c, c->state, c->state);
     } else {
         if (c)
@@ -335,11 +322,10 @@ void conn_delete(struct conn_table *t, struct conn *c)
     unhash_and_free(t, c);
 }
 
-/* A later deadline only moves the number: the wheel re-files the entry when its slot comes
- * round. An earlier one (a state with a shorter timeout) re-files it now. */
-static void set_deadline(struct conn_table *t, struct conn *c, uint32_t timeout)
+/* An earlier deadline (a state with a shorter timeout) re-files the entry now; watchers that
+ * asked for refreshes hear of one once it moved more than half its timeout past the last told. */
+void conn_move_deadline(struct conn_table *t, struct conn *c, uint32_t expires, uint32_t timeout)
 {
-    uint32_t expires = t->now + timeout;
     if ((int32_t)(expires - c->filed) < 0) {
         wheel_remove(t, c);
         c->expires = expires;
@@ -351,36 +337,17 @@ static void set_deadline(struct conn_table *t, struct conn *c, uint32_t timeout)
         tell_watchers(t, c, c->state, c->state);
 }
 
-static void set_state(struct conn_table *t, struct conn *c, unsigned state)
+void conn_change_state(struct conn_table *t, struct conn *c, unsigned state)
 {
-    if (state == c->state)
-        return;
     unsigned old_state = c->state;
     c->state = (uint8_t)state;
     tell_watchers(t, c, old_state, state);
 }
 
-void conn_tcp_update(struct conn_table *t, struct conn *c, enum conn_dir dir, uint8_t tcp_flags)
+static void set_state(struct conn_table *t, struct conn *c, unsigned state)
 {
-    int seg;
-    if (tcp_flags & TH_RST_)
-        seg = SEG_RST;
-    else if (tcp_flags & TH_SYN_)
-        seg = SEG_SYN;
-    else if (tcp_flags & TH_FIN_)
-        seg = SEG_FIN;
-    else if (tcp_flags & TH_ACK_)
-        seg = SEG_ACK;
-    else
-        seg = -1;
-    if (seg >= 0 && c->state < TCP_S_COUNT)
-        set_state(t, c, tcp_transitions[dir][seg][c->state]);
-    set_deadline(t, c, timeout_of(t, c));
-}
-
-void conn_touch(struct conn_table *t, struct conn *c)
-{
-    set_deadline(t, c, timeout_of(t, c));
+    if (state != c->state)
+        conn_change_state(t, c, state);
 }
 
 void conn_mark_reset(struct conn_table *t, struct conn *c)
@@ -388,7 +355,7 @@ void conn_mark_reset(struct conn_table *t, struct conn *c)
     c->flags |= CONN_F_RESET;
     if (c->proto == IPPROTO_TCP)
         set_state(t, c, TCP_S_CLOSE);
-    set_deadline(t, c, timeout_of(t, c));
+    conn_set_deadline(t, c, conn_timeout_of(t, c));
 }
 
 uint32_t conn_expire_tick(struct conn_table *t, uint32_t now)

@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "inline.h"
+#include "packet.h"
 #include "siphash.h"
 
 #define CONN_NONE UINT32_MAX
@@ -188,11 +189,66 @@ bool conn_watch(struct conn_table *t, conn_state_cb cb, void *arg, bool refreshe
 uint32_t conn_lifetime(const struct conn_table *t, const struct conn *c);
 void conn_delete(struct conn_table *t, struct conn *c);
 
+/* ---- the per-packet updates, inline; their rare parts stay in conn.c ---- */
+
+/* An entry rawlb dropped lives on just long enough to answer the client's next segment. */
+#define CONN_TIMEOUT_RESET 10
+/* The segment kinds of IPVS's NAT state table, conn_tcp_transitions[dir][kind][state]. */
+enum conn_seg { CONN_SEG_SYN, CONN_SEG_FIN, CONN_SEG_ACK, CONN_SEG_RST, CONN_SEG_KINDS };
+extern const uint8_t conn_tcp_transitions[2][CONN_SEG_KINDS][TCP_S_COUNT];
+/* For the inline updates only: the entry goes to another state (its watchers are told); its
+ * deadline moves earlier than the wheel slot it sits in, or watchers want refreshes. */
+void conn_change_state(struct conn_table *t, struct conn *c, unsigned state);
+void conn_move_deadline(struct conn_table *t, struct conn *c, uint32_t expires, uint32_t timeout);
+
+FAST_INLINE uint32_t conn_timeout_of(const struct conn_table *t, const struct conn *c)
+{
+    if (c->flags & CONN_F_RESET)
+        return CONN_TIMEOUT_RESET;
+    if (c->state == CONN_S_TEMPLATE)
+        return c->template_timeout;
+    return t->timeout[c->state];
+}
+
+/* A later deadline only moves the number: the wheel re-files the entry when its slot comes
+ * round (conn_expire_tick). */
+FAST_INLINE void conn_set_deadline(struct conn_table *t, struct conn *c, uint32_t timeout)
+{
+    uint32_t expires = t->now + timeout;
+    if ((int32_t)(expires - c->filed) < 0 || t->refresh_watched)
+        conn_move_deadline(t, c, expires, timeout);
+    else
+        c->expires = expires;
+}
+
 /* Advance the TCP state machine for a segment seen in dir with these TCP flags
  * (TH_SYN/TH_FIN/TH_ACK/TH_RST bits as in the header) and refresh the deadline. */
-void conn_tcp_update(struct conn_table *t, struct conn *c, enum conn_dir dir, uint8_t tcp_flags);
+FAST_INLINE void conn_tcp_update(struct conn_table *t, struct conn *c, enum conn_dir dir, uint8_t tcp_flags)
+{
+    int seg;
+    if (tcp_flags & TH_RST_)
+        seg = CONN_SEG_RST;
+    else if (tcp_flags & TH_SYN_)
+        seg = CONN_SEG_SYN;
+    else if (tcp_flags & TH_FIN_)
+        seg = CONN_SEG_FIN;
+    else if (tcp_flags & TH_ACK_)
+        seg = CONN_SEG_ACK;
+    else
+        seg = -1;
+    if (seg >= 0 && c->state < TCP_S_COUNT) {
+        unsigned next = conn_tcp_transitions[dir][seg][c->state];
+        if (next != c->state)
+            conn_change_state(t, c, next);
+    }
+    conn_set_deadline(t, c, conn_timeout_of(t, c));
+}
+
 /* Refresh the deadline of a UDP entry, or of a template (from its template_timeout). */
-void conn_touch(struct conn_table *t, struct conn *c);
+FAST_INLINE void conn_touch(struct conn_table *t, struct conn *c)
+{
+    conn_set_deadline(t, c, conn_timeout_of(t, c));
+}
 /* Mark an entry dropped by rawlb: its next client packet is answered with an RST. */
 void conn_mark_reset(struct conn_table *t, struct conn *c);
 
