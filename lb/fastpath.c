@@ -149,24 +149,24 @@ uint32_t fastpath_drop_server(struct fastpath *fp, unsigned svc, unsigned rs)
     return d.marked;
 }
 
+/* The vnet header's fields are read one by one where they sit: each frame needs two or three
+ * of them, not a copy of the whole header. */
 FAST_INLINE bool needs_csum(const uint8_t *buf)
 {
-    struct virtio_net_hdr h;
-    memcpy(&h, buf, sizeof h);
-    return (h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
+    return (buf[offsetof(struct virtio_net_hdr, flags)] & VIRTIO_NET_HDR_F_NEEDS_CSUM) != 0;
 }
 
 /* Largest IP packet this frame puts on the wire: the frame itself, or for a GSO superframe
  * one segment (headers plus gso_size). 0 when the vnet header cannot be right. */
 FAST_INLINE size_t wire_ip_len(const uint8_t *buf, const struct parsed *p)
 {
-    struct virtio_net_hdr h;
-    memcpy(&h, buf, sizeof h);
-    if (h.gso_type == VIRTIO_NET_HDR_GSO_NONE)
+    if (buf[offsetof(struct virtio_net_hdr, gso_type)] == VIRTIO_NET_HDR_GSO_NONE)
         return p->ip_len;
-    if (h.gso_size == 0 || !p->l4_hlen)
+    uint16_t gso_size;
+    memcpy(&gso_size, buf + offsetof(struct virtio_net_hdr, gso_size), sizeof gso_size);
+    if (gso_size == 0 || !p->l4_hlen)
         return 0; /* no segment size, or nothing the kernel can segment (not TCP or UDP) */
-    size_t seg = p->ip_hlen + p->l4_hlen + h.gso_size;
+    size_t seg = p->ip_hlen + p->l4_hlen + gso_size;
     return seg < p->ip_len ? seg : p->ip_len;
 }
 
@@ -174,7 +174,7 @@ FAST_INLINE size_t wire_ip_len(const uint8_t *buf, const struct parsed *p)
  * fragmentation-needed reply built in buf when it does not and DF is set, DROP when it does not
  * fit otherwise, or -1 when it fits. icmp_src is the address the sender knows us by. */
 FAST_INLINE int check_mtu(struct fastpath *fp, uint8_t *buf, size_t *len, const struct parsed *p, unsigned mtu,
-                     uint32_t icmp_src, bool back_to_ext)
+                          uint32_t icmp_src, bool back_to_ext)
 {
     size_t wire = wire_ip_len(buf, p);
     if (wire == 0)
@@ -297,7 +297,7 @@ FAST_INLINE void track(struct fastpath *fp, struct conn *c, const struct parsed 
 
 /* Sends a client's packet on to its real server: state, counters, rewrite. */
 FAST_INLINE enum fp_verdict forward_in(struct fastpath *fp, struct conn *c, uint8_t *buf, size_t *len,
-                                  struct parsed *p, uint32_t now)
+                                       struct parsed *p, uint32_t now)
 {
     const uint8_t *mac = neigh_lookup(fp->neigh, c->daddr);
     if (!mac)
@@ -316,7 +316,7 @@ FAST_INLINE enum fp_verdict forward_in(struct fastpath *fp, struct conn *c, uint
 
 /* Sends a real server's reply on to its client from VIP:port. */
 FAST_INLINE enum fp_verdict forward_out(struct fastpath *fp, struct conn *c, uint8_t *buf, size_t *len,
-                                   struct parsed *p, uint32_t now)
+                                        struct parsed *p, uint32_t now)
 {
     int v = check_mtu(fp, buf, len, p, fp->cfg.ext_mtu, fp->cfg.nat_ip, false);
     if (v >= 0)
