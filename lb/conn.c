@@ -188,8 +188,9 @@ static void chain_remove(struct conn_table *t, uint32_t *head, uint32_t idx, boo
     }
 }
 
-/* Takes a free slot, copies entry into it and hashes it; the caller sets state and deadline. */
-static struct conn *insert(struct conn_table *t, const struct conn *entry)
+/* Takes a free slot, copies entry into it and hashes it (fwd_b: its forward bucket, when it is
+ * hashed forward); the caller sets state and deadline. */
+static struct conn *insert(struct conn_table *t, const struct conn *entry, uint32_t fwd_b)
 {
     uint32_t idx;
     if (t->free_head != CONN_NONE) {
@@ -209,9 +210,8 @@ static struct conn *insert(struct conn_table *t, const struct conn *entry)
     c->controlled = 0;
     c->fwd_next = c->rev_next = CONN_NONE;
     if (hashed_fwd(c)) {
-        uint32_t b = fwd_bucket(t, c);
-        c->fwd_next = t->fwd_buckets[b];
-        t->fwd_buckets[b] = idx;
+        c->fwd_next = t->fwd_buckets[fwd_b];
+        t->fwd_buckets[fwd_b] = idx;
     }
     if (hashed_rev(c)) {
         uint32_t b = rev_bucket(t, c);
@@ -235,9 +235,20 @@ static void commit(struct conn_table *t, struct conn *c, uint32_t lifetime)
     tell_watchers(t, c, CONN_S_COUNT, c->state);
 }
 
+/* insert's forward bucket for entry (none when it is not hashed forward). */
+static uint32_t fwd_bucket_of(const struct conn_table *t, const struct conn *entry)
+{
+    return hashed_fwd(entry) ? fwd_bucket(t, entry) : 0;
+}
+
 struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry)
 {
-    struct conn *c = insert(t, proto_entry);
+    return conn_create_in_bucket(t, proto_entry, fwd_bucket_of(t, proto_entry));
+}
+
+struct conn *conn_create_in_bucket(struct conn_table *t, const struct conn *proto_entry, uint32_t fwd_b)
+{
+    struct conn *c = insert(t, proto_entry, fwd_b);
     if (!c)
         return NULL;
     if (c->flags & CONN_F_TEMPLATE)
@@ -271,7 +282,7 @@ struct conn *conn_import(struct conn_table *t, const struct conn *entry, uint32_
     } else {
         if (c)
             conn_delete(t, c);
-        c = insert(t, entry);
+        c = insert(t, entry, fwd_bucket_of(t, entry));
         if (c)
             commit(t, c, lifetime);
     }

@@ -141,18 +141,24 @@ FAST_INLINE uint32_t conn_bucket(const struct conn_table *t, uint8_t proto, uint
            t->bucket_mask;
 }
 
-/* The lookups of every packet, inline in the fast path. */
-FAST_INLINE struct conn *conn_lookup_in(struct conn_table *t, uint8_t proto, uint32_t caddr, uint16_t cport,
-                                          uint32_t vaddr, uint16_t vport)
+/* The lookups of every packet, inline in the fast path. conn_lookup_in_bucket takes the key's
+ * bucket (conn_bucket) from a caller that keeps it for conn_create_in_bucket should it miss. */
+FAST_INLINE struct conn *conn_lookup_in_bucket(struct conn_table *t, uint32_t bucket, uint8_t proto, uint32_t caddr,
+                                               uint16_t cport, uint32_t vaddr, uint16_t vport)
 {
-    for (uint32_t i = t->fwd_buckets[conn_bucket(t, proto, caddr, cport, vaddr, vport)]; i != CONN_NONE;
-         i = t->pool[i].fwd_next) {
+    for (uint32_t i = t->fwd_buckets[bucket]; i != CONN_NONE; i = t->pool[i].fwd_next) {
         struct conn *c = &t->pool[i];
         if (c->caddr == caddr && c->cport == cport && c->vaddr == vaddr && c->vport == vport &&
             c->proto == proto && !(c->flags & CONN_F_TEMPLATE))
             return c;
     }
     return NULL;
+}
+FAST_INLINE struct conn *conn_lookup_in(struct conn_table *t, uint8_t proto, uint32_t caddr, uint16_t cport,
+                                        uint32_t vaddr, uint16_t vport)
+{
+    return conn_lookup_in_bucket(t, conn_bucket(t, proto, caddr, cport, vaddr, vport), proto, caddr, cport, vaddr,
+                                 vport);
 }
 FAST_INLINE struct conn *conn_lookup_out(struct conn_table *t, uint8_t proto, uint32_t daddr, uint16_t dport,
                                            uint32_t caddr, uint16_t cport)
@@ -175,6 +181,10 @@ struct conn *conn_lookup_template(struct conn_table *t, uint8_t proto, uint32_t 
  * flags, svc, rs, template (CONN_NONE or a template's index), template_timeout for templates
  * and client_mac. NULL when the table is full (counted). */
 struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry);
+/* conn_create for a flow entry whose forward bucket the caller has from its conn_lookup_in_bucket
+ * of the same key, so the key is hashed once for both (a one-packet entry, hashed only in
+ * reverse, ignores it). Not for templates. */
+struct conn *conn_create_in_bucket(struct conn_table *t, const struct conn *proto_entry, uint32_t fwd_bucket);
 /* An entry as another director had it (HA sync): like conn_create but entry->state is kept,
  * the entry dies in lifetime seconds unless refreshed, and its template index, template_timeout
  * and client_mac are taken as given. An entry with the same key is replaced. NULL when the table

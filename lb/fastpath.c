@@ -239,8 +239,10 @@ static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, ui
     return rs;
 }
 
-/* A packet from a client that opens a flow of service svc_idx: a server, an entry. */
-static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, unsigned svc_idx, enum fp_drop *why)
+/* A packet from a client that opens a flow of service svc_idx: a server, an entry (fwd_bucket:
+ * its key's, from the lookup that missed). */
+static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, unsigned svc_idx, uint32_t fwd_bucket,
+                             enum fp_drop *why)
 {
     struct service *svc = &fp->services->svc[svc_idx];
     uint32_t template;
@@ -268,7 +270,7 @@ static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, unsign
         .dport = dst->port, .proto = p->proto, .flags = svc->one_packet ? CONN_F_ONE_PACKET : 0,
         .svc = (uint16_t)svc_idx, .rs = (uint16_t)rs, .template = template,
     };
-    struct conn *c = conn_create(&fp->conns, &proto_entry);
+    struct conn *c = conn_create_in_bucket(&fp->conns, &proto_entry, fwd_bucket);
     if (!c)
         *why = FP_DROP_TABLE_FULL;
     return c;
@@ -411,7 +413,8 @@ static enum fp_verdict refuse(struct fastpath *fp, uint8_t *buf, size_t *len, co
 }
 
 /* A client's TCP/UDP packet without a usable entry: a new flow, or the unknown-flow rule. */
-static enum fp_verdict unknown_flow(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p, uint32_t now)
+static enum fp_verdict unknown_flow(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p, uint32_t now,
+                                    uint32_t fwd_bucket)
 {
     bool mid_flow = p->proto == IPPROTO_TCP && !is_new_flow_syn(p->tcp_flags);
     if (mid_flow && (int32_t)(fp->grace_until - now) > 0)
@@ -423,7 +426,7 @@ static enum fp_verdict unknown_flow(struct fastpath *fp, uint8_t *buf, size_t *l
     if (mid_flow) /* its entry expired, or never was here: the client learns at once */
         return refuse(fp, buf, len, p, now, FP_DROP_NOT_SYN);
     enum fp_drop why;
-    struct conn *c = new_flow(fp, p, (unsigned)svc_idx, &why);
+    struct conn *c = new_flow(fp, p, (unsigned)svc_idx, fwd_bucket, &why);
     return c ? forward_in(fp, c, buf, len, p, now) : drop(fp, why);
 }
 
@@ -441,7 +444,8 @@ static enum fp_verdict from_client(struct fastpath *fp, uint8_t *buf, size_t *le
         return icmp_from_client(fp, buf, len, p);
     if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
         return drop(fp, FP_DROP_NO_SERVICE);
-    struct conn *c = conn_lookup_in(&fp->conns, p->proto, p->saddr, p->sport, p->daddr, p->dport);
+    uint32_t fwd_bucket = conn_bucket(&fp->conns, p->proto, p->saddr, p->sport, p->daddr, p->dport);
+    struct conn *c = conn_lookup_in_bucket(&fp->conns, fwd_bucket, p->proto, p->saddr, p->sport, p->daddr, p->dport);
     bool syn = p->proto == IPPROTO_TCP && is_new_flow_syn(p->tcp_flags);
     if (c && (c->flags & CONN_F_RESET)) {
         /* Its server was taken away: tell the client at once instead of letting it time out
@@ -458,7 +462,7 @@ static enum fp_verdict from_client(struct fastpath *fp, uint8_t *buf, size_t *le
         conn_delete(&fp->conns, c);
         c = NULL;
     }
-    return c ? forward_in(fp, c, buf, len, p, now) : unknown_flow(fp, buf, len, p, now);
+    return c ? forward_in(fp, c, buf, len, p, now) : unknown_flow(fp, buf, len, p, now, fwd_bucket);
 }
 
 static enum fp_verdict from_server(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p, uint32_t now)
