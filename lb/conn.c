@@ -137,7 +137,7 @@ struct conn *conn_lookup_template(struct conn_table *t, uint8_t proto, uint32_t 
 
 static void set_state(struct conn_table *t, struct conn *c, unsigned state);
 
-static void tell_watchers(struct conn_table *t, struct conn *c, unsigned old_state, unsigned new_state)
+FAST_INLINE void tell_watchers(struct conn_table *t, struct conn *c, unsigned old_state, unsigned new_state)
 {
     c->told_expires = c->expires;
     for (unsigned i = 0; i < t->n_watchers; i++)
