@@ -265,11 +265,21 @@ static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, unsign
         if (c)
             conn_delete(&fp->conns, c); /* dropped with its server earlier: start afresh */
     }
-    struct conn proto_entry = {
-        .caddr = p->saddr, .cport = p->sport, .vaddr = p->daddr, .vport = p->dport, .daddr = dst->addr,
-        .dport = dst->port, .proto = p->proto, .flags = svc->one_packet ? CONN_F_ONE_PACKET : 0,
-        .svc = (uint16_t)svc_idx, .rs = (uint16_t)rs, .template = template,
-    };
+    /* Field by field into a zeroed entry: a designated initializer of this size is built in a
+     * temporary and copied (gcc 12), some 50 instructions more per new flow. */
+    struct conn proto_entry;
+    memset(&proto_entry, 0, sizeof proto_entry);
+    proto_entry.caddr = p->saddr;
+    proto_entry.cport = p->sport;
+    proto_entry.vaddr = p->daddr;
+    proto_entry.vport = p->dport;
+    proto_entry.daddr = dst->addr;
+    proto_entry.dport = dst->port;
+    proto_entry.proto = p->proto;
+    proto_entry.flags = svc->one_packet ? CONN_F_ONE_PACKET : 0;
+    proto_entry.svc = (uint16_t)svc_idx;
+    proto_entry.rs = (uint16_t)rs;
+    proto_entry.template = template;
     struct conn *c = conn_create_in_bucket(&fp->conns, &proto_entry, fwd_bucket);
     if (!c)
         *why = FP_DROP_TABLE_FULL;
