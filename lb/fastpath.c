@@ -66,6 +66,16 @@ static void on_conn_state(void *arg, struct conn *c, unsigned old_state, unsigne
         __atomic_add_fetch(fastpath_counter_for(rs, new_state), 1, __ATOMIC_RELAXED);
 }
 
+_Static_assert(sizeof(struct fastpath_stats) % sizeof(uint64_t) == 0, "fastpath_stats: uint64_t counters only");
+
+void fastpath_stats_add(struct fastpath_stats *sum, const struct fastpath_stats *s)
+{
+    uint64_t *t = (uint64_t *)sum;
+    const uint64_t *p = (const uint64_t *)s;
+    for (size_t i = 0; i < sizeof *s / sizeof(uint64_t); i++)
+        t[i] += p[i];
+}
+
 void fastpath_fold_stats(struct fastpath *fp)
 {
     for (unsigned i = 0; i < fp->services->n; i++) {

@@ -146,6 +146,9 @@ uint32_t fastpath_drop_server(struct fastpath *fp, unsigned svc, unsigned rs);
  * these shared counters with atomic operations (the schedulers read them). */
 uint32_t *fastpath_counter_for(struct real_server *rs, unsigned state);
 
+/* sum += s, counter by counter (the workers' counters, summed when read). */
+void fastpath_stats_add(struct fastpath_stats *sum, const struct fastpath_stats *s);
+
 /* Adds what this fastpath counted per real server and service into the service table and
  * starts counting afresh (the main thread, before it reads or renumbers the table). */
 void fastpath_fold_stats(struct fastpath *fp);

@@ -143,14 +143,20 @@ static void publish_metrics(struct daemon *d)
         return;
     struct fastpath_stats fs;
     struct workers_totals t;
+    struct metrics_worker_view per_worker[FLOW_MAX_WORKERS];
     workers_sum_stats(&d->workers, &fs);
     workers_totals(&d->workers, &t);
+    for (unsigned i = 0; i < d->workers.n; i++)
+        per_worker[i] = (struct metrics_worker_view){
+            .frames = d->fps[i]->stats.rx_ext + d->fps[i]->stats.rx_int, .conn_entries = d->fps[i]->conns.count,
+        };
     struct metrics_view v = {
         .services = &d->services, .fp = &fs, .health = health_describe, .health_arg = &d->health,
         .ext_if = d->cfg.ext_if, .int_if = d->cfg.int_if, .conn_entries = t.conn_entries,
         .conn_capacity = t.conn_capacity, .conns_created = t.conns_created, .conns_expired = t.conns_expired,
         .rx_kernel_drops_ext = t.rx_ext.kernel_drops, .rx_kernel_drops_int = t.rx_int.kernel_drops,
-        .tx_failed_ext = t.tx_ext.failed, .tx_failed_int = t.tx_int.failed,
+        .rx_too_old_ext = t.rx_ext.too_old, .rx_too_old_int = t.rx_int.too_old, .n_workers = d->workers.n,
+        .workers = per_worker, .tx_failed_ext = t.tx_ext.failed, .tx_failed_int = t.tx_int.failed,
     };
     struct metrics_ha_view ha;
     if (d->cfg.ha.enabled)
@@ -479,10 +485,11 @@ static void log_counters(struct daemon *d)
     workers_sum_stats(&d->workers, &fs);
     workers_totals(&d->workers, &t);
     log_info("frames: ext rx %llu tx %llu, int rx %llu tx %llu; receive buffer drops: ext %llu int %llu; "
-             "send failures: ext %llu int %llu",
+             "overload drops: ext %llu int %llu; send failures: ext %llu int %llu",
              (unsigned long long)s->rx_ext, (unsigned long long)s->tx_ext, (unsigned long long)s->rx_int,
              (unsigned long long)s->tx_int, (unsigned long long)t.rx_ext.kernel_drops,
-             (unsigned long long)t.rx_int.kernel_drops, (unsigned long long)t.tx_ext.failed,
+             (unsigned long long)t.rx_int.kernel_drops, (unsigned long long)t.rx_ext.too_old,
+             (unsigned long long)t.rx_int.too_old, (unsigned long long)t.tx_ext.failed,
              (unsigned long long)t.tx_int.failed);
     log_info("connections: %llu created, %llu expired, %u in the table",
              (unsigned long long)t.conns_created, (unsigned long long)t.conns_expired, t.conn_entries);

@@ -199,6 +199,10 @@ static void render_interfaces(struct textout *o, const struct metrics_view *v)
                    (unsigned long long)v->rx_kernel_drops_ext);
     textout_printf(o, "rawlb_receive_buffer_drops_total{interface=\"%s\"} %llu\n", in,
                    (unsigned long long)v->rx_kernel_drops_int);
+    family(o, "rawlb_overload_drops_total", "counter",
+           "Frames dropped unprocessed in overload for having waited too long in the receive buffer, per interface.");
+    textout_printf(o, "rawlb_overload_drops_total{interface=\"%s\"} %llu\n", ext, (unsigned long long)v->rx_too_old_ext);
+    textout_printf(o, "rawlb_overload_drops_total{interface=\"%s\"} %llu\n", in, (unsigned long long)v->rx_too_old_int);
     family(o, "rawlb_send_failures_total", "counter", "Frames the kernel refused to send, per interface.");
     textout_printf(o, "rawlb_send_failures_total{interface=\"%s\"} %llu\n", ext, (unsigned long long)v->tx_failed_ext);
     textout_printf(o, "rawlb_send_failures_total{interface=\"%s\"} %llu\n", in, (unsigned long long)v->tx_failed_int);
@@ -404,6 +408,20 @@ const struct metrics_ha_view *metrics_ha_fill(struct metrics_ha_view *out, struc
     return out;
 }
 
+static void render_workers(struct textout *o, const struct metrics_view *v)
+{
+    if (!v->n_workers)
+        return;
+    family(o, "rawlb_worker_frames_total", "counter",
+           "Frames each fast-path worker received on both interfaces (--workers: how flows are spread).");
+    for (unsigned i = 0; i < v->n_workers; i++)
+        textout_printf(o, "rawlb_worker_frames_total{worker=\"%u\"} %llu\n", i,
+                       (unsigned long long)v->workers[i].frames);
+    family(o, "rawlb_worker_conn_table_entries", "gauge", "Entries in each worker's connection table.");
+    for (unsigned i = 0; i < v->n_workers; i++)
+        textout_printf(o, "rawlb_worker_conn_table_entries{worker=\"%u\"} %u\n", i, v->workers[i].conn_entries);
+}
+
 size_t metrics_render(const struct metrics_view *v, char *buf, size_t len)
 {
     struct textout o;
@@ -422,6 +440,7 @@ size_t metrics_render(const struct metrics_view *v, char *buf, size_t len)
     textout_printf(&o, "rawlb_conn_created_total %llu\n", (unsigned long long)v->conns_created);
     family(&o, "rawlb_conn_expired_total", "counter", "Connection table entries expired.");
     textout_printf(&o, "rawlb_conn_expired_total %llu\n", (unsigned long long)v->conns_expired);
+    render_workers(&o, v);
     if (v->ha)
         render_ha(&o, v->ha);
     family(&o, "rawlb_build_info", "gauge", "rawlb's version.");

@@ -61,6 +61,12 @@ struct metrics_ha_view {
     uint32_t sync_queued, sync_in_flight;
 };
 
+/* One fast-path worker (--workers): how the fanout spreads the flows. */
+struct metrics_worker_view {
+    uint64_t frames;       /* received on both interfaces */
+    uint32_t conn_entries; /* its table's entries */
+};
+
 /* Everything one snapshot shows, read by metrics_render only. */
 struct metrics_view {
     const struct service_table *services;
@@ -71,8 +77,11 @@ struct metrics_view {
     uint32_t conn_entries, conn_capacity;
     uint64_t conns_created, conns_expired;
     uint64_t rx_kernel_drops_ext, rx_kernel_drops_int; /* receive buffer overruns */
+    uint64_t rx_too_old_ext, rx_too_old_int;           /* dropped unread in overload (capture.h) */
     uint64_t tx_failed_ext, tx_failed_int;             /* sendmmsg failures */
     const struct metrics_ha_view *ha;                  /* NULL without --ha-role: no rawlb_ha_* */
+    unsigned n_workers;
+    const struct metrics_worker_view *workers;         /* n_workers of them */
 };
 
 /* Renders the exposition text into buf (always NUL-terminated when len > 0). Returns the length

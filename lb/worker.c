@@ -273,23 +273,11 @@ unsigned workers_owner_of(const struct worker_set *s, const struct conn *c)
     return flow_worker_of_entry(&s->map, c);
 }
 
-/* Every counter struct summed here is made of uint64_t counters only. */
-static void add_counters(void *total, const void *part, size_t size)
-{
-    uint64_t *t = total;
-    const uint64_t *p = part;
-    for (size_t i = 0; i < size / sizeof(uint64_t); i++)
-        t[i] += p[i];
-}
-_Static_assert(sizeof(struct fastpath_stats) % sizeof(uint64_t) == 0, "fastpath_stats: uint64_t counters only");
-_Static_assert(sizeof(struct capture_stats) % sizeof(uint64_t) == 0, "capture_stats: uint64_t counters only");
-_Static_assert(sizeof(struct xmit_stats) % sizeof(uint64_t) == 0, "xmit_stats: uint64_t counters only");
-
 void workers_sum_stats(const struct worker_set *s, struct fastpath_stats *out)
 {
     memset(out, 0, sizeof *out);
     for (unsigned i = 0; i < s->n; i++)
-        add_counters(out, &s->w[i].fp.stats, sizeof *out);
+        fastpath_stats_add(out, &s->w[i].fp.stats);
 }
 
 void workers_totals(struct worker_set *s, struct workers_totals *t)
@@ -303,9 +291,9 @@ void workers_totals(struct worker_set *s, struct workers_totals *t)
         t->conns_expired += w->fp.conns.stats.expired;
         t->conn_entries += w->fp.conns.count;
         t->conn_capacity += w->fp.conns.capacity;
-        add_counters(&t->rx_ext, &w->rx_ext.stats, sizeof t->rx_ext);
-        add_counters(&t->rx_int, &w->rx_int.stats, sizeof t->rx_int);
-        add_counters(&t->tx_ext, &w->tx_ext.stats, sizeof t->tx_ext);
-        add_counters(&t->tx_int, &w->tx_int.stats, sizeof t->tx_int);
+        capture_stats_add(&t->rx_ext, &w->rx_ext.stats);
+        capture_stats_add(&t->rx_int, &w->rx_int.stats);
+        xmit_stats_add(&t->tx_ext, &w->tx_ext.stats);
+        xmit_stats_add(&t->tx_int, &w->tx_int.stats);
     }
 }

@@ -175,6 +175,22 @@ rs_udpd() {
 http() { timeout 70 ip netns exec "${P}c" curl -sS --connect-timeout 3 -m 60 "$@"; }
 udpq() { timeout 20 ip netns exec "${P}c" "$PY" "$E2E/nethelper.py" udpq "$@"; }
 ctl()  { timeout 5 "$CTL" --ctl "$SOCK" "$@"; }
+# metric NAME{LABELS}: its value in rawlb's /metrics at $MX (the test's --metrics), scraped from
+# rs1 (the director's monitoring side); "missing" when it is not there
+metric() {
+  local out
+  out=$(timeout 10 ip netns exec "${P}rs1" curl -sS -m 5 "http://$MX/metrics") || fail "GET http://$MX/metrics failed"
+  awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print "missing" }' <<<"$out"
+}
+# metric_after NAME{LABELS} BEFORE: its value once the once-a-second snapshot shows a change from
+# BEFORE (BEFORE after 3 s without one)
+metric_after() {
+  local v i
+  for ((i = 0; i < 30; i++)); do
+    v=$(metric "$1"); [ "$v" != "$2" ] && break; sleep 0.1
+  done
+  echo "$v"
+}
 
 # start_rawlb ARGS...: rawlb in ns lb with its own --ctl/--pidfile, logging to $LOG; waits for the ctl socket
 start_rawlb() {

@@ -35,10 +35,6 @@ except socket.timeout:
     print("TIMEOUT %d" % ms(), flush=True)
 EOF
 idle() { timeout 30 ip netns exec "${P}c" "$PY" "$W/idle.py" "$1"; }
-metric() {
-  timeout 10 ip netns exec "${P}rs1" curl -sS -m 5 "http://$MX/metrics" |
-    awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print "missing" }'
-}
 RST='rawlb_replies_total{kind="rst"}'
 entry_of() { ctl -L -n -c | grep -c " $1 "; } # CLIENTIP:PORT: its entries in the table
 

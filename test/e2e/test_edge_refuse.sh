@@ -19,21 +19,6 @@ rs_nginx 1
 start_rawlb -e ext -i int -n $NAT --metrics $MX -t $VIP:80 -r 203.0.113.11:80
 wait_http http://$VIP/
 
-# metric NAME{LABELS}: its value in /metrics, scraped from rs1 (the director's monitoring side)
-metric() {
-  local out
-  out=$(timeout 10 ip netns exec "${P}rs1" curl -sS -m 5 "http://$MX/metrics") || fail "GET http://$MX/metrics failed"
-  awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print "missing" }' <<<"$out"
-}
-# metric_after NAME{LABELS} BEFORE: its value once the once-a-second snapshot shows a change from
-# BEFORE (BEFORE after 3 s without one)
-metric_after() {
-  local v i
-  for ((i = 0; i < 30; i++)); do
-    v=$(metric "$1"); [ "$v" != "$2" ] && break; sleep 0.1
-  done
-  echo "$v"
-}
 RST='rawlb_replies_total{kind="rst"}'
 LIMITED='rawlb_drops_total{reason="rate_limited"}'
 
