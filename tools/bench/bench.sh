@@ -9,8 +9,10 @@
 # (each over its first to last frame), one-way latency of every stamped frame that arrived (the
 # sinks' histograms added), loss = 1 - frames the sinks counted / frames offered (each sink runs
 # until 2 s after its last frame, so what a balancer had queued still counts). Through rawlb that
-# test is the overload one: its drops are read from its own counters (Prometheus --metrics, before
-# and after) and set against the frames the sinks missed.
+# test is the overload one. Every frame lost past the client's link is looked for where it can be
+# dropped, from counters read before and after the test: the kernel's drop counters of every
+# interface of the path (`ip -s -s -j link` in each namespace), the host's backlog drops
+# (/proc/net/softnet_stat), rawlb's own (Prometheus --metrics) and the sinks'.
 # The paths are measured in turn and the whole round is repeated RUNS times (rounds interleave, so
 # slow drift of the machine hits every path alike). Around every test the CPU time of every task in
 # the director's and the real servers' namespaces (utime+stime from /proc/PID/task/TID/stat), of the
@@ -201,6 +203,14 @@ measure() { # cpufile cmd...: runs cmd between two snaps; cpufile.client gets it
   snap 1 >> $f
 }
 metrics() { is_lb $1 && ns ${P}lb1 curl -s -m 2 http://$METRICS/metrics; true; }
+links() { # every interface's counters in each namespace of the path ("L ns json": the kernel's own
+          # drops on each hop), then /proc/net/softnet_stat ("N" lines: per CPU, its second column
+          # the frames a full backlog dropped). softnet_stat is per host, not per namespace: read in
+          # the director's, it still holds every namespace's backlog drops and the host's own.
+  local n
+  for n in c sw lb1 rs1 rs2; do echo "L $n $(ns $P$n ip -s -s -j link show)"; done
+  ns ${P}lb1 sed 's/^/N /' /proc/net/softnet_stat
+}
 run_replay() { # mode run: rawlb-replay from the client into a sink on each real server
   local m=$1 r=$2 out=$W/$1.$2 i pids=""
   for i in 1 2; do
@@ -214,6 +224,7 @@ run_replay() { # mode run: rawlb-replay from the client into a sink on each real
   done
   sleep $SETTLE
   metrics $m > $out.metrics0
+  links > $out.links0
   snap 0 > $out.replay.cpu
   ( ns ${P}c timeout $((RDUR + 15)) "$REPLAY" -i eth0 --gen udp --size 64 --flows $RFLOWS --topspeed \
       --duration $RDUR --to $TARGET:$RPORT --json > $out.replay 2> $out.replay.err
@@ -231,6 +242,7 @@ run_replay() { # mode run: rawlb-replay from the client into a sink on each real
   done
   for i in $pids; do stop_pid $i; done
   snap 1 >> $out.replay.cpu
+  links > $out.links1
   metrics $m > $out.metrics1
 }
 run_load() { # mode run: appends "run mode metric value" lines to $W/results.tsv
@@ -303,16 +315,31 @@ def cpu(test, span=None):
     except Exception as e:
         emit(test + "_cpu_lb", "NA")
 def counters(path):
-    # every "rawlb_..." sample whose name says drop, and the frames sent per interface
+    # every "rawlb_..." sample: name with its labels -> value
     c = {}
     try:
         for line in open(path):
-            x = re.match(r"(rawlb_\w*(?:drop|frames)\w*)(\{[^}]*\})?\s+([\d.eE+]+)$", line.strip())
+            x = re.match(r"(rawlb_\w+)(\{[^}]*\})?\s+([\d.eE+]+)$", line.strip())
             if x:
                 c[x.group(1) + (x.group(2) or "")] = float(x.group(3))
     except OSError:
         pass
     return c
+def links(path):
+    # (namespace, interface, counter) -> value for the kernel's drop counters of every interface,
+    # and the host's backlog drops (softnet_stat's second column, hex, summed over the CPUs)
+    c, backlog = {}, 0
+    for line in open(path):
+        f = line.split(" ", 2)
+        if f[0] == "L":
+            for i in json.loads(f[2]):
+                rx, tx = i["stats64"]["rx"], i["stats64"]["tx"]
+                c[(f[1], i["ifname"], "rx_dropped")] = rx["dropped"]
+                c[(f[1], i["ifname"], "rx_missed")] = rx.get("missed_errors", 0)
+                c[(f[1], i["ifname"], "tx_dropped")] = tx["dropped"]
+        elif f[0] == "N":
+            backlog += int(line.split()[2], 16)
+    return c, backlog
 def replay_span():
     # from the first frame sent to the last one a sink got (the sinks' readings end SINK_IDLE later)
     try:
@@ -342,6 +369,7 @@ if "replay" in tests:
         s = json.load(open(out + ".replay"))
         sinks = [json.load(open("%s.sink%d.json" % (out, i))) for i in (1, 2)]
         got = sum(k["packets"] for k in sinks)
+        emit("replay_offered", s["offered"])
         emit("replay_offered_kpps", "%.1f" % (s["offered"] / s["elapsed_s"] / 1e3))
         emit("replay_delivered_kpps", "%.1f" % (sum(k["pps"] for k in sinks) / 1e3))
         emit("replay_sink_s", "%.2f" % max(k["elapsed_s"] for k in sinks))   # first to last frame
@@ -370,17 +398,33 @@ if "replay" in tests:
     except Exception:
         for k in ("replay_offered_kpps", "replay_delivered_kpps", "replay_loss_pct"):
             emit(k, "NA")
+    # Where the frames past the client's link were dropped, from the counters read before and after
+    # the test: the kernel's per interface (every hop of the path is a veth pair: a full backlog on
+    # the receiving side counts into its rx_dropped and the sending side's tx_dropped alike) and rawlb's.
+    try:
+        (l0, b0), (l1, b1) = links(out + ".links0"), links(out + ".links1")
+        d = {k: v - l0.get(k, 0) for k, v in l1.items()}
+        emit("replay_ext_drops", d[("lb1", "ext", "rx_dropped")] + d[("lb1", "ext", "rx_missed")])
+        emit("replay_int_tx_dropped", d[("lb1", "int", "tx_dropped")])
+        emit("replay_rs_drops", sum(d[("rs%d" % i, "eth0", k)] for i in (1, 2) for k in ("rx_dropped", "rx_missed")))
+        emit("replay_host_backlog_drops", b1 - b0)
+        emit("replay_if_drops", ",".join("%s/%s:%s=%d" % (k[0], k[1], k[2], v) for k, v in sorted(d.items()) if v) or "-")
+    except Exception:
+        for k in ("replay_ext_drops", "replay_int_tx_dropped", "replay_rs_drops", "replay_host_backlog_drops"):
+            emit(k, "NA")
     c0, c1 = counters(out + ".metrics0"), counters(out + ".metrics1")
     if c1:
         delta = {k: c1[k] - c0.get(k, 0) for k in c1}
-        ring = sum(v for k, v in delta.items() if k.startswith("rawlb_receive_buffer_drops_total"))
-        other = {k: v for k, v in delta.items() if "drop" in k and not k.startswith("rawlb_receive_buffer_drops_total") and v}
-        emit("replay_lb_ring_drops", "%d" % ring)
-        emit("replay_lb_other_drops", "%d" % sum(other.values()))
-        def reason(k):   # rawlb_drops_total{reason="x"} -> x; another family -> its name and labels
-            x = re.match(r'rawlb_drops_total\{reason="(\w+)"\}$', k)
-            return x.group(1) if x else re.sub(r"^rawlb_|_total|[{}\"]", "", k)
-        emit("replay_lb_drop_reasons", ",".join("%s=%d" % (reason(k), v) for k, v in sorted(other.items())) or "-")
+        family = lambda name: {k: v for k, v in delta.items() if k == name or k.startswith(name + "{")}
+        emit("replay_lb_ring_drops", "%d" % sum(family("rawlb_receive_buffer_drops_total").values()))
+        # rawlb_overload_drops_total is newer than some builds: absent, it is not a zero
+        overload = family("rawlb_overload_drops_total")
+        emit("replay_lb_overload_drops", "%d" % sum(overload.values()) if overload else "NA")
+        fastpath = family("rawlb_drops_total")
+        emit("replay_lb_fastpath_drops", "%d" % sum(fastpath.values()))
+        emit("replay_lb_drop_reasons", ",".join("%s=%d" % (re.sub(r'.*reason="(\w+)".*', r"\1", k), v)
+                                                for k, v in sorted(fastpath.items()) if v) or "-")
+        emit("replay_lb_send_failures", "%d" % sum(family("rawlb_send_failures_total").values()))
 PY
   log "$m run $r: $(awk -v r=$r -v m=$m '$1==r && $2==m && $3 !~ /cpu/ {printf "%s=%s ", $3, $4}' $W/results.tsv)"
 }
