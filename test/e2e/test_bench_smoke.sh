@@ -34,7 +34,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 modes="route nft haproxy lb"
-"$BIN/rawlb" --help 2>&1 | grep -q -- '--workers' && modes="$modes lbw1"
+# not `--help | grep -q`: under pipefail, grep leaving at the first match can kill rawlb with SIGPIPE
+# and the pipe then fails, dropping lbw1 without a word
+case $("$BIN/rawlb" --help 2>&1) in *--workers*) modes="$modes lbw1" ;; esac
 echo "[$TAG] bench.sh, modes: $modes"
 DUR=1 RUNS=1 RDUR=1 MODES="$modes" MD= README= PNG= TOPO_PREFIX=$P WORK=$W/work \
   "$here/tools/bench/bench.sh" "$BIN" > "$W/summary.md" 2> "$W/bench.err" &
