@@ -41,12 +41,14 @@
 #        LB_WORKERS= for none) RDUR=4 RFLOWS=64 (the rawlb-replay test; RDUR=0 leaves it out)
 #        MD=BENCHMARKS.md README=README.md PNG=docs/bench.png (empty: not written) HISTORY=1 (0: no
 #        History row) TOPO_PREFIX=bn WORK=/tmp/rawlb-bench.PREFIX RAWLB_REV=commit of the build,
-#        when it is not the checkout's HEAD
+#        when it is not the checkout's HEAD; PERF=1: rawlb's threads sampled by `perf record -e
+#        cpu-clock` over each of its tests, the hottest symbols (kernel and rawlb) in WORK/profile.txt
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 B=$here/tools/bench
 build=$(cd "${1:-$here/build}" && pwd)
 DUR=${DUR:-5}; RUNS=${RUNS:-3}; CONNS=${CONNS:-32}; RDUR=${RDUR:-4}; RFLOWS=${RFLOWS:-64}; RPORT=9000
+PERF=${PERF:-0}; PERF_TOP=25 # symbols listed per test
 SINK_IDLE=2          # s a sink waits after its last frame: what a balancer still had queued counts
 METRICS=127.0.0.1:9109   # rawlb's Prometheus endpoint, inside the director's namespace only
 SETTLE=2   # s before the replay test: the previous test's queues drain, rawlb's metrics (published
@@ -203,6 +205,14 @@ measure() { # cpufile cmd...: runs cmd between two snaps; cpufile.client gets it
   snap 1 >> $f
 }
 metrics() { is_lb $1 && ns ${P}lb1 curl -s -m 2 http://$METRICS/metrics; true; }
+profiled() { # mode out test cmd...: cmd, with PERF=1 and a rawlb mode while perf samples rawlb's threads
+  local m=$1 f=$2.$3.perf t=$3; shift 3
+  if [ "$PERF" != 1 ] || ! is_lb $m; then "$@"; return; fi
+  perf record -q -e cpu-clock -p "$(cat $W/lb.pid)" -o "$f" -- sleep "$DUR" > /dev/null 2>&1 & local pp=$!
+  "$@"; wait $pp
+  { echo "== $m $t: rawlb's samples by symbol (self)"
+    perf report -i "$f" --stdio --no-children --sort dso,sym -q 2>/dev/null | grep -v '^$' | head -$PERF_TOP; } >> $W/profile.txt
+}
 links() { # every interface's counters in each namespace of the path ("L ns json": the kernel's own
           # drops on each hop), then /proc/net/softnet_stat ("N" lines: per CPU, its second column
           # the frames a full backlog dropped). softnet_stat is per host, not per namespace: read in
@@ -247,12 +257,14 @@ run_replay() { # mode run: rawlb-replay from the client into a sink on each real
 }
 run_load() { # mode run: appends "run mode metric value" lines to $W/results.tsv
   local m=$1 r=$2 out=$W/$1.$2 e0 e1 tests="ka close tcp"
-  measure $out.ka.cpu ns ${P}c wrk -t2 -c$CONNS -d${DUR}s --latency http://$TARGET/ > $out.ka 2>&1
-  measure $out.close.cpu ns ${P}c wrk -t2 -c$CONNS -d${DUR}s --latency -H "Connection: close" http://$TARGET/ > $out.close 2>&1
-  measure $out.tcp.cpu ns ${P}c timeout $((DUR + 10)) iperf3 -c $TARGET -t $DUR -J > $out.tcp 2>&1
+  profiled $m $out ka measure $out.ka.cpu ns ${P}c wrk -t2 -c$CONNS -d${DUR}s --latency http://$TARGET/ > $out.ka 2>&1
+  profiled $m $out close measure $out.close.cpu ns ${P}c wrk -t2 -c$CONNS -d${DUR}s --latency -H "Connection: close" \
+    http://$TARGET/ > $out.close 2>&1
+  profiled $m $out tcp measure $out.tcp.cpu ns ${P}c timeout $((DUR + 10)) iperf3 -c $TARGET -t $DUR -J > $out.tcp 2>&1
   if [ $m != haproxy ]; then
     e0=$(udp_rcvbuf_errors ${P}rs1)
-    measure $out.udp.cpu ns ${P}c timeout $((DUR + 10)) iperf3 -c $TARGET -u -l 64 -b 0 -t $DUR -J > $out.udp 2>&1
+    profiled $m $out udp measure $out.udp.cpu ns ${P}c timeout $((DUR + 10)) iperf3 -c $TARGET -u -l 64 -b 0 -t $DUR -J \
+      > $out.udp 2>&1
     e1=$(udp_rcvbuf_errors ${P}rs1)
     echo "$r $m udp_rs_rcvbuf_errors $((e1 - e0))" >> $W/results.tsv
     tests="$tests udp"
