@@ -137,7 +137,7 @@ FAST_INLINE enum parse_result packet_parse(uint8_t *frame, size_t len, struct pa
     size_t tot = ntohs(pkt_rd16(ip + IP_OFF_TOTLEN));
     if (hlen < IP_MIN_HLEN || tot < hlen)
         return PARSE_BAD_IP;
-    if (hlen > room || tot > room)
+    if (tot > room) /* and so the header, no longer than tot */
         return PARSE_TRUNCATED;
     p->ip = ip;
     p->ip_hlen = hlen;
