@@ -133,7 +133,7 @@ void conn_set_timeouts(struct conn_table *t, const struct timeouts *to);
  * order), 13 bytes: one SipHash word and a tail. */
 #define CONN_KEY_MSG_LEN 13
 FAST_INLINE uint32_t conn_bucket(const struct conn_table *t, uint8_t proto, uint32_t a1, uint16_t p1, uint32_t a2,
-                                   uint16_t p2)
+                                 uint16_t p2)
 {
     struct siphash s = siphash_begin(&t->hash_start);
     siphash_word(&s, (uint64_t)a2 << 32 | a1);
@@ -161,7 +161,7 @@ FAST_INLINE struct conn *conn_lookup_in(struct conn_table *t, uint8_t proto, uin
                                  vport);
 }
 FAST_INLINE struct conn *conn_lookup_out(struct conn_table *t, uint8_t proto, uint32_t daddr, uint16_t dport,
-                                           uint32_t caddr, uint16_t cport)
+                                         uint32_t caddr, uint16_t cport)
 {
     for (uint32_t i = t->rev_buckets[conn_bucket(t, proto, daddr, dport, caddr, cport)]; i != CONN_NONE;
          i = t->pool[i].rev_next) {

@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-
 /* The hashed message: saddr daddr (network order) id proto, 11 bytes: a word and a tail. */
 #define FRAG_MSG_LEN 11
 

@@ -5,10 +5,10 @@
 
 #include <string.h>
 
-
 static struct neigh_entry *find(struct neigh_table *n, uint32_t addr)
 {
-    for (uint32_t i = neigh_home_slot(addr), probes = 0; probes < NEIGH_SLOTS; i = (i + 1) & (NEIGH_SLOTS - 1), probes++) {
+    for (uint32_t i = neigh_home_slot(addr), probes = 0; probes < NEIGH_SLOTS;
+         i = (i + 1) & (NEIGH_SLOTS - 1), probes++) {
         if (n->e[i].addr == addr)
             return &n->e[i];
         if (n->e[i].addr == 0)
@@ -56,7 +56,8 @@ bool neigh_add(struct neigh_table *n, uint32_t addr)
     }
     /* The first retired or empty slot on the probe path: a retired slot keeps a non-zero
      * address, so reusing it for another one leaves every chain through it intact. */
-    for (uint32_t i = neigh_home_slot(addr), probes = 0; probes < NEIGH_SLOTS; i = (i + 1) & (NEIGH_SLOTS - 1), probes++) {
+    for (uint32_t i = neigh_home_slot(addr), probes = 0; probes < NEIGH_SLOTS;
+         i = (i + 1) & (NEIGH_SLOTS - 1), probes++) {
         if (n->e[i].addr == 0 || n->e[i].retired) {
             n->e[i] = (struct neigh_entry){ .addr = addr };
             want(n, &n->e[i]);
