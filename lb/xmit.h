@@ -33,7 +33,9 @@ void xmit_close(struct xmit *x);
 void xmit_queue(struct xmit *x, uint8_t *buf, size_t len);
 /* sum += s, field by field (one sender per interface and worker thread). */
 void xmit_stats_add(struct xmit_stats *sum, const struct xmit_stats *s);
-/* Sends everything queued. A frame the kernel refuses is counted and skipped, never the rest. */
+/* Sends everything queued, never waiting: a frame the kernel refuses is counted and skipped,
+ * never the rest; when the socket or device is full, what is left after one more try is
+ * dropped and counted as failed (retried counts those tries). */
 void xmit_flush(struct xmit *x);
 
 #endif
