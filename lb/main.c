@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -414,9 +415,19 @@ static bool pidfile_open(struct daemon *d, char *err, size_t errlen)
     d->pid_fd = -1;
     if (!d->cfg.pidfile[0])
         return true;
-    int fd = open(d->cfg.pidfile, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* rawlb runs as root: a symlink planted under the name (in a directory others can write to)
+     * would have it truncate and write any file, so none is followed, and anything but a regular
+     * file is refused (O_NONBLOCK: opening a FIFO or a device does not wait). */
+    int fd = open(d->cfg.pidfile, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
     if (fd < 0) {
-        snprintf(err, errlen, "--pidfile: cannot open '%s': %s", d->cfg.pidfile, strerror(errno));
+        snprintf(err, errlen, "--pidfile: cannot open '%s': %s%s", d->cfg.pidfile, strerror(errno),
+                 errno == ELOOP ? " (a symbolic link: refused, give the file itself)" : "");
+        return false;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "--pidfile: '%s' is not a regular file: refused", d->cfg.pidfile);
+        close(fd);
         return false;
     }
     /* A lock, not the file's existence, says a daemon runs: a killed one leaves no obstacle. */

@@ -30,6 +30,18 @@ expect_bad --ha-if        $base -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/h
 expect_bad --ha-peer      $base -t $VIP:80 -r 203.0.113.11:80 --ha-peer 198.51.100.3
 expect_bad --ha-deadtime  $base -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/ha.key" --ha-interval 6
 expect_bad "--nat-ip $LB_INT" -e ext -i int -n $LB_INT -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/ha.key"
+# --pidfile never follows a symlink (rawlb would truncate its target) nor takes a non-file
+printf 'victim\n' > "$W/victim"; ln -s "$W/victim" "$W/link.pid"; mkfifo "$W/fifo.pid"
+for pf in link.pid fifo.pid; do
+  out=$(timeout 5 ip netns exec ${P}lb "$RAWLB" $base -t $VIP:80 -r 203.0.113.11:80 --ctl "$W/bad.sock" \
+        --pidfile "$W/$pf" 2>&1); rc=$?
+  [ $rc = 1 ] || fail "--pidfile $pf: exit $rc, want 1 (output: $out)"
+  want="not a regular file"; [ $pf = link.pid ] && want="a symbolic link: refused"
+  grep -qF -- "--pidfile: " <<<"$out" && grep -qF -- "$want" <<<"$out" || fail "--pidfile $pf: no '$want' in: $out"
+  say "ok: --pidfile $pf refused, exit 1: $(grep -F -- --pidfile <<<"$out")"
+done
+[ "$(cat "$W/victim")" = victim ] || fail "--pidfile through a symlink changed its target: '$(cat "$W/victim")'"
+[ -L "$W/link.pid" ] && [ -p "$W/fifo.pid" ] || fail "a refused --pidfile was removed or replaced"
 [ -e "$W/bad.sock" ] && fail "a refused start left its ctl socket behind"
 [ -e "$W/bad.pid" ] && fail "a refused start left its pid file behind"
 
