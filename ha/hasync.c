@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "connrec.h"
+
 #define NUMBER_MASK ((UINT64_C(1) << HASYNC_STREAM_SHIFT) - 1)
 #define QUEUE_MASK (HASYNC_QUEUE - 1)
 #define BULK_PASSES 2 /* templates, then the entries they control */
@@ -33,25 +35,6 @@ static struct hasync_slot *slot_of(struct hasync *s, uint64_t number)
 }
 
 /* ---- sender ---- */
-
-static void record_of(const struct conn_table *t, const struct conn *c, uint8_t kind, struct ha_record *r)
-{
-    memset(r, 0, sizeof *r);
-    r->kind = kind;
-    r->proto = c->proto;
-    r->state = c->state;
-    r->flags = (uint8_t)(((c->flags & CONN_F_TEMPLATE) ? HA_REC_F_TEMPLATE : 0) |
-                         ((c->flags & CONN_F_ONE_PACKET) ? HA_REC_F_ONE_PACKET : 0) |
-                         (c->template != CONN_NONE ? HA_REC_F_PERSIST : 0));
-    r->caddr = c->caddr;
-    r->vaddr = c->vaddr;
-    r->daddr = c->daddr;
-    r->cport = ntohs(c->cport);
-    r->vport = ntohs(c->vport);
-    r->dport = ntohs(c->dport);
-    memcpy(r->client_mac, c->client_mac, sizeof r->client_mac);
-    r->lifetime = kind == HA_REC_UPSERT ? conn_lifetime(t, c) : 0;
-}
 
 static void send_slot(struct hasync *s, struct hasync_slot *slot)
 {
@@ -122,7 +105,7 @@ __attribute__((noinline)) static void take_change(const struct hasync_table *ht,
     pthread_mutex_lock(&s->queue_lock);
     if (gone) {
         struct ha_record r;
-        record_of(ht->conns, c, HA_REC_DELETE, &r);
+        connrec_of(ht->conns, c, HA_REC_DELETE, &r);
         if (!append(s, &r))
             s->stats.overflows++; /* the peer's copy expires at its own deadline */
     } else if (s->queue_len == HASYNC_QUEUE) {
@@ -170,7 +153,7 @@ static void drain_queue(struct hasync *s)
             continue; /* gone since (its DELETE went out), or sent already */
         c->flags &= (uint16_t)~CONN_F_SYNC_DIRTY;
         struct ha_record r;
-        record_of(t, c, (c->flags & CONN_F_RESET) ? HA_REC_DELETE : HA_REC_UPSERT, &r);
+        connrec_of(t, c, (c->flags & CONN_F_RESET) ? HA_REC_DELETE : HA_REC_UPSERT, &r);
         append(s, &r);
     }
 }
@@ -200,7 +183,7 @@ static void bulk_progress(struct hasync *s)
             if (!in_bulk_pass(c, s->bulk_pass))
                 continue;
             struct ha_record r;
-            record_of(t, c, HA_REC_UPSERT, &r);
+            connrec_of(t, c, HA_REC_UPSERT, &r);
             if (!append(s, &r))
                 return; /* on from here when acknowledgements free the window */
         }
@@ -361,53 +344,10 @@ static void send_ack(struct hasync *s, uint64_t peer_epoch)
         s->stats.acks_sent++;
 }
 
-static bool state_fits(const struct ha_record *r)
+static struct conn_table *owner_table(void *arg, const struct conn *entry)
 {
-    if (r->flags & HA_REC_F_TEMPLATE)
-        return r->state == CONN_S_TEMPLATE;
-    if (r->proto == IPPROTO_TCP)
-        return r->state < TCP_S_COUNT;
-    return r->proto == IPPROTO_UDP && r->state == CONN_S_UDP;
-}
-
-/* The entry a record describes, in this director's indexes, and the table it belongs in (its
- * owner's, where its template is too); false when its service or real server is not here. */
-static bool entry_of(struct hasync *s, const struct ha_record *r, struct conn *e, struct conn_table **t)
-{
-    int svc = service_find(s->services, r->proto, r->vaddr, htons(r->vport));
-    if (svc < 0 || !state_fits(r))
-        return false;
-    const struct service *sv = &s->services->svc[svc];
-    struct endpoint ep = { .addr = r->daddr, .port = htons(r->dport) };
-    int rs = service_find_rs(sv, &ep);
-    if (rs < 0)
-        return false;
-    memset(e, 0, sizeof *e);
-    e->caddr = r->caddr;
-    e->vaddr = r->vaddr;
-    e->daddr = r->daddr;
-    bool is_template = r->flags & HA_REC_F_TEMPLATE;
-    e->cport = is_template ? 0 : htons(r->cport); /* a template's key has no client port: lookups use 0 */
-    e->vport = htons(r->vport);
-    e->dport = htons(r->dport);
-    e->proto = r->proto;
-    e->state = r->state;
-    /* A template is never one-packet (it would be in neither hash: never found, never deleted). */
-    e->flags = (uint16_t)(is_template ? CONN_F_TEMPLATE : (r->flags & HA_REC_F_ONE_PACKET) ? CONN_F_ONE_PACKET : 0);
-    e->svc = (uint16_t)svc;
-    e->rs = (uint16_t)rs;
-    e->template = CONN_NONE;
-    e->template_timeout = sv->persist_timeout;
-    memcpy(e->client_mac, r->client_mac, sizeof e->client_mac);
-    *t = s->tables[s->owner(s->arg, e)].conns;
-    /* Only a connection is controlled by a template (one bound to a template, or to itself, would
-     * keep it from ever expiring). */
-    if ((r->flags & HA_REC_F_PERSIST) && !is_template && sv->persist_timeout) {
-        struct conn *tpl = conn_lookup_template(*t, r->proto, r->caddr & sv->persist_mask, r->vaddr, e->vport);
-        if (tpl && tpl->svc == svc)
-            e->template = conn_index(*t, tpl);
-    }
-    return true;
+    struct hasync *s = arg;
+    return s->tables[s->owner(s->arg, entry)].conns;
 }
 
 static void apply_record(struct hasync *s, const struct ha_record *r)
@@ -416,7 +356,7 @@ static void apply_record(struct hasync *s, const struct ha_record *r)
     struct conn_table *t;
     switch (r->kind) {
     case HA_REC_UPSERT:
-        if (!entry_of(s, r, &e, &t)) {
+        if (!connrec_entry(s->services, owner_table, s, r, &e, &t)) {
             s->stats.records_unknown++;
         } else if (!r->lifetime || (s->master && conn_find(t, &e))) {
             s->stats.records_stale++; /* expired on the way, or ours is newer */
@@ -425,7 +365,7 @@ static void apply_record(struct hasync *s, const struct ha_record *r)
         }
         return;
     case HA_REC_DELETE:
-        if (!entry_of(s, r, &e, &t)) {
+        if (!connrec_entry(s->services, owner_table, s, r, &e, &t)) {
             s->stats.records_unknown++;
             return;
         }
