@@ -13,16 +13,66 @@
 
 #define CONTROL_CLIENT_TIMEOUT 2.0 /* seconds a client has to send its request */
 #define CONTROL_WRITE_TIMEOUT 5.0  /* and then to take the whole answer */
+#define CONTROL_CLOSE_TIMEOUT 2.0  /* and then to close its end */
 #define CONTROL_BACKLOG 16
+#define CONTROL_DRAIN_CHUNK 4096 /* bytes discarded per read while draining */
 
+/* Reads and discards what the client sent; true once it has closed its end (or failed). */
+static bool client_drain(int fd)
+{
+    char sink[CONTROL_DRAIN_CHUNK];
+    for (;;) {
+        ssize_t n = read(fd, sink, sizeof sink);
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        return !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+    }
+}
+
+/* Closing a unix socket with unread input makes the peer's next read fail with ECONNRESET, even
+ * after it has read the whole answer: whatever arrived is read first. A slot freed lets the
+ * listener take the clients waiting in its backlog again. */
 static void client_close(struct control_client *cl)
 {
-    ev_io_stop(cl->owner->loop, &cl->io);
-    ev_timer_stop(cl->owner->loop, &cl->deadline);
+    struct control *c = cl->owner;
+    ev_io_stop(c->loop, &cl->io);
+    ev_timer_stop(c->loop, &cl->deadline);
+    client_drain(cl->fd);
     close(cl->fd);
     cl->fd = -1;
+    cl->state = CONTROL_CLIENT_FREE;
     free(cl->out);
     cl->out = NULL;
+    if (c->fd >= 0 && !ev_is_active(&c->accept_io))
+        ev_io_start(c->loop, &c->accept_io);
+}
+
+static void client_closing_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct control_client *cl = w->data;
+    if (client_drain(cl->fd))
+        client_close(cl);
+}
+
+/* The answer is out: the client is told so by end-of-file and closed once it has closed its end
+ * (or its deadline passed), so input it sent after what was read (the rest of an over-long
+ * request, a request to a refusing daemon) never turns into a reset. */
+static void client_linger(struct control_client *cl)
+{
+    struct ev_loop *loop = cl->owner->loop;
+    shutdown(cl->fd, SHUT_WR);
+    cl->state = CONTROL_CLIENT_CLOSING;
+    ev_io_stop(loop, &cl->io);
+    ev_io_init(&cl->io, client_closing_cb, cl->fd, EV_READ);
+    cl->io.data = cl;
+    ev_io_start(loop, &cl->io);
+    ev_timer_stop(loop, &cl->deadline);
+    ev_timer_set(&cl->deadline, CONTROL_CLOSE_TIMEOUT, 0.0);
+    ev_timer_start(loop, &cl->deadline);
 }
 
 static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -36,11 +86,13 @@ static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return; /* the rest when the client has read some */
-        if (n <= 0)
-            break; /* the client went away: nothing to do about it */
+        if (n <= 0) {
+            client_close(cl); /* the client went away: nothing to do about it */
+            return;
+        }
         cl->out_off += (size_t)n;
     }
-    client_close(cl);
+    client_linger(cl);
 }
 
 /* The answer is rendered into the shared buffer, then copied for this client, which is sent it
@@ -66,6 +118,7 @@ static void client_answer(struct control_client *cl)
     memcpy(cl->out, c->answer, n);
     cl->out_len = n;
     cl->out_off = 0;
+    cl->state = CONTROL_CLIENT_WRITING;
     ev_io_stop(c->loop, &cl->io);
     ev_io_init(&cl->io, client_write_cb, cl->fd, EV_WRITE);
     cl->io.data = cl;
@@ -102,31 +155,44 @@ static void client_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
     client_close(w->data);
 }
 
+/* Up to CONTROL_MAX_CLIENTS are served at once; one more is told it is refused and lingers
+ * like an answered one; with every slot taken, the listener pauses and clients wait in its
+ * backlog (rawlb-ctl's connect gives up after its timeout). */
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)revents;
     struct control *c = w->data;
+    struct control_client *cl = NULL;
+    unsigned served = 0;
+    for (unsigned i = 0; i < CONTROL_SLOTS; i++) {
+        if (c->clients[i].state == CONTROL_CLIENT_FREE)
+            cl = cl ? cl : &c->clients[i];
+        else
+            served += c->clients[i].state != CONTROL_CLIENT_CLOSING;
+    }
+    if (!cl) {
+        ev_io_stop(loop, &c->accept_io);
+        return;
+    }
     int fd = accept4(c->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return;
-    for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++) {
-        struct control_client *cl = &c->clients[i];
-        if (cl->fd >= 0)
-            continue;
-        cl->fd = fd;
-        cl->got = 0;
-        ev_io_init(&cl->io, client_read_cb, fd, EV_READ);
-        cl->io.data = cl;
-        ev_timer_init(&cl->deadline, client_timeout_cb, CONTROL_CLIENT_TIMEOUT, 0);
-        cl->deadline.data = cl;
-        ev_io_start(loop, &cl->io);
-        ev_timer_start(loop, &cl->deadline);
+    cl->fd = fd;
+    cl->got = 0;
+    cl->state = CONTROL_CLIENT_READING;
+    ev_io_init(&cl->io, client_read_cb, fd, EV_READ);
+    cl->io.data = cl;
+    ev_timer_init(&cl->deadline, client_timeout_cb, CONTROL_CLIENT_TIMEOUT, 0);
+    cl->deadline.data = cl;
+    if (served >= CONTROL_MAX_CLIENTS) {
+        static const char busy[] = "error: too many control clients, try again\n";
+        ssize_t ignored = write(fd, busy, sizeof busy - 1); /* a fresh socket's buffer takes it whole */
+        (void)ignored;
+        client_linger(cl);
         return;
     }
-    static const char busy[] = "error: too many control clients, try again\n";
-    ssize_t ignored = write(fd, busy, sizeof busy - 1); /* a fresh socket's buffer takes it whole */
-    (void)ignored;
-    close(fd);
+    ev_io_start(loop, &cl->io);
+    ev_timer_start(loop, &cl->deadline);
 }
 
 /* A socket file nobody listens on is what a killed daemon leaves behind. */
@@ -145,7 +211,7 @@ bool control_open(struct control *c, struct ev_loop *loop, const char *path, con
 {
     memset(c, 0, sizeof *c);
     c->fd = -1;
-    for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+    for (unsigned i = 0; i < CONTROL_SLOTS; i++) {
         c->clients[i].fd = -1;
         c->clients[i].owner = c;
     }
@@ -202,12 +268,13 @@ void control_close(struct control *c)
 {
     if (c->fd < 0)
         return;
-    for (unsigned i = 0; i < CONTROL_MAX_CLIENTS; i++)
-        if (c->clients[i].fd >= 0)
+    int fd = c->fd;
+    c->fd = -1; /* a slot freed below must not resume the listener */
+    for (unsigned i = 0; i < CONTROL_SLOTS; i++)
+        if (c->clients[i].state != CONTROL_CLIENT_FREE)
             client_close(&c->clients[i]);
     ev_io_stop(c->loop, &c->accept_io);
-    close(c->fd);
-    c->fd = -1;
+    close(fd);
     unlink(c->path);
     free(c->answer);
     c->answer = NULL;

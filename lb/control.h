@@ -1,7 +1,8 @@
 /* control: the daemon's end of the control socket (--ctl). Accepts rawlb-ctl connections in
  * the libev loop, reads one request line and writes the answer without ever blocking the loop
  * (a client that reads slowly only holds its own slot, until its deadline), hands the request to
- * a handler that renders the answer (ctlrender.c, ctlsave.c), and closes. The socket is made mode
+ * a handler that renders the answer (ctlrender.c, ctlsave.c), and closes only after the client
+ * has closed its end (or within a deadline), having read what it sent: never a reset. The socket is made mode
  * 0600 in a directory created if missing; a stale socket left by a killed daemon is replaced, a
  * live one means another rawlb runs there and is refused. */
 #ifndef RAWLB_CONTROL_H
@@ -13,15 +14,24 @@
 
 #include "ctlproto.h"
 
-#define CONTROL_MAX_CLIENTS 8
+#define CONTROL_MAX_CLIENTS 8 /* served at once; more are told "too many control clients" */
+#define CONTROL_SLOTS (2 * CONTROL_MAX_CLIENTS) /* and the ones being refused or closed */
 #define CONTROL_ANSWER_MAX (4 * 1024 * 1024) /* list --json of 64 services x 65 servers is ~2 MB */
 #define CONTROL_REQUEST_MAX CTL_REQUEST_MAX
 
 /* Renders the answer to request into out (at most len bytes); returns its length. */
 typedef size_t (*control_handler)(void *arg, const char *request, char *out, size_t len);
 
+enum control_client_state {
+    CONTROL_CLIENT_FREE,
+    CONTROL_CLIENT_READING, /* its request */
+    CONTROL_CLIENT_WRITING, /* the answer */
+    CONTROL_CLIENT_CLOSING, /* answered (or refused): waiting for it to close its end */
+};
+
 struct control_client {
     int fd; /* -1 when free */
+    enum control_client_state state;
     size_t got;
     char req[CONTROL_REQUEST_MAX];
     char *out;      /* this client's answer, being written */
@@ -39,7 +49,7 @@ struct control {
     control_handler handler;
     void *handler_arg;
     char *answer;
-    struct control_client clients[CONTROL_MAX_CLIENTS];
+    struct control_client clients[CONTROL_SLOTS];
 };
 
 bool control_open(struct control *c, struct ev_loop *loop, const char *path, control_handler handler, void *arg,

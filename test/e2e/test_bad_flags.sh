@@ -63,7 +63,8 @@ out=$(timeout 5 ip netns exec ${P}lb "$RAWLB" $base -t $VIP:80 -r 203.0.113.11:8
 [ $rc != 0 ] && [ $rc != 124 ] || fail "a second rawlb with the same pid file did not refuse (exit $rc)"
 [ "$(cat "$PIDFILE" 2>/dev/null)" = "$RAWLB_PID" ] || fail "a refused second instance changed the pid file"
 
-# a control request longer than 64 KiB is refused whole, not cut (and the daemon goes on)
+# a control request longer than 64 KiB is refused whole, not cut (and the daemon goes on); the
+# answer ends in an orderly close (end of file), not a reset, though the daemon read only part of it
 ctl_raw() { # BYTES: a request of that many bytes ("list" and spaces, then a newline); prints the answer
   "$PY" -c '
 import socket, sys
@@ -74,13 +75,36 @@ try:
     s.sendall(b"list" + b" " * (n - 5) + b"\n")
 except OSError:
     pass  # the daemon answered and closed before taking it all
-print(s.recv(4096).decode(errors="replace"), end="")' "$SOCK" "$1"
+answer = b""
+try:
+    while chunk := s.recv(65536):
+        answer += chunk
+except ConnectionResetError:
+    answer += b"\nRESET"
+print(answer.decode(errors="replace"), end="")' "$SOCK" "$1"
 }
 out=$(ctl_raw 70000)
 grep -q "^error: request longer than 65535 bytes" <<<"$out" || fail "a 70000-byte request: '${out:0:200}'"
+grep -q RESET <<<"$out" && fail "a 70000-byte request: the answer ended in a reset, not end of file"
 out=$(ctl_raw 60000)
 grep -q "^TCP  $VIP:80" <<<"$out" || fail "a 60000-byte request was not taken: '${out:0:200}'"
-say "ok: a 70000-byte control request is refused, a 60000-byte one taken"
+grep -q RESET <<<"$out" && fail "a 60000-byte request: the answer ended in a reset, not end of file"
+say "ok: a 70000-byte control request is refused, a 60000-byte one taken, both closed without a reset"
+
+# a daemon serving its most control clients refuses one more with its message, not a reset (its
+# request, unread, used to make the close a reset: rawlb-ctl said "Connection reset by peer")
+"$PY" -c '
+import socket, subprocess, sys, time
+idle = []
+for _ in range(int(sys.argv[3])):   # each holds a slot for its 2 s to send a request
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); idle.append(s)
+time.sleep(0.2)
+for _ in range(10):
+    r = subprocess.run([sys.argv[2], "--ctl", sys.argv[1], "list"], capture_output=True, text=True)
+    print(r.returncode, r.stderr.strip())' "$SOCK" "$CTL" 8 > "$W/busy.out"
+grep -v "^1 .*: error: too many control clients, try again$" "$W/busy.out" &&
+  fail "rawlb-ctl against a daemon with every slot taken: $(sort "$W/busy.out" | uniq -c)"
+say "ok: rawlb-ctl with every control slot taken: 10 x '$(head -1 "$W/busy.out")'"
 
 stop_rawlb   # fails unless exit status 0
 [ -e "$SOCK" ] && fail "rawlb left its ctl socket $SOCK after SIGTERM"
