@@ -232,7 +232,8 @@ void haconfig_usage(FILE *out)
             "      --ha-track IF             give up the master role when IF loses carrier\n"
             "                                (repeatable; default both balancing interfaces)\n"
             "      --ha-notify CMD           run CMD STATE at every transition (master, backup, fault)\n"
-            "      --state-dir DIR           where epochs are kept (default %s)\n",
+            "      --state-dir DIR           where HA's epochs are kept, and the connection table\n"
+            "                                across a restart (default %s)\n",
             HA_DEFAULT_PORT, HA_DEFAULT_INTERVAL_MS / 1000.0, HA_DEFAULT_DEADTIME_MS / 1000.0, HA_KEY_MIN, HA_KEY_MAX,
             HA_DEFAULT_STATE_DIR);
 }

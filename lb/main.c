@@ -22,6 +22,7 @@
 #include "capture.h"
 #include "clock.h"
 #include "config.h"
+#include "connsave.h"
 #include "control.h"
 #include "ctlproto.h"
 #include "fastpath.h"
@@ -44,6 +45,7 @@
 #define FILTER_NOTHING "ip and not ip" /* a worker's on ext while no service exists */
 #define GARP_COUNT 2
 #define MAC_STRLEN 18 /* "xx:xx:xx:xx:xx:xx" */
+#define STATE_DIR_MODE 0700
 
 enum { LINK_EXT, LINK_INT, LINK_COUNT }; /* the daemon's linkmon entries */
 
@@ -648,6 +650,58 @@ static bool ha_health_ready(void *arg)
     return health_first_round_done(&((struct daemon *)arg)->health);
 }
 
+/* The table of the worker that owns an entry (a restored one). */
+static struct conn_table *owner_table(void *arg, const struct conn *entry)
+{
+    struct daemon *d = arg;
+    return &d->fps[workers_owner_of(&d->workers, entry)]->conns;
+}
+
+static void table_path(const struct daemon *d, char *path, size_t len)
+{
+    snprintf(path, len, "%s/" CONNSAVE_FILE, d->cfg.ha.state_dir);
+}
+
+/* A planned restart keeps established flows (connsave.h). With HA the peer's table is the one
+ * that counts: it comes by the connection sync, and a saved one is never read. */
+static void save_table(struct daemon *d)
+{
+    char path[sizeof d->cfg.ha.state_dir + sizeof CONNSAVE_FILE + 1], err[RAWLB_ERRLEN * 2];
+    struct conn_table *tables[FLOW_MAX_WORKERS];
+    uint32_t n;
+    if (d->cfg.ha.enabled)
+        return;
+    for (unsigned i = 0; i < d->workers.n; i++)
+        tables[i] = &d->fps[i]->conns;
+    table_path(d, path, sizeof path);
+    if (mkdir(d->cfg.ha.state_dir, STATE_DIR_MODE) != 0 && errno != EEXIST)
+        log_warn("connections not saved for the next start: cannot make --state-dir %s: %s", d->cfg.ha.state_dir,
+                 strerror(errno));
+    else if (!connsave_write(path, tables, d->workers.n, clock_wall_ms(), &n, err, sizeof err))
+        log_warn("connections not saved for the next start: %s", err);
+    else
+        log_info("%u connection(s) saved to %s for the next start", n, path);
+}
+
+static void restore_table(struct daemon *d)
+{
+    char path[sizeof d->cfg.ha.state_dir + sizeof CONNSAVE_FILE + 1], err[RAWLB_ERRLEN * 2];
+    struct connsave_result r;
+    bool found;
+    table_path(d, path, sizeof path);
+    if (d->cfg.ha.enabled) {
+        if (unlink(path) == 0)
+            log_info("%s not restored: with HA the peer's table is synced instead", path);
+        return;
+    }
+    if (!connsave_restore(path, &d->services, owner_table, d, clock_wall_ms(), &found, &r, err, sizeof err))
+        log_warn("saved connections: %s", err);
+    else if (found)
+        log_info("%u connection(s) restored from %s, saved %.1f s ago (%u expired meanwhile, %u of services or "
+                 "servers no longer configured, %u refused)",
+                 r.restored, path, (double)(clock_wall_ms() - r.saved_ms) / 1000.0, r.expired, r.unknown, r.refused);
+}
+
 /* The worker that owns a synced entry or template. */
 static unsigned ha_flow_owner(void *arg, const struct conn *entry)
 {
@@ -716,6 +770,7 @@ static bool setup(struct daemon *d, char *err, size_t errlen)
     ev_set_invoke_pending_cb(d->loop, main_invoke);
     if (!pidfile_open(d, err, errlen) || !open_io(d, &fc, err, errlen))
         return false;
+    restore_table(d); /* before the workers take their first frame */
     if (!health_start(&d->health, d->loop, &d->services, &d->cfg, d->host.arp_source, drop_flows_cb, d, solicit_cb,
                       &d->arp_int)) {
         snprintf(err, errlen, "not enough memory for the health checks");
@@ -789,6 +844,8 @@ int main(int argc, char **argv)
     workers_stop(&d.workers);
     metrics_stop(&d.metrics);
     log_counters(&d);
+    if (d.exit_status == EXIT_SUCCESS)
+        save_table(&d);
     health_stop(&d.health);
     if (d.cfg.ha.enabled)
         ha_close(&d.ha);

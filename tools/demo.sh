@@ -125,7 +125,7 @@ done
 [ $HA = 0 ] || { demo_ha; exit 0; }
 
 echo "== starting rawlb in ${P}lb"
-CMD="build/rawlb -e ext -i int -n 203.0.113.1 -t $VIP:80 -s wlc -r 203.0.113.11:80:3 -r 203.0.113.12:80:1 --ctl $T/rawlb.sock --pidfile $T/rawlb.pid"
+CMD="build/rawlb -e ext -i int -n 203.0.113.1 -t $VIP:80 -s wlc -r 203.0.113.11:80:3 -r 203.0.113.12:80:1 --ctl $T/rawlb.sock --pidfile $T/rawlb.pid --state-dir $T/state"
 echo "   $CMD"
 on lb $CMD 2> $T/rawlb.log &
 for i in $(seq 50); do build/rawlb-ctl --ctl $T/rawlb.sock list >/dev/null 2>&1 && break; sleep 0.1; done

@@ -192,11 +192,13 @@ metric_after() {
   echo "$v"
 }
 
-# start_rawlb ARGS...: rawlb in ns lb with its own --ctl/--pidfile, logging to $LOG; waits for the ctl socket
+# start_rawlb ARGS...: rawlb in ns lb with its own --ctl/--pidfile/--state-dir (the table a stop saves
+# stays this test's), logging to $LOG; waits for the ctl socket
 start_rawlb() {
   local i rc
   say "rawlb $*"
-  ip netns exec "${P}lb" "$RAWLB" "$@" "${WORKERS_ARGS[@]}" --ctl "$SOCK" --pidfile "$PIDFILE" > "$LOG" 2>&1 &
+  ip netns exec "${P}lb" "$RAWLB" "$@" "${WORKERS_ARGS[@]}" --ctl "$SOCK" --pidfile "$PIDFILE" --state-dir "$W/state" \
+    > "$LOG" 2>&1 &
   RAWLB_PID=$!
   PIDS+=($RAWLB_PID)
   for ((i = 0; i < 100; i++)); do

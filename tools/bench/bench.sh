@@ -87,7 +87,7 @@ rm -rf "$W"; mkdir -p "$W"
 LB_CMD="$build/rawlb -e ext -i int -n $NR -t $VIP:80 -r 203.0.113.11:80 -r 203.0.113.12:80 \
  -t $VIP:5201 -r 203.0.113.11:5201 -u $VIP:5201 -r 203.0.113.11:5201 \
  -u $VIP:$RPORT -s rr -r 203.0.113.11:$RPORT -r 203.0.113.12:$RPORT --ctl $W/rawlb.sock --pidfile $W/rawlb.pid \
- --metrics $METRICS"
+ --state-dir $W/state --metrics $METRICS"
 ns() { ip netns exec "$@"; }
 log() { echo "[$(date +%T)] $*" >&2; }
 
