@@ -91,14 +91,8 @@ static struct sock_filter all_to_1[] = { BPF_STMT(BPF_RET | BPF_K, 1) };
 
 static void test_live(void)
 {
-    if (unshare(CLONE_NEWNET) != 0) {
-        if (errno == EPERM) {
-            printf("SKIP: live tests need root (unshare: %s)\n", strerror(errno));
-            return;
-        }
-        CHECK(!"unshare(CLONE_NEWNET)");
+    if (!enter_private_netns())
         return;
-    }
     if (!sh("ip link add cpA type veth peer name cpB && ip link set cpA up && ip link set cpB up")) {
         CHECK(!"veth pair");
         return;

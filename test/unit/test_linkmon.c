@@ -485,14 +485,8 @@ static void test_live_open_down(void)
 
 static void test_live(void)
 {
-    if (unshare(CLONE_NEWNET) != 0) {
-        if (errno == EPERM) {
-            printf("SKIP: live tests need root (unshare: %s)\n", strerror(errno));
-            return;
-        }
-        CHECK(!"unshare(CLONE_NEWNET)");
+    if (!enter_private_netns())
         return;
-    }
     loop = ev_loop_new(EVFLAG_AUTO);
     if (!veth_create()) {
         CHECK(!"veth pair");

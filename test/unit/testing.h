@@ -3,7 +3,11 @@
 #ifndef RAWLB_TEST_TESTING_H
 #define RAWLB_TEST_TESTING_H
 
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 
 static int check_failures;
 
@@ -24,6 +28,19 @@ static int check_failures;
             check_failures++;                                                                  \
         }                                                                                      \
     } while (0)
+
+/* Live tests (veth pairs, netlink) run in a network namespace of their own. False when they
+ * cannot: without root they are skipped (said on stdout), any other failure is a failed check. */
+static inline bool enter_private_netns(void)
+{
+    if (unshare(CLONE_NEWNET) == 0)
+        return true;
+    if (errno == EPERM)
+        printf("SKIP: live tests need root (unshare: %s)\n", strerror(errno));
+    else
+        CHECK(!"unshare(CLONE_NEWNET)");
+    return false;
+}
 
 #define CHECK_DONE()                                                          \
     do {                                                                      \
