@@ -2,6 +2,7 @@
  * bytes, with state carried from one input to the next as in the daemon.
  *
  * libFuzzer (clang, -DRAWLB_FUZZ=ON):  fuzz_fastpath [-max_total_time=120] [CORPUS_DIR]
+ *   (seeds: a copy of test/fuzz/corpus/fastpath/, see CMakeLists.txt)
  * Standalone (any compiler, -DRAWLB_FUZZ_STANDALONE; test/unit/test_fastpath_fuzz.c includes this
  * file that way):  with file arguments, replays them in order (crash reproduction without
  * libFuzzer); without, feeds a deterministic stream of frames built with test/unit/frames.h
@@ -12,9 +13,16 @@
  * Set up once: the services of FZ_ARGS (TCP, UDP one-packet, TCP persistent), the real servers'
  * MACs learnt, a connection table of 64 entries so that "table full" is reached.
  * Input: byte 0 is control (bit 0: from the external side; bit 1: make the IPv4 and L4
- * checksums of the frame valid first; bits 2-7: how far the clock moves, fastpath_tick then
- * runs; the clock also decides the HA role: standby for one 64-second period in FZ_ROLE_PERIODS,
- * master otherwise with a grace period at the start of each); the rest is the vnet header and the frame, copied into a 70000-byte buffer (as the
+ * checksums of the frame valid first; bits 2-7, a code: mostly nothing; FZ_CODE_DROP: a real
+ * server is declared dead (fastpath_drop_server, the one the input's last byte picks), so its
+ * flows' next segments get RSTs; FZ_CODE_STEP and up: the clock moves a few seconds, the real
+ * servers answer the refresh ARP (their MACs learnt again, as handle_arp does) and
+ * fastpath_tick runs; FZ_CODE_JUMP and up: it jumps minutes, past the neighbours' lifetime, so
+ * the MACs are forgotten until the next step and entries expire; the clock also decides the HA
+ * role: standby for one 64-second period in FZ_ROLE_PERIODS, master otherwise with a grace
+ * period at the start of each. Without the steps' ARP, one jump would leave every later input
+ * of a run without a server to forward to: the rewrites, and the RST and frag-needed replies,
+ * were then reached only by the seeds). The rest is the vnet header and the frame, copied into a 70000-byte buffer (as the
  * daemon's capture buffers) whose bytes past the frame are poisoned under AddressSanitizer, so
  * reading or writing beyond the frame is reported. The room fastpath_handle may use past a
  * short frame (up to REPLY_ICMP_ERROR_MAX, for an ICMP error longer than what it answers) is
@@ -28,8 +36,8 @@
  *   - an RST or ICMP port unreachable answers only what RFC 1122 allows (no RST, no ICMP, no
  *     later fragment, no link-layer broadcast, a source that names one host; read here from the
  *     input's bytes), from the address the input went to, back to its source; and no more of
- *     them than FP_REPLY_BURST within one second of the clock (the stream never marks entries
- *     reset, so every RST here answers traffic of no flow);
+ *     them than FP_REPLY_BURST within one second of the clock, but for one RST to each entry
+ *     marked reset (a dropped server's), which must then be gone;
  *   - the counters add up: each frame counts once as received on its side and once as either
  *     sent on the side of its verdict or dropped for one reason; over the run
  *     rx_ext + rx_int = tx_ext + tx_int + all drops. */
@@ -183,7 +191,11 @@ static uint64_t fz_drops(const struct fastpath_stats *s)
     return n;
 }
 
-/* Clock code (control bits 2-7) to seconds: mostly none, sometimes a few, rarely minutes. */
+/* Control codes (bits 2-7), see the top of this file. */
+#define FZ_CODE_DROP 47
+#define FZ_CODE_STEP 48 /* 48..59: 1..12 s */
+#define FZ_CODE_JUMP 60 /* 60..63: 150..600 s */
+#define FZ_JUMP_UNIT 150 /* seconds: more than NEIGH_STALE, every TCP and UDP timeout of FZ_ARGS after a few */
 #define FZ_ROLE_PERIOD 64 /* seconds */
 #define FZ_ROLE_PERIODS 8
 #define FZ_GRACE 5
@@ -216,11 +228,58 @@ static uint64_t fz_answers;
 
 static uint32_t fz_advance(uint8_t code)
 {
-    if (code < 48)
+    if (code < FZ_CODE_STEP)
         return 0;
-    if (code < 60)
-        return code - 47u;
-    return (code - 59u) * 150u;
+    if (code < FZ_CODE_JUMP)
+        return code - FZ_CODE_STEP + 1u;
+    return (code - FZ_CODE_JUMP + 1u) * FZ_JUMP_UNIT;
+}
+
+/* Every real server answers ARP at fz_now: what handle_arp does with a server's reply. */
+static void fz_relearn(void)
+{
+    for (unsigned i = 0; i < fz_svcs.n; i++)
+        for (unsigned j = 0; j < fz_svcs.svc[i].n_rs; j++) {
+            uint8_t mac[6];
+            uint32_t addr = fz_svcs.svc[i].rs[j].ep.addr;
+            fpenv_rs_mac(ntohl(addr), mac);
+            neigh_learn(&fz_neigh, addr, mac, fz_now);
+        }
+}
+
+/* Entries marked reset by dropped servers, and RSTs that answered one (the standalone run's
+ * summary: both must happen). */
+static uint64_t fz_marked, fz_marked_answered;
+
+/* The pick-th real server over all services (modulo their number) is declared dead. */
+static void fz_drop_server(unsigned pick)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < fz_svcs.n; i++)
+        n += fz_svcs.svc[i].n_rs;
+    pick %= n;
+    for (unsigned i = 0;; i++) {
+        if (pick < fz_svcs.svc[i].n_rs) {
+            fz_marked += fastpath_drop_server(&fz_fp, i, pick);
+            return;
+        }
+        pick -= fz_svcs.svc[i].n_rs;
+    }
+}
+
+/* The entry a client's TCP segment (Ethernet frame f of flen bytes) belongs to, if any. */
+static const struct conn *fz_tcp_entry(const uint8_t *f, size_t flen)
+{
+    if (flen < 14 + 20 || get16(f + 12) != 0x0800 || (f[14] >> 4) != 4 || ihlof(f) < 20 || f[14 + 9] != IPPROTO_TCP ||
+        flen < 14 + ihlof(f) + 4)
+        return NULL;
+    uint32_t saddr, daddr;
+    uint16_t sport, dport;
+    memcpy(&saddr, f + 14 + 12, 4);
+    memcpy(&daddr, f + 14 + 16, 4);
+    memcpy(&sport, f + 14 + ihlof(f), 2);
+    memcpy(&dport, f + 14 + ihlof(f) + 2, 2);
+    return conn_lookup_in(&fz_fp.conns, IPPROTO_TCP, saddr, sport, daddr, dport);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -229,9 +288,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     bool from_ext = data[0] & 1;
-    uint32_t adv = fz_advance((uint8_t)(data[0] >> 2));
+    uint8_t code = (uint8_t)(data[0] >> 2);
+    uint32_t adv = fz_advance(code);
+    if (code == FZ_CODE_DROP)
+        fz_drop_server(data[size - 1]);
     if (adv) {
         fz_now += adv;
+        if (code < FZ_CODE_JUMP)
+            fz_relearn();
         fastpath_tick(&fz_fp, fz_now);
         fastpath_set_role(&fz_fp, !fz_standby(fz_now), fz_now - fz_now % FZ_ROLE_PERIOD + FZ_GRACE);
     }
@@ -243,6 +307,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] & 2)
         fz_fix_csums(fz_buf, in_len);
     bool in_ok = fz_csums_ok(fz_buf, in_len);
+    /* One RST per entry marked reset, outside the reply budget (fastpath.c, from_client). */
+    const struct conn *entry = from_ext && in_len > FRAME_VNET_LEN
+                                   ? fz_tcp_entry(fz_buf + FRAME_VNET_LEN, in_len - FRAME_VNET_LEN)
+                                   : NULL;
+    bool marked = entry && (entry->flags & CONN_F_RESET);
 
     struct fastpath_stats before = fz_fp.stats;
     size_t len = in_len;
@@ -263,12 +332,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_ASSERT(in[14 + 9] == (unreach ? IPPROTO_UDP : IPPROTO_TCP));
         FUZZ_ASSERT(out[14 + 9] == (unreach ? IPPROTO_ICMP : IPPROTO_TCP));
         FUZZ_ASSERT(get32(out + 14 + 12) == get32(in + 14 + 16) && get32(out + 14 + 16) == get32(in + 14 + 12));
-        if (fz_answers_at != fz_now) {
-            fz_answers_at = fz_now;
-            fz_answers = 0;
+        if (reset && marked) {
+            FUZZ_ASSERT(!fz_tcp_entry(in, in_len - FRAME_VNET_LEN)); /* answered once: gone */
+            fz_marked_answered++;
+        } else {
+            if (fz_answers_at != fz_now) {
+                fz_answers_at = fz_now;
+                fz_answers = 0;
+            }
+            fz_answers++;
+            FUZZ_ASSERT(fz_answers <= FP_REPLY_BURST);
         }
-        fz_answers++;
-        FUZZ_ASSERT(fz_answers <= FP_REPLY_BURST);
     }
     /* Counted once on receipt, once on the way out. */
     FUZZ_ASSERT(s->rx_ext - before.rx_ext == (from_ext ? 1u : 0u));
@@ -421,6 +495,13 @@ static size_t fz_scan(uint8_t *buf, struct fz_flow *fl)
     return frame_build(buf, &s);
 }
 
+/* How often the stream's control codes come, in FZ_CODE_ODDS frames: a jump of minutes, a dropped
+ * server, a step of seconds. */
+#define FZ_CODE_ODDS 512
+#define FZ_JUMP_ODDS 2
+#define FZ_DROP_ODDS 2
+#define FZ_STEP_ODDS 32
+
 /* One well-formed frame of a random kind after its control byte; returns the whole length. */
 static size_t fz_build(uint8_t *d)
 {
@@ -572,8 +653,12 @@ static size_t fz_build(uint8_t *d)
         break;
     }
     /* Control: the side, valid checksums kept (bit 1 set half of the time: a mutation is
-     * then repaired), and now and then the clock moves. */
-    unsigned code = fz_rnd() % 256 == 0 ? 60 + fz_rnd() % 4 : fz_rnd() % 16 == 0 ? 48 + fz_rnd() % 4 : 0;
+     * then repaired), now and then the clock moves, rarely a server is dropped. */
+    unsigned k = fz_rnd() % FZ_CODE_ODDS;
+    unsigned code = k < FZ_JUMP_ODDS                  ? FZ_CODE_JUMP + fz_rnd() % 4
+                    : k < FZ_JUMP_ODDS + FZ_DROP_ODDS ? FZ_CODE_DROP
+                    : k < FZ_JUMP_ODDS + FZ_DROP_ODDS + FZ_STEP_ODDS ? FZ_CODE_STEP + fz_rnd() % 4
+                                                                      : 0;
     if (flood)
         code = 0;
     d[0] = (uint8_t)((from_ext ? 1 : 0) | (fz_rnd() % 2 ? 2 : 0) | code << 2);
@@ -692,14 +777,15 @@ int main(int argc, char **argv)
         printf("  dropped (%s): %llu\n", fastpath_drop_name((enum fp_drop)i), (unsigned long long)s->drops[i]);
         unused += s->drops[i] == 0;
     }
-    printf("  arp replies %llu, echo replies %llu, resets %llu, too big %llu, port unreachable %llu, "
-           "icmp translated %llu\n",
+    printf("  arp replies %llu, echo replies %llu, resets %llu (%llu of %llu entries of dropped servers), "
+           "too big %llu, port unreachable %llu, icmp translated %llu\n",
            (unsigned long long)s->arp_replies, (unsigned long long)s->echo_replies,
-           (unsigned long long)s->resets_sent, (unsigned long long)s->icmp_too_big_sent,
+           (unsigned long long)s->resets_sent, (unsigned long long)fz_marked_answered,
+           (unsigned long long)fz_marked, (unsigned long long)s->icmp_too_big_sent,
            (unsigned long long)s->icmp_unreach_sent, (unsigned long long)s->icmp_translated);
     /* The stream must reach the fast path's verdicts broadly, or it tests little. */
     bool broad = tx > FZ_ITERATIONS / 10 && s->tx_ext && s->tx_int && s->arp_replies && s->echo_replies &&
-                 s->resets_sent && s->icmp_too_big_sent && s->icmp_unreach_sent && s->icmp_translated &&
+                 s->resets_sent && fz_marked_answered && s->icmp_too_big_sent && s->icmp_unreach_sent && s->icmp_translated &&
                  s->drops[FP_DROP_TABLE_FULL] && s->drops[FP_DROP_RATE_LIMITED] && unused <= 2;
     if (!broad)
         fprintf(stderr, "the frame stream reaches too little of the fast path\n");
