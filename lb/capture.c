@@ -6,6 +6,7 @@
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,19 +26,29 @@
  * stopped receiving with the 4 s send (4.0 s; 5.7-6.1 s before, the queue's tail). The timestamps
  * cost about 0.1-0.3 us per frame in a microbenchmark, within that box's noise. */
 
-/* Every filter starts with this: a socket in a fanout group is handed the frames this host sends
- * on the interface as well (the group's hook does not honour the socket's own
- * PACKET_IGNORE_OUTGOING), and among them is every frame rawlb's send sockets forward. libpcap's
- * jumps are relative, so its program stays valid behind the prefix. */
-static const struct sock_filter drop_outgoing[] = {
+/* Every filter starts with this prefix. First, a socket in a fanout group is handed the frames
+ * this host sends on the interface as well (the group's hook does not honour the socket's own
+ * PACKET_IGNORE_OUTGOING), and among them is every frame rawlb's send sockets forward: dropped.
+ * Second, a frame that came with an 802.1Q tag belongs to another VLAN (to balance on a VLAN the
+ * operator names its device): the kernel took the tag out of the frame into metadata before any
+ * packet socket sees it, so only the filter can tell. It keeps CAPTURE_VLAN_MARK bytes of such a
+ * frame, shorter than any Ethernet header, so capture_read_batch can count it and leave it out
+ * at the cost of a compare per frame (PACKET_AUXDATA would add a control message to every one).
+ * libpcap's jumps are relative, so its program stays valid behind the prefix. */
+static const struct sock_filter prefix[] = {
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_PKTTYPE),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 0, 1),
     BPF_STMT(BPF_RET | BPF_K, 0),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
+    BPF_STMT(BPF_RET | BPF_K, CAPTURE_VLAN_MARK), /* 0 on a socket that leaves them uncounted */
 };
-#define DROP_OUTGOING_LEN (sizeof drop_outgoing / sizeof drop_outgoing[0])
+#define PREFIX_LEN (sizeof prefix / sizeof prefix[0])
+#define PREFIX_VLAN_RET (PREFIX_LEN - 1)
 
-/* Compiles filter into *out (drop_outgoing, then libpcap's program); free out->filter after use. */
-static bool compile_filter(const char *filter, struct sock_fprog *out, char *err, size_t errlen)
+/* Compiles filter into *out (the prefix, then libpcap's program); free out->filter after use. */
+static bool compile_filter(const char *filter, enum capture_vlan vlan, struct sock_fprog *out, char *err,
+                           size_t errlen)
 {
     pcap_t *dead = pcap_open_dead(DLT_EN10MB, CAPTURE_SNAPLEN);
     if (!dead) {
@@ -50,12 +61,14 @@ static bool compile_filter(const char *filter, struct sock_fprog *out, char *err
         pcap_close(dead);
         return false;
     }
-    size_t len = DROP_OUTGOING_LEN + prog.bf_len;
+    size_t len = PREFIX_LEN + prog.bf_len;
     struct sock_filter *insns = len <= BPF_MAXINSNS ? malloc(len * sizeof *insns) : NULL;
     if (insns) {
-        memcpy(insns, drop_outgoing, sizeof drop_outgoing);
+        memcpy(insns, prefix, sizeof prefix);
+        if (vlan == CAPTURE_VLAN_UNCOUNTED)
+            insns[PREFIX_VLAN_RET].k = 0;
         /* libpcap's bpf_insn and the kernel's sock_filter have the same layout. */
-        memcpy(insns + DROP_OUTGOING_LEN, prog.bf_insns, prog.bf_len * sizeof *insns);
+        memcpy(insns + PREFIX_LEN, prog.bf_insns, prog.bf_len * sizeof *insns);
     } else {
         snprintf(err, errlen, "filter '%s': %zu instructions, at most %d fit", filter, len, BPF_MAXINSNS);
     }
@@ -76,7 +89,7 @@ static bool attach_filter(int fd, const struct sock_fprog *prog, char *err, size
 bool capture_set_filter(struct capture *c, const char *filter, char *err, size_t errlen)
 {
     struct sock_fprog prog;
-    if (!compile_filter(filter, &prog, err, errlen))
+    if (!compile_filter(filter, c->vlan, &prog, err, errlen))
         return false;
     bool ok = attach_filter(c->fd, &prog, err, errlen);
     free(prog.filter);
@@ -118,13 +131,15 @@ fail:
     return -1;
 }
 
-bool capture_open(struct capture *c, int ifindex, const char *filter, char *err, size_t errlen)
+bool capture_open(struct capture *c, int ifindex, const char *filter, enum capture_vlan vlan, char *err,
+                  size_t errlen)
 {
     memset(c, 0, sizeof *c);
     c->ifindex = ifindex;
     c->fd = -1;
+    c->vlan = vlan;
     struct sock_fprog prog;
-    if (!compile_filter(filter, &prog, err, errlen))
+    if (!compile_filter(filter, vlan, &prog, err, errlen))
         return false;
     c->fd = open_socket(ifindex, &prog, err, errlen);
     free(prog.filter);
@@ -249,6 +264,7 @@ void capture_stats_add(struct capture_stats *sum, const struct capture_stats *s)
     sum->frames += s->frames;
     sum->truncated += s->truncated;
     sum->too_old += s->too_old;
+    sum->vlan_tagged += s->vlan_tagged;
     sum->kernel_drops += s->kernel_drops;
 }
 
@@ -300,6 +316,9 @@ int capture_read_batch(struct capture *c)
         if (c->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
             c->msgs[i].msg_len = 0; /* a cut superframe must never be forwarded */
             c->stats.truncated++;
+        } else if (c->msgs[i].msg_len == sizeof(struct virtio_net_hdr) + CAPTURE_VLAN_MARK) {
+            c->msgs[i].msg_len = 0; /* what the filter kept of a tagged frame */
+            c->stats.vlan_tagged++;
         } else if (overload && received_ns(&c->msgs[i].msg_hdr) < oldest) {
             c->msgs[i].msg_len = 0;
             c->stats.too_old++;

@@ -28,10 +28,13 @@
  * costs a retransmission timeout (measurements in capture.c). */
 #define CAPTURE_MAX_AGE_MS 3
 #define CAPTURE_OVERLOAD_MS 20
+/* What the filter keeps of a frame that came with a VLAN tag (capture.c): a length no frame has. */
+#define CAPTURE_VLAN_MARK 1
 
 struct capture_stats {
     uint64_t batches, frames, truncated;
     uint64_t too_old;      /* frames dropped in overload for having waited over CAPTURE_MAX_AGE_MS */
+    uint64_t vlan_tagged;  /* frames that came with an 802.1Q tag: another VLAN's, left out */
     uint64_t kernel_drops; /* frames the socket's buffer had no room for (PACKET_STATISTICS) */
 };
 
@@ -41,9 +44,15 @@ union capture_cmsg {
     uint8_t buf[CMSG_SPACE(sizeof(struct timespec))];
 };
 
+/* Frames that came with a VLAN tag are never handed over; which sockets count them: each frame
+ * reaches one socket of a fanout group (the workers': counted) but every other socket on the
+ * interface as well (the main thread's ARP sockets: not counted again). */
+enum capture_vlan { CAPTURE_VLAN_COUNTED, CAPTURE_VLAN_UNCOUNTED };
+
 struct capture {
     int fd;
     int ifindex;
+    enum capture_vlan vlan;
     uint8_t *buf; /* CAPTURE_BATCH frames of CAPTURE_FRAME_ROOM bytes */
     struct mmsghdr msgs[CAPTURE_BATCH];
     struct iovec iov[CAPTURE_BATCH];
@@ -55,7 +64,8 @@ struct capture {
 
 /* Opens the socket on ifindex with the filter (pcap syntax) attached before it is bound, so
  * no unfiltered frame is ever queued. False with a message. */
-bool capture_open(struct capture *c, int ifindex, const char *filter, char *err, size_t errlen);
+bool capture_open(struct capture *c, int ifindex, const char *filter, enum capture_vlan vlan, char *err,
+                  size_t errlen);
 /* Replaces the filter (e.g. after a service was added). Every filter drops the frames this host
  * sends on the interface, which a socket in a fanout group would otherwise receive. */
 bool capture_set_filter(struct capture *c, const char *filter, char *err, size_t errlen);
@@ -85,8 +95,8 @@ void capture_stats_add(struct capture_stats *sum, const struct capture_stats *s)
 
 /* Reads up to CAPTURE_BATCH frames without blocking. Returns the count (0 when none), or -1 on
  * error (errno). Frame i is capture_frame(c, i) with length c->msgs[i].msg_len; frames cut
- * short by the buffer, and frames too old in overload (CAPTURE_MAX_AGE_MS), are reported with length 0 and
- * counted (truncated, too_old). */
+ * short by the buffer, frames too old in overload (CAPTURE_MAX_AGE_MS) and frames of another VLAN
+ * are reported with length 0 and counted (truncated, too_old, vlan_tagged). */
 int capture_read_batch(struct capture *c);
 static inline uint8_t *capture_frame(struct capture *c, unsigned i)
 {

@@ -139,6 +139,16 @@ static void main_invoke(struct ev_loop *loop)
     workers_resume(&d->workers);
 }
 
+/* The workers' socket counters, and the main thread's ARP sockets' with them. */
+static void daemon_totals(struct daemon *d, struct workers_totals *t)
+{
+    workers_totals(&d->workers, t);
+    capture_update_stats(&d->arp_rx_ext);
+    capture_update_stats(&d->arp_rx_int);
+    capture_stats_add(&t->rx_ext, &d->arp_rx_ext.stats);
+    capture_stats_add(&t->rx_int, &d->arp_rx_int.stats);
+}
+
 /* --metrics: a snapshot for the HTTP thread, rendered here in the loop (metrics.h). */
 static void publish_metrics(struct daemon *d)
 {
@@ -148,7 +158,7 @@ static void publish_metrics(struct daemon *d)
     struct workers_totals t;
     struct metrics_worker_view per_worker[FLOW_MAX_WORKERS];
     workers_sum_stats(&d->workers, &fs);
-    workers_totals(&d->workers, &t);
+    daemon_totals(d, &t);
     for (unsigned i = 0; i < d->workers.n; i++)
         per_worker[i] = (struct metrics_worker_view){
             .frames = d->fps[i]->stats.rx_ext + d->fps[i]->stats.rx_int, .conn_entries = d->fps[i]->conns.count,
@@ -475,8 +485,8 @@ static bool open_io(struct daemon *d, const struct fastpath_config *fc, char *er
         return false;
     for (unsigned i = 0; i < d->workers.n; i++)
         d->fps[i] = &d->workers.w[i].fp;
-    if (!capture_open(&d->arp_rx_ext, d->host.ext.ifindex, FILTER_ARP, err, errlen) ||
-        !capture_open(&d->arp_rx_int, d->host.intf.ifindex, FILTER_ARP, err, errlen) ||
+    if (!capture_open(&d->arp_rx_ext, d->host.ext.ifindex, FILTER_ARP, CAPTURE_VLAN_UNCOUNTED, err, errlen) ||
+        !capture_open(&d->arp_rx_int, d->host.intf.ifindex, FILTER_ARP, CAPTURE_VLAN_UNCOUNTED, err, errlen) ||
         !arp_sender_open(&d->arp_ext, d->cfg.ext_if, d->host.ext.mac, d->host.ext.addr, err, errlen) ||
         !arp_sender_open(&d->arp_int, d->cfg.int_if, d->host.intf.mac, d->host.arp_source, err, errlen))
         return false;
@@ -496,13 +506,15 @@ static void log_counters(struct daemon *d)
     struct workers_totals t;
     const struct fastpath_stats *s = &fs;
     workers_sum_stats(&d->workers, &fs);
-    workers_totals(&d->workers, &t);
+    daemon_totals(d, &t);
     log_info("frames: ext rx %llu tx %llu, int rx %llu tx %llu; receive buffer drops: ext %llu int %llu; "
-             "overload drops: ext %llu int %llu; send failures: ext %llu int %llu",
+             "overload drops: ext %llu int %llu; other VLANs' frames: ext %llu int %llu; send failures: ext %llu "
+             "int %llu",
              (unsigned long long)s->rx_ext, (unsigned long long)s->tx_ext, (unsigned long long)s->rx_int,
              (unsigned long long)s->tx_int, (unsigned long long)t.rx_ext.kernel_drops,
              (unsigned long long)t.rx_int.kernel_drops, (unsigned long long)t.rx_ext.too_old,
-             (unsigned long long)t.rx_int.too_old, (unsigned long long)t.tx_ext.failed,
+             (unsigned long long)t.rx_int.too_old, (unsigned long long)t.rx_ext.vlan_tagged,
+             (unsigned long long)t.rx_int.vlan_tagged, (unsigned long long)t.tx_ext.failed,
              (unsigned long long)t.tx_int.failed);
     log_info("connections: %llu created, %llu expired, %u in the table",
              (unsigned long long)t.conns_created, (unsigned long long)t.conns_expired, t.conn_entries);

@@ -100,8 +100,8 @@ static bool open_worker(struct worker_set *s, struct worker *w, const char *ext_
                         char *err, size_t errlen)
 {
     const struct worker_io_config *io = &s->io;
-    if (!capture_open(&w->rx_ext, io->ext_ifindex, ext_filter, err, errlen) ||
-        !capture_open(&w->rx_int, io->int_ifindex, int_filter, err, errlen) ||
+    if (!capture_open(&w->rx_ext, io->ext_ifindex, ext_filter, CAPTURE_VLAN_COUNTED, err, errlen) ||
+        !capture_open(&w->rx_int, io->int_ifindex, int_filter, CAPTURE_VLAN_COUNTED, err, errlen) ||
         !xmit_open(&w->tx_ext, io->ext_ifindex, err, errlen) || !xmit_open(&w->tx_int, io->int_ifindex, err, errlen))
         return false;
     w->loop = ev_loop_new(EVFLAG_AUTO);

@@ -22,6 +22,9 @@
                                 prints "MS REPLY", "MS TIMEOUT" or "MS ECONNREFUSED" for each
   udpreplay PCAP HOST PORT      sends the UDP payload of every packet in PCAP (Ethernet, IPv4) to
                                 HOST:PORT; prints how many
+  vlansyn IFACE DSTMAC VLAN SRC DST PORT COUNT   COUNT TCP SYNs from SRC to DST:PORT sent on IFACE as
+                                Ethernet frames to DSTMAC with an 802.1Q tag VLAN (a raw socket: no
+                                VLAN device needed), one source port each; prints how many
   haforge HOST PORT KEYFILE STATE   one rawlb heartbeat (ha/hamsg.h) saying STATE (master, backup,
                                 fault, leaving), sealed with the key in KEYFILE, epoch and sequence
                                 far ahead of any real one
@@ -30,6 +33,7 @@ import errno
 import hashlib
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -307,6 +311,34 @@ def haforge(host, port, keyfile, state):
     return 0
 
 
+def inet_csum(data):
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return (~s) & 0xFFFF
+
+
+def vlansyn(iface, dstmac, vlan, src, dst, port, count):
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    sock.bind((iface, 0))
+    srcmac = sock.getsockname()[4]
+    saddr, daddr = socket.inet_aton(src), socket.inet_aton(dst)
+    for i in range(count):
+        sport = 40000 + i
+        tcp = struct.pack("!HHIIBBHHH", sport, port, 1000 + i, 0, 5 << 4, 0x02, 65535, 0, 0)
+        pseudo = saddr + daddr + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(tcp))
+        tcp = tcp[:16] + struct.pack("!H", inet_csum(pseudo + tcp)) + tcp[18:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), i, 0x4000, 64, socket.IPPROTO_TCP, 0, saddr, daddr)
+        ip = ip[:10] + struct.pack("!H", inet_csum(ip)) + ip[12:]
+        eth = bytes.fromhex(dstmac.replace(":", "")) + srcmac + struct.pack("!HHH", 0x8100, vlan, 0x0800)
+        sock.send(eth + ip + tcp)
+        time.sleep(0.05)
+    print(count, flush=True)
+    return 0
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "httpd":
@@ -333,6 +365,8 @@ def main(argv):
         return udphold(args[0], int(args[1]), float(args[2]))
     if cmd == "udpreplay":
         return udpreplay(args[0], args[1], int(args[2]))
+    if cmd == "vlansyn":
+        return vlansyn(args[0], args[1], int(args[2]), args[3], args[4], int(args[5]), int(args[6]))
     if cmd == "haforge":
         return haforge(args[0], int(args[1]), args[2], args[3])
     sys.exit(__doc__)

@@ -101,8 +101,9 @@ static void test_live(void)
     char err[256] = "";
     struct capture rx0, rx1, rx_a, stray;
     struct xmit tx_a, tx_b;
-    bool ok = capture_open(&rx0, b, FILTER, err, sizeof err) && capture_open(&rx1, b, FILTER, err, sizeof err) &&
-              capture_open(&rx_a, a, FILTER, err, sizeof err) && capture_open(&stray, a, FILTER, err, sizeof err) &&
+    enum capture_vlan v = CAPTURE_VLAN_COUNTED;
+    bool ok = capture_open(&rx0, b, FILTER, v, err, sizeof err) && capture_open(&rx1, b, FILTER, v, err, sizeof err) &&
+              capture_open(&rx_a, a, FILTER, v, err, sizeof err) && capture_open(&stray, a, FILTER, v, err, sizeof err) &&
               xmit_open(&tx_a, a, err, sizeof err) && xmit_open(&tx_b, b, err, sizeof err);
     if (!ok) {
         fprintf(stderr, "open: %s\n", err);
