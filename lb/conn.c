@@ -109,6 +109,7 @@ bool conn_table_init(struct conn_table *t, uint32_t capacity, const struct timeo
     t->free_head = CONN_NONE;
     for (unsigned i = 0; i < CONN_WHEEL_SLOTS; i++)
         t->wheel[i] = CONN_NONE;
+    t->sweep_rest = CONN_NONE;
     conn_set_timeouts(t, to);
     return true;
 }
@@ -170,6 +171,8 @@ static void wheel_remove(struct conn_table *t, struct conn *c)
 {
     if (c->wheel_prev != CONN_NONE)
         t->pool[c->wheel_prev].wheel_next = c->wheel_next;
+    else if (t->sweep_rest == conn_index(t, c))
+        t->sweep_rest = c->wheel_next; /* the head of a slot's list a sweep has yet to finish */
     else
         t->wheel[c->filed & (CONN_WHEEL_SLOTS - 1)] = c->wheel_next;
     if (c->wheel_next != CONN_NONE)
@@ -369,37 +372,58 @@ void conn_mark_reset(struct conn_table *t, struct conn *c)
     conn_set_deadline(t, c, conn_timeout_of(t, c));
 }
 
-uint32_t conn_expire_tick(struct conn_table *t, uint32_t now)
+/* One entry of the slot being swept: re-filed, kept (a template still in use), or expired. */
+static bool sweep_one(struct conn_table *t, struct conn *c)
 {
-    uint32_t expired = 0;
-    /* Walk every second that passed (at most one lap of the wheel). */
-    uint32_t steps = now - t->now;
-    if (steps > CONN_WHEEL_SLOTS)
-        steps = CONN_WHEEL_SLOTS;
-    uint32_t from = now - steps + 1;
-    t->now = now;
-    for (uint32_t s = from; s != now + 1; s++) {
-        uint32_t *slot = &t->wheel[s & (CONN_WHEEL_SLOTS - 1)];
-        uint32_t i = *slot;
-        *slot = CONN_NONE;
-        while (i != CONN_NONE) {
-            struct conn *c = &t->pool[i];
-            uint32_t next = c->wheel_next;
-            if ((int32_t)(c->expires - now) > 0) {
-                wheel_insert(t, c); /* refreshed since it was filed: file it again */
-            } else if (c->controlled) {
-                /* A template outlives the connections it controls (IPVS). */
-                c->expires = now + c->template_timeout;
-                wheel_insert(t, c);
-            } else {
-                unhash_and_free(t, c); /* its slot list was detached above */
-                expired++;
-            }
-            i = next;
-        }
+    if ((int32_t)(c->expires - t->now) > 0) {
+        wheel_insert(t, c); /* refreshed since it was filed: file it again */
+    } else if (c->controlled) {
+        /* A template outlives the connections it controls (IPVS). */
+        c->expires = t->now + c->template_timeout;
+        wheel_insert(t, c);
+    } else {
+        unhash_and_free(t, c); /* its slot list was detached before */
+        return true;
     }
+    return false;
+}
+
+uint32_t conn_expire_some(struct conn_table *t, uint32_t now, uint32_t budget, bool *done)
+{
+    uint32_t expired = 0, looked = 0;
+    t->now = now;
+    /* At most one lap of the wheel is due: older slots are the same slots. */
+    if (now - t->swept > CONN_WHEEL_SLOTS && t->sweep_rest == CONN_NONE)
+        t->swept = now - CONN_WHEEL_SLOTS;
+    while (t->swept != now) {
+        uint32_t *slot = &t->wheel[(t->swept + 1) & (CONN_WHEEL_SLOTS - 1)];
+        if (t->sweep_rest == CONN_NONE) { /* a slot not begun: take its whole list */
+            t->sweep_rest = *slot;
+            *slot = CONN_NONE;
+        }
+        while (t->sweep_rest != CONN_NONE) {
+            if (looked++ == budget) {
+                *done = false;
+                t->stats.expired += expired;
+                return expired;
+            }
+            struct conn *c = &t->pool[t->sweep_rest];
+            t->sweep_rest = c->wheel_next;
+            if (t->sweep_rest != CONN_NONE)
+                t->pool[t->sweep_rest].wheel_prev = CONN_NONE;
+            expired += sweep_one(t, c);
+        }
+        t->swept++;
+    }
+    *done = true;
     t->stats.expired += expired;
     return expired;
+}
+
+uint32_t conn_expire_tick(struct conn_table *t, uint32_t now)
+{
+    bool done;
+    return conn_expire_some(t, now, UINT32_MAX, &done);
 }
 
 void conn_for_each(struct conn_table *t, void (*fn)(void *arg, struct conn_table *t, struct conn *c), void *arg)

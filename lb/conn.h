@@ -114,6 +114,8 @@ struct conn_table {
     struct siphash hash_start; /* the chains' hash: SipHash's state under the table's key */
     uint32_t wheel[CONN_WHEEL_SLOTS];
     uint32_t now;       /* seconds since the table was made */
+    uint32_t swept;     /* the last second whose wheel slot was swept whole */
+    uint32_t sweep_rest; /* what is left of the list of slot swept + 1 (a sweep cut short), or CONN_NONE */
     uint32_t timeout[CONN_S_COUNT];
     struct conn_watcher watchers[CONN_MAX_WATCHERS];
     unsigned n_watchers;
@@ -266,8 +268,12 @@ void conn_mark_reset(struct conn_table *t, struct conn *c);
  * O(entries ever used): for rare events such as a real server going down. */
 void conn_for_each(struct conn_table *t, void (*fn)(void *arg, struct conn_table *t, struct conn *c), void *arg);
 
-/* Advance the clock to now (seconds, monotonic, from the caller's clock) and expire what is due.
- * Returns the number of entries expired. */
+/* Advance the clock to now (seconds, monotonic, from the caller's clock) and expire what is due,
+ * looking at no more than budget entries: a flood's million entries all due in one second are
+ * expired over several calls instead of in one long one (*done false: call again soon; entries
+ * past their deadline meanwhile still forward). Returns the number of entries expired. */
+uint32_t conn_expire_some(struct conn_table *t, uint32_t now, uint32_t budget, bool *done);
+/* The same without a budget (offline drivers, tests). */
 uint32_t conn_expire_tick(struct conn_table *t, uint32_t now);
 
 static inline uint32_t conn_index(const struct conn_table *t, const struct conn *c)

@@ -153,7 +153,9 @@ void fastpath_stats_add(struct fastpath_stats *sum, const struct fastpath_stats 
  * starts counting afresh (the main thread, before it reads or renumbers the table). */
 void fastpath_fold_stats(struct fastpath *fp);
 
-/* Once a second: expire connections, age neighbours. */
+/* Once a second, for a driver of one fastpath (rawlb-pcap, tests): expire connections, age
+ * neighbours. The daemon's workers expire their tables in slices (worker.c) and its main thread
+ * ages the neighbour table. */
 void fastpath_tick(struct fastpath *fp, uint32_t now);
 
 #endif

@@ -203,10 +203,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     uint64_t ms = clock_monotonic_ms();
     service_update_rates(&d->services, ms - d->rates_ms);
     d->rates_ms = ms;
-    /* Expiry in every table; neigh_age (asks for servers that went silent) does the same
-     * whichever worker's tick calls it within one second. */
-    for (unsigned i = 0; i < d->workers.n; i++)
-        fastpath_tick(d->fps[i], now);
+    neigh_age(&d->neigh, now); /* asks for servers that went silent; the workers expire their tables */
     neigh_for_each_wanted(&d->neigh, now, solicit_cb, &d->arp_int);
     publish_metrics(d);
 }

@@ -12,6 +12,12 @@
 
 /* Batches one readable event may take before the loop looks at the other interface. */
 #define BATCHES_PER_WAKEUP 16
+/* Expiry: each worker sweeps its own table once a second, in slices of EXPIRE_BUDGET entries
+ * (a few ms at most) with EXPIRE_AGAIN_S between them while a sweep is behind, so a flood of
+ * entries due in one second never holds the worker's frames (or the other workers') for long. */
+#define EXPIRE_INTERVAL_S 1.0
+#define EXPIRE_AGAIN_S 0.001
+#define EXPIRE_BUDGET 8192
 
 uint32_t workers_now(const struct worker_set *s)
 {
@@ -72,6 +78,16 @@ static void int_cb(struct ev_loop *loop, ev_io *io, int revents)
     run_batches(w, &w->rx_int, false);
 }
 
+static void expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)revents;
+    struct worker *w = t->data;
+    bool done;
+    conn_expire_some(&w->fp.conns, workers_now(w->set), EXPIRE_BUDGET, &done);
+    t->repeat = done ? EXPIRE_INTERVAL_S : EXPIRE_AGAIN_S;
+    ev_timer_again(loop, t);
+}
+
 static void stop_cb(struct ev_loop *loop, ev_async *a, int revents)
 {
     (void)a;
@@ -114,9 +130,11 @@ static bool open_worker(struct worker_set *s, struct worker *w, const char *ext_
     ev_io_init(&w->ext_io, ext_cb, w->rx_ext.fd, EV_READ);
     ev_io_init(&w->int_io, int_cb, w->rx_int.fd, EV_READ);
     ev_async_init(&w->stop, stop_cb);
-    w->ext_io.data = w->int_io.data = w;
+    ev_timer_init(&w->expire, expire_cb, EXPIRE_INTERVAL_S, EXPIRE_INTERVAL_S);
+    w->ext_io.data = w->int_io.data = w->expire.data = w;
     ev_io_start(w->loop, &w->ext_io);
     ev_io_start(w->loop, &w->int_io);
+    ev_timer_start(w->loop, &w->expire);
     ev_async_start(w->loop, &w->stop);
     return true;
 }

@@ -4,6 +4,7 @@
  * capture sockets of an interface form one PACKET_FANOUT group whose program (flowworker.h)
  * hands every flow to the worker that owns it, in both directions.
  *
+ * Each worker also expires its own table, in bounded slices (worker.c).
  * The main thread owns everything else (control, health, HA, timers, ARP) and is the only one
  * that changes shared state: the service table, the neighbour table, a worker's fastpath from
  * outside. It does so only between workers_pause and workers_resume, which wait for every
@@ -35,6 +36,7 @@ struct worker {
     struct xmit tx_ext, tx_int;
     struct ev_loop *loop;
     ev_io ext_io, int_io;
+    ev_timer expire; /* its table's expiry, in slices */
     ev_async stop;
     pthread_t thread;
     bool started;

@@ -739,12 +739,57 @@ static void test_import(void)
     conn_table_free(&t);
 }
 
+/* A flood's entries all due in one second are expired in slices of a budget; entries deleted
+ * or moved to an earlier deadline while a sweep is cut short (the head of what is left among
+ * them) neither break it nor are counted twice; entries refreshed meanwhile live on. */
+#define SLICED 5000
+#define SLICE 1000
+static void test_expiry_in_slices(void)
+{
+    struct conn_table t;
+    struct cb_log l;
+    memset(&l, 0, sizeof l);
+    CHECK(conn_table_init(&t, SLICED, &std_to, &(struct siphash_key){ 9, 0 }));
+    conn_watch(&t, log_cb, &l, false);
+    for (unsigned i = 0; i < SLICED; i++)
+        new_established(&t, i);
+    run_to(&t, 899);
+    CHECK_EQ_U(t.count, SLICED);
+    bool done = true;
+    CHECK_EQ_U(conn_expire_some(&t, 900, SLICE, &done), SLICE);
+    CHECK(!done);
+    CHECK(t.sweep_rest != CONN_NONE);
+    /* What is left: its head deleted, another deleted, one refreshed by a packet. */
+    conn_delete(&t, &t.pool[t.sweep_rest]);
+    struct conn *later = &t.pool[t.pool[t.sweep_rest].wheel_next];
+    conn_delete(&t, later);
+    struct conn *refreshed = &t.pool[t.sweep_rest];
+    uint32_t refreshed_idx = t.sweep_rest;
+    conn_touch(&t, refreshed);
+    uint32_t expired = SLICE, calls = 1;
+    while (!done && calls < SLICED) {
+        expired += conn_expire_some(&t, 900, SLICE, &done);
+        calls++;
+    }
+    CHECK(done);
+    CHECK_EQ_U(calls, (SLICED + SLICE - 1) / SLICE);
+    CHECK_EQ_U(expired, SLICED - 3);
+    CHECK_EQ_U(t.count, 1);
+    CHECK(t.pool[refreshed_idx].flags & CONN_F_LIVE);
+    CHECK_EQ_U(t.sweep_rest, CONN_NONE);
+    CHECK_EQ_U(run_to(&t, 900 + 900), 1);
+    CHECK_EQ_U(t.count, 0);
+    CHECK(cb_balanced(&l));
+    conn_table_free(&t);
+}
+
 int main(void)
 {
     test_lookup_both_ways();
     test_table_full();
     test_tcp_states();
     test_expiry();
+    test_expiry_in_slices();
     test_templates();
     test_template_after_last_controlled();
     test_one_packet_and_reset();
