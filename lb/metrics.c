@@ -5,16 +5,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
+#include "clock.h"
 #include "ha.h" /* metrics_ha_fill only: rendering reads the plain metrics_ha_view */
 #include "log.h"
 #include "textout.h"
@@ -449,7 +452,64 @@ size_t metrics_render(const struct metrics_view *v, char *buf, size_t len)
     return o.need; /* the full length, even when cut */
 }
 
-/* ---- the HTTP side (libmicrohttpd's thread) ---- */
+/* ---- snapshots ---- */
+
+struct metrics_snapshot *metrics_snapshot_render(const struct metrics_view *v, size_t *cap_hint)
+{
+    size_t cap = *cap_hint;
+    for (;;) {
+        struct metrics_snapshot *s = malloc(sizeof *s + cap);
+        if (!s)
+            return NULL;
+        size_t need = metrics_render(v, s->text, cap);
+        if (need < cap) {
+            atomic_init(&s->refs, 1u);
+            s->len = need;
+            return s;
+        }
+        free(s);
+        /* Room to grow (servers added with rawlb-ctl) before rendering twice again. */
+        cap = *cap_hint = need + need / 4 + 4096;
+    }
+}
+
+struct metrics_snapshot *metrics_snapshot_ref(struct metrics_snapshot *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1u, memory_order_relaxed);
+    return s;
+}
+
+void metrics_snapshot_unref(struct metrics_snapshot *s)
+{
+    /* acq_rel: whoever frees it sees every other holder done with it */
+    if (s && atomic_fetch_sub_explicit(&s->refs, 1u, memory_order_acq_rel) == 1u)
+        free(s);
+}
+
+/* ---- the HTTP side (the metrics thread) ---- */
+
+/* Every connection at once: beyond it libmicrohttpd stops accepting until one closes. */
+#define METRICS_MAX_CONNS 64u
+/* From one client address: a browser opens up to 6 per host, plus a Prometheus and a curl; so one
+ * address cannot take the slots every other scraper needs (70 idle connections from one host
+ * made a real scrape time out). Further ones are closed at once. */
+#define METRICS_MAX_CONNS_PER_ADDR 8u
+/* Every connection is closed this long after it was accepted, busy or idle, however it reads:
+ * Prometheus abandons a scrape after 10 s (its default scrape_timeout), so a longer one only holds
+ * a slot and a snapshot. It also bounds the snapshots alive at once to one per second of it (a
+ * slow scraper keeps the one it started with). libmicrohttpd's own timeout counts from the last
+ * byte moved, which a client reading one byte at a time never lets run out. */
+#define METRICS_DEADLINE_MS 10000u
+/* Connections the kernel queues until libmicrohttpd accepts them: as many as may be open. */
+#define METRICS_LISTEN_BACKLOG ((int)METRICS_MAX_CONNS)
+
+/* One open connection (libmicrohttpd's socket context): in m's list, oldest first, until cut. */
+struct metrics_conn {
+    struct metrics_conn *prev, *next;
+    uint64_t deadline_ms; /* monotonic */
+    int fd;               /* libmicrohttpd's socket, only shut down here, never closed */
+    bool cut;             /* past its deadline and out of the list */
+};
 
 static const char not_found[] = "not found: rawlb serves " METRICS_PATH " only\n";
 static const char not_allowed[] = "method not allowed: GET or HEAD\n";
@@ -468,6 +528,12 @@ static enum MHD_Result reply_static(struct MHD_Connection *conn, unsigned status
     return ret;
 }
 
+/* libmicrohttpd drops the response (sent, or the connection gone): the scrape's reference goes. */
+static void response_done(void *snapshot)
+{
+    metrics_snapshot_unref(snapshot);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                               const char *version, const char *upload_data, size_t *upload_data_size,
                               void **con_cls)
@@ -481,28 +547,119 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, not_allowed);
     if (strcmp(url, METRICS_PATH) != 0)
         return reply_static(conn, MHD_HTTP_NOT_FOUND, not_found);
-    struct MHD_Response *r = NULL;
     mtx_lock(&m->lock);
-    if (m->cur) {
-        r = MHD_create_response_from_buffer(m->cur_len, m->cur, MHD_RESPMEM_MUST_COPY);
-        m->scrapes++;
-    }
+    struct metrics_snapshot *s = m->cur ? metrics_snapshot_ref(m->cur) : NULL;
     mtx_unlock(&m->lock);
-    if (!r)
+    if (!s)
         return reply_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE, not_yet);
+    /* The body is the shared snapshot itself, no copy: it lives until its last response is done. */
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(s->len, s->text, response_done, s);
+    if (!r) {
+        metrics_snapshot_unref(s);
+        return MHD_NO;
+    }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_CONTENT_TYPE);
     enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
 }
 
+static void conn_unlink(struct metrics *m, struct metrics_conn *c)
+{
+    *(c->prev ? &c->prev->next : &m->conns_head) = c->next;
+    *(c->next ? &c->next->prev : &m->conns_tail) = c->prev;
+}
+
+/* Every connection gets its deadline when accepted; all have the same lifetime, so appending
+ * keeps the list in deadline order. */
+static void conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe)
+{
+    struct metrics *m = cls;
+    struct metrics_conn *c = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (c && !c->cut)
+            conn_unlink(m, c);
+        free(c);
+        return;
+    }
+    int fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD)->connect_fd;
+    c = malloc(sizeof *c);
+    if (!c) { /* no connection without a deadline: this one ends at once */
+        shutdown(fd, SHUT_RDWR);
+        return;
+    }
+    *c = (struct metrics_conn){ .prev = m->conns_tail, .deadline_ms = clock_monotonic_ms() + METRICS_DEADLINE_MS,
+                                .fd = fd };
+    *(m->conns_tail ? &m->conns_tail->next : &m->conns_head) = c;
+    m->conns_tail = c;
+    *socket_context = c;
+}
+
+/* Shuts down the sockets past their deadline: libmicrohttpd's next run sees them hung up and
+ * closes them (and drops their responses). Returns the milliseconds until the next deadline, or
+ * -1 when no connection is open. */
+static int cut_expired(struct metrics *m, uint64_t now_ms)
+{
+    struct metrics_conn *c;
+    while ((c = m->conns_head) && c->deadline_ms <= now_ms) {
+        shutdown(c->fd, SHUT_RDWR);
+        conn_unlink(m, c);
+        c->cut = true;
+    }
+    return c ? (int)(c->deadline_ms - now_ms) : -1;
+}
+
+/* libmicrohttpd's messages, at most one a second: a client can cause one per connection (each
+ * one refused over a limit, for a start), and must not be able to flood the log. */
+#define METRICS_LOG_INTERVAL_MS 1000u
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    struct metrics *m = cls;
+    uint64_t now = clock_monotonic_ms();
+    if (now - m->log_ms < METRICS_LOG_INTERVAL_MS) {
+        m->log_suppressed++;
+        return;
+    }
     char msg[256];
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
-    log_warn("--metrics: %s", msg);
+    if (m->log_suppressed)
+        log_warn("--metrics: %s (and %llu more messages not shown since the last one)", msg,
+                 (unsigned long long)m->log_suppressed);
+    else
+        log_warn("--metrics: %s", msg);
+    m->log_ms = now;
+    m->log_suppressed = 0;
+}
+
+/* The metrics thread: libmicrohttpd's event loop, run here rather than in its own thread so that
+ * between two runs the deadlines are enforced (libmicrohttpd has no absolute one). Connections
+ * are only touched in this thread, so the list needs no lock. */
+static int metrics_thread(void *arg)
+{
+    struct metrics *m = arg;
+    struct pollfd p[2] = { { .fd = MHD_get_daemon_info(m->mhd, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd, .events = POLLIN },
+                           { .fd = m->wake_fd, .events = POLLIN } };
+    for (;;) {
+        MHD_run(m->mhd);
+        int wait_ms = cut_expired(m, clock_monotonic_ms());
+        MHD_UNSIGNED_LONG_LONG mhd_ms;
+        if (MHD_get_timeout(m->mhd, &mhd_ms) == MHD_YES && (wait_ms < 0 || mhd_ms < (MHD_UNSIGNED_LONG_LONG)wait_ms))
+            wait_ms = mhd_ms < METRICS_DEADLINE_MS ? (int)mhd_ms : (int)METRICS_DEADLINE_MS; /* an int */
+        if (poll(p, 2, wait_ms) < 0 && errno != EINTR) {
+            log_err("--metrics: poll: %s; the metrics endpoint stops", strerror(errno));
+            return 1;
+        }
+        if (p[1].revents) /* metrics_stop */
+            return 0;
+    }
+}
+
+static bool is_loopback(uint32_t addr)
+{
+    return (ntohl(addr) >> 24) == 127u;
 }
 
 bool metrics_start(struct metrics *m, const struct endpoint *ep, char *err, size_t errlen)
@@ -510,6 +667,7 @@ bool metrics_start(struct metrics *m, const struct endpoint *ep, char *err, size
     char where[ENDPOINT_STRLEN];
     endpoint_str(ep->addr, ep->port, where);
     memset(m, 0, sizeof *m);
+    m->wake_fd = -1;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
         snprintf(err, errlen, "--metrics %s: socket: %s", where, strerror(errno));
@@ -518,33 +676,51 @@ bool metrics_start(struct metrics *m, const struct endpoint *ep, char *err, size
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = ep->addr, .sin_port = ep->port };
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 64) != 0) {
+    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, METRICS_LISTEN_BACKLOG) != 0) {
         snprintf(err, errlen, "--metrics %s: cannot listen there: %s", where, strerror(errno));
         close(fd);
         return false;
     }
-    if (mtx_init(&m->lock, mtx_plain) != thrd_success) {
-        snprintf(err, errlen, "--metrics %s: cannot make a mutex", where);
+    m->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (m->wake_fd < 0 || mtx_init(&m->lock, mtx_plain) != thrd_success) {
+        snprintf(err, errlen, "--metrics %s: cannot make an eventfd or a mutex", where);
+        if (m->wake_fd >= 0)
+            close(m->wake_fd);
         close(fd);
         return false;
     }
-    /* The HTTP thread takes no signal: SIGTERM and SIGINT are the event loop's. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    m->mhd = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, m,
-                              MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
-                              MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-                              MHD_OPTION_END);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    m->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, m, MHD_OPTION_EXTERNAL_LOGGER,
+                              mhd_log, m, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
+                              METRICS_MAX_CONNS, MHD_OPTION_PER_IP_CONNECTION_LIMIT, METRICS_MAX_CONNS_PER_ADDR,
+                              MHD_OPTION_NOTIFY_CONNECTION, conn_notify, m, MHD_OPTION_END);
     if (!m->mhd) {
         snprintf(err, errlen, "--metrics %s: the HTTP server (libmicrohttpd) did not start", where);
         if (fcntl(fd, F_GETFD) >= 0)
             close(fd);
+        close(m->wake_fd);
         mtx_destroy(&m->lock);
         return false;
     }
-    m->fd = fd; /* closed by MHD_stop_daemon */
+    /* The metrics thread takes no signal: SIGTERM and SIGINT are the event loop's. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    int rc = thrd_create(&m->thread, metrics_thread, m);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != thrd_success) {
+        snprintf(err, errlen, "--metrics %s: cannot start its thread", where);
+        MHD_stop_daemon(m->mhd); /* closes the listening socket */
+        m->mhd = NULL;
+        close(m->wake_fd);
+        mtx_destroy(&m->lock);
+        return false;
+    }
+    /* Allowed (a Prometheus elsewhere must reach it), but it shows every service and real server
+     * address to whoever can connect: say so, once. */
+    if (!is_loopback(ep->addr))
+        log_warn("--metrics %s: reachable beyond loopback%s: anyone who can connect reads every service and real "
+                 "server address (limit it with a firewall, or use 127.0.0.1)",
+                 where, ep->addr == htonl(INADDR_ANY) ? " (on every address)" : "");
     return true;
 }
 
@@ -552,41 +728,31 @@ void metrics_publish(struct metrics *m, const struct metrics_view *v)
 {
     if (!m->mhd)
         return;
-    size_t need = metrics_render(v, m->spare, m->spare_cap);
-    if (need >= m->spare_cap) {
-        size_t cap = need + need / 4 + 4096;
-        char *b = realloc(m->spare, cap);
-        if (!b) {
-            log_warn("--metrics: no memory for a %zu-byte snapshot; serving the previous one", cap);
-            return;
-        }
-        m->spare = b;
-        m->spare_cap = cap;
-        need = metrics_render(v, m->spare, m->spare_cap);
-        if (need >= m->spare_cap)
-            return;
+    struct metrics_snapshot *s = metrics_snapshot_render(v, &m->render_cap);
+    if (!s) {
+        log_warn("--metrics: no memory for a %zu-byte snapshot; serving the previous one", m->render_cap);
+        return;
     }
     mtx_lock(&m->lock);
-    char *old = m->cur;
-    size_t old_cap = m->cur_cap;
-    m->cur = m->spare;
-    m->cur_len = need;
-    m->cur_cap = m->spare_cap;
-    m->spare = old;
-    m->spare_cap = old ? old_cap : 0;
+    struct metrics_snapshot *old = m->cur;
+    m->cur = s;
     mtx_unlock(&m->lock);
+    metrics_snapshot_unref(old); /* freed here unless a scrape still sends it */
 }
 
 void metrics_stop(struct metrics *m)
 {
     if (!m->mhd)
         return;
-    MHD_stop_daemon(m->mhd); /* joins the thread and closes the listening socket */
+    uint64_t one = 1;
+    if (write(m->wake_fd, &one, sizeof one) != sizeof one)
+        log_warn("--metrics: cannot wake its thread: %s", strerror(errno));
+    thrd_join(m->thread, NULL);
+    MHD_stop_daemon(m->mhd); /* closes every connection (dropping their snapshots) and the listening socket */
     m->mhd = NULL;
-    m->fd = -1;
+    close(m->wake_fd);
+    m->wake_fd = -1;
     mtx_destroy(&m->lock);
-    free(m->cur);
-    free(m->spare);
-    m->cur = m->spare = NULL;
-    m->cur_cap = m->spare_cap = m->cur_len = 0;
+    metrics_snapshot_unref(m->cur);
+    m->cur = NULL;
 }

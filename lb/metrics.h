@@ -1,9 +1,14 @@
 /* metrics: --metrics ADDR:PORT, the daemon's counters in Prometheus text format (version 0.0.4)
  * at GET /metrics, served by libmicrohttpd from its own thread.
  * That thread never reads the fast path's live structures: once a second the event loop renders
- * a text snapshot (metrics_render, a pure function) into a spare buffer and swaps it in under a
- * mutex (metrics_publish); a request copies the current snapshot under the same mutex. So a
- * scrape shows the state of the last tick, at most about a second old.
+ * a text snapshot (metrics_render, a pure function) into a new immutable, refcounted
+ * metrics_snapshot and swaps it in under a mutex (metrics_publish). A scrape takes a reference
+ * and sends the snapshot's text itself, no copy: however many scrape at once, each second's
+ * snapshot exists once, freed when the last response sending it is done. So a scrape shows the
+ * state of the last tick, at most about a second old.
+ * Limits (metrics.c): connections in all and per client address, and an absolute lifetime per
+ * connection whatever it does, which also bounds the snapshots alive at once. Listening beyond
+ * loopback is allowed and logged.
  *
  * HA (--ha-role): the rawlb_ha_* families show what rawlb-ctl status (text and --json,
  * ha_render_status) and the log say, from the same fields of struct ha: role and node
@@ -18,6 +23,7 @@
 
 #include <net/if.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <threads.h> /* C11 mtx_t: <pthread.h> would pull in <sched.h>, which lb/sched.h shadows */
@@ -110,17 +116,34 @@ struct ha;
 const struct metrics_ha_view *metrics_ha_fill(struct metrics_ha_view *out, struct metrics_ha_track *track,
                                               const struct ha *ha, uint64_t now_ms);
 
+/* One published text: never written after metrics_snapshot_render returns it. */
+struct metrics_snapshot {
+    atomic_uint refs; /* the metrics struct's (while current) and one per response sending it */
+    size_t len;
+    char text[]; /* len bytes and a NUL */
+};
+
+/* Renders v into a new snapshot holding one reference (the caller's). *cap_hint is the size to
+ * try first; when the text needs more it grows (with room to spare) and the render is redone.
+ * NULL when out of memory. */
+struct metrics_snapshot *metrics_snapshot_render(const struct metrics_view *v, size_t *cap_hint);
+/* One more reference (any thread); returns s. */
+struct metrics_snapshot *metrics_snapshot_ref(struct metrics_snapshot *s);
+/* Drops one (any thread); the last frees s. NULL is ignored. */
+void metrics_snapshot_unref(struct metrics_snapshot *s);
+
 struct MHD_Daemon;
+struct metrics_conn;
 
 struct metrics {
     struct MHD_Daemon *mhd;
-    int fd;               /* the listening socket, ours (MHD only uses it) */
-    mtx_t lock;           /* guards cur, cur_len, cur_cap, scrapes */
-    char *cur;            /* the published snapshot, or NULL before the first */
-    size_t cur_len, cur_cap;
-    char *spare; /* rendered into by the event loop, then swapped with cur */
-    size_t spare_cap;
-    uint64_t scrapes; /* under lock */
+    thrd_t thread;                /* runs libmicrohttpd and closes connections past their deadline */
+    int wake_fd;                  /* eventfd: metrics_stop wakes the thread to end it */
+    mtx_t lock;                   /* guards cur (the pointer: a snapshot's refs are atomic) */
+    struct metrics_snapshot *cur; /* the published snapshot, or NULL before the first */
+    size_t render_cap;            /* the event loop's: the size to render the next snapshot into */
+    struct metrics_conn *conns_head, *conns_tail; /* the thread's: open connections, oldest first */
+    uint64_t log_ms, log_suppressed; /* the thread's: libmicrohttpd's last message logged, and since */
     struct metrics_ha_track ha_track; /* the event loop's, for metrics_ha_fill */
 };
 
@@ -129,8 +152,8 @@ struct metrics {
 bool metrics_start(struct metrics *m, const struct endpoint *ep, char *err, size_t errlen);
 /* Event loop: render v and make it what the next scrape sees. */
 void metrics_publish(struct metrics *m, const struct metrics_view *v);
-/* Stops the thread, closes the socket, frees the buffers. Safe on a never-started struct that
- * was zeroed (and on one whose start failed). */
+/* Stops the thread, closes the connections and the socket, drops the snapshot. Safe on a
+ * never-started struct that was zeroed (and on one whose start failed). */
 void metrics_stop(struct metrics *m);
 
 #endif

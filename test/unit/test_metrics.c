@@ -1,6 +1,8 @@
 /* test_metrics: the /metrics text rendered from a hand-built service table: exact sample lines,
  * HELP and TYPE before every family's samples, label escaping, health states into rawlb_rs_up,
- * the sorry server, and cut output (whole lines, the full length returned). HA: a hand-built
+ * the sorry server, and cut output (whole lines, the full length returned). Snapshots: rendered
+ * whole whatever the size tried first, shared by reference (every scrape gets the same text, not
+ * a copy) and freed with the last reference (ASan's leak check sees the rest). HA: a hand-built
  * view renders the rawlb_ha_* families (exactly one state at 1), none without --ha-role, and
  * metrics_ha_fill copies a hand-built struct ha as rawlb-ctl status reads it, counting
  * transitions past the HA_HISTORY kept. */
@@ -281,6 +283,40 @@ static void test_truncated(void)
         CHECK(got == 0 || buf[got - 1] == '\n');
         free(buf);
     }
+    free(full);
+}
+
+/* ---- snapshots (what every scrape sends) ---- */
+
+static void test_snapshot(void)
+{
+    struct metrics_view v = build();
+    char *full = render(&v);
+    size_t cap = 0; /* the daemon's first render: no size known yet */
+    struct metrics_snapshot *s = metrics_snapshot_render(&v, &cap);
+    CHECK(s != NULL);
+    CHECK_EQ_U(atomic_load(&s->refs), 1);
+    CHECK_EQ_U(s->len, strlen(full));
+    CHECK(strcmp(s->text, full) == 0);
+    CHECK(cap > s->len); /* room to grow was kept */
+    /* The next second's render fits in the size learnt: the hint stays. */
+    size_t learnt = cap;
+    struct metrics_snapshot *next = metrics_snapshot_render(&v, &cap);
+    CHECK_EQ_U(cap, learnt);
+    CHECK(strcmp(next->text, full) == 0);
+    /* Two scrapes while s is current: both send s itself. */
+    struct metrics_snapshot *a = metrics_snapshot_ref(s), *b = metrics_snapshot_ref(s);
+    CHECK(a == s && b == s);
+    CHECK_EQ_U(atomic_load(&s->refs), 3);
+    /* next is published: the daemon drops s, the scrapes still send it whole. */
+    metrics_snapshot_unref(s);
+    CHECK_EQ_U(atomic_load(&a->refs), 2);
+    CHECK(strcmp(a->text, full) == 0);
+    metrics_snapshot_unref(a);
+    CHECK(strcmp(b->text, full) == 0);
+    metrics_snapshot_unref(b); /* the last: freed (ASan reports a leak otherwise, a use after it) */
+    metrics_snapshot_unref(NULL); /* before the first publish, metrics_stop drops nothing */
+    metrics_snapshot_unref(next);
     free(full);
 }
 
@@ -574,6 +610,7 @@ int main(void)
     test_structure();
     test_escaping();
     test_truncated();
+    test_snapshot();
     test_ha_samples();
     test_ha_fill();
     CHECK_DONE();
