@@ -16,6 +16,8 @@ MX=$LB_INT:9100
 CONNS=40
 QUERIES=20
 
+WORKERS_ARGS=() # this test is about two workers, whatever RAWLB_WORKERS asks of the others
+
 topo_up 2
 for i in 1 2; do rs_httpd $i 80; rs_httpd $i 81; rs_udpd $i 53; done
 start_rawlb -e ext -i int -n $NAT --metrics $MX --workers 2 -t $VIP:80 -s rr -r 203.0.113.11:80 -r 203.0.113.12:80 \
