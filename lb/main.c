@@ -168,7 +168,8 @@ static void publish_metrics(struct daemon *d)
         .ext_if = d->cfg.ext_if, .int_if = d->cfg.int_if, .conn_entries = t.conn_entries,
         .conn_capacity = t.conn_capacity, .conns_created = t.conns_created, .conns_expired = t.conns_expired,
         .rx_kernel_drops_ext = t.rx_ext.kernel_drops, .rx_kernel_drops_int = t.rx_int.kernel_drops,
-        .rx_too_old_ext = t.rx_ext.too_old, .rx_too_old_int = t.rx_int.too_old, .n_workers = d->workers.n,
+        .rx_too_old_ext = t.rx_ext.too_old, .rx_too_old_int = t.rx_int.too_old, .rx_vlan_ext = t.rx_ext.vlan_tagged,
+        .rx_vlan_int = t.rx_int.vlan_tagged, .n_workers = d->workers.n,
         .workers = per_worker, .tx_failed_ext = t.tx_ext.failed, .tx_failed_int = t.tx_int.failed,
     };
     struct metrics_ha_view ha;

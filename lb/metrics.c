@@ -206,6 +206,10 @@ static void render_interfaces(struct textout *o, const struct metrics_view *v)
            "Frames dropped unprocessed in overload for having waited too long in the receive buffer, per interface.");
     textout_printf(o, "rawlb_overload_drops_total{interface=\"%s\"} %llu\n", ext, (unsigned long long)v->rx_too_old_ext);
     textout_printf(o, "rawlb_overload_drops_total{interface=\"%s\"} %llu\n", in, (unsigned long long)v->rx_too_old_int);
+    family(o, "rawlb_vlan_drops_total", "counter",
+           "Frames that came with an 802.1Q tag (another VLAN's), never balanced nor answered, per interface.");
+    textout_printf(o, "rawlb_vlan_drops_total{interface=\"%s\"} %llu\n", ext, (unsigned long long)v->rx_vlan_ext);
+    textout_printf(o, "rawlb_vlan_drops_total{interface=\"%s\"} %llu\n", in, (unsigned long long)v->rx_vlan_int);
     family(o, "rawlb_send_failures_total", "counter", "Frames the kernel refused to send, per interface.");
     textout_printf(o, "rawlb_send_failures_total{interface=\"%s\"} %llu\n", ext, (unsigned long long)v->tx_failed_ext);
     textout_printf(o, "rawlb_send_failures_total{interface=\"%s\"} %llu\n", in, (unsigned long long)v->tx_failed_int);

@@ -84,6 +84,7 @@ struct metrics_view {
     uint64_t conns_created, conns_expired;
     uint64_t rx_kernel_drops_ext, rx_kernel_drops_int; /* receive buffer overruns */
     uint64_t rx_too_old_ext, rx_too_old_int;           /* dropped unread in overload (capture.h) */
+    uint64_t rx_vlan_ext, rx_vlan_int;                 /* frames of other VLANs, left out (capture.h) */
     uint64_t tx_failed_ext, tx_failed_int;             /* sendmmsg failures */
     const struct metrics_ha_view *ha;                  /* NULL without --ha-role: no rawlb_ha_* */
     unsigned n_workers;

@@ -3,7 +3,7 @@
 # 802.1Q tag (VLAN 100: a raw socket, as the test kernel may have no VLAN devices). The kernel
 # moves the tag into metadata before rawlb's sockets see the frames, so they look like any SYN
 # to the VIP; rawlb must leave them out and count them: the real server sees none of them, rawlb's
-# log at stop counts them, and untagged clients are served as before.
+# metrics and its log at stop count them, and untagged clients are served as before.
 . "$(dirname "$0")/lib.sh"
 
 VLAN_ID=100
@@ -11,7 +11,8 @@ SYNS=5
 
 topo_up 1
 rs_nginx 1
-start_rawlb -e ext -i int -n $NAT -t $VIP:80 -r 203.0.113.11:80
+MX=$LB_INT:9100
+start_rawlb -e ext -i int -n $NAT --metrics $MX -t $VIP:80 -r 203.0.113.11:80
 wait_http "http://$VIP/"
 
 start_capture syn rs1 eth0 "tcp[tcpflags] & tcp-syn != 0 and tcp src portrange 40000-40099"
@@ -24,6 +25,8 @@ tagged=$(pcap tagged | wc -l)
 say "$sent tagged SYNs sent, $tagged reached the director, $(pcap syn | wc -l) reached the real server"
 [ "$tagged" = $SYNS ] || fail "$tagged of $SYNS tagged SYNs reached the director: the test did not test"
 [ "$(pcap syn | wc -l)" = 0 ] || fail "the real server saw the tagged SYNs: $(pcap syn | head -3)"
+shown=$(metric_after 'rawlb_vlan_drops_total{interface="ext"}' 0)
+[ "$shown" = $SYNS ] || fail "rawlb_vlan_drops_total{interface=\"ext\"} is $shown, want $SYNS"
 stop_rawlb
 counted=$(sed -nE "s/.*other VLANs' frames: ext ([0-9]+) .*/\1/p" "$LOG")
 say "rawlb counted ${counted:-none} frames of other VLANs on ext"
