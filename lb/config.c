@@ -266,7 +266,8 @@ static bool set_timeouts(struct parser *p, const char *val)
         if (!addr_parse_uint(s, 0, TIMEOUT_MAX, &v[i]))
             return fail(p, "--timeouts: %s timeout '%s' is out of range 0..%lu (0 keeps the default)",
                         field[i], s, TIMEOUT_MAX);
-        s = comma + 1;
+        if (comma)
+            s = comma + 1; /* the last field has none after it (NULL + 1 is undefined) */
     }
     for (int i = 0; i < 3; i++)
         if (v[i]) *dst[i] = (uint32_t)v[i];

@@ -70,6 +70,53 @@ static int fz_write_corpus(const char *dir, unsigned n, size_t (*next)(uint8_t *
     return 0;
 }
 
+/* The next variant of a text line (a control request, a command line) for the standalone
+ * drivers of the text targets: one edit of whole words (a word of dict put in at a word's start,
+ * a word taken out) or of bytes (one replaced by any byte, a separator or quote put in, the line
+ * cut short). line holds a string and has room for cap bytes. Inline: the drivers of binary
+ * targets leave it unused. */
+static inline void fz_mutate_line(char *line, size_t cap, const char *const *dict, size_t n_dict)
+{
+    static const char specials[] = " \t\r'\\=:,-";
+    size_t len = strlen(line), at = len ? fz_rnd() % (len + 1) : 0;
+    while (at < len && at > 0 && line[at - 1] != ' ')
+        at--; /* a word's start, for the word edits */
+    switch (fz_rnd() % 5) {
+    case 0: {
+        const char *w = dict[fz_rnd() % n_dict];
+        size_t wl = strlen(w);
+        if (len + wl + 2 > cap)
+            return;
+        memmove(line + at + wl + 1, line + at, len - at + 1);
+        memcpy(line + at, w, wl);
+        line[at + wl] = ' ';
+        return;
+    }
+    case 1: {
+        size_t end = at;
+        while (end < len && line[end] != ' ')
+            end++;
+        end += end < len;
+        memmove(line + at, line + end, len - end + 1);
+        return;
+    }
+    case 2:
+        if (len)
+            line[fz_rnd() % len] = (char)(1 + fz_rnd() % 255);
+        return;
+    case 3:
+        if (len + 2 > cap)
+            return;
+        at = fz_rnd() % (len + 1);
+        memmove(line + at + 1, line + at, len - at + 1);
+        line[at] = specials[fz_rnd() % (sizeof specials - 1)];
+        return;
+    default:
+        line[fz_rnd() % (len + 1)] = '\0';
+        return;
+    }
+}
+
 /* The command lines above: main's exit status, or -1 for the default run (no arguments).
  * next(buf) makes the driver's next input in buf and returns its length. */
 static int fz_standalone_args(int argc, char **argv, size_t (*next)(uint8_t *buf), uint8_t *buf)
