@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,10 +323,12 @@ static bool set_max_conns(struct parser *p, const char *val)
     return true;
 }
 
-/* One fast-path thread per core the process may run on. */
+/* One fast-path thread per core the process may run on (its affinity mask: a container's or
+ * taskset's cores, not the host's). */
 static unsigned default_workers(void)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t cpus;
+    long cores = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : sysconf(_SC_NPROCESSORS_ONLN);
     return cores < 1 ? 1 : cores > RAWLB_MAX_WORKERS ? RAWLB_MAX_WORKERS : (unsigned)cores;
 }
 
