@@ -64,7 +64,8 @@ void haconfig_defaults(struct ha_config *h)
 /* The secret is the file's bytes less one trailing newline; only its owner may read it. */
 static bool read_key(struct ha_config *h, const char *path, char *err, size_t errlen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* O_NONBLOCK: a FIFO given as the key must be refused below, not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return fail(err, errlen, "--ha-key: cannot open '%s': %s", path, strerror(errno));
     struct stat st;

@@ -26,6 +26,8 @@ printf '%s\n' "0123456789abcdef0123" > "$W/open.key"; chmod 644 "$W/open.key"
 ha="--ha-role primary --ha-peer 198.51.100.3 --state-dir $W/state"
 expect_bad --ha-key       $base -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/open.key"
 expect_bad --ha-key       $base -t $VIP:80 -r 203.0.113.11:80 $ha
+mkfifo -m 600 "$W/fifo.key" # refused at once, not waited on for a writer
+expect_bad "not a regular file" $base -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/fifo.key"
 expect_bad --ha-if        $base -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/ha.key" --ha-if ext --ha-if int
 expect_bad --ha-peer      $base -t $VIP:80 -r 203.0.113.11:80 --ha-peer 198.51.100.3
 expect_bad --ha-deadtime  $base -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/ha.key" --ha-interval 6
