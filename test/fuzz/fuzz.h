@@ -117,6 +117,18 @@ static inline void fz_mutate_line(char *line, size_t cap, const char *const *dic
     }
 }
 
+/* The standalone drivers' next text line: the seed lines in order first, then a random one of
+ * them with min_edits to max_edits edits (fz_mutate_line). *pos counts the lines made. */
+static inline size_t fz_next_line(char *line, size_t cap, const char *const *seeds, size_t n_seeds, unsigned *pos,
+                                  const char *const *dict, size_t n_dict, unsigned min_edits, unsigned max_edits)
+{
+    snprintf(line, cap, "%s", seeds[*pos < n_seeds ? *pos : fz_rnd() % n_seeds]);
+    if ((*pos)++ >= n_seeds)
+        for (unsigned n = min_edits + fz_rnd() % (max_edits - min_edits + 1); n; n--)
+            fz_mutate_line(line, cap, dict, n_dict);
+    return strlen(line);
+}
+
 /* The command lines above: main's exit status, or -1 for the default run (no arguments).
  * next(buf) makes the driver's next input in buf and returns its length. */
 static int fz_standalone_args(int argc, char **argv, size_t (*next)(uint8_t *buf), uint8_t *buf)

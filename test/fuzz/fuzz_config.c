@@ -131,12 +131,8 @@ static const char *const fz_dict[] = {
 static size_t fz_next(uint8_t *buf)
 {
     static unsigned pos;
-    char *line = (char *)buf;
-    snprintf(line, FZ_LINE_MAX, "%s", fz_lines[pos < FZ_N_LINES ? pos : fz_rnd() % FZ_N_LINES]);
-    if (pos++ >= FZ_N_LINES)
-        for (unsigned n = fz_rnd() % (FZ_EDITS_MAX + 1); n; n--)
-            fz_mutate_line(line, FZ_LINE_MAX, fz_dict, sizeof fz_dict / sizeof fz_dict[0]);
-    return strlen(line);
+    return fz_next_line((char *)buf, FZ_LINE_MAX, fz_lines, FZ_N_LINES, &pos, fz_dict, sizeof fz_dict / sizeof fz_dict[0],
+                        0, FZ_EDITS_MAX);
 }
 
 #ifndef FZ_ITERATIONS

@@ -138,12 +138,8 @@ static const char *const fz_dict[] = {
 static size_t fz_next(uint8_t *buf)
 {
     static unsigned pos;
-    char *line = (char *)buf;
-    snprintf(line, FZ_LINE_MAX, "%s", fz_requests[pos < FZ_N_REQUESTS ? pos : fz_rnd() % FZ_N_REQUESTS]);
-    if (pos++ >= FZ_N_REQUESTS)
-        for (unsigned n = 1 + fz_rnd() % FZ_EDITS_MAX; n; n--)
-            fz_mutate_line(line, FZ_LINE_MAX, fz_dict, sizeof fz_dict / sizeof fz_dict[0]);
-    return strlen(line);
+    return fz_next_line((char *)buf, FZ_LINE_MAX, fz_requests, FZ_N_REQUESTS, &pos, fz_dict,
+                        sizeof fz_dict / sizeof fz_dict[0], 1, FZ_EDITS_MAX);
 }
 
 #ifndef FZ_ITERATIONS
