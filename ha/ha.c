@@ -32,13 +32,6 @@ static uint64_t now_ms(void)
     return clock_monotonic_ms();
 }
 
-static uint64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * MS_PER_S + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* ---- identity: node id and epochs in --state-dir ---- */
 
 static bool write_identity(struct ha *ha, char *err, size_t errlen)
@@ -291,7 +284,7 @@ static void remember(struct ha *ha, unsigned from)
     else
         ha->n_history++;
     ha->history[ha->n_history - 1] =
-        (struct ha_transition){ .at_ms = wall_ms(), .from = (uint8_t)from, .to = (uint8_t)ha->fsm.state,
+        (struct ha_transition){ .at_ms = clock_wall_ms(), .from = (uint8_t)from, .to = (uint8_t)ha->fsm.state,
                                 .reason = ha->fsm.reason };
 }
 
