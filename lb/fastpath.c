@@ -302,6 +302,8 @@ FAST_INLINE void track(struct fastpath *fp, struct conn *c, const struct parsed 
 {
     if (c->proto == IPPROTO_TCP && p->l4)
         conn_tcp_update(&fp->conns, c, dir, p->tcp_flags);
+    else if (c->proto == IPPROTO_UDP)
+        conn_udp_update(&fp->conns, c, dir);
     else
         conn_touch(&fp->conns, c);
     struct rs_stats *st = &fp->rs_stats[c->svc][c->rs];
