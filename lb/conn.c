@@ -35,9 +35,9 @@ static const char *const state_names[CONN_S_COUNT] = {
 static const uint8_t state_class[CONN_S_COUNT] = {
     [TCP_S_NONE] = CONN_C_HALF_OPEN,      [TCP_S_ESTABLISHED] = CONN_C_ESTABLISHED,
     [TCP_S_SYN_SENT] = CONN_C_HALF_OPEN,  [TCP_S_SYN_RECV] = CONN_C_HALF_OPEN,
-    [TCP_S_FIN_WAIT] = CONN_C_CLOSING,    [TCP_S_TIME_WAIT] = CONN_C_CLOSING,
-    [TCP_S_CLOSE] = CONN_C_CLOSING,       [TCP_S_CLOSE_WAIT] = CONN_C_CLOSING,
-    [TCP_S_LAST_ACK] = CONN_C_CLOSING,    [TCP_S_LISTEN] = CONN_C_HALF_OPEN,
+    [TCP_S_FIN_WAIT] = CONN_C_ESTABLISHED, [TCP_S_TIME_WAIT] = CONN_C_CLOSED,
+    [TCP_S_CLOSE] = CONN_C_CLOSED,        [TCP_S_CLOSE_WAIT] = CONN_C_ESTABLISHED,
+    [TCP_S_LAST_ACK] = CONN_C_ESTABLISHED, [TCP_S_LISTEN] = CONN_C_HALF_OPEN,
     [TCP_S_SYNACK] = CONN_C_HALF_OPEN,    [CONN_S_UDP] = CONN_C_ESTABLISHED,
     [CONN_S_TEMPLATE] = CONN_C_HALF_OPEN, [CONN_S_UDP_NEW] = CONN_C_UDP_NEW,
 };
@@ -45,7 +45,7 @@ static const uint8_t state_class[CONN_S_COUNT] = {
 static unsigned class_of(const struct conn *c)
 {
     if (c->flags & CONN_F_RESET)
-        return CONN_C_CLOSING;
+        return CONN_C_CLOSED;
     if (c->state == CONN_S_TEMPLATE && (c->flags & CONN_F_CONFIRMED))
         return CONN_C_TEMPLATE;
     return state_class[c->state];
@@ -59,7 +59,7 @@ const char *conn_state_name(unsigned state)
 const char *conn_class_name(unsigned cls)
 {
     static const char *const names[CONN_C_COUNT] = {
-        [CONN_C_HALF_OPEN] = "half_open", [CONN_C_UDP_NEW] = "udp_new",   [CONN_C_CLOSING] = "closing",
+        [CONN_C_CLOSED] = "closed", [CONN_C_HALF_OPEN] = "half_open", [CONN_C_UDP_NEW] = "udp_new",
         [CONN_C_ESTABLISHED] = "established", [CONN_C_TEMPLATE] = "template",
     };
     return cls < CONN_C_COUNT ? names[cls] : "?";

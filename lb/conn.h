@@ -12,9 +12,10 @@
  * Floods (Hardening): every entry is in one eviction class (enum conn_class), and each class has
  * its own wheel, so the oldest entry of a class is found at the front of its wheel. Half-open
  * entries have a short timeout and at most CONN_HALF_OPEN_SHARE of the table: past that share a
- * new one replaces the oldest. A full table makes room, oldest first, from half-open entries, then
- * UDP entries that are not yet a stream, then closing TCP entries, then established entries idle
- * at least CONN_EVICT_IDLE_MIN; a new flow is refused only when none of these exists. An evicted
+ * new one replaces the oldest. A full table makes room, oldest first, from closed TCP entries
+ * (TIME_WAIT, CLOSE: a flood whose blind ACKs the real server reset ends there), then half-open
+ * entries, then UDP entries that are not yet a stream, then established entries idle at least
+ * CONN_EVICT_IDLE_MIN; a new flow is refused only when none of these exists. An evicted
  * TCP flow's next segment finds no entry and gets the unknown-flow rule's RST. A persistence
  * template stays in the half-open class until a flow it controls is established, and dies a
  * second after its last such flow: a spoofed SYN costs its template nothing lasting.
@@ -68,10 +69,10 @@ enum tcp_state {
 /* What a full table gives up first (conn.h's header): the classes in eviction order, then those
  * never evicted for room. */
 enum conn_class {
+    CONN_C_CLOSED,      /* TCP TIME_WAIT and CLOSE, entries rawlb dropped: nothing more to carry */
     CONN_C_HALF_OPEN,   /* TCP before the server's SYN-ACK met the client's ACK; unconfirmed templates */
     CONN_C_UDP_NEW,     /* CONN_S_UDP_NEW */
-    CONN_C_CLOSING,     /* TCP FIN_WAIT .. LAST_ACK, TIME_WAIT, CLOSE; entries rawlb dropped */
-    CONN_C_ESTABLISHED, /* ESTABLISHED, UDP streams: evicted only when idle CONN_EVICT_IDLE_MIN */
+    CONN_C_ESTABLISHED, /* ESTABLISHED and half-closed TCP, UDP streams: only when idle CONN_EVICT_IDLE_MIN */
     CONN_C_TEMPLATE,    /* templates a flow of which was established: never evicted */
     CONN_C_COUNT
 };
@@ -336,7 +337,7 @@ static inline uint32_t conn_index(const struct conn_table *t, const struct conn 
 }
 
 const char *conn_state_name(unsigned state);
-/* "half_open", "udp_new", "closing", "established", "template". */
+/* "closed", "half_open", "udp_new", "established", "template". */
 const char *conn_class_name(unsigned cls);
 
 #endif

@@ -905,7 +905,7 @@ static void test_half_open_share(void)
     conn_table_free(&t);
 }
 
-/* A full table makes room from half-open, then new UDP, then closing, then established entries
+/* A full table makes room from closed, then half-open, then new UDP, then established entries
  * idle a minute; before that minute a new flow is refused. */
 static void test_evict_order(void)
 {
@@ -919,7 +919,7 @@ static void test_evict_order(void)
     for (unsigned i = 2; i <= 3; i++) {
         struct conn *c = new_established(&t, i);
         if (c)
-            conn_tcp_update(&t, c, CONN_DIR_IN, TH_FIN_ | TH_ACK_);
+            conn_tcp_update(&t, c, CONN_DIR_IN, TH_RST_);
     }
     struct conn k = udp_key(0);
     CHECK(conn_create(&t, &k) != NULL);
@@ -930,17 +930,17 @@ static void test_evict_order(void)
     CHECK(new_tcp(&t, 4, TH_SYN_) != NULL);
     new_established(&t, 5);
     CHECK_EQ_U(t.count, 8);
-    CHECK_EQ_U(t.class_count[CONN_C_CLOSING], 2);
+    CHECK_EQ_U(t.class_count[CONN_C_CLOSED], 2);
 
     run_to(&t, 1);
     new_established(&t, 6);
-    CHECK(!alive(&t, 4) && t.stats.evicted[CONN_C_HALF_OPEN] == 1);
+    CHECK(!alive(&t, 2) && alive(&t, 3) && t.stats.evicted[CONN_C_CLOSED] == 1);
     new_established(&t, 7);
-    CHECK(!udp_alive(&t, 0) && t.stats.evicted[CONN_C_UDP_NEW] == 1);
+    CHECK(!alive(&t, 3) && t.stats.evicted[CONN_C_CLOSED] == 2);
     new_established(&t, 8);
-    CHECK(!alive(&t, 2) && alive(&t, 3) && t.stats.evicted[CONN_C_CLOSING] == 1);
+    CHECK(!alive(&t, 4) && t.stats.evicted[CONN_C_HALF_OPEN] == 1);
     new_established(&t, 9);
-    CHECK(!alive(&t, 3) && t.stats.evicted[CONN_C_CLOSING] == 2);
+    CHECK(!udp_alive(&t, 0) && t.stats.evicted[CONN_C_UDP_NEW] == 1);
     struct conn k10 = tcp_key(10);
     CHECK(conn_create(&t, &k10) == NULL);
     CHECK_EQ_U(t.stats.table_full, 1);

@@ -1244,7 +1244,7 @@ static void test_table_full(void)
     /* One closes: a closed flow's entry makes room before any established one. */
     CHECK_EQ_U(tcp_from_client(&fl[0], TH_RST_, 0), FP_VERDICT_TX_INT);
     CHECK_EQ_U(tcp_from_client(&fl[4], TH_SYN_, 0), FP_VERDICT_TX_INT);
-    CHECK_EQ_U(fp.conns.stats.evicted[CONN_C_CLOSING], 1);
+    CHECK_EQ_U(fp.conns.stats.evicted[CONN_C_CLOSED], 1);
     CHECK(flow_conn(&fl[0]) == NULL);
     /* A new flow then takes the place of the half-open one (the rest are busy). */
     CHECK_EQ_U(tcp_from_client(&fl[0], TH_SYN_, 0), FP_VERDICT_TX_INT);
