@@ -489,6 +489,10 @@ static enum fp_verdict from_client(struct fastpath *fp, uint8_t *buf, size_t *le
 
 static enum fp_verdict from_server(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p, uint32_t now)
 {
+    /* An ICMP error is at most 576 bytes (RFC 1812): one in fragments is dropped whole, as a
+     * fragmented ping from a client is. */
+    if (p->proto == IPPROTO_ICMP && packet_is_fragment(p))
+        return drop(fp, FP_DROP_ICMP_FRAGMENT);
     if (!packet_is_first_fragment(p)) {
         struct conn *c = frag_conn(fp, p, now);
         return c ? forward_out(fp, c, buf, len, p, now) : drop(fp, FP_DROP_FRAG_UNKNOWN);

@@ -25,7 +25,8 @@
  *   The RSTs and ICMP errors of this rule share one token bucket per worker (FP_REPLY_RATE):
  *   what it refuses is dropped as rate_limited. None answers what RFC 1122 forbids answering
  *   (reply_allowed). A fragmented ping to a VIP is dropped whole (icmp_fragment), never
- *   answered in part.
+ *   answered in part; so is a fragmented ICMP error from either side (its checksum covers the
+ *   whole message, and later fragments carry no quote to find the flow by).
  * - Counters are per worker and summed when read; every frame is counted once in and once out. */
 #ifndef RAWLB_FASTPATH_H
 #define RAWLB_FASTPATH_H
@@ -68,7 +69,7 @@
     X(STANDBY, "standby")               /* not master: the role gate holds (HA) */            \
     X(GRACE, "grace")                   /* unknown mid-flow TCP just after a takeover */      \
     X(RATE_LIMITED, "rate_limited")     /* an RST or ICMP error over FP_REPLY_RATE */         \
-    X(ICMP_FRAGMENT, "icmp_fragment")   /* a fragment of ICMP to a VIP (a large ping) */
+    X(ICMP_FRAGMENT, "icmp_fragment")   /* ICMP to a VIP or from a real server, fragmented */
 
 enum fp_drop {
 #define FP_DROP_ENUM(name, str) FP_DROP_##name,

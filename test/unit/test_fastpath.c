@@ -1802,7 +1802,8 @@ static void test_reply_limit(void)
     env_down();
 }
 
-/* ---- a fragmented ping to a VIP: dropped whole, never answered in part ---- */
+/* ---- a fragmented ping to a VIP, a fragmented ICMP error from a real server: dropped whole,
+ * never answered or translated in part ---- */
 
 static void test_fragmented_echo(void)
 {
@@ -1839,6 +1840,27 @@ static void test_fragmented_echo(void)
     CHECK_EQ_U(l4of(F)[0], 0);
     CHECK_EQ_U(fp.stats.echo_replies, 1);
     CHECK_EQ_U(fp.stats.drops[FP_DROP_ICMP_FRAGMENT], 3);
+
+    /* A real server's port unreachable about a flow of ours, in two fragments. */
+    struct flow fl = { .caddr = CLIENT, .cport = 5009, .vaddr = VIP, .vport = 53 };
+    CHECK_EQ_U(udp_from_client(&fl, 30, false), FP_VERDICT_TX_INT);
+    uint8_t quote[28];
+    memcpy(quote, F + 14, sizeof quote);
+    s = fpenv_server_spec(IPPROTO_ICMP, fl.raddr, 0, CLIENT, 0);
+    s.icmp_type = 3;
+    s.icmp_code = 3;
+    s.data = quote;
+    s.payload = sizeof quote;
+    s.ip_id = 0x7778;
+    s.frag = IP_MF_;
+    EXPECT_DROP(false, frame_build(buf, &s), FP_DROP_ICMP_FRAGMENT);
+    s.no_l4_header = true;
+    s.data = NULL;
+    s.frag = (8 + sizeof quote) / 8;
+    s.payload = 8;
+    EXPECT_DROP(false, frame_build(buf, &s), FP_DROP_ICMP_FRAGMENT);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_ICMP_FRAGMENT], 5);
+    CHECK_EQ_U(fp.stats.icmp_translated, 0);
     env_down();
 }
 
