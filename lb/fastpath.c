@@ -551,6 +551,20 @@ static enum fp_verdict dispatch(struct fastpath *fp, bool from_ext, uint8_t *buf
     return from_ext ? from_client(fp, buf, len, &p, now) : from_server(fp, buf, len, &p, now);
 }
 
+bool fastpath_of_stream(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t len, uint32_t now)
+{
+    struct parsed p;
+    if (len < VNET_HLEN || packet_parse(buf + VNET_HLEN, len - VNET_HLEN, &p) != PARSE_OK)
+        return false;
+    struct conn *c = NULL;
+    if (!packet_is_first_fragment(&p))
+        c = frag_conn(fp, &p, now);
+    else if (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)
+        c = from_ext ? conn_lookup_in(&fp->conns, p.proto, p.saddr, p.sport, p.daddr, p.dport)
+                     : conn_lookup_out(&fp->conns, p.proto, p.saddr, p.sport, p.daddr, p.dport);
+    return c && c->wclass == CONN_C_ESTABLISHED;
+}
+
 /* Every frame in is counted once out: sent on one side, or dropped for a named reason. */
 enum fp_verdict fastpath_handle(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t *len, uint32_t now)
 {

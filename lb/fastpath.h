@@ -133,6 +133,10 @@ void fastpath_free(struct fastpath *fp);
  * ICMP error about a short datagram). On TX verdicts buf[0..*len) is what to send. now is the
  * worker's clock in seconds (the one given to fastpath_tick). */
 enum fp_verdict fastpath_handle(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t *len, uint32_t now);
+/* Overload (capture.h): the frame belongs to an established flow (an entry of class
+ * CONN_C_ESTABLISHED: TCP past its handshake, a UDP stream), which is still forwarded when it
+ * waited too long; anything else then is dropped unprocessed. Changes nothing. */
+bool fastpath_of_stream(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t len, uint32_t now);
 
 /* HA: open (master) or close the role gate; grace_until is the worker's second until which
  * unknown mid-flow TCP segments are dropped silently (0: no grace). A new fastpath is master. */
