@@ -736,7 +736,8 @@ static void test_requests(void)
     request_bad("ha takeover now", "ha: say");
     request_bad("bogus", "unknown request 'bogus'");
     request_bad("list --bogus", "list: unknown option '--bogus'");
-    request_bad("list --stats --rate", "--stats and --rate do not go together");
+    request_bad("list --stats --rate", "--stats, --rate and --thresholds do not go together");
+    request_bad("list --thresholds --stats", "--stats, --rate and --thresholds do not go together");
     request_bad("conns --service", "needs a value");
     request_bad("conns --service sctp:198.51.100.10:80", "'sctp:198.51.100.10:80' is not tcp:VIP:PORT");
     request_bad("conns --service tcp:198.51.100.10:0", "--service: port '0'");
