@@ -128,7 +128,8 @@ static void render_service(struct textout *o, const struct service *svc, unsigne
             out_stats(o, opts->rate ? &rs->rate : &rs->stats);
         } else if (opts->thresholds) {
             textout_printf(o, "  -> %-28s %-10u %-10u %-10u %-10u %-10s", endpoint_str(rs->ep.addr, rs->ep.port, ep),
-                           rs->u_threshold, rs->l_threshold, rs->active, rs->inactive, rs->overloaded ? "yes" : "no");
+                           rs->u_threshold, rs->l_threshold, rs->active, rs->inactive,
+                           service_rs_overloaded(rs) ? "yes" : "no");
         } else {
             textout_printf(o, "  -> %-28s %-7s %-6d %-10u %-10u", endpoint_str(rs->ep.addr, rs->ep.port, ep), "Masq",
                            rs->weight, rs->active, rs->inactive);
@@ -179,7 +180,7 @@ static void render_rs_json(struct textout *o, const struct service *svc, unsigne
                   "\"overloaded\":%s,\"sorry\":%s",
                    (unsigned)ntohs(rs->ep.port), rs->weight, rs->config_weight, rs->available ? "true" : "false",
                    rs->active, rs->inactive, rs->persistent, rs->u_threshold, rs->l_threshold,
-                   rs->overloaded ? "true" : "false", sorry ? "true" : "false");
+                   service_rs_overloaded(rs) ? "true" : "false", sorry ? "true" : "false");
     if (sorry)
         textout_printf(o, ",\"in_use\":%s", svc->sorry_active ? "true" : "false");
     textout_printf(o, ",");

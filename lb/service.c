@@ -185,17 +185,17 @@ static inline void cpu_relax(void)
 #define OVERLOAD_LEAVE_NUM 3 /* without -y a server leaves overload below 3/4 of its -x */
 #define OVERLOAD_LEAVE_DEN 4
 
-static void rs_update_overload(struct real_server *rs)
+bool service_rs_overloaded(const struct real_server *rs)
 {
     if (!rs->u_threshold)
-        return;
+        return false;
     uint64_t total = (uint64_t)__atomic_load_n(&rs->active, __ATOMIC_RELAXED) +
                      __atomic_load_n(&rs->inactive, __ATOMIC_RELAXED);
     if (total >= rs->u_threshold)
-        rs->overloaded = true;
-    else if (rs->l_threshold ? total < rs->l_threshold
-                             : total * OVERLOAD_LEAVE_DEN < (uint64_t)rs->u_threshold * OVERLOAD_LEAVE_NUM)
-        rs->overloaded = false;
+        return true;
+    bool below = rs->l_threshold ? total < rs->l_threshold
+                                 : total * OVERLOAD_LEAVE_DEN < (uint64_t)rs->u_threshold * OVERLOAD_LEAVE_NUM;
+    return rs->overloaded && !below;
 }
 
 /* Every server's overload brought up to date; true when one in the schedule is overloaded. */
@@ -203,7 +203,7 @@ static bool service_update_overload(struct service *svc)
 {
     bool any = false;
     for (unsigned i = 0; i < svc->n_rs; i++) {
-        rs_update_overload(&svc->rs[i]);
+        svc->rs[i].overloaded = service_rs_overloaded(&svc->rs[i]);
         any |= svc->rs[i].overloaded && rs_in_schedule(&svc->rs[i]);
     }
     return any;

@@ -111,6 +111,10 @@ void service_table_resolve(struct service_table *t, uint32_t addr, bool (*known)
 /* After availability was set directly (a new table inheriting an old one's): recompute
  * whether the sorry server is in use and tell the scheduler. */
 void service_refresh(struct service *svc);
+/* Whether rs is overloaded by its counts now (-x reached, or reached earlier and not yet back
+ * below -y or 3/4 of -x): what service_schedule decides at the next pick, which is when the
+ * overloaded flag changes. For listings, which should not wait for a pick to show a server full. */
+bool service_rs_overloaded(const struct real_server *rs);
 /* service_schedule's answer when no server was picked only because every one in the schedule
  * is overloaded (-x): the fast path counts that refusal apart from "no server". */
 #define SERVICE_SCHED_LIMIT (-2)
