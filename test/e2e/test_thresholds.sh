@@ -46,6 +46,8 @@ say "5 held connections: rs1=$n1 rs2=$n2; $(ctl list --thresholds | tail -n 2 | 
 ctl list --thresholds | grep -q "^Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn Overloaded$" ||
   fail "list --thresholds header: $(ctl list --thresholds | head -n 2)"
 ctl -L -n --thresholds | grep -q "Uthreshold" || fail "-L -n --thresholds: $(ctl -L -n --thresholds)"
+full=$(metric_after "rawlb_rs_overloaded{proto=\"tcp\",vip=\"$VIP:7000\",rs=\"$RS1\"}" 0)
+[ "$full" = 1 ] || fail "rawlb_rs_overloaded of rs1 is $full, want 1"
 ctl list --json | python3 -c '
 import json, sys
 rs = {r["address"]: r for r in json.load(sys.stdin)["services"][0]["real_servers"]}
