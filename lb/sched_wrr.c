@@ -2,8 +2,9 @@
  * taken when its weight reaches the current weight cw, and every time the walk wraps cw steps
  * down by di, the gcd of the weights, from mw = max weight - (di - 1) towards 1, then starts
  * again at mw. Weights 4:3:2 give A A B A B C A B C. Only schedulable servers count towards
- * di and mw, so update() must run after every change of weight or availability; an overloaded
- * server (-x) still counts, as in IPVS, since overload comes and goes without an update.
+ * di and mw, so update() must run after every change of weight, availability or overload (-x:
+ * service_schedule calls it when one changes, so a server at its limit never costs a walk of
+ * every weight level).
  * (IPVS ip_vs_wrr.c) */
 #include <stdlib.h>
 
@@ -33,7 +34,7 @@ static void wrr_recompute(struct wrr_state *s, const struct service *svc)
 
     for (unsigned i = 0; i < svc->n_rs; i++) {
         const struct real_server *rs = &svc->rs[i];
-        if (!rs_in_schedule(rs)) continue;
+        if (!rs_schedulable(rs)) continue;
         g = g ? gcd(rs->weight, g) : rs->weight;
         if (rs->weight > max) max = rs->weight;
     }

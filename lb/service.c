@@ -198,14 +198,21 @@ bool service_rs_overloaded(const struct real_server *rs)
     return rs->overloaded && !below;
 }
 
-/* Every server's overload brought up to date; true when one in the schedule is overloaded. */
+/* Every server's overload brought up to date, the scheduler told when one changed (under the
+ * service's lock: no other worker picks meanwhile, and the control path runs only while the
+ * workers are paused). True when a server in the schedule is overloaded. */
 static bool service_update_overload(struct service *svc)
 {
-    bool any = false;
+    bool any = false, changed = false;
     for (unsigned i = 0; i < svc->n_rs; i++) {
-        svc->rs[i].overloaded = service_rs_overloaded(&svc->rs[i]);
-        any |= svc->rs[i].overloaded && rs_in_schedule(&svc->rs[i]);
+        struct real_server *rs = &svc->rs[i];
+        bool overloaded = service_rs_overloaded(rs);
+        changed |= overloaded != rs->overloaded;
+        rs->overloaded = overloaded;
+        any |= overloaded && rs_in_schedule(rs);
     }
+    if (changed)
+        service_changed(svc);
     return any;
 }
 

@@ -80,9 +80,8 @@ static inline bool rs_in_schedule(const struct real_server *rs)
 {
     return rs->weight > 0 && rs->available && rs->resolved;
 }
-/* ... and may take a new connection now: not overloaded (-x). Overload comes and goes with the
- * counts between two updates of the scheduler, so schedulers test this at every pick, as IPVS's
- * test IP_VS_DEST_F_OVERLOAD there. */
+/* ... and may take a new connection now: not overloaded (-x; service_schedule decides that and
+ * tells the scheduler when it changes, as weight and health changes are told). */
 static inline bool rs_schedulable(const struct real_server *rs)
 {
     return rs_in_schedule(rs) && !rs->overloaded;
@@ -122,11 +121,12 @@ bool service_rs_overloaded(const struct real_server *rs);
  * schedule, or SERVICE_SCHED_LIMIT. Workers schedule one at a time per service (a spin lock held
  * for one pick: IPVS's sched_lock), so round-robin positions and weighted state advance as with
  * one worker. In a service with thresholds every server's overload is decided under that lock
- * from its counts before the pick, so all workers see one flag: overloaded at u_threshold
+ * from its counts before the pick (the scheduler's update hook runs there when one changed), so
+ * all workers see one flag: overloaded at u_threshold
  * connections, back below l_threshold (or 3/4 of u_threshold), as IPVS's ip_vs_bind_dest and
  * ip_vs_unbind_dest decide it when a connection comes and goes. A worker's new entry is counted
- * just after its pick, outside the lock, so another worker picking in that instant may pass the
- * limit by one (IPVS binds after its sched_lock too). A new table (start, every edit) starts
+ * just after its pick, outside the lock, so each other worker picking in that instant may pass
+ * the limit by one (IPVS binds after its sched_lock too). A new table (start, every edit) starts
  * with no server overloaded; the first pick decides again from the counts. */
 int service_schedule(struct service *svc, uint32_t caddr);
 
