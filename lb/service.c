@@ -21,12 +21,12 @@ bool service_table_init(struct service_table *t, const struct rawlb_config *cfg,
         svc->one_packet = sc->one_packet;
         svc->n_rs = sc->n_rs < RAWLB_MAX_RS_PER_SERVICE ? sc->n_rs : RAWLB_MAX_RS_PER_SERVICE;
         for (unsigned j = 0; j < svc->n_rs; j++) {
-            svc->rs[j].ep = sc->rs[j].ep;
-            svc->rs[j].weight = svc->rs[j].config_weight = sc->rs[j].weight;
-            svc->rs[j].available = svc->rs[j].resolved = true;
             svc->rs[j].u_threshold = sc->rs[j].u_threshold;
             svc->rs[j].l_threshold = sc->rs[j].l_threshold;
             svc->has_threshold |= sc->rs[j].u_threshold != 0;
+            svc->rs[j].ep = sc->rs[j].ep;
+            svc->rs[j].weight = svc->rs[j].config_weight = sc->rs[j].weight;
+            svc->rs[j].available = svc->rs[j].resolved = true;
         }
         if (sc->check.has_sorry) {
             struct real_server *sorry = &svc->rs[service_sorry_index(svc)];

@@ -1,8 +1,6 @@
 /* service: the virtual services and their real servers as the fast path sees them, with the
  * counters rawlb-ctl shows. Built from struct rawlb_config at start; later edits (ctl, health)
- * go through the functions here so schedulers are told about every change. Which real servers
- * are at their connection limit (-x/-y) is decided here too, in service_schedule, so that every
- * scheduler and every worker sees one answer.
+ * go through the functions here so schedulers are told about every change.
  * Connection entries refer to services and real servers by index (Katran); anything that leaves
  * the process names them by address and port. */
 #ifndef RAWLB_SERVICE_H
