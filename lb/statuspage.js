@@ -71,11 +71,12 @@ function remember(key, rate) {
   h.step *= 2;
 }
 
-function sparkline(key) {
-  const metric = document.getElementById('chart-metric').value;
+// The chart of one real server, on the scale of its service (max: the peak of all its servers),
+// so the servers' charts compare at a glance.
+function sparkline(key, metric, max) {
   const h = history.get(key);
   const values = h ? h.points.map(p => p[metric]) : [];
-  const width = HISTORY_MAX, height = 30, max = Math.max(1, ...values);
+  const width = HISTORY_MAX, height = 30;
   const svg = document.createElementNS(SVG_NS, 'svg');
   svg.setAttribute('class', 'spark');
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
@@ -96,10 +97,12 @@ function sparkline(key) {
   return svg;
 }
 
-function serverRow(svc, rs) {
+function serverKey(svc, rs) {
+  return `${svc.proto} ${svc.address}:${svc.port} ${rs.address}:${rs.port}`;
+}
+
+function serverRow(svc, rs, metric, max) {
   const name = `${rs.address}:${rs.port}`;
-  const key = `${svc.proto} ${svc.address}:${svc.port} ${name}`;
-  remember(key, rs.rate);
   const h = health(rs);
   const cell = (label, cls, ...content) => el('td', { 'data-label': label, class: cls }, ...content);
   const server = cell('Real server', 'server', name);
@@ -115,13 +118,18 @@ function serverRow(svc, rs) {
     cell('CPS', 'num rate cps', si(rs.rate.cps)),
     cell('PPS in/out', 'num rate pps', `${si(rs.rate.in_pps)} / ${si(rs.rate.out_pps)}`),
     cell('BPS in/out', 'num rate bps', `${si(rs.rate.in_bps, 'B')} / ${si(rs.rate.out_bps, 'B')}`),
-    cell('Seen', 'chart', sparkline(key)));
+    cell('Seen', 'chart', sparkline(serverKey(svc, rs), metric, max)));
 }
 
 function serviceSection(svc) {
-  const head = el('tr', {}, ...['Real server', 'Weight', 'ActiveConn', 'InActConn', 'State', 'Since', 'Last check',
-    'CPS', 'PPS in/out', 'BPS in/out', 'Seen'].map(t => el('th', {}, t)));
-  const rows = svc.real_servers.filter(rs => !rs.sorry || rs.in_use).map(rs => serverRow(svc, rs));
+  const head = el('tr', {}, ...[['Real server'], ['Weight', 'num'], ['ActiveConn', 'num'], ['InActConn', 'num'],
+    ['State'], ['Since', 'num'], ['Last check'], ['CPS', 'num'], ['PPS in/out', 'num'], ['BPS in/out', 'num'],
+    ['Seen']].map(([t, cls]) => el('th', cls ? { class: cls } : {}, t)));
+  const shown = svc.real_servers.filter(rs => !rs.sorry || rs.in_use);
+  shown.forEach(rs => remember(serverKey(svc, rs), rs.rate));
+  const metric = document.getElementById('chart-metric').value;
+  const max = Math.max(1, ...shown.flatMap(rs => history.get(serverKey(svc, rs)).points.map(p => p[metric])));
+  const rows = shown.map(rs => serverRow(svc, rs, metric, max));
   const active = svc.real_servers.reduce((a, rs) => a + rs.active, 0);
   const inactive = svc.real_servers.reduce((a, rs) => a + rs.inactive, 0);
   const persist = svc.persistent ? ` persistent ${svc.persistent}s` : '';
