@@ -4,13 +4,14 @@
 # headless Chromium looking at http://ADDR:PORT/ in real time; halfway rs2's nginx stops, so the
 # page shows it down with its reason and the charts show the traffic move to rs1.
 #   usage (root, from the source tree): tools/statuspage-screenshot.sh BUILD_DIR [OUT.png] [WIDTHxHEIGHT]
+# (the viewport; the picture is the whole page, taller when it needs to be; 390x844 shows a phone's).
 # Chromium is driven over its DevTools pipe (--remote-debugging-pipe) rather than --screenshot,
 # whose virtual time runs the page's one-second refreshes back to back: the charts would show
 # about a second of traffic.
 . "$(cd "$(dirname "$0")" && pwd)/../test/e2e/lib.sh"
 
 OUT=$(realpath -m "${2:-docs/status.png}")
-SIZE=${3:-1100x560}
+SIZE=${3:-1100x500}
 MX=$LB_INT:9100
 WATCH_S=${WATCH_S:-40} # the page's history in the picture
 command -v chromium >/dev/null || fail "missing tool: chromium (tools/deps.sh installs it)"
@@ -38,7 +39,7 @@ def fds():  # copies first: the pipes may themselves be fds 3 and 4, and a dup2 
     os.dup2(w, 4)
 chrome = subprocess.Popen(['chromium', '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
                            '--no-first-run', '--hide-scrollbars', f'--user-data-dir={profile}',
-                           f'--window-size={size.replace("x", ",")}', '--remote-debugging-pipe'],
+                           '--remote-debugging-pipe'],
                           preexec_fn=fds, close_fds=False, stderr=subprocess.DEVNULL)
 os.close(to_chrome); os.close(from_chrome)
 pending, next_id = b'', 0
@@ -61,12 +62,19 @@ def call(method, session=None, **params):
             return answer['result']
 target = call('Target.createTarget', url=url)['targetId']
 session = call('Target.attachToTarget', targetId=target, flatten=True)['sessionId']
+width, height = (int(n) for n in size.split('x'))
+# The page's own viewport (--window-size counts the window's frame too); a phone's width makes the
+# phone layout.
+call('Emulation.setDeviceMetricsOverride', session, width=width, height=height, deviceScaleFactor=1, mobile=False)
 time.sleep(watch_s)
-shot = call('Page.captureScreenshot', session, format='png')['data']
+# All of the page, however long: its content's height, at least the viewport's.
+content = call('Page.getLayoutMetrics', session)['cssContentSize']
+clip = {'x': 0, 'y': 0, 'width': width, 'height': max(height, content['height']), 'scale': 1}
+shot = call('Page.captureScreenshot', session, format='png', clip=clip, captureBeyondViewport=True)['data']
 open(out, 'wb').write(base64.b64decode(shot))
 call('Browser.close')
 chrome.wait(timeout=10)
-print(f'{out}: {size}, {watch_s:.0f} s of history')
+print(f'{out}: {width}x{clip["height"]:.0f}, {watch_s:.0f} s of history')
 EOF
 SHOT=$!; PIDS+=($SHOT)
 sleep $((WATCH_S / 2))
