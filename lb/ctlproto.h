@@ -90,7 +90,7 @@ size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, c
                             char *buf, size_t len);
 struct textout;
 /* list --json's object itself (no newline after it), written into o: the web page's
- * /status.json (status.h) embeds it as it is. */
+ * /status.json (statusjson.h) embeds it as it is. */
 void ctlproto_render_list_json(struct textout *o, const struct service_table *t, uint32_t max_conns,
                                const struct ctl_list_opts *opts);
 /* The connection tables (one per worker) as ipvsadm -L -n -c shows them (expire mm:ss left at

@@ -142,9 +142,11 @@ function serviceSection(svc) {
     el('table', {}, el('thead', {}, head), el('tbody', {}, ...rows)));
 }
 
+// Only with --ha-role: without it the director always forwards and there is no peer to show.
 function renderHa(ha) {
+  document.getElementById('ha').hidden = !ha;
+  if (!ha) return;
   const p = document.getElementById('ha-text');
-  if (!ha) { p.textContent = 'off (no --ha-role): this director always forwards'; return; }
   const peer = !ha.peer.heard ? 'peer not heard yet'
     : `peer ${ha.peer.alive ? 'alive' : 'dead'}, last heartbeat ${(ha.peer.last_heartbeat_ms / 1000).toFixed(1)} s ago, ` +
       `configuration ${ha.peer.config_match ? 'matches' : 'differs'}`;

@@ -11,7 +11,7 @@
 . "$(cd "$(dirname "$0")" && pwd)/../test/e2e/lib.sh"
 
 OUT=$(realpath -m "${2:-docs/status.png}")
-SIZE=${3:-1100x500}
+SIZE=${3:-1100x440}
 MX=$LB_INT:9100
 WATCH_S=${WATCH_S:-40} # the page's history in the picture
 command -v chromium >/dev/null || fail "missing tool: chromium (tools/deps.sh installs it)"

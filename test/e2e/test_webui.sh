@@ -5,7 +5,7 @@
 # down (its nginx stopped) with the health check's reason, rs1 up with packets per second while
 # traffic flows. Headless Chromium (Debian's, run in rs1's namespace, the monitoring side) loads
 # the page while traffic flows, and the DOM its script built shows each real server's address,
-# state and reason, and a rate for rs1.
+# state and reason, a rate for rs1 and a chart each, and no HA section (no --ha-role).
 . "$(dirname "$0")/lib.sh"
 
 command -v chromium >/dev/null || fail "missing tool: chromium (tools/deps.sh installs it)"
@@ -132,6 +132,7 @@ print(f"rs1 {one['state']} weight {one['weight']} pps {one['pps']}; rs2 {two['st
 EOF
 ) || { KEEP=1; fail "the page's DOM: $res (DOM kept in $W/dom.html)"; }
 say "DOM: $res"
+grep -q '<section id="ha" hidden=""' "$W/dom.html" || fail "the HA section is shown without --ha-role"
 grep -q '<svg class="spark"' "$W/dom.html" || fail "no chart (svg.spark) in the DOM"
 grep -q '<polyline' "$W/dom.html" || fail "the charts have no line after several refreshes"
 bg_stop traffic
