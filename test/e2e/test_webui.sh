@@ -5,7 +5,8 @@
 # down (its nginx stopped) with the health check's reason, rs1 up with packets per second while
 # traffic flows. Headless Chromium (Debian's, run in rs1's namespace, the monitoring side) loads
 # the page while traffic flows, and the DOM its script built shows each real server's address,
-# state and reason, a rate for rs1 and a chart each, and no HA section (no --ha-role).
+# state and reason, a rate for rs1 and a chart each, and no HA section (no --ha-role); nothing in
+# the page's console (no script error, nothing the CSP blocked).
 . "$(dirname "$0")/lib.sh"
 
 command -v chromium >/dev/null || fail "missing tool: chromium (tools/deps.sh installs it)"
@@ -84,7 +85,10 @@ say "/status.json: $res"
 mkdir -p "$W/chromium"
 timeout 60 ip netns exec "${P}rs1" env HOME="$W/chromium" chromium --headless --no-sandbox --disable-gpu \
   --disable-dev-shm-usage --no-first-run --user-data-dir="$W/chromium" --virtual-time-budget=$CHROMIUM_BUDGET_MS \
+  --enable-logging=stderr --log-level=0 \
   --dump-dom "http://$MX/" > "$W/dom.html" 2> "$W/chromium.log" || fail "chromium failed: $(tail -n 5 "$W/chromium.log")"
+# The page writes nothing to its console: a line there is a script error or something the CSP blocked.
+grep -q ':CONSOLE' "$W/chromium.log" && fail "the page's console: $(grep ':CONSOLE' "$W/chromium.log" | head -n 3)"
 res=$("$PY" - "$W/dom.html" <<'EOF'
 import sys
 from html.parser import HTMLParser
