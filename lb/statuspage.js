@@ -107,6 +107,7 @@ function serverRow(svc, rs, metric, max) {
   const cell = (label, cls, ...content) => el('td', { 'data-label': label, class: cls }, ...content);
   const server = cell('Real server', 'server', name);
   if (rs.sorry) server.append(el('span', { class: 'tag' }, rs.in_use ? 'sorry server, in use' : 'sorry server'));
+  if (rs.overloaded) server.append(el('span', { class: 'tag' }, `full: ${rs.active + rs.inactive} of -x ${rs.u_threshold}`));
   return el('tr', { 'data-server': name },
     server,
     cell('Weight', 'num weight', rs.weight),
