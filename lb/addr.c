@@ -23,6 +23,11 @@ bool addr_parse_uint(const char *s, unsigned long min, unsigned long max, unsign
     return true;
 }
 
+const char *addr_uint_problem(const char *s)
+{
+    return *s && strspn(s, "0123456789") == strlen(s) ? "out of range" : "not a number";
+}
+
 bool addr_parse_host(const char *s, uint32_t *addr, char *err, size_t errlen)
 {
     struct in_addr in;
@@ -74,7 +79,7 @@ static bool parse_port(const char *s, uint16_t *port, char *err, size_t errlen)
         return false;
     }
     if (!addr_parse_uint(s, 1, 65535, &v)) {
-        snprintf(err, errlen, "port '%s' is out of range 1..65535", s);
+        snprintf(err, errlen, "port '%s' is %s 1..65535", s, addr_uint_problem(s));
         return false;
     }
     *port = htons((uint16_t)v);
@@ -86,6 +91,8 @@ bool addr_parse_endpoint(const char *s, struct endpoint *ep, char *err, size_t e
     char copy[ADDR_INPUT_MAX];
     char *port;
     struct endpoint e;
+    /* Padding too: configurations are compared whole (memcmp), so no stack bytes may ride along. */
+    memset(&e, 0, sizeof e);
     if (!split_addr(s, copy, sizeof(copy), &port, "ADDR:PORT", err, errlen))
         return false;
     if (strchr(port, ':')) {
@@ -104,6 +111,7 @@ bool addr_parse_real_server(const char *s, struct endpoint *ep, int *weight, cha
     char *port;
     struct endpoint e;
     unsigned long w = 1;
+    memset(&e, 0, sizeof e); /* padding too, as in addr_parse_endpoint */
     if (!split_addr(s, copy, sizeof(copy), &port, "ADDR:PORT[:WEIGHT]", err, errlen))
         return false;
     char *ws = strchr(port, ':');
@@ -118,7 +126,7 @@ bool addr_parse_real_server(const char *s, struct endpoint *ep, int *weight, cha
         return false;
     if (ws && !addr_parse_uint(ws, 0, RAWLB_WEIGHT_MAX, &w)) {
         snprintf(err, errlen, "weight '%s' is %s 0..%d", ws,
-                 *ws && strspn(ws, "0123456789") == strlen(ws) ? "out of range" : "not a number",
+                 addr_uint_problem(ws),
                  RAWLB_WEIGHT_MAX);
         return false;
     }

@@ -29,6 +29,9 @@ bool addr_parse_real_server(const char *s, struct endpoint *ep, int *weight, cha
 bool addr_parse_netmask(const char *s, uint32_t *mask, char *err, size_t errlen);
 /* Decimal integer in [min, max], nothing else in the string. */
 bool addr_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+/* Why addr_parse_uint refused s, for messages: "out of range" when s is all digits, else
+ * "not a number" ("abc", "1k", "-1" and "" are no numbers, whatever the range). */
+const char *addr_uint_problem(const char *s);
 
 /* "a.b.c.d:port" into buf (at least ENDPOINT_STRLEN bytes). Returns buf. */
 #define ENDPOINT_STRLEN 24

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "scheduler.h"
+#include "setupcheck.h"
 
 #define PERSIST_MAX 2147483647ul /* 2^31-1 seconds, as ipvsadm */
 #define TIMEOUT_MAX 2147483647ul
@@ -176,6 +177,8 @@ static bool check_fits(enum check_kind kind, uint8_t proto)
 static bool set_ifname(struct parser *p, int opt, char *dst, const char *val)
 {
     char why[RAWLB_ERRLEN];
+    if (dst[0]) /* rawlb has one interface of each kind: a second one is a mistake, not an override */
+        return fail(p, "-%c/--%s: given twice ('%s' and '%s')", opt, opt_name(opt), dst, val);
     if (!addr_parse_ifname(val, dst, why, sizeof why))
         return fail(p, "--%s: %s", opt_name(opt), why);
     return true;
@@ -272,8 +275,8 @@ static bool set_timeouts(struct parser *p, const char *val)
         if (*s == '\0')
             return fail(p, "--timeouts: '%s' is not TCP,TCPFIN,UDP (three numbers of seconds)", val);
         if (!addr_parse_uint(s, 0, TIMEOUT_MAX, &v[i]))
-            return fail(p, "--timeouts: %s timeout '%s' is out of range 0..%lu (0 keeps the default)",
-                        field[i], s, TIMEOUT_MAX);
+            return fail(p, "--timeouts: %s timeout '%s' is %s 0..%lu (0 keeps the default)",
+                        field[i], s, addr_uint_problem(s), TIMEOUT_MAX);
         if (comma)
             s = comma + 1; /* the last field has none after it (NULL + 1 is undefined) */
     }
@@ -362,7 +365,7 @@ static bool set_max_conns(struct parser *p, const char *val)
 {
     unsigned long v;
     if (!addr_parse_uint(val, 1, RAWLB_MAX_MAX_CONNS, &v))
-        return fail(p, "--max-conns: '%s' is out of range 1..%u", val, RAWLB_MAX_MAX_CONNS);
+        return fail(p, "--max-conns: '%s' is %s 1..%u", val, addr_uint_problem(val), RAWLB_MAX_MAX_CONNS);
     p->cfg->max_conns = (uint32_t)v;
     return true;
 }
@@ -380,7 +383,7 @@ static bool set_workers(struct parser *p, const char *val)
 {
     unsigned long v;
     if (!addr_parse_uint(val, 1, RAWLB_MAX_WORKERS, &v))
-        return fail(p, "--workers: '%s' is out of range 1..%u", val, RAWLB_MAX_WORKERS);
+        return fail(p, "--workers: '%s' is %s 1..%u", val, addr_uint_problem(val), RAWLB_MAX_WORKERS);
     p->cfg->workers = (unsigned)v;
     return true;
 }
@@ -481,7 +484,7 @@ static bool set_expect_status(struct parser *p, const char *val)
 {
     unsigned long v;
     if (!addr_parse_uint(val, 100, 599, &v))
-        return fail(p, "--expect-status: '%s' is out of range 100..599", val);
+        return fail(p, "--expect-status: '%s' is %s 100..599", val, addr_uint_problem(val));
     scope(p)->check.expect_status = (int)v;
     scope(p)->expect_status_given = true;
     return true;
@@ -565,7 +568,7 @@ static bool set_check_port(struct parser *p, int opt, const char *val)
 {
     unsigned long v;
     if (!addr_parse_uint(val, 1, 65535, &v))
-        return fail(p, "--%s: '%s' is out of range 1..65535", opt_name(opt), val);
+        return fail(p, "--%s: '%s' is %s 1..65535", opt_name(opt), val, addr_uint_problem(val));
     if (opt == OPT_AGENT_PORT)
         scope(p)->check.agent_port = (uint16_t)v;
     else
@@ -892,7 +895,8 @@ static enum config_result parse_argv(struct rawlb_config *cfg, int argc, char **
         fail(&p, "unexpected argument '%s' (every value follows its flag)", argv[optind]);
         return CONFIG_ERROR;
     }
-    if (!check_globals(&p) || !check_services(&p) || !haconfig_check(&cfg->ha, err, errlen))
+    if (!check_globals(&p) || !check_services(&p) || !haconfig_check(&cfg->ha, err, errlen) ||
+        !setupcheck_config(cfg, err, errlen))
         return CONFIG_ERROR;
     if (!cfg->workers)
         cfg->workers = default_workers();

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "scheduler.h"
+#include "setupcheck.h"
 
 #define PERSIST_MAX 2147483647ul /* as config.c and ipvsadm */
 
@@ -203,7 +204,7 @@ static bool parse_weight(const char *s, int *weight, char *err, size_t errlen)
     unsigned long v;
     if (!addr_parse_uint(s, 0, RAWLB_WEIGHT_MAX, &v))
         return fail(err, errlen, "--weight: '%s' is %s 0..%d", s,
-                    *s && strspn(s, "0123456789") == strlen(s) ? "out of range" : "not a number", RAWLB_WEIGHT_MAX);
+                    addr_uint_problem(s), RAWLB_WEIGHT_MAX);
     *weight = (int)v;
     return true;
 }
@@ -377,7 +378,7 @@ static bool apply_service_options(struct service_config *sc, const struct edit_c
     return true;
 }
 
-bool edit_apply(struct rawlb_config *cfg, const struct edit_cmd *cmd, char *err, size_t errlen)
+static bool apply(struct rawlb_config *cfg, const struct edit_cmd *cmd, char *err, size_t errlen)
 {
     char name[64], ep[ENDPOINT_STRLEN];
     const char *op = edit_op_name(cmd->op);
@@ -453,4 +454,16 @@ bool edit_apply(struct rawlb_config *cfg, const struct edit_cmd *cmd, char *err,
     memmove(&sc->rs[ri], &sc->rs[ri + 1], (sc->n_rs - (unsigned)ri - 1) * sizeof sc->rs[0]);
     sc->n_rs--;
     return true;
+}
+
+/* The result must pass the checks a start does (setupcheck.h): an edit cannot make a set-up
+ * the daemon would have refused to start with. */
+bool edit_apply(struct rawlb_config *cfg, const struct edit_cmd *cmd, char *err, size_t errlen)
+{
+    char why[RAWLB_ERRLEN * 2];
+    if (!apply(cfg, cmd, err, errlen))
+        return false;
+    if (setupcheck_config(cfg, why, sizeof why))
+        return true;
+    return fail(err, errlen, "%s: %s", edit_op_name(cmd->op), why);
 }

@@ -7,25 +7,34 @@
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "setupcheck.h"
 
 #define SYSCTL_PATH_MAX 128
 
-static bool if_query(int fd, const char *name, struct host_if *hi, char *err, size_t errlen)
+/* The interface's index, or 0 with a message naming the flag that named it. */
+static int if_index(const char *flag, const char *name, char *err, size_t errlen)
+{
+    int ifindex = (int)if_nametoindex(name);
+    if (!ifindex)
+        snprintf(err, errlen, "%s: interface '%s' does not exist (ip link show)", flag, name);
+    return ifindex;
+}
+
+static bool if_query(int fd, const char *flag, const char *name, struct host_if *hi, char *err, size_t errlen)
 {
     struct ifreq ifr;
     memset(hi, 0, sizeof *hi);
     snprintf(hi->name, sizeof hi->name, "%s", name);
-    hi->ifindex = (int)if_nametoindex(name);
-    if (!hi->ifindex) {
-        snprintf(err, errlen, "interface '%s' does not exist (ip link show)", name);
+    hi->ifindex = if_index(flag, name, err, errlen);
+    if (!hi->ifindex)
         return false;
-    }
     memset(&ifr, 0, sizeof ifr);
     snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
     if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0 || !(ifr.ifr_flags & IFF_UP)) {
@@ -71,27 +80,46 @@ static uint32_t first_addr(const struct ifaddrs *list, const char *ifname, uint3
     return 0;
 }
 
-static bool vip_not_local(const struct ifaddrs *list, uint32_t addr, char *err, size_t errlen)
+/* The kernel's IPv4 addresses with their prefixes, into a new array (free it), or NULL. */
+static struct kernel_addr *kernel_addrs(const struct ifaddrs *list, size_t *n)
 {
-    char owner[IF_NAMESIZE], vip[ADDR_STRLEN];
-    if (!kernel_owner(list, addr, owner, sizeof owner))
-        return true;
-    snprintf(err, errlen,
-             "VIP %s is a kernel address on %s: the kernel would answer its clients with RSTs; "
-             "rawlb owns the VIP itself: ip addr del %s/32 dev %s (use the prefix it was added with)",
-             addr_str(addr, vip), owner, vip, owner);
-    return false;
+    size_t count = 0;
+    for (const struct ifaddrs *a = list; a; a = a->ifa_next)
+        count += a->ifa_addr && a->ifa_addr->sa_family == AF_INET;
+    struct kernel_addr *ka = calloc(count ? count : 1, sizeof *ka);
+    if (!ka)
+        return NULL;
+    *n = 0;
+    for (const struct ifaddrs *a = list; a; a = a->ifa_next) {
+        if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET)
+            continue;
+        struct kernel_addr *k = &ka[(*n)++];
+        k->addr = ((const struct sockaddr_in *)(const void *)a->ifa_addr)->sin_addr.s_addr;
+        k->mask = a->ifa_netmask ? ((const struct sockaddr_in *)(const void *)a->ifa_netmask)->sin_addr.s_addr : ~0u;
+        snprintf(k->ifname, sizeof k->ifname, "%s", a->ifa_name);
+    }
+    return ka;
 }
 
-bool host_check_vip(uint32_t vip, char *err, size_t errlen)
+bool host_check_setup(const struct rawlb_config *cfg, const struct rawlb_config *running, char *err, size_t errlen)
 {
+    if (!running && (!if_index("-e/--ext-if", cfg->ext_if, err, errlen) ||
+                     !if_index("-i/--int-if", cfg->int_if, err, errlen)))
+        return false;
     struct ifaddrs *list = NULL;
     if (getifaddrs(&list) != 0) {
         snprintf(err, errlen, "getifaddrs: %s", strerror(errno));
         return false;
     }
-    bool ok = vip_not_local(list, vip, err, errlen);
+    size_t n = 0;
+    struct kernel_addr *ka = kernel_addrs(list, &n);
     freeifaddrs(list);
+    if (!ka) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    bool ok = setupcheck_kernel(cfg, running, ka, n, err, errlen);
+    free(ka);
     return ok;
 }
 
@@ -183,12 +211,10 @@ bool host_prepare(const struct rawlb_config *cfg, struct host_setup *h, char *er
         snprintf(err, errlen, "getifaddrs: %s", strerror(errno));
         goto out;
     }
-    if (!if_query(fd, cfg->ext_if, &h->ext, err, errlen) || !if_query(fd, cfg->int_if, &h->intf, err, errlen))
+    if (!if_query(fd, "-e/--ext-if", cfg->ext_if, &h->ext, err, errlen) ||
+        !if_query(fd, "-i/--int-if", cfg->int_if, &h->intf, err, errlen))
         goto out;
     char owner[IF_NAMESIZE], vip[ADDR_STRLEN];
-    for (unsigned i = 0; i < cfg->n_services; i++)
-        if (!vip_not_local(list, cfg->services[i].vip.addr, err, errlen))
-            goto out;
     h->nat_ip_is_kernel = kernel_owner(list, cfg->nat_ip, owner, sizeof owner) != NULL;
     if (h->nat_ip_is_kernel)
         log_info("NAT router address %s is a kernel address on %s: the kernel answers ARP for it",

@@ -1,7 +1,7 @@
 /* host: what rawlb needs to know and to set on the box before it forwards: the interfaces'
  * index, MAC, MTU and addresses; kernel forwarding off on its two interfaces (otherwise the
  * kernel forwards the same packets un-NATed); receive offloads that would merge frames off;
- * VIPs not kernel addresses (the kernel would answer with RSTs). What it may fix on its own
+ * set-ups its addresses make unworkable refused (setupcheck.h). What it may fix on its own
  * interfaces it fixes and logs; anything else is refused with the command that fixes it.
  * Read once at start; afterwards the daemon keeps the MAC and MTU of struct host_if current
  * from its link monitor (main.c, linkmon.h). */
@@ -29,9 +29,11 @@ struct host_setup {
     bool nat_ip_is_kernel;  /* the kernel owns the NAT router address and answers ARP for it */
 };
 
-/* A VIP must not be a kernel address (the kernel would answer its clients with RSTs): false
- * with the command that fixes it. Used at start and for services added at runtime. */
-bool host_check_vip(uint32_t vip, char *err, size_t errlen);
+/* cfg against the kernel's addresses (setupcheck.h: VIPs and real servers that are kernel
+ * addresses, a NAT router address outside the internal subnets), read here each time: at start
+ * (running NULL: it first checks that -e and -i exist, naming the flag) and at each runtime edit
+ * (running: the configuration that runs), so an address added or removed since start counts. */
+bool host_check_setup(const struct rawlb_config *cfg, const struct rawlb_config *running, char *err, size_t errlen);
 
 /* With --ha-role the NAT router address moves between the two directors with the master role:
  * it must not be a kernel address (the kernel would answer ARP for it on the backup too). */

@@ -610,11 +610,8 @@ static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next
     unsigned n_old = d->services.n, n_saved;
     for (unsigned i = 0; i < n_old; i++)
         old_vips[i] = d->services.svc[i].vip.addr;
-    for (unsigned i = 0; i < next->n_services; i++)
-        if (service_find(&d->services, next->services[i].proto, next->services[i].vip.addr,
-                         next->services[i].vip.port) < 0 &&
-            !host_check_vip(next->services[i].vip.addr, err, errlen))
-            return false;
+    if (!host_check_setup(next, &d->cfg, err, errlen))
+        return false;
     struct health_saved *saved = health_save(&d->health, &n_saved);
     if (!saved && n_saved) {
         snprintf(err, errlen, "out of memory");
@@ -811,6 +808,10 @@ int main(int argc, char **argv)
         break;
     }
     if (d.cfg.ha.enabled && !host_check_nat_floats(&d.cfg, err, sizeof err)) {
+        fprintf(stderr, "rawlb: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (!host_check_setup(&d.cfg, NULL, err, sizeof err)) { /* a set-up that cannot work: like a bad flag */
         fprintf(stderr, "rawlb: %s\n", err);
         return EXIT_USAGE;
     }
