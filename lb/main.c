@@ -29,6 +29,7 @@
 #include "ha.h"
 #include "health.h"
 #include "host.h"
+#include "iflock.h"
 #include "linkmon.h"
 #include "log.h"
 #include "metrics.h"
@@ -60,6 +61,7 @@ struct daemon {
     struct arp_sender arp_ext, arp_int;
     struct linkmon links; /* ext and int: carrier, MTU and MAC followed live */
     struct control ctl;
+    struct iflock iflock; /* -e and -i: one daemon per interface and network namespace */
     struct health health;
     struct metrics metrics; /* --metrics: the HTTP thread and its snapshots */
     struct ha ha;           /* --ha-role: heartbeats, role, sync */
@@ -527,6 +529,7 @@ static void log_counters(struct daemon *d)
 
 static void close_io(struct daemon *d)
 {
+    iflock_release(&d->iflock);
     control_close(&d->ctl);
     linkmon_close(&d->links);
     arp_sender_close(&d->arp_int);
@@ -758,6 +761,11 @@ static bool open_ha(struct daemon *d, char *err, size_t errlen)
 
 static bool setup(struct daemon *d, char *err, size_t errlen)
 {
+    static const char *const lock_flags[] = {"-e/--ext-if", "-i/--int-if"};
+    const char *const lock_names[] = {d->cfg.ext_if, d->cfg.int_if};
+    /* First: a second daemon must not touch interfaces another one runs on. */
+    if (!iflock_take(&d->iflock, lock_flags, lock_names, IFLOCK_MAX, err, errlen))
+        return false;
     if (!service_table_init(&d->services, &d->cfg, err, errlen) || !host_prepare(&d->cfg, &d->host, err, errlen))
         return false;
     neigh_init(&d->neigh);
@@ -779,6 +787,7 @@ static bool setup(struct daemon *d, char *err, size_t errlen)
     d->loop = ev_default_loop(EVFLAG_AUTO);
     ev_set_userdata(d->loop, d);
     ev_set_invoke_pending_cb(d->loop, main_invoke);
+    iflock_watch(&d->iflock, d->loop);
     if (!pidfile_open(d, err, errlen) || !open_io(d, &fc, err, errlen))
         return false;
     restore_table(d); /* before the workers take their first frame */

@@ -73,9 +73,10 @@ static bool target_ok(const struct rawlb_config *cfg, const struct service_confi
     const struct service_config *v = vip_owner(cfg, addr);
     if (v)
         return fail(err, errlen,
-                    "%s is the VIP of %s: rawlb would take the packets it sends there for clients' and balance "
-                    "them again; a real server needs an address of its own on the internal side",
-                    target_name(sc, i, who, sizeof who), svc_name(v, svc, sizeof svc));
+                    "%s is both a VIP (of %s) and the address of %s: rawlb would take what it sends to the "
+                    "server for clients' packets and balance them again; a real server needs an address of its "
+                    "own on the internal side, a VIP one on the external side",
+                    addr_str(addr, a), svc_name(v, svc, sizeof svc), target_name(sc, i, who, sizeof who));
     if (is_loopback(addr))
         return fail(err, errlen,
                     "%s is a loopback address: rawlb sends to real servers over the internal interface, where "
