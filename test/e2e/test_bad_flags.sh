@@ -34,6 +34,27 @@ expect_bad --ha-if        $base -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/h
 expect_bad --ha-peer      $base -t $VIP:80 -r 203.0.113.11:80 --ha-peer 198.51.100.3
 expect_bad --ha-deadtime  $base -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/ha.key" --ha-interval 6
 expect_bad "--nat-ip $LB_INT" -e ext -i int -n $LB_INT -t $VIP:80 -r 203.0.113.11:80 $ha --ha-key "$W/ha.key"
+# numbers that are no numbers, interfaces named twice or missing (the message names the flag)
+expect_bad "--agent-port: 'abc' is not a number" $base -t $VIP:80 -r 203.0.113.11:80 --agent-port abc
+expect_bad "--max-conns: '1k' is not a number" $base --max-conns 1k -t $VIP:80 -r 203.0.113.11:80
+expect_bad "-e/--ext-if: given twice ('ext' and 'int')" -e ext -e int -i int -n $NAT -t $VIP:80 -r 203.0.113.11:80
+expect_bad "-i/--int-if: interface 'nosuch0' does not exist" -e ext -i nosuch0 -n $NAT -t $VIP:80 -r 203.0.113.11:80
+# set-ups that cannot work (README, "What rawlb refuses"): exit 2, saying why
+expect_bad "the VIP of TCP $NAT:80 is the NAT router address" $base -t $NAT:80 -r 203.0.113.11:80
+expect_bad "203.0.113.11 is both a VIP" $base -t $VIP:80 -r 203.0.113.11:80 -t 203.0.113.11:80 -r 203.0.113.12:80
+expect_bad "real server 127.0.0.1:80 of TCP $VIP:80 is a loopback address" $base -t $VIP:80 -r 127.0.0.1:80
+expect_bad "real server $LB_INT:80 of TCP $VIP:80 is a kernel address on int" $base -t $VIP:80 -r $LB_INT:80
+expect_bad "real server $LB_EXT:80 of TCP $VIP:80 is a kernel address on ext" $base -t $VIP:80 -r $LB_EXT:80
+expect_bad "-n/--nat-ip 10.9.8.7 is outside every subnet of the internal interface int (203.0.113.0/24)" \
+  -e ext -i int -n 10.9.8.7 -t $VIP:80 -r 203.0.113.11:80
+expect_bad "-n/--nat-ip $LB_EXT is a kernel address on the external interface ext" \
+  -e ext -i int -n $LB_EXT -t $VIP:80 -r 203.0.113.11:80
+expect_bad "VIP $LB_EXT is a kernel address on ext" $base -t $LB_EXT:80 -r 203.0.113.11:80
+# the classic LVS set-up, the NAT router address the internal interface's own, is no mistake
+out=$(timeout 3 ip netns exec ${P}lb "$RAWLB" -e ext -i int -n $LB_INT -t $VIP:80 -r 203.0.113.11:80 \
+      --ctl "$W/classic.sock" --pidfile "$W/classic.pid" --state-dir "$W/classic" 2>&1); rc=$?
+[ $rc = 124 ] || fail "rawlb -n $LB_INT (a kernel address on int) did not start: exit $rc: $out"
+say "ok: -n $LB_INT, the internal interface's own address, starts"
 # --pidfile never follows a symlink (rawlb would truncate its target) nor takes a non-file
 printf 'victim\n' > "$W/victim"; ln -s "$W/victim" "$W/link.pid"; mkfifo "$W/fifo.pid"
 for pf in link.pid fifo.pid; do
@@ -66,6 +87,25 @@ start_rawlb $base -t $VIP:80 -r 203.0.113.11:80
 out=$(timeout 5 ip netns exec ${P}lb "$RAWLB" $base -t $VIP:80 -r 203.0.113.11:80 --ctl "$W/second.sock" --pidfile "$PIDFILE" 2>&1); rc=$?
 [ $rc != 0 ] && [ $rc != 124 ] || fail "a second rawlb with the same pid file did not refuse (exit $rc)"
 [ "$(cat "$PIDFILE" 2>/dev/null)" = "$RAWLB_PID" ] || fail "a refused second instance changed the pid file"
+# one daemon per interface and network namespace, whatever its --ctl and --pidfile: exit 1 (the
+# host's state is in the way, as with a held pid file), naming the interface and the holder
+for ifs in "-e ext -i int -n $NAT -t $VIP:80 -r 203.0.113.11:80" "-e int -i ext -n 198.51.100.1 -t 203.0.113.10:80 -r 198.51.100.11:80"; do
+  out=$(timeout 5 ip netns exec ${P}lb "$RAWLB" $ifs --ctl "$W/second.sock" \
+        --pidfile "$W/second.pid" 2>&1); rc=$?
+  [ $rc = 1 ] || fail "a second rawlb (${ifs:0:13}) on the interfaces of a running one: exit $rc, want 1 ($out)"
+  grep -qF -- "-e/--ext-if: interface '${ifs:3:3}' is in use by another rawlb (pid $RAWLB_PID) in this network namespace" \
+    <<<"$out" || fail "a second rawlb ($ifs): no message naming the interface and pid $RAWLB_PID: $out"
+  [ -e "$W/second.sock" ] || [ -e "$W/second.pid" ] && fail "a second rawlb ($ifs) left its socket or pid file"
+  say "ok: a second rawlb ${ifs:0:13} is refused: $out"
+done
+# ...but a director in another namespace with the same interface names starts (as in the HA tests)
+mkns lb2; link lb2 ext lb2-ext brext 198.51.100.3/24; link lb2 int lb2-int brint 203.0.113.3/24
+ip netns exec ${P}lb2 "$RAWLB" -e ext -i int -n $NAT -t 198.51.100.20:80 -r 203.0.113.11:80 --ctl "$W/other.sock" \
+  --pidfile "$W/other.pid" --state-dir "$W/state2" > "$W/other.log" 2>&1 &
+other=$!; PIDS+=($other)
+wait_for 10 "$CTL" --ctl "$W/other.sock" list || fail "rawlb in another namespace on ext/int did not start: $(cat "$W/other.log")"
+kill -TERM $other; wait $other || fail "rawlb in the other namespace: exit $? after SIGTERM"
+say "ok: a rawlb in another namespace on interfaces of the same names runs"
 
 # a control request longer than 64 KiB is refused whole, not cut (and the daemon goes on); the
 # answer ends in an orderly close (end of file), not a reset, though the daemon read only part of it

@@ -94,6 +94,16 @@ out=$(ctl -a -t $VIP:80 -r $RS3 2>&1); rc=$?
 [ $rc = 1 ] && grep -q "already a real server" <<<"$out" || fail "-a of an existing server: exit $rc: $out"
 out=$(ctl -E -t $VIP:81 -s rr 2>&1); rc=$?
 [ $rc = 1 ] && grep -q "no service TCP $VIP:81" <<<"$out" || fail "-E of a missing service: exit $rc: $out"
+# set-ups that cannot work are refused at runtime as at start (README, "What rawlb refuses")
+for bad in "-a -t $VIP:80 -r 127.0.0.1:80|--add-server: real server 127.0.0.1:80 of TCP $VIP:80 is a loopback address" \
+           "-a -t $VIP:80 -r $LB_INT:80|real server $LB_INT:80 of TCP $VIP:80 is a kernel address on int" \
+           "-a -t $VIP:80 -r $NAT|--add-server: real server $NAT:80 of TCP $VIP:80 is the NAT router address" \
+           "-A -u $NAT:53|--add-service: the VIP of UDP $NAT:53 is the NAT router address" \
+           "-A -t 203.0.113.12:80|--add-service: 203.0.113.12 is both a VIP (of TCP 203.0.113.12:80)"; do
+  out=$(ctl ${bad%%|*} 2>&1); rc=$?
+  [ $rc = 1 ] && grep -qF -- "${bad#*|}" <<<"$out" || fail "ctl ${bad%%|*}: exit $rc, want 1 and '${bad#*|}': $out"
+  say "ok: ctl ${bad%%|*} refused: $out"
+done
 out=$(ctl -a -t $VIP:80 -r 203.0.113.14:80 -w 70000 2>&1); rc=$?
 [ $rc = 2 ] && grep -q "70000" <<<"$out" || fail "-w 70000: exit $rc: $out"
 out=$(ctl -a -t $VIP:80 -r 203.0.113.14:80 -g 2>&1); rc=$?
