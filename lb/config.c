@@ -297,6 +297,8 @@ static bool set_scheduler(struct parser *p, const char *val)
 static bool set_persistent(struct parser *p, const char *val)
 {
     unsigned long v;
+    if (val[0] == '-') /* getopt took the next flag for the value */
+        return fail(p, "--persistent " RAWLB_PERSIST_NEEDS_VALUE " (not '%s')", val);
     if (!addr_parse_uint(val, 1, PERSIST_MAX, &v))
         return fail(p, "--persistent: '%s' is not a number of seconds 1..%lu", val, PERSIST_MAX);
     scope(p)->persist_timeout = (uint32_t)v;

@@ -21,6 +21,9 @@
 #define RAWLB_MAX_MAX_CONNS (1u << 26)
 #define RAWLB_MAX_WORKERS 64
 #define RAWLB_SCHED_NAMELEN 8
+/* -p without its seconds (rawlb and rawlb-ctl): ipvsadm takes -p alone as 360 s, rawlb refuses it
+ * rather than guess whether the next word was meant as the value. */
+#define RAWLB_PERSIST_NEEDS_VALUE "needs a number of seconds (unlike ipvsadm, -p alone is not taken for 360 s)"
 
 /* IPVS defaults (ipvsadm --set, ip_vs_proto_tcp.c / ip_vs_proto_udp.c). */
 #define RAWLB_DEFAULT_TCP_TIMEOUT 900

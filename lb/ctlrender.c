@@ -313,6 +313,13 @@ size_t ctlproto_render_conns(const struct service_table *t, const struct conn_ta
         if (len) buf[0] = '\0';
         return 0;
     }
+    /* A service that does not exist is a mistake (a typo in its address), not one without flows. */
+    if (f && f->by_service && service_find(t, f->proto, f->vip.addr, f->vip.port) < 0) {
+        char msg[RAWLB_ERRLEN], ep[ENDPOINT_STRLEN];
+        snprintf(msg, sizeof msg, "conns: no service %s %s (rawlb-ctl list shows them)",
+                 f->proto == IPPROTO_TCP ? "TCP" : "UDP", endpoint_str(f->vip.addr, f->vip.port, ep));
+        return ctlproto_render_error(msg, buf, len);
+    }
     struct textout o;
     textout_init(&o, buf, len);
     if (json)

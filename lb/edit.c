@@ -1,6 +1,5 @@
 /* edit: see edit.h. The words are parsed by hand rather than with getopt: the daemon parses
- * them inside its event loop, and ipvsadm's -p takes an optional value in the next word, which
- * getopt cannot express. Messages follow config.c: the long flag name, then the value as typed. */
+ * them inside its event loop, and getopt's state is global (config.c's parser uses it too). Messages follow config.c: the long flag name, then the value as typed. */
 #include "edit.h"
 
 #include <netinet/in.h>
@@ -13,7 +12,7 @@
 
 #define PERSIST_MAX 2147483647ul /* as config.c and ipvsadm */
 
-enum edit_opt_arg { ARG_NONE, ARG_REQUIRED, ARG_OPTIONAL };
+enum edit_opt_arg { ARG_NONE, ARG_REQUIRED };
 
 struct edit_opt {
     char letter;
@@ -25,7 +24,7 @@ static const struct edit_opt edit_opts[] = {
     {'A', "add-service", ARG_NONE},    {'E', "edit-service", ARG_NONE}, {'D', "delete-service", ARG_NONE},
     {'a', "add-server", ARG_NONE},     {'e', "edit-server", ARG_NONE},  {'d', "delete-server", ARG_NONE},
     {'t', "tcp-service", ARG_REQUIRED}, {'u', "udp-service", ARG_REQUIRED},
-    {'s', "scheduler", ARG_REQUIRED},  {'p', "persistent", ARG_OPTIONAL}, {'M', "netmask", ARG_REQUIRED},
+    {'s', "scheduler", ARG_REQUIRED},  {'p', "persistent", ARG_REQUIRED}, {'M', "netmask", ARG_REQUIRED},
     {'o', "ops", ARG_NONE},            {'r', "real-server", ARG_REQUIRED}, {'w', "weight", ARG_REQUIRED},
     {'x', "u-threshold", ARG_REQUIRED}, {'y', "l-threshold", ARG_REQUIRED},
     {'m', "masquerading", ARG_NONE},   {'g', "gatewaying", ARG_NONE},   {'i', "ipip", ARG_NONE},
@@ -87,7 +86,7 @@ struct edit_words {
     int op; /* enum edit_op, or -1 */
     const char *op_word;
     const char *service, *rs, *sched, *persist, *mask, *weight, *u_threshold, *l_threshold;
-    bool persist_given, ops, masq;
+    bool ops, masq;
 };
 
 static bool take_value(const struct edit_opt *o, const char **slot, const char *val, char *err, size_t errlen)
@@ -114,11 +113,7 @@ static bool collect(const struct edit_opt *o, const char *word, const char *val,
     case 's':
         return take_value(o, &w->sched, val, err, errlen);
     case 'p':
-        if (w->persist_given)
-            return fail(err, errlen, "--persistent: given twice");
-        w->persist_given = true;
-        w->persist = val;
-        return true;
+        return take_value(o, &w->persist, val, err, errlen);
     case 'M':
         return take_value(o, &w->mask, val, err, errlen);
     case 'r':
@@ -182,9 +177,6 @@ static bool collect_words(int argc, char **argv, struct edit_words *w, uint8_t *
                 return fail(err, errlen, "option '%s' needs a value", word);
             val = argv[++i];
         }
-        /* -p [SEC]: the next word is its value when it is not an option (ipvsadm). */
-        if (!attached && o->arg == ARG_OPTIONAL && i + 1 < argc && argv[i + 1][0] != '-')
-            val = argv[++i];
         if (o->letter == 't' || o->letter == 'u') {
             if (!w->service)
                 *proto = o->letter == 't' ? IPPROTO_TCP : IPPROTO_UDP;
@@ -256,7 +248,7 @@ bool edit_parse(int argc, char **argv, struct edit_cmd *cmd, char *err, size_t e
         const char *allowed;
     } scope[] = {{'s', "-A or -E"}, {'p', "-A or -E"}, {'M', "-A or -E"}, {'o', "-A or -E"},
                  {'r', "-a, -e or -d"}, {'w', "-a or -e"}, {'m', "-a or -e"}, {'x', "-a or -e"}, {'y', "-a or -e"}};
-    bool given[] = {w.sched, w.persist_given, w.mask, w.ops, w.rs, w.weight, w.masq, w.u_threshold, w.l_threshold};
+    bool given[] = {w.sched, w.persist, w.mask, w.ops, w.rs, w.weight, w.masq, w.u_threshold, w.l_threshold};
     for (size_t i = 0; i < sizeof scope / sizeof scope[0]; i++) {
         bool ok = scope[i].letter == 'r'   ? !service_op
                   : strchr("wmxy", scope[i].letter)
@@ -273,10 +265,12 @@ bool edit_parse(int argc, char **argv, struct edit_cmd *cmd, char *err, size_t e
         snprintf(cmd->sched, sizeof cmd->sched, "%s", w.sched);
         cmd->has_sched = true;
     }
-    if (w.persist_given) {
-        unsigned long v = EDIT_DEFAULT_PERSIST;
+    if (w.persist) {
+        unsigned long v;
         unsigned long min = cmd->op == EDIT_EDIT_SERVICE ? 0 : 1;
-        if (w.persist && !addr_parse_uint(w.persist, min, PERSIST_MAX, &v))
+        if (w.persist[0] == '-') /* the next option's word, taken for the value */
+            return fail(err, errlen, "--persistent " RAWLB_PERSIST_NEEDS_VALUE " (not '%s')", w.persist);
+        if (!addr_parse_uint(w.persist, min, PERSIST_MAX, &v))
             return fail(err, errlen, "--persistent: '%s' is not a number of seconds %lu..%lu%s", w.persist, min,
                         PERSIST_MAX, min ? "" : " (0 ends persistence)");
         cmd->persist_timeout = (uint32_t)v;

@@ -7,8 +7,9 @@
  * daemon again on what it receives, so both refuse the same input with the same words);
  * edit_apply makes the change on a copy of the running struct rawlb_config, with the rules
  * config.c applies at start. Both are pure: nothing is printed, nothing touches the daemon.
- * Differences from the start-up flags, as in ipvsadm: -p's value is optional (360 s, ipvsadm's
- * default), -E changes only what it is given (-E -p 0 ends persistence), a service may be left
+ * -p needs its value, as at start: a difference from ipvsadm, whose -p alone means 360 s and
+ * whose next word may or may not be that value (RAWLB_PERSIST_NEEDS_VALUE). Differences from the
+ * start-up flags, as in ipvsadm: -E changes only what it is given (-E -p 0 ends persistence), a service may be left
  * with no real servers, and -A gives a new service the built-in health-check defaults (the
  * defaults given before the first service at start are not remembered in the config). The
  * connection limits -x/-y are a real server's, as in ipvsadm: -a gives 0 (no limit) for what is
@@ -23,7 +24,6 @@
 
 #include "config.h"
 
-#define EDIT_DEFAULT_PERSIST 360 /* ipvsadm's IPVS_SVC_PERSISTENT_TIMEOUT */
 #define EDIT_MAX_ARGS 32
 
 enum edit_op {

@@ -94,8 +94,8 @@ static void usage(FILE *out)
             "  -L|-l [-n] -c [-t|-u VIP:PORT] [--client ADDR] [--json]  conns\n"
             "  -Z                                                       zero\n"
             "  -S [-n]                                                  save\n"
-            "  -A -t|-u VIP:PORT [-s SCHED] [-p [SEC]] [-M MASK] [-o]   add a service\n"
-            "  -E -t|-u VIP:PORT [-s SCHED] [-p [SEC]] [-M MASK] [-o]   change a service (what is\n"
+            "  -A -t|-u VIP:PORT [-s SCHED] [-p SEC] [-M MASK] [-o]     add a service\n"
+            "  -E -t|-u VIP:PORT [-s SCHED] [-p SEC] [-M MASK] [-o]     change a service (what is\n"
             "                                                           not given stays; -p 0 ends\n"
             "                                                           persistence)\n"
             "  -D -t|-u VIP:PORT                                        delete a service\n"
@@ -112,13 +112,13 @@ static void usage(FILE *out)
             "  --delete-service --add-server --edit-server --delete-server --tcp-service --udp-service\n"
             "  --scheduler --persistent --netmask --ops --real-server --weight --u-threshold\n"
             "  --l-threshold --masquerading --thresholds\n"
-            "  schedulers: %s; -p without SEC: %d s (ipvsadm's default)\n"
+            "  schedulers: %s; -p needs SEC (ipvsadm's -p alone means 360 s)\n"
             "options:\n"
             "      --ctl PATH       the daemon's control socket (default %s)\n"
             "  -h, --help           print this help and exit\n"
             "  -V, --version        print the version and exit\n"
             "edits are applied at once, without a restart; flows of servers that stay go on.\n",
-            sched_names(), EDIT_DEFAULT_PERSIST, RAWLB_DEFAULT_CTL);
+            sched_names(), RAWLB_DEFAULT_CTL);
 }
 
 static int usage_error(struct ctl_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -104,6 +104,10 @@ for bad in "-a -t $VIP:80 -r 127.0.0.1:80|--add-server: real server 127.0.0.1:80
   [ $rc = 1 ] && grep -qF -- "${bad#*|}" <<<"$out" || fail "ctl ${bad%%|*}: exit $rc, want 1 and '${bad#*|}': $out"
   say "ok: ctl ${bad%%|*} refused: $out"
 done
+out=$(ctl -L -n -c -t 198.51.100.99:80 2>&1); rc=$?
+[ $rc = 1 ] && grep -qF "error: conns: no service TCP 198.51.100.99:80" <<<"$out" || fail "-L -n -c of a missing service: exit $rc: $out"
+out=$(ctl -A -t 198.51.100.99:80 -p 2>&1); rc=$?
+[ $rc = 2 ] && grep -qF "option '-p' needs a value" <<<"$out" || fail "-A -p without seconds: exit $rc: $out"
 out=$(ctl -a -t $VIP:80 -r 203.0.113.14:80 -w 70000 2>&1); rc=$?
 [ $rc = 2 ] && grep -q "70000" <<<"$out" || fail "-w 70000: exit $rc: $out"
 out=$(ctl -a -t $VIP:80 -r 203.0.113.14:80 -g 2>&1); rc=$?

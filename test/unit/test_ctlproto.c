@@ -395,6 +395,11 @@ static void test_conns(void)
     ctlproto_render_conns(&table, tables, 1, 100, &f, false, buf, sizeof buf);
     snprintf(want, sizeof want, "%s%s", header, l_udp);
     expect_text("conns --service udp:198.51.100.10:53", buf, want);
+    /* A service that does not exist: an error, not an empty list. */
+    f = (struct ctl_conn_filter){.by_service = true, .proto = IPPROTO_TCP, .vip = {ip("198.51.100.99"), htons(80)}};
+    ctlproto_render_conns(&table, tables, 1, 100, &f, false, buf, sizeof buf);
+    expect_text("conns --service tcp:198.51.100.99:80", buf,
+                "error: conns: no service TCP 198.51.100.99:80 (rawlb-ctl list shows them)\n");
     /* By client: its template through the service's netmask. */
     f = (struct ctl_conn_filter){.by_client = true, .client = ip("198.51.100.100")};
     ctlproto_render_conns(&table, tables, 1, 100, &f, false, buf, sizeof buf);

@@ -66,8 +66,8 @@ static void test_parse_forms(void)
     parse_ok("-A -t 198.51.100.10:80 -s rr", &c);
     CHECK(c.op == EDIT_ADD_SERVICE && c.proto == IPPROTO_TCP && c.vip.addr == ip("198.51.100.10") &&
           c.vip.port == htons(80) && c.has_sched && strcmp(c.sched, "rr") == 0 && !c.has_persist && !c.has_ops);
-    parse_ok("-A -u 198.51.100.10:53 -s wrr -o -p -M 24", &c);
-    CHECK(c.proto == IPPROTO_UDP && c.has_ops && c.has_persist && c.persist_timeout == EDIT_DEFAULT_PERSIST &&
+    parse_ok("-A -u 198.51.100.10:53 -s wrr -o -p 360 -M 24", &c);
+    CHECK(c.proto == IPPROTO_UDP && c.has_ops && c.has_persist && c.persist_timeout == 360 &&
           c.has_mask && c.persist_mask == ip("255.255.255.0"));
     parse_ok("-A -t 198.51.100.10:443 -p 600 -M 255.255.0.0", &c);
     CHECK(c.persist_timeout == 600 && c.persist_mask == ip("255.255.0.0"));
@@ -118,6 +118,9 @@ static void test_parse_errors(void)
     parse_bad("-A -t 198.51.100.10:80 -s nosuch", "--scheduler", "nosuch");
     parse_bad("-A -t 198.51.100.10:80 -s rr -s lc", "--scheduler: given twice", "lc");
     parse_bad("-A -t 198.51.100.10:80 -p 0", "--persistent", "'0'");
+    /* -p needs its seconds (unlike ipvsadm): alone, or followed by another option, it is refused. */
+    parse_bad("-A -t 198.51.100.10:80 -p", "option '-p' needs a value", NULL);
+    parse_bad("-A -u 198.51.100.10:53 -p -o", "--persistent needs a number of seconds", "(not '-o')");
     parse_bad("-A -t 198.51.100.10:80 -p 2147483648", "--persistent", "2147483648");
     parse_bad("-A -t 198.51.100.10:80 -p 1 -p 2", "--persistent: given twice", NULL);
     parse_bad("-A -t 198.51.100.10:80 -M 24", "--netmask", "only meaningful with --persistent");
@@ -228,8 +231,8 @@ static void test_apply(void)
     CHECK(sc->persist_mask == ip("255.255.255.0") && sc->persist_timeout == 20);
     apply_ok(&cfg, "-E -u 198.51.100.20:53 -p 0");
     CHECK(sc->persist_timeout == 0 && sc->persist_mask == 0xffffffffu);
-    apply_ok(&cfg, "-E -t 198.51.100.10:80 -p");
-    CHECK(cfg.services[0].persist_timeout == EDIT_DEFAULT_PERSIST && cfg.services[0].n_rs == 2);
+    apply_ok(&cfg, "-E -t 198.51.100.10:80 -p 360");
+    CHECK(cfg.services[0].persist_timeout == 360 && cfg.services[0].n_rs == 2);
 
     /* -a -e -d */
     apply_ok(&cfg, "-a -t 198.51.100.10:80 -r 203.0.113.13:80 -w 7 -m");

@@ -71,6 +71,8 @@ static void test_config(void)
     refused(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -u 203.0.113.11:53 -r 203.0.113.12:53",
             "203.0.113.11 is both a VIP (of UDP 203.0.113.11:53)", "real server 203.0.113.11:80 of TCP 198.51.100.10:80");
     refused(BASE "-t 198.51.100.10:80 -r 198.51.100.10:8080", "198.51.100.10 is both a VIP", NULL);
+    /* -p needs its seconds at start as in rawlb-ctl (test_edit). */
+    refused(BASE "-t 198.51.100.10:80 -p -r 203.0.113.11:80", "--persistent needs a number of seconds", "(not '-r')");
     refused(BASE "-t 198.51.100.10:80 -r 127.0.0.1:80", "real server 127.0.0.1:80", "loopback");
     refused(BASE "-t 198.51.100.10:80 -r 127.1.2.3:80", "loopback", NULL);
     refused(BASE "-t 198.51.100.10:80 -r 203.0.113.1:80", "real server 203.0.113.1:80", "NAT router address");
