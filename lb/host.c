@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <linux/capability.h>
 #include <linux/ethtool.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -197,9 +199,34 @@ static void receive_offloads_off(int fd, const char *ifname)
     }
 }
 
+/* Packet sockets need CAP_NET_RAW; sysctls, offloads and the netlink sockets CAP_NET_ADMIN.
+ * Checked first, so a start without them says so instead of failing at the first sysctl. */
+static bool privileged(char *err, size_t errlen)
+{
+    static const struct {
+        int cap;
+        const char *name;
+    } need[] = {{CAP_NET_RAW, "CAP_NET_RAW"}, {CAP_NET_ADMIN, "CAP_NET_ADMIN"}};
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+    if (syscall(SYS_capget, &hdr, data) != 0)
+        return true; /* cannot tell: the operations themselves will say */
+    char missing[64] = "";
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!(data[need[i].cap / 32].effective & (1u << (need[i].cap % 32))))
+            snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s", missing[0] ? ", " : "",
+                     need[i].name);
+    if (!missing[0])
+        return true;
+    snprintf(err, errlen, "run as root (or with CAP_NET_RAW and CAP_NET_ADMIN): this process lacks %s", missing);
+    return false;
+}
+
 bool host_prepare(const struct rawlb_config *cfg, struct host_setup *h, char *err, size_t errlen)
 {
     memset(h, 0, sizeof *h);
+    if (!privileged(err, errlen))
+        return false;
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         snprintf(err, errlen, "socket: %s", strerror(errno));

@@ -55,6 +55,20 @@ out=$(timeout 3 ip netns exec ${P}lb "$RAWLB" -e ext -i int -n $LB_INT -t $VIP:8
       --ctl "$W/classic.sock" --pidfile "$W/classic.pid" --state-dir "$W/classic" 2>&1); rc=$?
 [ $rc = 124 ] || fail "rawlb -n $LB_INT (a kernel address on int) did not start: exit $rc: $out"
 say "ok: -n $LB_INT, the internal interface's own address, starts"
+# a start without the privileges says which it needs, before anything fails for want of them
+out=$(timeout 5 ip netns exec ${P}lb setpriv --reuid nobody --regid nogroup --clear-groups "$RAWLB" $base \
+      -t $VIP:80 -r 203.0.113.11:80 --ctl "$W/bad.sock" --pidfile "$W/bad.pid" --state-dir "$W/nobody" 2>&1); rc=$?
+[ $rc = 1 ] && grep -qF "run as root (or with CAP_NET_RAW and CAP_NET_ADMIN)" <<<"$out" ||
+  fail "rawlb as nobody: exit $rc, want 1 and 'run as root (or with CAP_NET_RAW and CAP_NET_ADMIN)': $out"
+say "ok: rawlb as nobody: $out"
+# rawlb-replay names a missing or unreadable capture before the interface (here missing too)
+REPLAY=$BIN/tools/replay/rawlb-replay
+for cap in "$W/none.pcap|No such file or directory" "$W|Is a directory"; do
+  out=$(timeout 5 "$REPLAY" -i nosuch0 -r "${cap%%|*}" --to $VIP 2>&1); rc=$?
+  [ $rc = 2 ] && grep -qF -- "-r: cannot read the capture file '${cap%%|*}': ${cap#*|}" <<<"$out" ||
+    fail "rawlb-replay -r ${cap%%|*}: exit $rc, want 2 naming the file: $out"
+  say "ok: $out"
+done
 # --pidfile never follows a symlink (rawlb would truncate its target) nor takes a non-file
 printf 'victim\n' > "$W/victim"; ln -s "$W/victim" "$W/link.pid"; mkfifo "$W/fifo.pid"
 for pf in link.pid fifo.pid; do

@@ -3,11 +3,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -102,6 +104,23 @@ static int bad(const char *flag, const char *value, const char *want)
 {
     fprintf(stderr, "rawlb-replay: %s: bad value '%s' (%s)\n", flag, value, want);
     return REPLAY_EXIT_USAGE;
+}
+
+/* -r FILE is opened now, as it is parsed: a missing or unreadable capture is named before the
+ * interface, ARP or sockets are tried, not after. Not loaded here (trace_load does, once): "-"
+ * (stdin, as pcap takes it) and pipes are fine, a directory is not. */
+static bool capture_readable(const char *flag, const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return true;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    int e = fd < 0 ? errno : fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+    if (fd >= 0)
+        close(fd);
+    if (e)
+        fprintf(stderr, "rawlb-replay: %s: cannot read the capture file '%s': %s\n", flag, path, strerror(e));
+    return e == 0;
 }
 
 static bool parse_num(const char *s, double lo, double hi, double *out)
@@ -230,7 +249,11 @@ int opts_parse(struct opts *o, int argc, char **argv, bool *done)
             opts_usage(stdout);
             return REPLAY_EXIT_OK;
         case 'i': o->ifname = optarg; break;
-        case 'r': o->file = optarg; break;
+        case 'r':
+            if (!capture_readable(fl, optarg))
+                return REPLAY_EXIT_USAGE;
+            o->file = optarg;
+            break;
         case OPT_SINK: o->sink_if = optarg; break;
         case OPT_TO:
             if (!parse_addr_port(optarg, &o->to_addr, &o->to_port))
