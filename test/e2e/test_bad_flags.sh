@@ -97,9 +97,13 @@ bash -c 'echo $$' > "$PIDFILE"   # a stale pid file (its process is gone) must n
 start_rawlb $base -t $VIP:80 -r 203.0.113.11:80
 [ -S "$SOCK" ] || fail "no ctl socket at $SOCK while rawlb runs"
 [ "$(cat "$PIDFILE" 2>/dev/null)" = "$RAWLB_PID" ] || fail "pid file says '$(cat "$PIDFILE" 2>/dev/null)', rawlb is $RAWLB_PID"
-# a second instance with the same pid file must refuse to start, not steal it
-out=$(timeout 5 ip netns exec ${P}lb "$RAWLB" $base -t $VIP:80 -r 203.0.113.11:80 --ctl "$W/second.sock" --pidfile "$PIDFILE" 2>&1); rc=$?
-[ $rc != 0 ] && [ $rc != 124 ] || fail "a second rawlb with the same pid file did not refuse (exit $rc)"
+# a second instance with the same pid file must refuse to start, not steal it (run in a namespace
+# of its own, lb2, so that the interface lock below does not refuse it first)
+mkns lb2; link lb2 ext lb2-ext brext 198.51.100.3/24; link lb2 int lb2-int brint 203.0.113.3/24
+out=$(timeout 5 ip netns exec ${P}lb2 "$RAWLB" $base -t $VIP:80 -r 203.0.113.11:80 --ctl "$W/second.sock" \
+      --pidfile "$PIDFILE" --state-dir "$W/state2" 2>&1); rc=$?
+[ $rc = 1 ] && grep -qF "is held by a running rawlb (pid $RAWLB_PID)" <<<"$out" ||
+  fail "a second rawlb with the same pid file did not refuse (exit $rc): $out"
 [ "$(cat "$PIDFILE" 2>/dev/null)" = "$RAWLB_PID" ] || fail "a refused second instance changed the pid file"
 # one daemon per interface and network namespace, whatever its --ctl and --pidfile: exit 1 (the
 # host's state is in the way, as with a held pid file), naming the interface and the holder
@@ -112,8 +116,7 @@ for ifs in "-e ext -i int -n $NAT -t $VIP:80 -r 203.0.113.11:80" "-e int -i ext 
   [ -e "$W/second.sock" ] || [ -e "$W/second.pid" ] && fail "a second rawlb ($ifs) left its socket or pid file"
   say "ok: a second rawlb ${ifs:0:13} is refused: $out"
 done
-# ...but a director in another namespace with the same interface names starts (as in the HA tests)
-mkns lb2; link lb2 ext lb2-ext brext 198.51.100.3/24; link lb2 int lb2-int brint 203.0.113.3/24
+# ...but a director in another namespace (lb2) with the same interface names starts, as in the HA tests
 ip netns exec ${P}lb2 "$RAWLB" -e ext -i int -n $NAT -t 198.51.100.20:80 -r 203.0.113.11:80 --ctl "$W/other.sock" \
   --pidfile "$W/other.pid" --state-dir "$W/state2" > "$W/other.log" 2>&1 &
 other=$!; PIDS+=($other)
