@@ -19,6 +19,7 @@
 #include "setupcheck.h"
 
 #define SYSCTL_PATH_MAX 128
+#define CAP_WORD_BITS 32 /* capget's sets: one 32-bit word per 32 capabilities */
 
 /* The interface's index, or 0 with a message naming the flag that named it. */
 static int if_index(const char *flag, const char *name, char *err, size_t errlen)
@@ -213,7 +214,7 @@ static bool privileged(char *err, size_t errlen)
         return true; /* cannot tell: the operations themselves will say */
     char missing[64] = "";
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
-        if (!(data[need[i].cap / 32].effective & (1u << (need[i].cap % 32))))
+        if (!(data[need[i].cap / CAP_WORD_BITS].effective & (1u << (need[i].cap % CAP_WORD_BITS))))
             snprintf(missing + strlen(missing), sizeof missing - strlen(missing), "%s%s", missing[0] ? ", " : "",
                      need[i].name);
     if (!missing[0])

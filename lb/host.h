@@ -1,9 +1,10 @@
 /* host: what rawlb needs to know and to set on the box before it forwards: the interfaces'
  * index, MAC, MTU and addresses; kernel forwarding off on its two interfaces (otherwise the
  * kernel forwards the same packets un-NATed); receive offloads that would merge frames off;
- * set-ups its addresses make unworkable refused (setupcheck.h). What it may fix on its own
- * interfaces it fixes and logs; anything else is refused with the command that fixes it.
- * Read once at start; afterwards the daemon keeps the MAC and MTU of struct host_if current
+ * set-ups its addresses make unworkable refused (setupcheck.h); the privileges it needs
+ * (CAP_NET_RAW, CAP_NET_ADMIN) checked first. What it may fix on its own interfaces it fixes and
+ * logs; anything else is refused with the command that fixes it. The interfaces are read once
+ * at start; afterwards the daemon keeps the MAC and MTU of struct host_if current
  * from its link monitor (main.c, linkmon.h). */
 #ifndef RAWLB_HOST_H
 #define RAWLB_HOST_H
