@@ -44,10 +44,14 @@ CLOSE_RATE=${CLOSE_RATE:-10}; KA_RATE=${KA_RATE:-10}; UDP_RATE=${UDP_RATE:-10}
 DOWNLOADS=${DOWNLOADS:-2}; DL_RATE=${DL_RATE:-400000}
 FIRST_EVENT=5          # s into the load before the first event: every load thread has begun
 PRINT_EVERY=30         # s between progress lines (every sample goes to samples.tsv)
+TICK=0.1               # s between two turns of the main loop (samples and events are due on whole seconds)
+TICKS_PER_S=10
+SHOW_LINES=20          # lines of a left-over table or of stray failures shown in the summary
 TIMEOUTS=30,10,15      # --timeouts TCP,TCPFIN,UDP: short, so the table drains within the drain bound
 DRAIN_MAX=150          # s for every count to reach 0 after the load stopped: CLOSE_WAIT lives
                        # 60 s and SYN_SENT 120 s whatever --timeouts says (lb/conn.c)
-REQ_TIMEOUT=10         # s the client gives one request or query: longer than a kill -9 takeover
+REQ_TIMEOUT=10         # s the client gives one HTTP request: longer than a kill -9 takeover
+UDP_TIMEOUT=1          # s for a UDP answer: a query lost (in a takeover's dead time) is a failure
 GRACE_SECONDS=$((REQ_TIMEOUT + 2))  # after an event: a request begun within it may fail this late
 HEALTH="--check-interval 1 --check-timeout 3 --reentry 5"  # a flap takes seconds, not minutes
 HA_TIMING="--ha-interval 0.5 --ha-deadtime 2"              # as the e2e HA tests
@@ -303,14 +307,14 @@ check_alive() {
 # ---- the soak ----
 : > "$W/events.log"; : > "$W/samples.tsv"
 ip netns exec "${P}c" "$PY" "$HERE/tools/soakload.py" $VIP $HTTP_PORT $UDP_PORT "$W" CLOSE_RATE=$CLOSE_RATE \
-  KA_RATE=$KA_RATE UDP_RATE=$UDP_RATE DOWNLOADS=$DOWNLOADS DL_RATE=$DL_RATE DL_SHA256=$BIG_SHA TIMEOUT=$REQ_TIMEOUT \
+  KA_RATE=$KA_RATE UDP_RATE=$UDP_RATE DOWNLOADS=$DOWNLOADS DL_RATE=$DL_RATE DL_SHA256=$BIG_SHA TIMEOUT=$REQ_TIMEOUT UDP_TIMEOUT=$UDP_TIMEOUT \
   > "$W/load.log" 2>&1 &
 LOAD_PID=$!; PIDS+=($LOAD_PID)
 T0=$(now_ms)
 say "load for $SOAK_SECONDS s (warm-up $WARMUP_SECONDS s): HTTP close $CLOSE_RATE/s, keep-alive $KA_RATE/s, UDP $UDP_RATE/s, $DOWNLOADS downloads at $DL_RATE B/s; an event every $EVENT_EVERY s"
 END_MS=$((T0 + SOAK_SECONDS * 1000)); next_sample=0; next_event=$FIRST_EVENT; next_print=0; ev=0
 declare -A BASE=()
-for ((iter = 0; iter < SOAK_SECONDS * 10 + 1000; iter++)); do   # bounded: ten turns a second at most
+for ((iter = 0; iter < (SOAK_SECONDS + DRAIN_MAX) * TICKS_PER_S; iter++)); do   # bounded: the events' waits only make turns fewer
   [ "$(now_ms)" -lt $END_MS ] || break
   gone $LOAD_PID && { say "the load generator stopped: $(tail -n 3 "$W/load.log")"; break; }
   check_alive
@@ -326,7 +330,7 @@ for ((iter = 0; iter < SOAK_SECONDS * 10 + 1000; iter++)); do   # bounded: ten t
   if [ "$t" -ge $next_event ]; then
     run_event $((ev % EVENTS_IN_CYCLE)); ev=$((ev + 1)); next_event=$(($(rel) + EVENT_EVERY))
   fi
-  sleep 0.1
+  sleep $TICK
 done
 [ -n "${BASE[2]:-}" ] || { sample; for n in 1 2; do BASE[$n]=${LAST[$n]}; done; }
 say "stopping the load after $(rel) s ($ev events)"
@@ -336,16 +340,16 @@ stop_pid $LOAD_PID
 
 # ---- drain: every count to zero ----
 zero() { set -- ${LAST[$1]}; [ "$5" != - ] && [ "$6" = 0 ] && [ "$7" = 0 ] && [ "$8" = 0 ]; }
-DRAIN_T0=$(now_ms); drained=""
-for ((iter = 0; iter < DRAIN_MAX; iter++)); do
+DRAIN_T0=$(now_ms); drained=""; next_print=0
+for ((iter = 0; iter < DRAIN_MAX; iter++)); do   # a sample a second at most
   check_alive; sample
   if zero 1 && zero 2; then drained=$((($(now_ms) - DRAIN_T0) / 1000)); break; fi
-  [ $((iter % 10)) != 0 ] || show
+  [ "$(rel)" -lt $next_print ] || { show; next_print=$(($(rel) + PRINT_EVERY)); }
   [ $(( ($(now_ms) - DRAIN_T0) / 1000 )) -lt $DRAIN_MAX ] || break
   sleep 1
 done
 show
-for n in 1 2; do zero $n || { echo "--- lb$n: rawlb-ctl -L -n -c (first 20) ---"; dctl $n conns | head -n 20; }; done
+for n in 1 2; do zero $n || { echo "--- lb$n: rawlb-ctl -L -n -c (first $SHOW_LINES) ---"; dctl $n conns | head -n $SHOW_LINES; }; done
 
 # ---- checks and summary ----
 FAILED=0
@@ -389,14 +393,16 @@ while read -r kind ok fail; do
   row "load: $kind (ok / failed)" "$ok / $fail" "$([ "$ok" -gt 0 ] && echo reported || echo FAIL)"
 done < "$W/summary.txt"
 [ -s "$W/summary.txt" ] || row "load: the client's summary" "missing (see load.log)" FAIL
+# (windows overlap by the grace: a failure goes to the latest event whose window holds it)
 awk -v g=$((GRACE_SECONDS * 1000)) '
   NR == FNR { s[NR] = $1; e[NR] = $2 + g; k[NR] = $3; n = NR; next }
-  { w = "none"; for (i = 1; i <= n; i++) if ($1 <= e[i] && $2 >= s[i]) { w = k[i]; break } c[w]++ }
+  { w = "none"; for (i = 1; i <= n; i++) if ($1 <= e[i] && $2 >= s[i]) w = k[i]; c[w]++; if (w == "none") print > "/dev/stderr" }
   END { printf "ha %d flap %d edit %d none %d\n", c["ha"], c["flap"], c["edit"], c["none"] }' \
-  "$W/events.log" "$W/failures.log" > "$W/windows.txt"
+  "$W/events.log" "$W/failures.log" 2> "$W/stray.txt" > "$W/windows.txt"
 read -r _ f_ha _ f_flap _ f_edit _ f_none < "$W/windows.txt"
 row "failed requests in HA / flap / edit windows" "$f_ha / $f_flap / $f_edit" reported
 row "failed requests outside every event's window" "$f_none" "$([ "$f_none" = 0 ] && echo ok || echo FAIL)"
+head -n $SHOW_LINES "$W/stray.txt" | sed "s/^/    outside (start_ms end_ms kind reason): /"
 # both directors stop cleanly
 for n in 1 2; do
   pid=${D_PID[$n]:-}
