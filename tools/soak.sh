@@ -44,8 +44,8 @@ CLOSE_RATE=${CLOSE_RATE:-10}; KA_RATE=${KA_RATE:-10}; UDP_RATE=${UDP_RATE:-10}
 DOWNLOADS=${DOWNLOADS:-2}; DL_RATE=${DL_RATE:-400000}
 FIRST_EVENT=5          # s into the load before the first event: every load thread has begun
 PRINT_EVERY=30         # s between progress lines (every sample goes to samples.tsv)
-TICK=0.1               # s between two turns of the main loop (samples and events are due on whole seconds)
-TICKS_PER_S=10
+TICK=0.1               # s between two turns of the main loop and of every wait (samples and
+TICKS_PER_S=10         # events are due on whole seconds)
 SHOW_LINES=20          # lines of a left-over table or of stray failures shown in the summary
 TIMEOUTS=30,10,15      # --timeouts TCP,TCPFIN,UDP: short, so the table drains within the drain bound
 DRAIN_MAX=150          # s for every count to reach 0 after the load stopped: CLOSE_WAIT lives
@@ -59,6 +59,7 @@ TAKEOVER_MAX=10        # s for a takeover or failback to show in rawlb-ctl statu
 HEALTH_MAX=15          # s for a health transition (check timeout 3 s, re-entry 5 s, and slack)
 START_MAX=10           # s for a daemon's control socket or a server's listener
 STOP_MAX=10            # s for a process to exit after SIGTERM
+CTL_MAX=5              # s for one rawlb-ctl command or one scrape of /metrics
 METRICS_PORT=9109      # each director's --metrics, on its own namespace's loopback
 BIG_BYTES=10485760     # the download's size
 
@@ -79,7 +80,7 @@ forget() { local p keep=(); for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=(
 # wait_for SECONDS CMD...: 0 as soon as CMD succeeds, 1 when the time is up
 wait_for() {
   local t=$1 i; shift
-  for ((i = 0; i < t * 10; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  for ((i = 0; i < t * TICKS_PER_S; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep $TICK; done
   return 1
 }
 # gone PID: exited (a zombie not yet reaped counts as gone)
@@ -115,7 +116,7 @@ BIN=$(cd "${1:-$HERE/build}" 2>/dev/null && pwd) || die "no build directory ${1:
 RAWLB=$BIN/rawlb; CTL=$BIN/rawlb-ctl
 [ -x "$RAWLB" ] && [ -x "$CTL" ] || die "no rawlb or rawlb-ctl in $BIN (cmake --build first)"
 [ "$(id -u)" = 0 ] || die "run as root (network namespaces)"
-for tool in ip nginx curl python3 ss awk; do command -v $tool >/dev/null || die "missing $tool (tools/deps.sh)"; done
+for tool in ip nginx curl python3 ss awk sha256sum timeout od; do command -v $tool >/dev/null || die "missing $tool (tools/deps.sh)"; done
 for v in SOAK_SECONDS WARMUP_SECONDS EVENT_EVERY SAMPLE_SECONDS RSS_TOLERANCE_PCT; do
   [[ ${!v} =~ ^[0-9]+$ ]] && [ "${!v}" -gt 0 ] || die "$v='${!v}': a positive whole number of seconds"
 done
@@ -186,7 +187,7 @@ chmod 600 "$W/ha.key"
 ARGS=(-e ext -i int -n $NAT --timeouts $TIMEOUTS $HA_TIMING $HEALTH
       -t $VIP:$HTTP_PORT -s wlc -r 203.0.113.11:$HTTP_PORT -r 203.0.113.12:$HTTP_PORT -r 203.0.113.13:$HTTP_PORT
       -u $VIP:$UDP_PORT -s rr -r 203.0.113.11:$UDP_PORT -r 203.0.113.12:$UDP_PORT -r 203.0.113.13:$UDP_PORT)
-dctl() { local n=$1; shift; timeout 5 "$CTL" --ctl "$W/lb$n.sock" "$@"; }
+dctl() { local n=$1; shift; timeout $CTL_MAX "$CTL" --ctl "$W/lb$n.sock" "$@"; }
 ha_state() { dctl "$1" status 2>/dev/null | sed -nE '1s/^HA: [a-z]+, ([a-z]+) .*/\1/p'; }
 is_state() { [ "$(ha_state "$1")" = "$2" ]; }
 declare -A RUNS=()   # director -> its runs so far (lb1 is restarted by the HA events)
@@ -206,13 +207,13 @@ start_director 1 primary || die "lb1 did not start: $(tail -n 5 "$W/lb1.log")"
 start_director 2 backup || die "lb2 did not start: $(tail -n 5 "$W/lb2.log")"
 wait_for $TAKEOVER_MAX is_state 1 master || die "lb1 is not master: $(dctl 1 status)"
 wait_for $TAKEOVER_MAX is_state 2 backup || die "lb2 is not backup: $(dctl 2 status)"
-wait_for $TAKEOVER_MAX on c curl -sf -m 2 -o /dev/null http://$VIP/ || die "no answer from http://$VIP/"
+wait_for $TAKEOVER_MAX on c curl -sf -m $CTL_MAX -o /dev/null http://$VIP/ || die "no answer from http://$VIP/"
 
 # ---- sampling ----
 # sample: one line per director to samples.tsv: t pid state rss_kb active inactive entries
 # (fields "-" when the director is not running or does not answer)
 metric_sum() { # N NAME: NAME summed over its label sets in director N's /metrics
-  on lb$1 curl -s -m 2 "http://127.0.0.1:$METRICS_PORT/metrics" |
+  on lb$1 curl -s -m $CTL_MAX "http://127.0.0.1:$METRICS_PORT/metrics" |
     awk -v name="$2" '{ k = $1; sub(/\{.*/, "", k) } k == name { s += $2; f = 1 } END { if (f) print s; else print "-" }'
 }
 declare -A LAST=()
@@ -252,11 +253,14 @@ event() { # KIND WHAT CMD...: runs CMD, logs it with its window
 }
 master() { if is_state 2 master && ! is_state 1 master; then echo 2; else echo 1; fi; }
 edit() { dctl "$(master)" "$@" > /dev/null; }
-lb1_stop() { # SIGNAL: the master lb1 goes; lb2 must take over
-  local pid=${D_PID[1]:-}
+lb1_stop() { # SIGNAL: the master lb1 goes (after SIGTERM with status 0); lb2 must take over
+  local pid=${D_PID[1]:-} rc ok=0
   [ -n "$pid" ] && is_state 1 master || return 1
-  kill "-$1" "$pid"; wait_for $STOP_MAX gone "$pid"; wait "$pid" 2>/dev/null; forget "$pid"; unset "D_PID[1]"
-  wait_for $TAKEOVER_MAX is_state 2 master
+  kill "-$1" "$pid"
+  wait_for $STOP_MAX gone "$pid" || { say "lb1 still runs $STOP_MAX s after SIG$1: SIGKILL"; kill -KILL "$pid"; ok=1; }
+  wait "$pid" 2>/dev/null; rc=$?; forget "$pid"; unset "D_PID[1]"
+  [ "$1" != TERM ] || [ $rc = 0 ] || { say "lb1 exited with status $rc after SIGTERM (want 0)"; ok=1; }
+  wait_for $TAKEOVER_MAX is_state 2 master && return $ok
 }
 lb1_return() { # lb1 starts again and takes the master role back (failback)
   [ -z "${D_PID[1]:-}" ] || return 1
