@@ -31,14 +31,19 @@
 # Prints a summary table; exits 1 if a check failed, 2 on a usage error or a failed set-up.
 #
 # usage: sudo tools/soak.sh [BUILD_DIR]        (BUILD_DIR: where rawlb and rawlb-ctl are; default build)
-# env:   SOAK_SECONDS=600 WARMUP_SECONDS=60 EVENT_EVERY=8 SAMPLE_SECONDS=5 RSS_TOLERANCE_PCT=5
+# env:   SOAK_SECONDS=600 WARMUP_SECONDS=120 EVENT_EVERY=8 SAMPLE_SECONDS=5 RSS_TOLERANCE_PCT=5
 #        CLOSE_RATE=10 KA_RATE=10 UDP_RATE=10 DOWNLOADS=2 DL_RATE=400000 (bytes/s each)
 #        KEEP=1 keeps the work directory (logs, samples, events, failures)
 # Namespaces rlbsoak-PID-*, a work directory /tmp/rlbsoak.XXXXXX; both removed on every exit.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-SOAK_SECONDS=${SOAK_SECONDS:-600}; WARMUP_SECONDS=${WARMUP_SECONDS:-60}
+# The warm-up is about one cycle of the events (14, one every 8 s): RSS is memory touched, not
+# allocated, and rawlb backs much of its memory only as it is first used (each capture socket's
+# 64 frame slots of 64 KiB as bigger GSO frames land in them, the backup's once it forwards after
+# a takeover; the connection pool and the HA sync queue up to their high-water mark), so the
+# baseline comes after every kind of event has happened once.
+SOAK_SECONDS=${SOAK_SECONDS:-600}; WARMUP_SECONDS=${WARMUP_SECONDS:-120}
 EVENT_EVERY=${EVENT_EVERY:-8}; SAMPLE_SECONDS=${SAMPLE_SECONDS:-5}; RSS_TOLERANCE_PCT=${RSS_TOLERANCE_PCT:-5}
 CLOSE_RATE=${CLOSE_RATE:-10}; KA_RATE=${KA_RATE:-10}; UDP_RATE=${UDP_RATE:-10}
 DOWNLOADS=${DOWNLOADS:-2}; DL_RATE=${DL_RATE:-400000}
