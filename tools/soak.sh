@@ -31,21 +31,21 @@
 # Prints a summary table; exits 1 if a check failed, 2 on a usage error or a failed set-up.
 #
 # usage: sudo tools/soak.sh [BUILD_DIR]        (BUILD_DIR: where rawlb and rawlb-ctl are; default build)
-# env:   SOAK_SECONDS=600 WARMUP_SECONDS=120 EVENT_EVERY=8 SAMPLE_SECONDS=5 RSS_TOLERANCE_PCT=5
+# env:   SOAK_SECONDS=600 WARMUP_SECONDS=150 EVENT_EVERY=8 SAMPLE_SECONDS=5 RSS_TOLERANCE_PCT=5
 #        CLOSE_RATE=10 KA_RATE=10 UDP_RATE=10 DOWNLOADS=2 DL_RATE=400000 (bytes/s each)
 #        KEEP=1 keeps the work directory (logs, samples, events, failures)
 # Namespaces rlbsoak-PID-*, a work directory /tmp/rlbsoak.XXXXXX; both removed on every exit.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-# The warm-up is about one cycle of the events (14, one every 8 s): RSS is memory touched, not
-# allocated, and rawlb's big buffers are backed only as they are first used: each capture
+# The warm-up is a cycle of the events (14, one every EVENT_EVERY=8 s) and the next kill -9:
+# RSS is memory touched, not allocated, and rawlb's big buffers are backed only as they are first used: each capture
 # socket's 64 frame slots of 64 KiB as bigger GSO frames land in them, the HA sync window (256
 # datagrams) and queue (65536 entries) as a master sends through them (the backup's only after
 # its takeovers), the connection pool up to its high-water mark. In short runs lb2's RSS rose in
-# steps of 0.2-0.8 MB at its first kill -9 takeovers and not after; so the baseline comes after
-# every kind of event has happened once.
-SOAK_SECONDS=${SOAK_SECONDS:-600}; WARMUP_SECONDS=${WARMUP_SECONDS:-120}
+# steps of 0.2-0.8 MB at its first two kill -9 takeovers and not after; so the baseline comes
+# after every kind of event has happened once and the master was killed twice.
+SOAK_SECONDS=${SOAK_SECONDS:-600}; WARMUP_SECONDS=${WARMUP_SECONDS:-150}
 EVENT_EVERY=${EVENT_EVERY:-8}; SAMPLE_SECONDS=${SAMPLE_SECONDS:-5}; RSS_TOLERANCE_PCT=${RSS_TOLERANCE_PCT:-5}
 CLOSE_RATE=${CLOSE_RATE:-10}; KA_RATE=${KA_RATE:-10}; UDP_RATE=${UDP_RATE:-10}
 DOWNLOADS=${DOWNLOADS:-2}; DL_RATE=${DL_RATE:-400000}
