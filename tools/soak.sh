@@ -38,12 +38,12 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-# The warm-up is a cycle of the events (14, one every EVENT_EVERY=8 s) and the next kill -9:
-# RSS is memory touched, not allocated, and rawlb's big buffers are backed only as they are first used: each capture
-# socket's 64 frame slots of 64 KiB as bigger GSO frames land in them, the HA sync window (256
-# datagrams) and queue (65536 entries) as a master sends through them (the backup's only after
-# its takeovers), the connection pool up to its high-water mark. In short runs lb2's RSS rose in
-# steps of 0.2-0.8 MB at its first two kill -9 takeovers and not after; so the baseline comes
+# The warm-up is a cycle of the events (14, one every EVENT_EVERY=8 s) and the next kill -9: RSS is
+# memory touched, not allocated, and rawlb's big buffers are backed only as they are first used:
+# each capture socket's 64 frame slots of 64 KiB as bigger GSO frames land in them, the HA sync
+# window (256 datagrams) and queue (65536 entries) as a master sends through them (the backup's only
+# after its takeovers), the connection pool up to its high-water mark. In short runs lb2's RSS rose
+# in steps of 0.2-0.8 MB at its first two kill -9 takeovers and not after; so the baseline comes
 # after every kind of event has happened once and the master was killed twice.
 SOAK_SECONDS=${SOAK_SECONDS:-600}; WARMUP_SECONDS=${WARMUP_SECONDS:-150}
 EVENT_EVERY=${EVENT_EVERY:-8}; SAMPLE_SECONDS=${SAMPLE_SECONDS:-5}; RSS_TOLERANCE_PCT=${RSS_TOLERANCE_PCT:-5}
