@@ -30,6 +30,7 @@ static const char *const allowed[] = {
     /* memory and threads (glibc, libev, libmicrohttpd) */
     "mmap", "munmap", "mremap", "mprotect", "madvise", "brk", "futex", "clone", "clone3", "set_robust_list",
     "rseq", "sched_yield", "gettid", "getpid",
+    "sched_getaffinity", /* glibc's malloc sizing its arenas as a thread first allocates */
     /* time, randomness (health's DNS ids, HA), signals (libev's SIGTERM/SIGINT, thread masks) */
     "clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday", "getrandom", "rt_sigaction",
     "rt_sigprocmask", "rt_sigreturn", "tgkill",
