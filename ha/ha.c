@@ -67,7 +67,8 @@ static bool load_identity(struct ha *ha, char *err, size_t errlen)
         close(fd);
         if (sscanf(text, "node %" SCNx64 "\nepoch %" SCNu64 "\npeer-epoch %" SCNu64, &ha->node, &ha->epoch,
                    &ha->peer_epoch_saved) != 3) {
-            snprintf(err, errlen, "--state-dir: '%s/" IDENTITY_FILE "' is not what rawlb wrote (remove it to start afresh)",
+            snprintf(err, errlen,
+                     "--state-dir: '%s/" IDENTITY_FILE "' is not what rawlb wrote (remove it to start afresh)",
                      ha->hc->state_dir);
             return false;
         }

@@ -276,7 +276,7 @@ void control_close(struct control *c)
             client_close(&c->clients[i]);
     ev_io_stop(c->loop, &c->accept_io);
     close(fd);
-    unlink(c->path);
+    unlink(c->path); /* after a drop to --user this fails (root's directory): the helper removes it then */
     free(c->answer);
     c->answer = NULL;
 }

@@ -474,6 +474,7 @@ static void pidfile_close(struct daemon *d)
 {
     if (d->pid_fd < 0)
         return;
+    /* After a drop to --user this fails (root's directory): the helper removes it then. */
     unlink(d->cfg.pidfile);
     close(d->pid_fd);
 }
@@ -710,7 +711,8 @@ static void restore_table(struct daemon *d)
             log_info("%s not restored: with HA the peer's table is synced instead", path);
         return;
     }
-    if (!connsave_restore(d->state_fd, d->cfg.ha.state_dir, &d->services, owner_table, d, clock_wall_ms(), &found, &r, err, sizeof err))
+    if (!connsave_restore(d->state_fd, d->cfg.ha.state_dir, &d->services, owner_table, d, clock_wall_ms(), &found,
+                          &r, err, sizeof err))
         log_warn("saved connections: %s", err);
     else if (found)
         log_info("%u connection(s) restored from %s, saved %.1f s ago (%u expired meanwhile, %u of services or "
@@ -810,6 +812,9 @@ static bool confine(struct daemon *d, char *err, size_t errlen)
         return false;
     if (d->priv.keep_root)
         log_warn("--user root: rawlb keeps root's privileges (the seccomp filter still applies)");
+    else if (!d->priv.change_user)
+        log_info("not started as root: rawlb runs as the invoking user%s%s", d->cfg.user[0] ? ", --user ignored: " : "",
+                 d->cfg.user);
     log_info("running as %s (uid %u gid %u), no_new_privs, seccomp filter (%s)%s", d->priv.user, (unsigned)d->priv.uid,
              (unsigned)d->priv.gid, sandbox_mode(), d->priv.keep_root ? "" : ", no capabilities");
     return true;

@@ -23,7 +23,8 @@ expect_bad --no-such-flag $base --no-such-flag -t $VIP:80 -r 203.0.113.11:80
 expect_bad 203.0.113.300  $base -t $VIP:80 -r 203.0.113.300:80
 # --user and --ctl-group name someone on this host (looked up before anything is opened)
 expect_bad "--user: no user 'rawlb-no-such-user'" $base -t $VIP:80 -r 203.0.113.11:80 --user rawlb-no-such-user
-expect_bad "--ctl-group: no group 'rawlb-no-such-group'" $base -t $VIP:80 -r 203.0.113.11:80 --ctl-group rawlb-no-such-group
+expect_bad "--ctl-group: no group 'rawlb-no-such-group'" $base -t $VIP:80 -r 203.0.113.11:80 \
+           --ctl-group rawlb-no-such-group
 expect_bad "--user: empty name" $base -t $VIP:80 -r 203.0.113.11:80 --user ""
 # high availability: pairs, the key file, and a NAT router address that cannot float
 printf '%s\n' "0123456789abcdef0123" > "$W/ha.key"; chmod 600 "$W/ha.key"

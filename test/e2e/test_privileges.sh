@@ -11,7 +11,7 @@
 
 RS1=203.0.113.11:80; RS2=203.0.113.12:80; RS3=203.0.113.13:80; VIP2=198.51.100.11
 MX=$LB_INT:9100
-USER_NAME=nobody; GROUP_NAME=nogroup
+USER_NAME=nobody; GROUP_NAME=nogroup; UID_WANT=$(id -u $USER_NAME)
 topo_up 3
 rs_nginx 1; rs_nginx 2; rs_nginx 3
 start_rawlb -e ext -i int -n $NAT --workers 2 --metrics $MX -t $VIP:80 --check tcp --check-interval 0.2 \
@@ -25,8 +25,8 @@ workers=$(sed -nE 's/.*; ([0-9]+) worker\(s\);.*/\1/p' "$LOG" | head -n 1)
 threads=0
 for st in /proc/$RAWLB_PID/task/*/status; do
   tid=$(basename "$(dirname "$st")")
-  uids=$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "$st")
-  [ "$uids" = "$(printf '%s ' $(id -u $USER_NAME){,,,} | sed 's/ $//')" ] || fail "thread $tid: Uid $uids, want $(id -u $USER_NAME) everywhere"
+  uids=$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' "$st")   # real, effective, saved, filesystem
+  [ "$uids" = "$UID_WANT $UID_WANT $UID_WANT $UID_WANT" ] || fail "thread $tid: Uid $uids, want $UID_WANT in all four"
   for cap in CapEff CapPrm CapInh CapAmb; do
     v=$(awk -v k="$cap:" '$1 == k { print $2 }' "$st")
     [ "$v" = 0000000000000000 ] || fail "thread $tid: $cap $v, want none"
@@ -37,7 +37,7 @@ for st in /proc/$RAWLB_PID/task/*/status; do
 done
 [ -n "$workers" ] && [ "$threads" -ge $((workers + 2)) ] ||
   fail "$threads thread(s) checked, want the main one, metrics and $workers worker(s)"
-say "$threads threads: uid $(id -u $USER_NAME), no capabilities, no_new_privs, seccomp filter"
+say "$threads threads: uid $UID_WANT, no capabilities, no_new_privs, seccomp filter"
 helper=$(ps -o pid=,user= --ppid "$RAWLB_PID" | awk '{ print $1 ":" $2 }')
 [ "$(wc -w <<<"$helper")" = 1 ] && [ "${helper#*:}" = root ] || fail "want one child, the helper, as root: '$helper'"
 say "the helper (pid ${helper%:*}) is the one root process"
@@ -47,9 +47,9 @@ count_http 10 "http://$VIP/"
 
 # runtime edits: a server (health-checked, asked for by ARP) and a service on a new VIP
 ctl -a -t $VIP:80 -r $RS3 >/dev/null || fail "rawlb-ctl -a failed"
-wait_for 5 bash -c "[ \"\$(timeout 5 '$CTL' --ctl '$SOCK' list --health | grep -E -- '-> +${RS3//./\\.} ' | awk '{ print \$7 }')\" = up ]" ||
-  fail "the added rs3 is not up: $(ctl list --health)"
-ctl -A -t $VIP2:80 -s rr >/dev/null && ctl -a -t $VIP2:80 -r $RS1 >/dev/null || fail "rawlb-ctl -A/-a of $VIP2:80 failed"
+wait_state 5 $RS3 up >/dev/null || fail "the added rs3 is not up: $(health_line $RS3)"
+ctl -A -t $VIP2:80 -s rr >/dev/null && ctl -a -t $VIP2:80 -r $RS1 >/dev/null ||
+  fail "rawlb-ctl -A/-a of $VIP2:80 failed"
 on c ip route add $VIP2/32 via $VIP 2>/dev/null || on c ip route add $VIP2/32 dev eth0 || fail "route to $VIP2"
 wait_http "http://$VIP2/"
 count_http 15 "http://$VIP/"

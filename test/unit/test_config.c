@@ -791,9 +791,10 @@ static void test_usage(void)
     fclose(f);
     const char *flags[] = {"--ext-if", "--int-if", "--nat-ip", "--tcp-service", "--udp-service", "--scheduler",
                            "--persistent", "--netmask", "--ops", "--real-server", "--timeouts", "--max-conns",
-                           "--ctl", "--pidfile", "--user", "--ctl-group", "--help", "--version", "--check ", "--expect-status",
-                           "--expect ", "--send", "--check-port", "--check-interval", "--probe-timeout",
-                           "--check-timeout", "--reentry", "--quiesce", "--sorry-server", "--agent-port",
+                           "--ctl", "--pidfile", "--user", "--ctl-group", "--help", "--version", "--check ",
+                           "--expect-status", "--expect ", "--send", "--check-port", "--check-interval",
+                           "--probe-timeout", "--check-timeout", "--reentry", "--quiesce", "--sorry-server",
+                           "--agent-port",
                            "health checks (per service, or defaults before the first service):"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         if (!strstr(text, flags[i])) {
