@@ -770,12 +770,14 @@ static void helper_done(void *arg, const char *command, int status)
     ha_notify_done(command, status);
 }
 
-/* --ctl-group: the control socket becomes root:GROUP mode 0660, made before the drop. */
+/* --ctl-group: the control socket becomes root:GROUP mode 0660, made before the drop. Neither
+ * call follows a symbolic link put in the socket's place meanwhile. */
 static bool ctl_share(struct daemon *d, char *err, size_t errlen)
 {
     if (!d->priv.has_ctl_group)
         return true;
-    if (lchown(d->cfg.ctl_path, (uid_t)-1, d->priv.ctl_gid) == 0 && chmod(d->cfg.ctl_path, CTL_GROUP_MODE) == 0)
+    if (lchown(d->cfg.ctl_path, (uid_t)-1, d->priv.ctl_gid) == 0 &&
+        fchmodat(AT_FDCWD, d->cfg.ctl_path, CTL_GROUP_MODE, AT_SYMLINK_NOFOLLOW) == 0)
         return true;
     snprintf(err, errlen, "--ctl-group %s: cannot give '%s' to it: %s", d->cfg.ctl_group, d->cfg.ctl_path,
              strerror(errno));

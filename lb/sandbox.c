@@ -1,6 +1,7 @@
-/* sandbox: see sandbox.h. The list was taken from strace -f of the daemon under the whole e2e
- * suite (workers, health checks of every kind, edits, metrics, HA, a restart), each entry here
- * with who needs it. */
+/* sandbox: see sandbox.h. The list is what the daemon calls after start-up, found by running the
+ * whole e2e suite (workers, health checks of every kind, edits, metrics, HA, a restart) against a
+ * build whose filter only logs (-DRAWLB_SECCOMP_LOG: the kernel logs each call outside the list)
+ * and by strace -f of a running daemon; each group says who needs it. */
 #include "sandbox.h"
 
 #include <errno.h>
