@@ -5,10 +5,12 @@
 #include "sandbox.h"
 
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/sched.h> /* CLONE_THREAD (<sched.h> is shadowed by lb/sched.h) */
+#include <linux/sockios.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
-#include <linux/netlink.h>
 #include <sys/socket.h>
 
 #ifdef RAWLB_SECCOMP_LOG
@@ -19,45 +21,62 @@
 #define SANDBOX_MODE "kill"
 #endif
 
+/* Allowed whatever their arguments. Where an architecture calls it differently (aarch64 has no
+ * epoll_wait or poll), both spellings are listed; names the architecture lacks are skipped. */
 static const char *const allowed[] = {
-    /* descriptors: the packet, control, HA, metrics and probe sockets, eventfds, --state-dir */
-    "read", "write", "readv", "writev", "close", "fcntl", "fstat", "newfstatat", "lseek", "ioctl",
-    "openat", "unlinkat", "renameat", "rename", "unlink", "fsync",
-    /* the loops: libev (epoll), libmicrohttpd's thread (poll), the workers */
+    /* descriptors: the packet, control, HA, metrics and probe sockets, stderr, --state-dir
+     * (openat, fsync, renameat, unlinkat); unlink: the pid file and control socket, which fails
+     * after the drop (the helper removes them) */
+    "read", "write", "close", "fcntl", "newfstatat", "lseek", "openat", "fsync", "renameat",
+    "renameat2", "unlinkat", "unlink",
+    /* the loops: libev (epoll), libmicrohttpd's thread (poll) */
     "epoll_wait", "epoll_pwait", "epoll_ctl", "poll", "ppoll",
-    /* sockets: accept (control, metrics), health probes, HA, the fast path's batches */
-    "accept", "accept4", "connect", "bind", "shutdown", "getsockopt", "setsockopt", "getsockname", "getpeername",
-    "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
-    /* memory and threads (glibc, libev, libmicrohttpd) */
-    "mmap", "munmap", "mremap", "mprotect", "madvise", "brk", "futex", "clone", "clone3", "set_robust_list",
-    "rseq", "sched_yield", "gettid", "getpid",
-    "sched_getaffinity", /* glibc's malloc sizing its arenas as a thread first allocates */
-    /* time, randomness (health's DNS ids, HA), signals (libev's SIGTERM/SIGINT, thread masks) */
-    "clock_gettime", "clock_nanosleep", "nanosleep", "gettimeofday", "getrandom", "rt_sigaction",
-    "rt_sigprocmask", "rt_sigreturn", "tgkill",
-    /* the end: the helper reaped, threads and the process exit */
-    "wait4", "kill", "exit", "exit_group",
+    /* sockets: accept (control, metrics), health probes, HA, the fast path's batches, libnet */
+    "accept4", "connect", "bind", "shutdown", "getsockopt", "setsockopt", "getsockname", "sendto", "recvfrom",
+    "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
+    /* memory and threads (glibc, libev, libmicrohttpd); sched_getaffinity: glibc's malloc sizing
+     * its arenas as a thread first allocates */
+    "mmap", "munmap", "mremap", "mprotect", "madvise", "brk", "futex", "clone3", "set_robust_list", "rseq",
+    "sched_getaffinity",
+    /* time, randomness (DNS probes' ids), signals (libev's SIGTERM/SIGINT, thread masks) */
+    "clock_gettime", "clock_nanosleep", "getrandom", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
+    /* the end: the helper reaped (killed if wedged), threads and the process exit; abort() */
+    "wait4", "kill", "exit", "exit_group", "getpid", "gettid", "tgkill",
 };
 
-/* socket(): only what is made at runtime: the health probes' (TCP, UDP over IPv4), and the
- * route netlink socket of getifaddrs (a service added by an edit: its VIP must not be a kernel
- * address, host.h). */
-#define ANY_PROTOCOL (-1)
+/* Allowed only with these arguments (each rule: all of its comparisons hold). */
+#define RULE_CMPS_MAX 2
 static const struct {
-    int family, protocol;
-} sockets[] = { { AF_INET, ANY_PROTOCOL }, { AF_NETLINK, NETLINK_ROUTE } };
+    const char *name;
+    unsigned n;
+    struct scmp_arg_cmp cmp[RULE_CMPS_MAX];
+} conditional[] = {
+    /* the health probes' sockets (TCP, UDP over IPv4), libnet's lookup socket */
+    { "socket", 1, { { .arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_INET } } },
+    /* getifaddrs: a service added by an edit, whose VIP must not be a kernel address (host.h) */
+    { "socket", 2,
+      { { .arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_NETLINK },
+        { .arg = 2, .op = SCMP_CMP_EQ, .datum_a = NETLINK_ROUTE } } },
+    /* libnet looks the interface up for every ARP frame it sends */
+    { "ioctl", 1, { { .arg = 1, .op = SCMP_CMP_EQ, .datum_a = SIOCGIFHWADDR } } },
+    { "ioctl", 1, { { .arg = 1, .op = SCMP_CMP_EQ, .datum_a = SIOCGIFINDEX } } },
+    /* glibc's threads when clone3 is missing (kernels before 5.3); never a new process */
+    { "clone", 1, { { .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = CLONE_THREAD, .datum_b = CLONE_THREAD } } },
+};
 
 const char *sandbox_mode(void)
 {
     return SANDBOX_MODE;
 }
 
-static bool add(scmp_filter_ctx ctx, const char *name, char *err, size_t errlen)
+/* One rule for the call NAME (n comparisons of its arguments, 0: any). */
+static bool add(scmp_filter_ctx ctx, const char *name, unsigned n, const struct scmp_arg_cmp *cmp, char *err,
+                size_t errlen)
 {
     int nr = seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR)
         return true; /* not on this architecture */
-    int rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+    int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, n, cmp);
     if (rc == 0)
         return true;
     snprintf(err, errlen, "seccomp: cannot allow %s: %s", name, strerror(-rc));
@@ -73,18 +92,9 @@ bool sandbox_load(char *err, size_t errlen)
     }
     bool ok = true;
     for (size_t i = 0; ok && i < sizeof allowed / sizeof allowed[0]; i++)
-        ok = add(ctx, allowed[i], err, errlen);
-    for (size_t i = 0; ok && i < sizeof sockets / sizeof sockets[0]; i++) {
-        struct scmp_arg_cmp family = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)sockets[i].family);
-        struct scmp_arg_cmp protocol = SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)sockets[i].protocol);
-        int rc = sockets[i].protocol == ANY_PROTOCOL
-                     ? seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, family)
-                     : seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2, family, protocol);
-        if (rc != 0) {
-            snprintf(err, errlen, "seccomp: cannot allow socket(%d): %s", sockets[i].family, strerror(-rc));
-            ok = false;
-        }
-    }
+        ok = add(ctx, allowed[i], 0, NULL, err, errlen);
+    for (size_t i = 0; ok && i < sizeof conditional / sizeof conditional[0]; i++)
+        ok = add(ctx, conditional[i].name, conditional[i].n, conditional[i].cmp, err, errlen);
     if (ok) {
         int rc = seccomp_load(ctx);
         if (rc != 0) {
