@@ -6,7 +6,7 @@
 # added), a failing server taken out by the health check and back, metrics answered. After
 # SIGTERM the pid file and the control socket (in a directory only root may enter) are gone and
 # the table was saved in --state-dir, which belongs to the user. Then --ctl-group: the socket is
-# root:GROUP mode 0660, where by default it is root's alone (0600).
+# root:GROUP mode 0660, where by default it is root's alone (0600); and --user root keeps root.
 . "$(dirname "$0")/lib.sh"
 
 RS1=203.0.113.11:80; RS2=203.0.113.12:80; RS3=203.0.113.13:80; VIP2=198.51.100.11
@@ -88,4 +88,13 @@ start_rawlb -e ext -i int -n $NAT -t $VIP:80 -r $RS1 --ctl-group $GROUP_NAME
 [ "$(stat -c '%a %U %G' "$SOCK")" = "660 root $GROUP_NAME" ] ||
   fail "--ctl-group $GROUP_NAME: the socket is $(stat -c '%a %U %G' "$SOCK"), want 660 root $GROUP_NAME"
 say "--ctl-group: $(stat -c '%a %U:%G' "$SOCK")"
+stop_rawlb
+
+# --user root, the escape hatch: root's uid and capabilities stay, the filter still applies
+start_rawlb -e ext -i int -n $NAT -t $VIP:80 -r $RS1 --user root
+st=/proc/$RAWLB_PID/status
+[ "$(awk '$1 == "Uid:" { print $2 }' "$st")" = 0 ] && [ "$(awk '$1 == "CapEff:" { print $2 }' "$st")" != 0000000000000000 ] &&
+  [ "$(awk '$1 == "Seccomp:" { print $2 }' "$st")" = 2 ] || fail "--user root: want uid 0 with capabilities and the filter"
+grep -q "warning: --user root: rawlb keeps root's privileges" "$LOG" || fail "--user root: no warning in the log"
+say "--user root: uid 0, capabilities kept, seccomp filter"
 pass
