@@ -203,7 +203,7 @@ static void render_interfaces(struct textout *o, const struct metrics_view *v)
     textout_printf(o, "rawlb_receive_buffer_drops_total{interface=\"%s\"} %llu\n", in,
                    (unsigned long long)v->rx_kernel_drops_int);
     family(o, "rawlb_overload_drops_total", "counter",
-           "Frames dropped unprocessed in overload for having waited too long in the receive buffer, per interface.");
+           "Frames dropped in overload for having waited too long in the receive buffer, of no established flow, per interface.");
     textout_printf(o, "rawlb_overload_drops_total{interface=\"%s\"} %llu\n", ext, (unsigned long long)v->rx_too_old_ext);
     textout_printf(o, "rawlb_overload_drops_total{interface=\"%s\"} %llu\n", in, (unsigned long long)v->rx_too_old_int);
     family(o, "rawlb_vlan_drops_total", "counter",
@@ -447,6 +447,11 @@ size_t metrics_render(const struct metrics_view *v, char *buf, size_t len)
     textout_printf(&o, "rawlb_conn_created_total %llu\n", (unsigned long long)v->conns_created);
     family(&o, "rawlb_conn_expired_total", "counter", "Connection table entries expired.");
     textout_printf(&o, "rawlb_conn_expired_total %llu\n", (unsigned long long)v->conns_expired);
+    family(&o, "rawlb_conn_evicted_total", "counter",
+           "Connection table entries evicted to make room for new flows, by class.");
+    for (unsigned k = 0; k < CONN_C_EVICTABLE; k++)
+        textout_printf(&o, "rawlb_conn_evicted_total{class=\"%s\"} %llu\n", conn_class_name(k),
+                       (unsigned long long)v->conns_evicted[k]);
     render_workers(&o, v);
     if (v->ha)
         render_ha(&o, v->ha);

@@ -45,6 +45,10 @@ static void run_batches(struct worker *w, struct capture *rx, bool from_ext)
             if (!len)
                 continue;
             uint8_t *frame = capture_frame(rx, (unsigned)i);
+            if (rx->stale[i] && !fastpath_of_stream(&w->fp, from_ext, frame, len, now)) {
+                capture_drop_stale(rx, (unsigned)i);
+                continue;
+            }
             switch (fastpath_handle(&w->fp, from_ext, frame, &len, now)) {
             case FP_VERDICT_TX_EXT:
                 xmit_queue(&w->tx_ext, frame, len);
@@ -309,6 +313,8 @@ void workers_totals(struct worker_set *s, struct workers_totals *t)
         capture_update_stats(&w->rx_int);
         t->conns_created += w->fp.conns.stats.created;
         t->conns_expired += w->fp.conns.stats.expired;
+        for (unsigned k = 0; k < CONN_C_EVICTABLE; k++)
+            t->conns_evicted[k] += w->fp.conns.stats.evicted[k];
         t->conn_entries += w->fp.conns.count;
         t->conn_capacity += w->fp.conns.capacity;
         capture_stats_add(&t->rx_ext, &w->rx_ext.stats);

@@ -275,7 +275,7 @@ static void test_tcp_flow(void)
 
 static void wlc_case(bool complete)
 {
-    env_up(1024, 1500, 1500);
+    env_up(2048, 1500, 1500); /* 400 SYNs within the half-open share (a quarter) */
     unsigned n1 = 0, n2 = 0;
     for (unsigned i = 0; i < 400; i++) {
         struct flow fl = { .caddr = CLIENT, .cport = (uint16_t)(10000 + i), .vaddr = VIP, .vport = 80 };
@@ -547,13 +547,14 @@ static void test_udp(void)
     CHECK_EQ_U(l4_check(F), 0);
     env_down();
 
-    /* Expiry: after the UDP timeout the entry is gone and the server's reply has nowhere to go. */
+    /* Expiry: an unanswered datagram's entry (not yet a stream) goes after 30 s, and a late
+     * reply has nowhere to go. */
     env_up(1024, 1500, 1500);
     struct flow f3 = { .caddr = CLIENT, .cport = 5002, .vaddr = VIP, .vport = 53 };
     CHECK_EQ_U(udp_from_client(&f3, 10, false), FP_VERDICT_TX_INT);
-    fastpath_tick(&fp, 299);
+    fastpath_tick(&fp, 29);
     CHECK_EQ_U(fp.conns.count, 1);
-    fastpath_tick(&fp, 302);
+    fastpath_tick(&fp, 32);
     CHECK_EQ_U(fp.conns.count, 0);
     CHECK_EQ_U(rs_at(SVC_DNS, 0)->inactive, 0);
     CHECK_EQ_U(udp_from_server(&f3, 10, false), FP_VERDICT_DROP);
@@ -1219,6 +1220,42 @@ static void test_reuse(void)
 
 /* ---- table full ---- */
 
+/* ---- overload: which stale frames are still forwarded (fastpath_of_stream) ---- */
+
+/* The frame a client (or, !from_ext, the flow's server) would send now is of an established flow. */
+static bool of_stream(const struct flow *fl, bool from_ext, uint8_t proto)
+{
+    struct frame_spec s = from_ext ? fpenv_client_spec(proto, fl->caddr, fl->cport, fl->vaddr, fl->vport)
+                                   : fpenv_server_spec(proto, fl->raddr, fl->rport, fl->caddr, fl->cport);
+    s.tcp_flags = TH_ACK_;
+    s.payload = 10;
+    size_t len = frame_build(buf, &s);
+    return fastpath_of_stream(&fp, from_ext, buf, len, now_s);
+}
+
+static void test_of_stream(void)
+{
+    env_up(1024, 1500, 1500);
+    struct flow tcp = { .caddr = CLIENT, .cport = 41000, .vaddr = VIP, .vport = 80 };
+    struct flow udp = { .caddr = CLIENT, .cport = 41001, .vaddr = VIP, .vport = 53 };
+    CHECK(!of_stream(&tcp, true, IPPROTO_TCP)); /* no entry */
+    CHECK_EQ_U(tcp_from_client(&tcp, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK(!of_stream(&tcp, true, IPPROTO_TCP) && !of_stream(&tcp, false, IPPROTO_TCP)); /* half-open */
+    CHECK_EQ_U(tcp_from_server(&tcp, TH_SYN_ | TH_ACK_, 0), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(tcp_from_client(&tcp, TH_ACK_, 0), FP_VERDICT_TX_INT);
+    CHECK(of_stream(&tcp, true, IPPROTO_TCP) && of_stream(&tcp, false, IPPROTO_TCP));
+    CHECK_EQ_U(udp_from_client(&udp, 10, false), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(udp_from_server(&udp, 10, false), FP_VERDICT_TX_EXT);
+    CHECK(!of_stream(&udp, true, IPPROTO_UDP)); /* one exchange: not yet a stream */
+    CHECK_EQ_U(udp_from_client(&udp, 10, false), FP_VERDICT_TX_INT);
+    CHECK(of_stream(&udp, true, IPPROTO_UDP) && of_stream(&udp, false, IPPROTO_UDP));
+    uint64_t rx = fp.stats.rx_ext + fp.stats.rx_int;
+    CHECK_EQ_U(tcp_from_client(&tcp, TH_RST_, 0), FP_VERDICT_TX_INT);
+    CHECK(!of_stream(&tcp, true, IPPROTO_TCP)); /* closed */
+    CHECK_EQ_U(fp.stats.rx_ext + fp.stats.rx_int, rx + 1); /* asking counted nothing */
+    env_down();
+}
+
 static void test_table_full(void)
 {
     env_up(4, 1500, 1500);
@@ -1240,10 +1277,15 @@ static void test_table_full(void)
         CHECK_EQ_U(tcp_from_server(&fl[i], TH_ACK_, 60), FP_VERDICT_TX_EXT);
         check_to_client(&fl[i], 64, TCP_FRAME_LEN(60));
     }
-    /* One closes and is reused at once: room again. */
+    /* One closes: a closed flow's entry makes room before any established one. */
     CHECK_EQ_U(tcp_from_client(&fl[0], TH_RST_, 0), FP_VERDICT_TX_INT);
-    CHECK_EQ_U(tcp_from_client(&fl[4], TH_SYN_, 0), FP_VERDICT_DROP); /* CLOSE still holds its slot */
-    CHECK_EQ_U(tcp_from_client(&fl[0], TH_SYN_, 0), FP_VERDICT_TX_INT); /* its own tuple may reuse it */
+    CHECK_EQ_U(tcp_from_client(&fl[4], TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fp.conns.stats.evicted[CONN_C_CLOSED], 1);
+    CHECK(flow_conn(&fl[0]) == NULL);
+    /* A new flow then takes the place of the half-open one (the rest are busy). */
+    CHECK_EQ_U(tcp_from_client(&fl[0], TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fp.conns.stats.evicted[CONN_C_HALF_OPEN], 1);
+    CHECK(flow_conn(&fl[4]) == NULL);
     env_down();
 }
 
@@ -1385,6 +1427,8 @@ static void test_expiry(void)
     CHECK_EQ_U(tcp_from_server(&tw, TH_FIN_ | TH_ACK_, 0), FP_VERDICT_TX_EXT);
     CHECK_EQ_U(tcp_from_client(&sr, TH_SYN_, 0), FP_VERDICT_TX_INT);
     CHECK_EQ_U(udp_from_client(&udp, 10, false), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(udp_from_server(&udp, 10, false), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(udp_from_client(&udp, 10, false), FP_VERDICT_TX_INT); /* a stream: 300 s */
     CHECK_EQ_U(fp.conns.count, 4);
     CHECK_EQ_U(r1->active + r2->active, 1);
     CHECK_EQ_U(r1->inactive + r2->inactive, 2);
@@ -1794,7 +1838,8 @@ static void test_reply_limit(void)
     env_down();
 }
 
-/* ---- a fragmented ping to a VIP: dropped whole, never answered in part ---- */
+/* ---- a fragmented ping to a VIP, a fragmented ICMP error from a real server: dropped whole,
+ * never answered or translated in part ---- */
 
 static void test_fragmented_echo(void)
 {
@@ -1831,6 +1876,27 @@ static void test_fragmented_echo(void)
     CHECK_EQ_U(l4of(F)[0], 0);
     CHECK_EQ_U(fp.stats.echo_replies, 1);
     CHECK_EQ_U(fp.stats.drops[FP_DROP_ICMP_FRAGMENT], 3);
+
+    /* A real server's port unreachable about a flow of ours, in two fragments. */
+    struct flow fl = { .caddr = CLIENT, .cport = 5009, .vaddr = VIP, .vport = 53 };
+    CHECK_EQ_U(udp_from_client(&fl, 30, false), FP_VERDICT_TX_INT);
+    uint8_t quote[28];
+    memcpy(quote, F + 14, sizeof quote);
+    s = fpenv_server_spec(IPPROTO_ICMP, fl.raddr, 0, CLIENT, 0);
+    s.icmp_type = 3;
+    s.icmp_code = 3;
+    s.data = quote;
+    s.payload = sizeof quote;
+    s.ip_id = 0x7778;
+    s.frag = IP_MF_;
+    EXPECT_DROP(false, frame_build(buf, &s), FP_DROP_ICMP_FRAGMENT);
+    s.no_l4_header = true;
+    s.data = NULL;
+    s.frag = (8 + sizeof quote) / 8;
+    s.payload = 8;
+    EXPECT_DROP(false, frame_build(buf, &s), FP_DROP_ICMP_FRAGMENT);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_ICMP_FRAGMENT], 5);
+    CHECK_EQ_U(fp.stats.icmp_translated, 0);
     env_down();
 }
 
@@ -1849,6 +1915,7 @@ int main(void)
     test_reset();
     test_reuse();
     test_table_full();
+    test_of_stream();
     test_weights();
     test_persistence();
     test_expiry();
