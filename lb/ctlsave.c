@@ -129,8 +129,8 @@ static void save_ha(struct textout *o, const struct ha_config *h, bool per_host)
 }
 
 /* The options before the first service; per_host adds the ones that may differ between two
- * directors (--ctl, --pidfile, --metrics, --ha-role, --ha-peer, --ha-if, --ha-key, --ha-notify,
- * --state-dir). */
+ * directors (--ctl, --pidfile, --user, --ctl-group, --metrics, --ha-role, --ha-peer, --ha-if,
+ * --ha-key, --ha-notify, --state-dir). */
 static void save_globals(struct textout *o, const struct rawlb_config *cfg, bool per_host, bool with_ha)
 {
     char a[ADDR_STRLEN];
@@ -156,6 +156,14 @@ static void save_globals(struct textout *o, const struct rawlb_config *cfg, bool
         textout_printf(o, " --pidfile");
         textout_word(o, cfg->pidfile);
     }
+    if (cfg->user[0]) {
+        textout_printf(o, " --user");
+        textout_word(o, cfg->user);
+    }
+    if (cfg->ctl_group[0]) {
+        textout_printf(o, " --ctl-group");
+        textout_word(o, cfg->ctl_group);
+    }
     if (cfg->metrics)
         textout_printf(o, " --metrics %s:%u", cfg->metrics_ep.addr ? addr_str(cfg->metrics_ep.addr, a) : "0.0.0.0",
                        (unsigned)ntohs(cfg->metrics_ep.port));
@@ -176,8 +184,15 @@ static void save_service(struct textout *o, const struct service_config *sc)
     if (sc->one_packet)
         textout_printf(o, " -o");
     save_check(o, sc);
-    for (unsigned j = 0; j < sc->n_rs; j++)
-        textout_printf(o, " -r %s:%d", endpoint_str(sc->rs[j].ep.addr, sc->rs[j].ep.port, ep), sc->rs[j].weight);
+    for (unsigned j = 0; j < sc->n_rs; j++) {
+        const struct rs_config *rs = &sc->rs[j];
+        textout_printf(o, " -r %s:%d", endpoint_str(rs->ep.addr, rs->ep.port, ep), rs->weight);
+        /* After its -r, so they are this server's alone (config.c's placement rule). */
+        if (rs->u_threshold)
+            textout_printf(o, " -x %u", rs->u_threshold);
+        if (rs->l_threshold)
+            textout_printf(o, " -y %u", rs->l_threshold);
+    }
 }
 
 size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t len)

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Flag validation (exit 2, the message names the value), rawlb-ctl without a daemon, --help, and a
-# clean SIGTERM (exit 0, ctl socket and pid file removed).
+# Flag validation (exit 2, the message names the value; --user and --ctl-group name someone who
+# exists), rawlb-ctl without a daemon, --help, and a clean SIGTERM (exit 0, ctl socket and pid
+# file removed: by the privileged helper, the daemon itself runs as nobody by then).
 . "$(dirname "$0")/lib.sh"
 
 topo_up 1   # rawlb runs in the director namespace so a wrongly accepted flag set cannot touch the host
@@ -16,10 +17,17 @@ expect_bad() {
 base="-e ext -i int -n $NAT"
 expect_bad 99999          $base -t $VIP:99999 -r 203.0.113.11:80
 expect_bad 99999          $base -t $VIP:80 -r 203.0.113.11:99999
+expect_bad 67108865       $base -t $VIP:80 -r 203.0.113.11:80 -x 67108865
+expect_bad "--l-threshold: 60 is above the --u-threshold 50" $base -y 60 -t $VIP:80 -x 50 -r 203.0.113.11:80
 expect_bad nosuch         $base -t $VIP:80 -s nosuch -r 203.0.113.11:80
 expect_bad $VIP:80        $base -t $VIP:80 -r 203.0.113.11:80 -t $VIP:80 -r 203.0.113.12:80
 expect_bad --no-such-flag $base --no-such-flag -t $VIP:80 -r 203.0.113.11:80
 expect_bad 203.0.113.300  $base -t $VIP:80 -r 203.0.113.300:80
+# --user and --ctl-group name someone on this host (looked up before anything is opened)
+expect_bad "--user: no user 'rawlb-no-such-user'" $base -t $VIP:80 -r 203.0.113.11:80 --user rawlb-no-such-user
+expect_bad "--ctl-group: no group 'rawlb-no-such-group'" $base -t $VIP:80 -r 203.0.113.11:80 \
+           --ctl-group rawlb-no-such-group
+expect_bad "--user: empty name" $base -t $VIP:80 -r 203.0.113.11:80 --user ""
 # high availability: pairs, the key file, and a NAT router address that cannot float
 printf '%s\n' "0123456789abcdef0123" > "$W/ha.key"; chmod 600 "$W/ha.key"
 printf '%s\n' "0123456789abcdef0123" > "$W/open.key"; chmod 644 "$W/open.key"
