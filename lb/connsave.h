@@ -29,7 +29,9 @@ struct connsave_result {
 };
 
 /* Writes the live entries of tables[0..n) to path (through a temporary file renamed over it);
- * *written is how many. False with a message. */
+ * *written is how many. Entries rawlb dropped (CONN_F_RESET) are left out: the caller finishes
+ * the reap walks first (fastpath_reap_some), so that dropped flows are never restored. False
+ * with a message. */
 bool connsave_write(const char *path, struct conn_table *const *tables, unsigned n, uint64_t wall_ms,
                     uint32_t *written, char *err, size_t errlen);
 

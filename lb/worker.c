@@ -20,6 +20,9 @@
 #define EXPIRE_INTERVAL_S 1.0
 #define EXPIRE_AGAIN_S 0.001
 #define EXPIRE_BUDGET 8192
+/* The reap walk (fastpath_reap_some: entries of servers removed or dropped) goes in the same
+ * slices: pool slots looked at per slice, a cheap test each for most (tools/walk-bench.c). */
+#define REAP_BUDGET 65536
 
 uint32_t workers_now(const struct worker_set *s)
 {
@@ -84,9 +87,10 @@ static void expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)revents;
     struct worker *w = t->data;
-    bool done;
-    conn_expire_some(&w->fp.conns, workers_now(w->set), EXPIRE_BUDGET, &done);
-    t->repeat = done ? EXPIRE_INTERVAL_S : EXPIRE_AGAIN_S;
+    bool expired, reaped;
+    conn_expire_some(&w->fp.conns, workers_now(w->set), EXPIRE_BUDGET, &expired);
+    fastpath_reap_some(&w->fp, REAP_BUDGET, &reaped);
+    t->repeat = expired && reaped ? EXPIRE_INTERVAL_S : EXPIRE_AGAIN_S;
     ev_timer_again(loop, t);
 }
 

@@ -4,7 +4,8 @@
  * capture sockets of an interface form one PACKET_FANOUT group whose program (flowworker.h)
  * hands every flow to the worker that owns it, in both directions.
  *
- * Each worker also expires its own table, in bounded slices (worker.c).
+ * Each worker also expires its own table, and reaps the entries of servers removed or dropped
+ * (fastpath_reap_some), in bounded slices (worker.c).
  * The main thread owns everything else (control, health, HA, timers, ARP) and is the only one
  * that changes shared state: the service table, the neighbour table, a worker's fastpath from
  * outside. It does so only between workers_pause and workers_resume, which wait for every
@@ -36,7 +37,7 @@ struct worker {
     struct xmit tx_ext, tx_int;
     struct ev_loop *loop;
     ev_io ext_io, int_io;
-    ev_timer expire; /* its table's expiry, in slices */
+    ev_timer expire; /* its table's expiry and reaping, in slices */
     ev_async stop;
     pthread_t thread;
     bool started;
