@@ -20,7 +20,7 @@
 #define CONTROL_ANSWER_MAX (4 * 1024 * 1024) /* list --json of 64 services x 65 servers is ~2 MB */
 #define CONTROL_REQUEST_MAX CTL_REQUEST_MAX
 
-#define CONTROL_PART_MAX (64 * 1024) /* a streamed answer's parts, each rendered in one turn of the loop */
+#define CONTROL_PART_MAX (16 * 1024) /* a streamed answer's parts, each rendered in one turn of the loop */
 
 /* The rest of an answer too long to render in one turn of the loop (rawlb-ctl -c over a million
  * entries): rendered part by part, each once the client has taken the one before. */

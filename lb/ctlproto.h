@@ -109,6 +109,9 @@ struct ctl_conns_listing {
     size_t sent;         /* bytes rendered so far */
     uint64_t shown, left_out;
 };
+/* Pool slots a part of the daemon's listing walks: about a millisecond with 1,048,576 entries
+ * (tools/walk-bench.c, BENCHMARKS.md "Walks"). */
+#define CTL_CONNS_PART_SLOTS 16384
 /* f may be NULL (every entry). tables must outlive the listing. */
 void ctlproto_conns_begin(struct ctl_conns_listing *l, struct service_table *t, struct conn_table *const *tables,
                           unsigned n_tables, uint32_t now, const struct ctl_conn_filter *f, bool json, size_t limit);

@@ -46,7 +46,6 @@
 #define GARP_COUNT 2
 #define MAC_STRLEN 18 /* "xx:xx:xx:xx:xx:xx" */
 #define STATE_DIR_MODE 0700
-#define CONNS_PART_SLOTS 65536 /* pool slots walked per part of a conns listing (tools/walk-bench.c) */
 
 enum { LINK_EXT, LINK_INT, LINK_COUNT }; /* the daemon's linkmon entries */
 
@@ -223,11 +222,11 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next, char *err, size_t errlen);
 
-/* rawlb-ctl -c: the tables are listed in parts of CONNS_PART_SLOTS pool slots, one per turn of
- * the loop as the client reads (control.h), within the answer's usual limit. */
+/* rawlb-ctl -c: the tables are listed in parts of CTL_CONNS_PART_SLOTS pool slots, one per turn
+ * of the loop as the client reads (control.h), within the answer's usual limit. */
 static size_t conns_part(void *state, char *out, size_t len, bool *done)
 {
-    return ctlproto_conns_part(state, CONNS_PART_SLOTS, out, len, done);
+    return ctlproto_conns_part(state, CTL_CONNS_PART_SLOTS, out, len, done);
 }
 
 static size_t conns_listing(struct daemon *d, const struct ctl_request *req, char *out, size_t len,

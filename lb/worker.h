@@ -29,6 +29,16 @@
 #include "flowworker.h"
 #include "xmit.h"
 
+/* Expiry: each worker sweeps its own table once a second, in slices of WORKER_EXPIRE_BUDGET
+ * entries a millisecond apart while a sweep is behind, so a flood of entries due in one second
+ * never holds the worker's frames (or the other workers') for long; the reap walk
+ * (fastpath_reap_some: entries of servers removed or dropped) goes in the same slices,
+ * WORKER_REAP_BUDGET pool slots each, most of them a flag and a slot to look at. Measured with
+ * 1,048,576 entries in one table (tools/walk-bench.c, BENCHMARKS.md "Walks"): a slice of either
+ * takes about a millisecond, where one sweep or one drop held the loop for all of it. */
+#define WORKER_EXPIRE_BUDGET 8192
+#define WORKER_REAP_BUDGET 32768
+
 struct worker {
     struct worker_set *set;
     unsigned id;
