@@ -121,9 +121,9 @@ static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
         client_linger(cl);
 }
 
-/* The answer is rendered into the shared buffer, then copied for this client, which is sent it
- * as fast as it reads, within its deadline. A request that filled the buffer without ending is
- * refused whole: a cut one could mean something else. */
+/* The answer (or a streamed answer's first part) is rendered into the shared buffer, then copied
+ * for this client, which is sent it as fast as it reads, within its deadline. A request that
+ * filled the buffer without ending is refused whole: a cut one could mean something else. */
 static void client_answer(struct control_client *cl)
 {
     struct control *c = cl->owner;
