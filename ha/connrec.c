@@ -29,7 +29,7 @@ static bool state_fits(const struct ha_record *r)
         return r->state == CONN_S_TEMPLATE;
     if (r->proto == IPPROTO_TCP)
         return r->state < TCP_S_COUNT;
-    return r->proto == IPPROTO_UDP && r->state == CONN_S_UDP;
+    return r->proto == IPPROTO_UDP && (r->state == CONN_S_UDP || r->state == CONN_S_UDP_NEW);
 }
 
 bool connrec_entry(const struct service_table *services, connrec_table_fn table_of, void *arg,

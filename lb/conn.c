@@ -8,31 +8,68 @@
 #include "packet.h"
 #include "siphash.h"
 
-/* IPVS defaults for the states --timeouts does not set (ip_vs_proto_tcp.c). */
+_Static_assert(sizeof(struct conn) + 2 * sizeof(uint32_t) <= 96, "the entry budget: 96 bytes with its buckets");
+
+/* IPVS defaults for the states --timeouts does not set (ip_vs_proto_tcp.c), but for the
+ * half-open states: short, so a flood's entries go soon (a client retransmitting its SYN keeps
+ * its entry alive; one that waited longer is scheduled afresh). */
 #define TIMEOUT_SYN_SENT 120
-#define TIMEOUT_SYN_RECV 60
+#define TIMEOUT_HALF_OPEN 10
 #define TIMEOUT_CLOSE 10
 #define TIMEOUT_CLOSE_WAIT 60
 #define TIMEOUT_LAST_ACK 30
 #define TIMEOUT_LISTEN 120
-#define TIMEOUT_SYNACK 120
 #define TIMEOUT_NONE 2
+/* UDP that is not yet a stream: conntrack's unreplied timeout (at most --timeouts' udp). */
+#define TIMEOUT_UDP_NEW 30
 
 static const char *const state_names[CONN_S_COUNT] = {
     [TCP_S_NONE] = "NONE",           [TCP_S_ESTABLISHED] = "ESTABLISHED", [TCP_S_SYN_SENT] = "SYN_SENT",
     [TCP_S_SYN_RECV] = "SYN_RECV",   [TCP_S_FIN_WAIT] = "FIN_WAIT",       [TCP_S_TIME_WAIT] = "TIME_WAIT",
     [TCP_S_CLOSE] = "CLOSE",         [TCP_S_CLOSE_WAIT] = "CLOSE_WAIT",   [TCP_S_LAST_ACK] = "LAST_ACK",
     [TCP_S_LISTEN] = "LISTEN",       [TCP_S_SYNACK] = "SYNACK",           [CONN_S_UDP] = "UDP",
-    [CONN_S_TEMPLATE] = "TEMPLATE",
+    [CONN_S_TEMPLATE] = "TEMPLATE",  [CONN_S_UDP_NEW] = "UDP_NEW",
 };
+
+/* The eviction class of each state (templates and dropped entries aside: class_of). */
+static const uint8_t state_class[CONN_S_COUNT] = {
+    [TCP_S_NONE] = CONN_C_HALF_OPEN,      [TCP_S_ESTABLISHED] = CONN_C_ESTABLISHED,
+    [TCP_S_SYN_SENT] = CONN_C_HALF_OPEN,  [TCP_S_SYN_RECV] = CONN_C_HALF_OPEN,
+    [TCP_S_FIN_WAIT] = CONN_C_ESTABLISHED, [TCP_S_TIME_WAIT] = CONN_C_CLOSED,
+    [TCP_S_CLOSE] = CONN_C_CLOSED,        [TCP_S_CLOSE_WAIT] = CONN_C_ESTABLISHED,
+    [TCP_S_LAST_ACK] = CONN_C_ESTABLISHED, [TCP_S_LISTEN] = CONN_C_HALF_OPEN,
+    [TCP_S_SYNACK] = CONN_C_HALF_OPEN,    [CONN_S_UDP] = CONN_C_ESTABLISHED,
+    [CONN_S_TEMPLATE] = CONN_C_HALF_OPEN, [CONN_S_UDP_NEW] = CONN_C_UDP_NEW,
+};
+
+static unsigned class_of(const struct conn *c)
+{
+    if (c->flags & CONN_F_RESET)
+        return CONN_C_CLOSED;
+    if (c->state == CONN_S_TEMPLATE && (c->flags & CONN_F_CONFIRMED))
+        return CONN_C_TEMPLATE;
+    return state_class[c->state];
+}
 
 const char *conn_state_name(unsigned state)
 {
     return state < CONN_S_COUNT ? state_names[state] : "?";
 }
 
+const char *conn_class_name(unsigned cls)
+{
+    static const char *const names[CONN_C_COUNT] = {
+        [CONN_C_CLOSED] = "closed", [CONN_C_HALF_OPEN] = "half_open", [CONN_C_UDP_NEW] = "udp_new",
+        [CONN_C_ESTABLISHED] = "established", [CONN_C_TEMPLATE] = "template",
+    };
+    return cls < CONN_C_COUNT ? names[cls] : "?";
+}
+
 /* IPVS's state table for NAT (ip_vs_proto_tcp.c tcp_states): rows by segment kind,
- * columns by current state, for packets from the client (IN) and from the server (OUT). */
+ * columns by current state, for packets from the client (IN) and from the server (OUT); in
+ * SYN_RECV the rows of its secure_tcp table (tcp_states_dos): only the server's SYN-ACK moves the
+ * flow on (to SYNACK), so a client's blind ACK or FIN cannot make a flood's entries established
+ * or closing, both longer-lived and outside the half-open class. */
 #define sNO TCP_S_NONE
 #define sES TCP_S_ESTABLISHED
 #define sSS TCP_S_SYN_SENT
@@ -47,13 +84,13 @@ const char *conn_state_name(unsigned state)
 const uint8_t conn_tcp_transitions[2][CONN_SEG_KINDS][TCP_S_COUNT] = {
     [CONN_DIR_IN] = {
         /*            sNO  sES  sSS  sSR  sFW  sTW  sCL  sCW  sLA  sLI  sSA */
-        [CONN_SEG_SYN] = { sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR },
-        [CONN_SEG_FIN] = { sCL, sCW, sSS, sTW, sTW, sTW, sCL, sCW, sLA, sLI, sTW },
-        [CONN_SEG_ACK] = { sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES },
+        [CONN_SEG_SYN] = { sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSA },
+        [CONN_SEG_FIN] = { sCL, sCW, sSS, sSR, sTW, sTW, sCL, sCW, sLA, sLI, sTW },
+        [CONN_SEG_ACK] = { sES, sES, sSS, sSR, sFW, sTW, sCL, sCW, sCL, sLI, sES },
         [CONN_SEG_RST] = { sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sSR },
     },
     [CONN_DIR_OUT] = {
-        [CONN_SEG_SYN] = { sSS, sES, sSS, sSR, sSS, sSS, sSS, sSS, sSS, sLI, sSR },
+        [CONN_SEG_SYN] = { sSS, sES, sSS, sSA, sSS, sSS, sSS, sSS, sSS, sLI, sSA },
         [CONN_SEG_FIN] = { sTW, sFW, sSS, sTW, sFW, sTW, sCL, sTW, sLA, sLI, sTW },
         [CONN_SEG_ACK] = { sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sLA, sES, sES },
         [CONN_SEG_RST] = { sCL, sCL, sSS, sCL, sCL, sTW, sCL, sCL, sCL, sCL, sCL },
@@ -75,15 +112,16 @@ void conn_set_timeouts(struct conn_table *t, const struct timeouts *to)
 {
     static const uint32_t fixed[CONN_S_COUNT] = {
         [TCP_S_NONE] = TIMEOUT_NONE,           [TCP_S_SYN_SENT] = TIMEOUT_SYN_SENT,
-        [TCP_S_SYN_RECV] = TIMEOUT_SYN_RECV,   [TCP_S_CLOSE] = TIMEOUT_CLOSE,
+        [TCP_S_SYN_RECV] = TIMEOUT_HALF_OPEN,   [TCP_S_CLOSE] = TIMEOUT_CLOSE,
         [TCP_S_CLOSE_WAIT] = TIMEOUT_CLOSE_WAIT, [TCP_S_LAST_ACK] = TIMEOUT_LAST_ACK,
-        [TCP_S_LISTEN] = TIMEOUT_LISTEN,       [TCP_S_SYNACK] = TIMEOUT_SYNACK,
+        [TCP_S_LISTEN] = TIMEOUT_LISTEN,       [TCP_S_SYNACK] = TIMEOUT_HALF_OPEN,
     };
     memcpy(t->timeout, fixed, sizeof fixed);
     t->timeout[TCP_S_ESTABLISHED] = to->tcp;
     t->timeout[TCP_S_FIN_WAIT] = to->tcpfin;
     t->timeout[TCP_S_TIME_WAIT] = to->tcpfin;
     t->timeout[CONN_S_UDP] = to->udp;
+    t->timeout[CONN_S_UDP_NEW] = to->udp < TIMEOUT_UDP_NEW ? to->udp : TIMEOUT_UDP_NEW;
     /* Templates carry their own (the service's persistence timeout) in conn_touch. */
 }
 
@@ -107,8 +145,8 @@ bool conn_table_init(struct conn_table *t, uint32_t capacity, const struct timeo
     t->bucket_mask = buckets - 1;
     t->hash_start = siphash_start(key);
     t->free_head = CONN_NONE;
-    for (unsigned i = 0; i < CONN_WHEEL_SLOTS; i++)
-        t->wheel[i] = CONN_NONE;
+    memset(t->wheel, 0xff, sizeof t->wheel);
+    t->half_open_max = capacity / CONN_HALF_OPEN_SHARE ? capacity / CONN_HALF_OPEN_SHARE : 1;
     t->sweep_rest = CONN_NONE;
     conn_set_timeouts(t, to);
     return true;
@@ -155,28 +193,44 @@ bool conn_watch(struct conn_table *t, conn_state_cb cb, void *arg, bool refreshe
     return true;
 }
 
+/* A wheel slot's list is in filing order, oldest first (eviction takes from the front): next
+ * links end in CONN_NONE, and the head's prev link names the tail, where entries are added. */
 static void wheel_insert(struct conn_table *t, struct conn *c)
 {
     uint32_t idx = conn_index(t, c);
     c->filed = c->expires;
-    uint32_t *slot = &t->wheel[c->filed & (CONN_WHEEL_SLOTS - 1)];
-    c->wheel_prev = CONN_NONE;
-    c->wheel_next = *slot;
-    if (*slot != CONN_NONE)
-        t->pool[*slot].wheel_prev = idx;
-    *slot = idx;
+    uint32_t *slot = &t->wheel[c->wclass][c->filed & (CONN_WHEEL_SLOTS - 1)];
+    c->wheel_next = CONN_NONE;
+    if (*slot == CONN_NONE) {
+        c->wheel_prev = idx;
+        *slot = idx;
+        return;
+    }
+    struct conn *head = &t->pool[*slot];
+    c->wheel_prev = head->wheel_prev;
+    t->pool[head->wheel_prev].wheel_next = idx;
+    head->wheel_prev = idx;
 }
 
+/* c is in its slot's list, or in the list a sweep cut short has yet to finish (sweep_rest). */
 static void wheel_remove(struct conn_table *t, struct conn *c)
 {
-    if (c->wheel_prev != CONN_NONE)
-        t->pool[c->wheel_prev].wheel_next = c->wheel_next;
-    else if (t->sweep_rest == conn_index(t, c))
-        t->sweep_rest = c->wheel_next; /* the head of a slot's list a sweep has yet to finish */
-    else
-        t->wheel[c->filed & (CONN_WHEEL_SLOTS - 1)] = c->wheel_next;
-    if (c->wheel_next != CONN_NONE)
-        t->pool[c->wheel_next].wheel_prev = c->wheel_prev;
+    uint32_t idx = conn_index(t, c), prev = c->wheel_prev, next = c->wheel_next;
+    uint32_t *slot = &t->wheel[c->wclass][c->filed & (CONN_WHEEL_SLOTS - 1)];
+    if (t->pool[prev].wheel_next != idx) { /* c heads its list: prev is the tail */
+        *(t->sweep_rest == idx ? &t->sweep_rest : slot) = next;
+        if (next != CONN_NONE)
+            t->pool[next].wheel_prev = prev;
+        return;
+    }
+    t->pool[prev].wheel_next = next;
+    if (next != CONN_NONE) {
+        t->pool[next].wheel_prev = prev;
+        return;
+    }
+    /* c was the tail: its list's head now names prev. */
+    uint32_t head = *slot != CONN_NONE && t->pool[*slot].wheel_prev == idx ? *slot : t->sweep_rest;
+    t->pool[head].wheel_prev = prev;
 }
 
 static void chain_remove(struct conn_table *t, uint32_t *head, uint32_t idx, bool rev)
@@ -191,19 +245,77 @@ static void chain_remove(struct conn_table *t, uint32_t *head, uint32_t idx, boo
     }
 }
 
-/* Takes a free slot, copies entry into it and hashes it (fwd_b: its forward bucket, when it is
- * hashed forward); the caller sets state and deadline. */
+static bool has_room(const struct conn_table *t)
+{
+    return t->free_head != CONN_NONE || t->never_used < t->capacity;
+}
+
+/* May c go to make room? keep is the template the new entry will refer to. */
+static bool evictable(const struct conn_table *t, const struct conn *c, unsigned cls, uint32_t keep)
+{
+    if (conn_index(t, c) == keep || c->controlled)
+        return false; /* a template goes only after the flows it controls */
+    if (cls != CONN_C_ESTABLISHED)
+        return true;
+    uint32_t timeout = conn_timeout_of(t, c), left = conn_lifetime(t, c);
+    return left < timeout && timeout - left >= CONN_EVICT_IDLE_MIN;
+}
+
+/* Deletes the oldest evictable entry of class cls: the first one found from the front of its
+ * wheel, the one nearest its deadline (a class's entries mostly share a timeout, so that is the
+ * longest idle), looking at no more than CONN_EVICT_LOOK_MAX entries. */
+static bool evict_from(struct conn_table *t, unsigned cls, uint32_t keep)
+{
+    if (!t->class_count[cls])
+        return false;
+    unsigned looked = 0;
+    for (uint32_t n = 1; n <= CONN_WHEEL_SLOTS; n++) {
+        for (uint32_t i = t->wheel[cls][(t->swept + n) & (CONN_WHEEL_SLOTS - 1)]; i != CONN_NONE;) {
+            struct conn *c = &t->pool[i];
+            i = c->wheel_next;
+            if ((int32_t)(c->expires - c->filed) > 0) {
+                /* Refreshed since it was filed: not the oldest. Filed where it belongs now, so the
+                 * front of the wheel is the front again for the next eviction. */
+                wheel_remove(t, c);
+                wheel_insert(t, c);
+            } else if (evictable(t, c, cls, keep)) {
+                t->stats.evicted[cls]++;
+                conn_delete(t, c);
+                return true;
+            }
+            if (++looked == CONN_EVICT_LOOK_MAX)
+                return false;
+        }
+    }
+    return false;
+}
+
+/* Room for one more entry of class cls (conn.h's header): the half-open share, then a free slot,
+ * evicting in class order if there is none. False (counted) when nothing can go. */
+static bool make_room(struct conn_table *t, unsigned cls, uint32_t keep)
+{
+    if (cls == CONN_C_HALF_OPEN && t->class_count[cls] >= t->half_open_max)
+        evict_from(t, cls, keep);
+    for (unsigned k = 0; !has_room(t); k++)
+        if (k == CONN_C_EVICTABLE) {
+            t->stats.table_full++;
+            return false;
+        } else if (evict_from(t, k, keep)) {
+            break;
+        }
+    return true;
+}
+
+/* Takes a free slot (make_room made sure of one), copies entry into it and hashes it (fwd_b: its
+ * forward bucket, when it is hashed forward); the caller sets state and deadline. */
 static struct conn *insert(struct conn_table *t, const struct conn *entry, uint32_t fwd_b)
 {
     uint32_t idx;
     if (t->free_head != CONN_NONE) {
         idx = t->free_head;
         t->free_head = t->pool[idx].fwd_next;
-    } else if (t->never_used < t->capacity) {
-        idx = t->never_used++; /* untouched pages of the pool stay unbacked until needed */
     } else {
-        t->stats.table_full++;
-        return NULL;
+        idx = t->never_used++; /* untouched pages of the pool stay unbacked until needed */
     }
     struct conn *c = &t->pool[idx];
     uint32_t generation = c->generation + 1;
@@ -228,6 +340,8 @@ static struct conn *insert(struct conn_table *t, const struct conn *entry, uint3
 static void commit(struct conn_table *t, struct conn *c, uint32_t lifetime)
 {
     c->expires = t->now + lifetime;
+    c->wclass = (uint8_t)class_of(c);
+    t->class_count[c->wclass]++;
     wheel_insert(t, c);
     if (c->template != CONN_NONE) {
         t->pool[c->template].controlled++;
@@ -251,13 +365,14 @@ struct conn *conn_create(struct conn_table *t, const struct conn *proto_entry)
 
 struct conn *conn_create_in_bucket(struct conn_table *t, const struct conn *proto_entry, uint32_t fwd_b)
 {
-    struct conn *c = insert(t, proto_entry, fwd_b);
-    if (!c)
+    unsigned state = proto_entry->flags & CONN_F_TEMPLATE ? CONN_S_TEMPLATE
+                     : proto_entry->proto == IPPROTO_TCP  ? TCP_S_NONE
+                                                          : CONN_S_UDP_NEW;
+    if (!make_room(t, state_class[state], proto_entry->template))
         return NULL;
-    if (c->flags & CONN_F_TEMPLATE)
-        c->state = CONN_S_TEMPLATE;
-    else
-        c->state = c->proto == IPPROTO_TCP ? TCP_S_NONE : CONN_S_UDP;
+    struct conn *c = insert(t, proto_entry, fwd_b);
+    c->state = (uint8_t)state;
+    c->flags &= (uint16_t)~(CONN_F_REPLIED | CONN_F_CONFIRMED);
     commit(t, c, conn_timeout_of(t, c));
     return c;
 }
@@ -285,9 +400,15 @@ struct conn *conn_import(struct conn_table *t, const struct conn *entry, uint32_
     } else {
         if (c)
             conn_delete(t, c);
-        c = insert(t, entry, fwd_bucket_of(t, entry));
-        if (c)
+        /* The peer had it: a template it synced has served a flow (or will, from its table). */
+        struct conn copy = *entry;
+        if (copy.state == CONN_S_TEMPLATE)
+            copy.flags |= CONN_F_CONFIRMED;
+        c = NULL;
+        if (make_room(t, class_of(&copy), copy.template)) {
+            c = insert(t, &copy, fwd_bucket_of(t, &copy));
             commit(t, c, lifetime);
+        }
     }
     t->importing = false;
     return c;
@@ -300,16 +421,20 @@ uint32_t conn_lifetime(const struct conn_table *t, const struct conn *c)
 }
 
 /* A template lives on for its timeout after the last entry it controls is gone (IPVS keeps
- * persistence for the timeout after the client's last connection). Its deadline only moves
- * later, which never re-files it: this runs inside the expiry walk, whose slot list must not
- * change under it. A template deleted and reused meanwhile is left alone: the generation tells. */
+ * persistence for the timeout after the client's last connection); one that never saw a flow
+ * established dies a second later (the next second's slot: never the one a running expiry walk
+ * has taken). A template deleted and reused meanwhile is left alone: the generation tells. */
 static void release_template(struct conn_table *t, struct conn *tpl, uint32_t generation)
 {
-    if (tpl->generation != generation || !tpl->controlled)
+    if (tpl->generation != generation || !tpl->controlled || --tpl->controlled)
         return;
+    if (!(tpl->flags & CONN_F_CONFIRMED)) {
+        conn_move_deadline(t, tpl, t->now + 1, tpl->template_timeout);
+        return;
+    }
     uint32_t expires = t->now + tpl->template_timeout;
-    if (--tpl->controlled == 0 && (int32_t)(expires - tpl->expires) > 0)
-        tpl->expires = expires;
+    if ((int32_t)(expires - tpl->expires) > 0)
+        tpl->expires = expires; /* later: the wheel re-files it when its slot comes round */
 }
 
 /* Everything but the wheel: the expiry walk has already taken the entry off its slot. */
@@ -328,6 +453,7 @@ static void unhash_and_free(struct conn_table *t, struct conn *c)
     c->fwd_next = t->free_head;
     t->free_head = idx;
     t->count--;
+    t->class_count[c->wclass]--;
 }
 
 void conn_delete(struct conn_table *t, struct conn *c)
@@ -351,10 +477,38 @@ void conn_move_deadline(struct conn_table *t, struct conn *c, uint32_t expires, 
         tell_watchers(t, c, c->state, c->state);
 }
 
+static void reclass(struct conn_table *t, struct conn *c);
+
+/* A flow established: the template that sent it there has proved itself (never evicted now). */
+static void confirm_template(struct conn_table *t, const struct conn *c)
+{
+    struct conn *tpl = &t->pool[c->template];
+    if (tpl->generation != c->template_generation || (tpl->flags & CONN_F_CONFIRMED))
+        return;
+    tpl->flags |= CONN_F_CONFIRMED;
+    reclass(t, tpl);
+}
+
+/* The entry's class follows its state and flags: it moves to that class's wheel. */
+static void reclass(struct conn_table *t, struct conn *c)
+{
+    unsigned cls = class_of(c);
+    if (cls == c->wclass)
+        return;
+    wheel_remove(t, c);
+    t->class_count[c->wclass]--;
+    t->class_count[cls]++;
+    c->wclass = (uint8_t)cls;
+    wheel_insert(t, c);
+    if (cls == CONN_C_ESTABLISHED && c->template != CONN_NONE)
+        confirm_template(t, c);
+}
+
 void conn_change_state(struct conn_table *t, struct conn *c, unsigned state)
 {
     unsigned old_state = c->state;
     c->state = (uint8_t)state;
+    reclass(t, c);
     tell_watchers(t, c, old_state, state);
 }
 
@@ -367,6 +521,7 @@ static void set_state(struct conn_table *t, struct conn *c, unsigned state)
 void conn_mark_reset(struct conn_table *t, struct conn *c)
 {
     c->flags |= CONN_F_RESET;
+    reclass(t, c);
     if (c->proto == IPPROTO_TCP)
         set_state(t, c, TCP_S_CLOSE);
     conn_set_deadline(t, c, conn_timeout_of(t, c));
@@ -393,26 +548,30 @@ uint32_t conn_expire_some(struct conn_table *t, uint32_t now, uint32_t budget, b
     uint32_t expired = 0, looked = 0;
     t->now = now;
     /* At most one lap of the wheel is due: older slots are the same slots. */
-    if (now - t->swept > CONN_WHEEL_SLOTS && t->sweep_rest == CONN_NONE)
+    if (now - t->swept > CONN_WHEEL_SLOTS && t->sweep_class == 0 && !t->sweep_taken)
         t->swept = now - CONN_WHEEL_SLOTS;
     while (t->swept != now) {
-        uint32_t *slot = &t->wheel[(t->swept + 1) & (CONN_WHEEL_SLOTS - 1)];
-        if (t->sweep_rest == CONN_NONE) { /* a slot not begun: take its whole list */
-            t->sweep_rest = *slot;
-            *slot = CONN_NONE;
-        }
-        while (t->sweep_rest != CONN_NONE) {
-            if (looked++ == budget) {
-                *done = false;
-                t->stats.expired += expired;
-                return expired;
+        uint32_t slot = (t->swept + 1) & (CONN_WHEEL_SLOTS - 1);
+        for (; t->sweep_class < CONN_C_COUNT; t->sweep_class++, t->sweep_taken = false) {
+            if (!t->sweep_taken) { /* a list not begun: take it whole */
+                t->sweep_rest = t->wheel[t->sweep_class][slot];
+                t->wheel[t->sweep_class][slot] = CONN_NONE;
+                t->sweep_taken = true;
             }
-            struct conn *c = &t->pool[t->sweep_rest];
-            t->sweep_rest = c->wheel_next;
-            if (t->sweep_rest != CONN_NONE)
-                t->pool[t->sweep_rest].wheel_prev = CONN_NONE;
-            expired += sweep_one(t, c);
+            while (t->sweep_rest != CONN_NONE) {
+                if (looked++ == budget) {
+                    *done = false;
+                    t->stats.expired += expired;
+                    return expired;
+                }
+                struct conn *c = &t->pool[t->sweep_rest];
+                t->sweep_rest = c->wheel_next;
+                if (t->sweep_rest != CONN_NONE)
+                    t->pool[t->sweep_rest].wheel_prev = c->wheel_prev;
+                expired += sweep_one(t, c);
+            }
         }
+        t->sweep_class = 0;
         t->swept++;
     }
     *done = true;

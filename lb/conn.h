@@ -5,8 +5,20 @@
  *   reverse  (server side) key: daddr:dport -> caddr:cport  (replies from real servers)
  * Entries expire through a timing wheel of one-second slots driven by one periodic call
  * (conn_expire_tick); a packet only moves the entry's deadline, the wheel re-files it lazily.
- * TCP states and timeouts follow IPVS's NAT state table. Persistence templates (-p) live in
- * the same table, forward-hashed only, as in IPVS.
+ * TCP states and timeouts follow IPVS's NAT state table with its secure_tcp rows: a client's ACK
+ * establishes a flow only after the server's SYN-ACK was seen, so blind ACKs cannot make
+ * long-lived entries. Persistence templates (-p) live in the same table, forward-hashed only, as
+ * in IPVS.
+ * Floods (Hardening): every entry is in one eviction class (enum conn_class), and each class has
+ * its own wheel, so the oldest entry of a class is found at the front of its wheel. Half-open
+ * entries have a short timeout and at most CONN_HALF_OPEN_SHARE of the table: past that share a
+ * new one replaces the oldest. A full table makes room, oldest first, from closed TCP entries
+ * (TIME_WAIT, CLOSE: a flood whose blind ACKs the real server reset ends there), then half-open
+ * entries, then UDP entries that are not yet a stream, then established entries idle at least
+ * CONN_EVICT_IDLE_MIN; a new flow is refused only when none of these exists. An evicted
+ * TCP flow's next segment finds no entry and gets the unknown-flow rule's RST. A persistence
+ * template stays in the half-open class until a flow it controls is established, and dies a
+ * second after its last such flow: a spoofed SYN costs its template nothing lasting.
  *
  * Design shared by the fast path's users (HA, Edges, Performance, Hardening, Scale-out):
  * - One entry budget: at most 96 bytes per tracked connection, buckets included (today 84 + 8).
@@ -48,10 +60,31 @@ enum tcp_state {
     TCP_S_SYNACK,
     TCP_S_COUNT,
     /* Not TCP states: the state slot of other kinds of entries. */
-    CONN_S_UDP = TCP_S_COUNT,
+    CONN_S_UDP = TCP_S_COUNT, /* a stream: traffic both ways beyond one request and its reply */
     CONN_S_TEMPLATE,
+    CONN_S_UDP_NEW,           /* not yet a stream (conntrack's unassured UDP) */
     CONN_S_COUNT
 };
+
+/* What a full table gives up first (conn.h's header): the classes in eviction order, then those
+ * never evicted for room. */
+enum conn_class {
+    CONN_C_CLOSED,      /* TCP TIME_WAIT and CLOSE, entries rawlb dropped: nothing more to carry */
+    CONN_C_HALF_OPEN,   /* TCP before the server's SYN-ACK met the client's ACK; unconfirmed templates */
+    CONN_C_UDP_NEW,     /* CONN_S_UDP_NEW */
+    CONN_C_ESTABLISHED, /* ESTABLISHED and half-closed TCP, UDP streams: only when idle CONN_EVICT_IDLE_MIN */
+    CONN_C_TEMPLATE,    /* templates a flow of which was established: never evicted */
+    CONN_C_COUNT
+};
+#define CONN_C_EVICTABLE CONN_C_TEMPLATE /* the classes before it can make room */
+/* Half-open entries may take at most 1/CONN_HALF_OPEN_SHARE of the table. */
+#define CONN_HALF_OPEN_SHARE 4
+/* An established entry is evicted for room only after this long without a packet (IPVS's
+ * drop_entry defense leaves established entries younger than a minute alone). */
+#define CONN_EVICT_IDLE_MIN 60
+/* Entries of a class looked at for one eviction: a class of busy established flows gives up
+ * after this many rather than walk the whole table for one new flow. */
+#define CONN_EVICT_LOOK_MAX 64
 
 enum conn_dir { CONN_DIR_IN, CONN_DIR_OUT }; /* IN: from the client, OUT: from the real server */
 
@@ -61,6 +94,8 @@ enum conn_flags {
     CONN_F_RESET = 1 << 2,       /* dropped by rawlb (real server removed): answer with RST */
     CONN_F_LIVE = 1 << 3,        /* in use (set by conn_create, cleared by delete) */
     CONN_F_SYNC_DIRTY = 1 << 5,  /* HA: changed since it was last sent to the peer (queued once) */
+    CONN_F_REPLIED = 1 << 6,     /* UDP: the real server has answered */
+    CONN_F_CONFIRMED = 1 << 7,   /* template: a flow it controls was established (CONN_C_TEMPLATE) */
 };
 
 struct conn {
@@ -70,6 +105,7 @@ struct conn {
     uint8_t state;
     uint16_t flags;
     uint16_t svc, rs;             /* service and server slots (slots.h), not the table's indexes */
+    uint8_t wclass;               /* the class (enum conn_class) whose wheel it is filed in */
     uint32_t expires;             /* conn_table.now-based second at which it dies */
     uint32_t filed;               /* the second of the wheel slot it sits in (<= expires) */
     uint32_t template_timeout;    /* templates: the service's persistence timeout */
@@ -100,6 +136,7 @@ struct conn_watcher {
 
 struct conn_stats {
     uint64_t created, expired, table_full;
+    uint64_t evicted[CONN_C_EVICTABLE]; /* by the class they were taken from */
 };
 
 struct conn_table {
@@ -111,10 +148,16 @@ struct conn_table {
     uint32_t *fwd_buckets, *rev_buckets;
     uint32_t bucket_mask;
     struct siphash hash_start; /* the chains' hash: SipHash's state under the table's key */
-    uint32_t wheel[CONN_WHEEL_SLOTS];
+    uint32_t wheel[CONN_C_COUNT][CONN_WHEEL_SLOTS];
+    uint32_t class_count[CONN_C_COUNT];
+    uint32_t half_open_max;
     uint32_t now;       /* seconds since the table was made */
-    uint32_t swept;     /* the last second whose wheel slot was swept whole */
-    uint32_t sweep_rest; /* what is left of the list of slot swept + 1 (a sweep cut short), or CONN_NONE */
+    uint32_t swept;     /* the last second whose wheel slots were swept whole */
+    /* A sweep cut short: slot swept + 1 of class sweep_class's wheel is being swept (its list
+     * taken when sweep_taken), sweep_rest is what is left of that list, or CONN_NONE. */
+    uint32_t sweep_rest;
+    uint8_t sweep_class;
+    bool sweep_taken;
     uint32_t timeout[CONN_S_COUNT];
     struct conn_watcher watchers[CONN_MAX_WATCHERS];
     unsigned n_watchers;
@@ -260,6 +303,18 @@ FAST_INLINE void conn_touch(struct conn_table *t, struct conn *c)
 {
     conn_set_deadline(t, c, conn_timeout_of(t, c));
 }
+/* A UDP datagram in dir: an entry becomes a stream (CONN_S_UDP) at its first packet after the
+ * server's first answer, as conntrack assures UDP; then its deadline is refreshed. */
+FAST_INLINE void conn_udp_update(struct conn_table *t, struct conn *c, enum conn_dir dir)
+{
+    if (c->state == CONN_S_UDP_NEW) {
+        if (c->flags & CONN_F_REPLIED)
+            conn_change_state(t, c, CONN_S_UDP);
+        else if (dir == CONN_DIR_OUT)
+            c->flags |= CONN_F_REPLIED;
+    }
+    conn_touch(t, c);
+}
 /* Mark an entry dropped by rawlb: its next client packet is answered with an RST. */
 void conn_mark_reset(struct conn_table *t, struct conn *c);
 
@@ -290,5 +345,7 @@ static inline uint32_t conn_index(const struct conn_table *t, const struct conn 
 }
 
 const char *conn_state_name(unsigned state);
+/* "closed", "half_open", "udp_new", "established", "template". */
+const char *conn_class_name(unsigned cls);
 
 #endif

@@ -347,6 +347,8 @@ FAST_INLINE void track(struct fastpath *fp, struct conn *c, const struct parsed 
 {
     if (c->proto == IPPROTO_TCP && p->l4)
         conn_tcp_update(&fp->conns, c, dir, p->tcp_flags);
+    else if (c->proto == IPPROTO_UDP)
+        conn_udp_update(&fp->conns, c, dir);
     else
         conn_touch(&fp->conns, c);
     const struct rs_slot *slot = slot_of(fp, c); /* live: what is tracked was not dropped() */

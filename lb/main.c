@@ -173,6 +173,7 @@ static void publish_metrics(struct daemon *d)
         .rx_vlan_int = t.rx_int.vlan_tagged, .n_workers = d->workers.n,
         .workers = per_worker, .tx_failed_ext = t.tx_ext.failed, .tx_failed_int = t.tx_int.failed,
     };
+    memcpy(v.conns_evicted, t.conns_evicted, sizeof v.conns_evicted);
     struct metrics_ha_view ha;
     if (d->cfg.ha.enabled)
         v.ha = metrics_ha_fill(&ha, &d->metrics.ha_track, &d->ha, clock_monotonic_ms());
@@ -536,6 +537,9 @@ static void log_counters(struct daemon *d)
              (unsigned long long)t.tx_int.failed);
     log_info("connections: %llu created, %llu expired, %u in the table",
              (unsigned long long)t.conns_created, (unsigned long long)t.conns_expired, t.conn_entries);
+    for (unsigned k = 0; k < CONN_C_EVICTABLE; k++)
+        if (t.conns_evicted[k])
+            log_info("evicted (%s): %llu", conn_class_name(k), (unsigned long long)t.conns_evicted[k]);
     for (unsigned i = 0; i < FP_DROP_COUNT; i++)
         if (s->drops[i])
             log_info("dropped (%s): %llu", fastpath_drop_name(i), (unsigned long long)s->drops[i]);

@@ -447,6 +447,11 @@ size_t metrics_render(const struct metrics_view *v, char *buf, size_t len)
     textout_printf(&o, "rawlb_conn_created_total %llu\n", (unsigned long long)v->conns_created);
     family(&o, "rawlb_conn_expired_total", "counter", "Connection table entries expired.");
     textout_printf(&o, "rawlb_conn_expired_total %llu\n", (unsigned long long)v->conns_expired);
+    family(&o, "rawlb_conn_evicted_total", "counter",
+           "Connection table entries evicted to make room for new flows, by class.");
+    for (unsigned k = 0; k < CONN_C_EVICTABLE; k++)
+        textout_printf(&o, "rawlb_conn_evicted_total{class=\"%s\"} %llu\n", conn_class_name(k),
+                       (unsigned long long)v->conns_evicted[k]);
     render_workers(&o, v);
     if (v->ha)
         render_ha(&o, v->ha);

@@ -82,6 +82,7 @@ struct metrics_view {
     const char *ext_if, *int_if;
     uint32_t conn_entries, conn_capacity;
     uint64_t conns_created, conns_expired;
+    uint64_t conns_evicted[CONN_C_EVICTABLE]; /* by class (conn.h) */
     uint64_t rx_kernel_drops_ext, rx_kernel_drops_int; /* receive buffer overruns */
     uint64_t rx_too_old_ext, rx_too_old_int;           /* dropped unread in overload (capture.h) */
     uint64_t rx_vlan_ext, rx_vlan_int;                 /* frames of other VLANs, left out (capture.h) */

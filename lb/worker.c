@@ -304,6 +304,8 @@ void workers_totals(struct worker_set *s, struct workers_totals *t)
         capture_update_stats(&w->rx_int);
         t->conns_created += w->fp.conns.stats.created;
         t->conns_expired += w->fp.conns.stats.expired;
+        for (unsigned k = 0; k < CONN_C_EVICTABLE; k++)
+            t->conns_evicted[k] += w->fp.conns.stats.evicted[k];
         t->conn_entries += w->fp.conns.count;
         t->conn_capacity += w->fp.conns.capacity;
         capture_stats_add(&t->rx_ext, &w->rx_ext.stats);

@@ -101,6 +101,7 @@ unsigned workers_owner_of(const struct worker_set *s, const struct conn *c);
 void workers_sum_stats(const struct worker_set *s, struct fastpath_stats *out);
 struct workers_totals {
     uint64_t conns_created, conns_expired;
+    uint64_t conns_evicted[CONN_C_EVICTABLE]; /* by class (conn.h) */
     uint32_t conn_entries, conn_capacity;
     struct capture_stats rx_ext, rx_int;
     struct xmit_stats tx_ext, tx_int;

@@ -215,7 +215,7 @@ static void fz_visit(void *arg, struct conn_table *t, struct conn *c)
     else if (c->proto == IPPROTO_TCP)
         FUZZ_ASSERT(c->state < TCP_S_COUNT);
     else
-        FUZZ_ASSERT(c->state == CONN_S_UDP);
+        FUZZ_ASSERT(c->state == CONN_S_UDP || c->state == CONN_S_UDP_NEW);
     /* Reachable by its own key (a DELETE record can find it; it is not leaked until it expires). */
     struct conn *found = conn_find(t, c);
     FUZZ_ASSERT(found && fz_same_key(c, found));
@@ -446,7 +446,7 @@ static void fz_record(struct ha_record *r)
         if (r->proto == IPPROTO_TCP)
             r->state = fz_rnd() % 2 ? TCP_S_ESTABLISHED : (uint8_t)(fz_rnd() % TCP_S_COUNT);
         else
-            r->state = CONN_S_UDP;
+            r->state = fz_rnd() % 2 ? CONN_S_UDP : CONN_S_UDP_NEW;
         if (fz_rnd() % 20 == 0)
             r->state = (uint8_t)(fz_rnd() % 16);
     }
@@ -652,13 +652,14 @@ int main(int argc, char **argv)
     const struct hasync_stats *s = &fz_sync.stats;
     const struct conn_stats *cs = &fz_fp.conns.stats;
     printf("%u inputs: %llu datagrams received (%llu out of order), %llu records applied, %llu unknown, %llu stale; "
-           "%llu configs handed on, %llu tables; table: %u live, %llu made, %llu expired, %llu full; bound to "
+           "%llu configs handed on, %llu tables; table: %u live, %llu made, %llu expired, %llu full, %llu evicted; bound to "
            "templates %llu times\n",
            FZ_ITERATIONS, (unsigned long long)s->datagrams_received, (unsigned long long)s->out_of_order,
            (unsigned long long)s->records_applied, (unsigned long long)s->records_unknown,
            (unsigned long long)s->records_stale, (unsigned long long)fz_configs, (unsigned long long)fz_tables,
            fz_fp.conns.count, (unsigned long long)cs->created, (unsigned long long)cs->expired,
-           (unsigned long long)cs->table_full, (unsigned long long)fz_bound_seen);
+           (unsigned long long)cs->table_full, (unsigned long long)cs->evicted[CONN_C_HALF_OPEN],
+           (unsigned long long)fz_bound_seen);
     printf("  sent: %llu datagrams, %llu resent, %llu records, %llu bulks, %llu configs; %llu acks received; "
            "most in flight %llu\n",
            (unsigned long long)s->datagrams_sent, (unsigned long long)s->datagrams_resent,
@@ -667,7 +668,7 @@ int main(int argc, char **argv)
     /* The stream must reach the receiver's outcomes broadly (and the sender's window), or it tests
      * little beyond the first checks. */
     bool broad = s->records_applied > FZ_ITERATIONS / 4 && s->records_unknown && s->records_stale &&
-                 s->out_of_order && fz_configs && fz_tables && cs->table_full && cs->expired && fz_bound_seen &&
+                 s->out_of_order && fz_configs && fz_tables && cs->evicted[CONN_C_HALF_OPEN] && cs->expired && fz_bound_seen &&
                  s->datagrams_resent && s->bulks_sent && s->configs_sent && fz_max_in_flight == HASYNC_WINDOW;
     if (!broad)
         fprintf(stderr, "the input stream reaches too little of hasync\n");

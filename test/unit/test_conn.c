@@ -169,6 +169,8 @@ static void test_table_full(void)
         struct conn k = tcp_key(i);
         e[i] = conn_create(&t, &k);
         CHECK(e[i] != NULL);
+        if (e[i])
+            establish(&t, e[i]); /* busy established flows: nothing to evict */
     }
     struct conn k8 = tcp_key(8);
     CHECK(conn_create(&t, &k8) == NULL);
@@ -181,6 +183,8 @@ static void test_table_full(void)
     CHECK(c != NULL);
     CHECK(find_in(&t, &k8) == c);
     CHECK(find_out(&t, &k8) == c);
+    if (c)
+        establish(&t, c);
     struct conn k9 = tcp_key(9);
     CHECK(conn_create(&t, &k9) == NULL);
     CHECK_EQ_U(t.stats.table_full, 2);
@@ -193,6 +197,18 @@ static void test_table_full(void)
         CHECK(find_out(&t, &k) == e[i]);
     }
     conn_table_free(&t);
+}
+
+/* Traffic both ways beyond one exchange: an entry no full table evicts while it is busy. */
+static void make_stream(struct conn_table *t, struct conn *c)
+{
+    if (c->proto == IPPROTO_TCP) {
+        establish(t, c);
+        return;
+    }
+    conn_udp_update(t, c, CONN_DIR_IN);
+    conn_udp_update(t, c, CONN_DIR_OUT);
+    conn_udp_update(t, c, CONN_DIR_IN);
 }
 
 static bool log_has(const struct cb_log *l, unsigned i, unsigned from, unsigned to)
@@ -219,41 +235,44 @@ static void test_tcp_states(void)
     conn_tcp_update(&t, c, CONN_DIR_IN, TH_SYN_);
     CHECK_EQ_U(c->state, TCP_S_SYN_RECV);
     CHECK(log_has(&log, 1, TCP_S_NONE, TCP_S_SYN_RECV));
-    CHECK_EQ_U(c->expires, 60);
-    conn_tcp_update(&t, c, CONN_DIR_OUT, TH_SYN_ | TH_ACK_);
+    CHECK_EQ_U(c->expires, 10);
+    conn_tcp_update(&t, c, CONN_DIR_IN, TH_SYN_);
     CHECK_EQ_U(c->state, TCP_S_SYN_RECV);
     CHECK_EQ_U(log.n, 2); /* no transition, no call */
+    conn_tcp_update(&t, c, CONN_DIR_OUT, TH_SYN_ | TH_ACK_);
+    CHECK_EQ_U(c->state, TCP_S_SYNACK);
+    CHECK(log_has(&log, 2, TCP_S_SYN_RECV, TCP_S_SYNACK));
     conn_tcp_update(&t, c, CONN_DIR_IN, TH_ACK_);
     CHECK_EQ_U(c->state, TCP_S_ESTABLISHED);
-    CHECK(log_has(&log, 2, TCP_S_SYN_RECV, TCP_S_ESTABLISHED));
+    CHECK(log_has(&log, 3, TCP_S_SYNACK, TCP_S_ESTABLISHED));
     CHECK_EQ_U(c->expires, 900);
     conn_tcp_update(&t, c, CONN_DIR_OUT, TH_ACK_);
     conn_tcp_update(&t, c, CONN_DIR_IN, 0); /* no flags: no change */
     CHECK_EQ_U(c->state, TCP_S_ESTABLISHED);
     CHECK_EQ_U(log.per_state[TCP_S_ESTABLISHED], 1);
-    CHECK_EQ_U(log.n, 3);
+    CHECK_EQ_U(log.n, 4);
 
     conn_tcp_update(&t, c, CONN_DIR_IN, TH_FIN_ | TH_ACK_);
     CHECK_EQ_U(c->state, TCP_S_CLOSE_WAIT);
-    CHECK(log_has(&log, 3, TCP_S_ESTABLISHED, TCP_S_CLOSE_WAIT));
+    CHECK(log_has(&log, 4, TCP_S_ESTABLISHED, TCP_S_CLOSE_WAIT));
     CHECK_EQ_U(c->expires, 60);
     conn_tcp_update(&t, c, CONN_DIR_OUT, TH_ACK_);
     CHECK_EQ_U(c->state, TCP_S_CLOSE_WAIT);
     conn_tcp_update(&t, c, CONN_DIR_OUT, TH_FIN_ | TH_ACK_);
     CHECK_EQ_U(c->state, TCP_S_TIME_WAIT);
-    CHECK(log_has(&log, 4, TCP_S_CLOSE_WAIT, TCP_S_TIME_WAIT));
+    CHECK(log_has(&log, 5, TCP_S_CLOSE_WAIT, TCP_S_TIME_WAIT));
     CHECK_EQ_U(c->expires, 120);
     conn_tcp_update(&t, c, CONN_DIR_IN, TH_ACK_);
     CHECK_EQ_U(c->state, TCP_S_TIME_WAIT);
     conn_tcp_update(&t, c, CONN_DIR_IN, TH_RST_ | TH_ACK_);
     CHECK_EQ_U(c->state, TCP_S_CLOSE);
-    CHECK(log_has(&log, 5, TCP_S_TIME_WAIT, TCP_S_CLOSE));
+    CHECK(log_has(&log, 6, TCP_S_TIME_WAIT, TCP_S_CLOSE));
     CHECK_EQ_U(c->expires, 10);
     CHECK_EQ_U(log.per_state[TCP_S_CLOSE], 1);
     CHECK_EQ_U(log.live, 1);
 
     conn_delete(&t, c);
-    CHECK(log_has(&log, 6, TCP_S_CLOSE, CONN_S_COUNT));
+    CHECK(log_has(&log, 7, TCP_S_CLOSE, CONN_S_COUNT));
     CHECK(cb_balanced(&log));
 
     /* Server closes first: ES -(server FIN)-> FIN_WAIT -(client ACK)-> FIN_WAIT, client FIN -> TIME_WAIT. */
@@ -363,7 +382,10 @@ static void test_expiry(void)
     CHECK(conn_table_init(&t, 8, &long_to, &(struct siphash_key){ 3, 0 }));
     new_established(&t, 0);
     struct conn ku = key(IPPROTO_UDP, 0x0a000009, 53, 0xc000020a, 53, 0x0a010005, 53);
-    CHECK(conn_create(&t, &ku) != NULL);
+    struct conn *u = conn_create(&t, &ku);
+    CHECK(u != NULL);
+    if (u)
+        make_stream(&t, u);
     CHECK_EQ_U(run_to(&t, 2499), 0);
     CHECK(find_in(&t, &ku) != NULL);
     CHECK_EQ_U(run_to(&t, 2500), 1);
@@ -374,9 +396,11 @@ static void test_expiry(void)
     CHECK(!alive(&t, 0));
     conn_table_free(&t);
 
-    /* UDP: its own timeout, refreshed by conn_touch. */
+    /* UDP streams: their own timeout, refreshed by conn_touch. */
     CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 3, 0 }));
     c = conn_create(&t, &ku);
+    if (c)
+        make_stream(&t, c);
     CHECK(c && c->state == CONN_S_UDP);
     CHECK(c && c->expires == 300);
     run_to(&t, 100);
@@ -586,6 +610,8 @@ static void test_bulk(void)
         keys[i] = bulk_key(i);
         ent[i] = conn_create(&t, &keys[i]);
         miss += ent[i] == NULL;
+        if (ent[i])
+            make_stream(&t, ent[i]);
     }
     CHECK_EQ_U(miss, 0);
     CHECK_EQ_U(t.count, BULK);
@@ -614,6 +640,8 @@ static void test_bulk(void)
         keys[i] = bulk_key(i); /* same client address, new ports and servers */
         ent[i] = conn_create(&t, &keys[i]);
         miss += ent[i] == NULL;
+        if (ent[i])
+            make_stream(&t, ent[i]);
     }
     CHECK_EQ_U(miss, 0);
     CHECK_EQ_U(t.count, BULK);
@@ -628,8 +656,8 @@ static void test_bulk(void)
     CHECK_EQ_U(wrong, 0);
     CHECK_EQ_U(log.live, BULK);
 
-    /* Everything expires (TCP entries in NONE after 2 s, UDP after 300 s). */
-    CHECK_EQ_U(run_to(&t, 2) + run_to(&t, 300), BULK);
+    /* Everything expires (UDP streams after 300 s, established TCP after 900 s). */
+    CHECK_EQ_U(run_to(&t, 300) + run_to(&t, 900), BULK);
     CHECK_EQ_U(t.count, 0);
     CHECK(cb_balanced(&log));
     wrong = 0;
@@ -783,6 +811,220 @@ static void test_expiry_in_slices(void)
     conn_table_free(&t);
 }
 
+/* ---- floods ---- */
+
+static struct conn udp_key(unsigned i)
+{
+    return key(IPPROTO_UDP, 0xc6336401u + i, (uint16_t)(50000 + i), 0xc000020a, 53, 0x0a010005, 53);
+}
+static bool udp_alive(struct conn_table *t, unsigned i)
+{
+    struct conn k = udp_key(i);
+    return find_in(t, &k) != NULL;
+}
+static struct conn *new_tcp(struct conn_table *t, unsigned i, uint8_t first_flags)
+{
+    struct conn k = tcp_key(i);
+    struct conn *c = conn_create(t, &k);
+    if (c)
+        conn_tcp_update(t, c, CONN_DIR_IN, first_flags);
+    return c;
+}
+
+/* secure_tcp: blind ACKs and FINs leave a half-open entry half-open (10 s); the server's SYN-ACK
+ * makes the client's ACK establish. UDP is new until traffic goes both ways beyond one exchange. */
+static void test_half_open_states(void)
+{
+    struct conn_table t;
+    CHECK(conn_table_init(&t, 16, &std_to, &(struct siphash_key){ 5, 0 }));
+    struct conn *c = new_tcp(&t, 0, TH_SYN_);
+    if (!c) {
+        CHECK(c != NULL);
+        return;
+    }
+    conn_tcp_update(&t, c, CONN_DIR_IN, TH_ACK_);
+    CHECK_EQ_U(c->state, TCP_S_SYN_RECV);
+    conn_tcp_update(&t, c, CONN_DIR_IN, TH_FIN_ | TH_ACK_);
+    CHECK_EQ_U(c->state, TCP_S_SYN_RECV);
+    CHECK_EQ_U(conn_lifetime(&t, c), 10);
+    CHECK_EQ_U(c->wclass, CONN_C_HALF_OPEN);
+    conn_tcp_update(&t, c, CONN_DIR_OUT, TH_SYN_ | TH_ACK_);
+    CHECK_EQ_U(c->state, TCP_S_SYNACK);
+    CHECK_EQ_U(conn_lifetime(&t, c), 10);
+    conn_tcp_update(&t, c, CONN_DIR_IN, TH_SYN_); /* a retransmitted SYN */
+    CHECK_EQ_U(c->state, TCP_S_SYNACK);
+    conn_tcp_update(&t, c, CONN_DIR_IN, TH_ACK_);
+    CHECK_EQ_U(c->state, TCP_S_ESTABLISHED);
+    CHECK_EQ_U(c->wclass, CONN_C_ESTABLISHED);
+    CHECK_EQ_U(t.class_count[CONN_C_HALF_OPEN], 0);
+    CHECK_EQ_U(t.class_count[CONN_C_ESTABLISHED], 1);
+
+    struct conn k = udp_key(0);
+    struct conn *u = conn_create(&t, &k);
+    if (!u) {
+        CHECK(u != NULL);
+        return;
+    }
+    CHECK_EQ_U(u->state, CONN_S_UDP_NEW);
+    CHECK_EQ_U(conn_lifetime(&t, u), 30);
+    conn_udp_update(&t, u, CONN_DIR_IN);
+    conn_udp_update(&t, u, CONN_DIR_IN); /* requests alone */
+    CHECK_EQ_U(u->state, CONN_S_UDP_NEW);
+    conn_udp_update(&t, u, CONN_DIR_OUT); /* one answer */
+    CHECK_EQ_U(u->state, CONN_S_UDP_NEW);
+    CHECK_EQ_U(u->wclass, CONN_C_UDP_NEW);
+    conn_udp_update(&t, u, CONN_DIR_IN); /* and more: a stream */
+    CHECK_EQ_U(u->state, CONN_S_UDP);
+    CHECK_EQ_U(u->wclass, CONN_C_ESTABLISHED);
+    CHECK_EQ_U(conn_lifetime(&t, u), 300);
+    conn_table_free(&t);
+}
+
+/* Past their share (16 / 4), a new half-open entry replaces the oldest half-open one. */
+static void test_half_open_share(void)
+{
+    struct conn_table t;
+    struct cb_log log;
+    memset(&log, 0, sizeof log);
+    CHECK(conn_table_init(&t, 16, &std_to, &(struct siphash_key){ 6, 0 }));
+    conn_watch(&t, log_cb, &log, false);
+    for (unsigned i = 1; i <= 6; i++) {
+        run_to(&t, i);
+        CHECK(new_tcp(&t, i, TH_SYN_) != NULL);
+    }
+    CHECK_EQ_U(t.class_count[CONN_C_HALF_OPEN], 4);
+    CHECK_EQ_U(t.count, 4);
+    CHECK_EQ_U(t.stats.evicted[CONN_C_HALF_OPEN], 2);
+    CHECK(!alive(&t, 1) && !alive(&t, 2) && alive(&t, 3) && alive(&t, 6));
+    CHECK_EQ_U(log.live, 4);
+    /* The same second: the first made goes first. */
+    CHECK(new_tcp(&t, 7, TH_SYN_) && new_tcp(&t, 8, TH_SYN_));
+    CHECK(!alive(&t, 3) && !alive(&t, 4) && alive(&t, 5) && alive(&t, 8));
+    CHECK_EQ_U(run_to(&t, 6 + 10), 4);
+    CHECK(cb_balanced(&log));
+    conn_table_free(&t);
+}
+
+/* A full table makes room from closed, then half-open, then new UDP, then established entries
+ * idle a minute; before that minute a new flow is refused. */
+static void test_evict_order(void)
+{
+    struct conn_table t;
+    struct cb_log log;
+    memset(&log, 0, sizeof log);
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 7, 0 }));
+    conn_watch(&t, log_cb, &log, false);
+    new_established(&t, 0);
+    new_established(&t, 1);
+    for (unsigned i = 2; i <= 3; i++) {
+        struct conn *c = new_established(&t, i);
+        if (c)
+            conn_tcp_update(&t, c, CONN_DIR_IN, TH_RST_);
+    }
+    struct conn k = udp_key(0);
+    CHECK(conn_create(&t, &k) != NULL);
+    k = udp_key(1);
+    struct conn *u = conn_create(&t, &k);
+    if (u)
+        make_stream(&t, u);
+    CHECK(new_tcp(&t, 4, TH_SYN_) != NULL);
+    new_established(&t, 5);
+    CHECK_EQ_U(t.count, 8);
+    CHECK_EQ_U(t.class_count[CONN_C_CLOSED], 2);
+
+    run_to(&t, 1);
+    new_established(&t, 6);
+    CHECK(!alive(&t, 2) && alive(&t, 3) && t.stats.evicted[CONN_C_CLOSED] == 1);
+    new_established(&t, 7);
+    CHECK(!alive(&t, 3) && t.stats.evicted[CONN_C_CLOSED] == 2);
+    new_established(&t, 8);
+    CHECK(!alive(&t, 4) && t.stats.evicted[CONN_C_HALF_OPEN] == 1);
+    new_established(&t, 9);
+    CHECK(!udp_alive(&t, 0) && t.stats.evicted[CONN_C_UDP_NEW] == 1);
+    struct conn k10 = tcp_key(10);
+    CHECK(conn_create(&t, &k10) == NULL);
+    CHECK_EQ_U(t.stats.table_full, 1);
+    CHECK_EQ_U(t.stats.evicted[CONN_C_ESTABLISHED], 0);
+
+    run_to(&t, 1 + CONN_EVICT_IDLE_MIN);
+    CHECK(new_tcp(&t, 10, TH_SYN_) != NULL);
+    CHECK_EQ_U(t.stats.evicted[CONN_C_ESTABLISHED], 1);
+    CHECK(!udp_alive(&t, 1)); /* the established entry nearest its deadline: the UDP stream's */
+    CHECK_EQ_U(t.count, 8);
+    CHECK(alive(&t, 0) && alive(&t, 5) && alive(&t, 9));
+    CHECK_EQ_U(log.live, 8);
+    conn_table_free(&t);
+}
+
+/* A template is half-open until a flow it controls is established: a SYN's template dies a
+ * second after its flow; an established flow's lives its timeout. The template a new flow is
+ * about to use is never taken to make room for it. */
+static void test_flood_templates(void)
+{
+    struct conn_table t;
+    struct cb_log log;
+    memset(&log, 0, sizeof log);
+    CHECK(conn_table_init(&t, 4, &std_to, &(struct siphash_key){ 8, 0 }));
+    conn_watch(&t, log_cb, &log, false);
+    struct conn kt = key(IPPROTO_TCP, 0xc6336400, 0, 0xc000020a, 80, 0x0a010005, 8080);
+    kt.flags = CONN_F_TEMPLATE;
+    kt.template_timeout = 100;
+    struct conn *tpl = conn_create(&t, &kt);
+    if (!tpl) {
+        CHECK(tpl != NULL);
+        return;
+    }
+    CHECK_EQ_U(tpl->wclass, CONN_C_HALF_OPEN);
+    struct conn k = tcp_key(0);
+    k.template = conn_index(&t, tpl);
+    struct conn *c = conn_create(&t, &k); /* the half-open share (1) is the template, kept */
+    CHECK(c && c->template == conn_index(&t, tpl) && tpl->controlled == 1);
+    if (c)
+        conn_tcp_update(&t, c, CONN_DIR_IN, TH_SYN_);
+    CHECK_EQ_U(run_to(&t, 10), 1); /* the SYN's entry */
+    CHECK(conn_lookup_template(&t, kt.proto, kt.caddr, kt.vaddr, kt.vport) == tpl);
+    CHECK_EQ_U(run_to(&t, 11), 1); /* its template, a second later */
+    CHECK_EQ_U(t.count, 0);
+
+    tpl = conn_create(&t, &kt);
+    k.template = tpl ? conn_index(&t, tpl) : CONN_NONE;
+    c = tpl ? conn_create(&t, &k) : NULL;
+    if (!c) {
+        CHECK(c != NULL);
+        return;
+    }
+    establish(&t, c);
+    CHECK(tpl->flags & CONN_F_CONFIRMED);
+    CHECK_EQ_U(tpl->wclass, CONN_C_TEMPLATE);
+    conn_delete(&t, c);
+    CHECK_EQ_U(run_to(&t, 11 + 99), 0);
+    CHECK_EQ_U(run_to(&t, 11 + 100), 1);
+    CHECK(cb_balanced(&log));
+    conn_table_free(&t);
+}
+
+/* The tail of a list a sweep cut short goes (deleted by a packet): the sweep still ends well. */
+static void test_sweep_tail_removed(void)
+{
+    struct conn_table t;
+    CHECK(conn_table_init(&t, 8, &std_to, &(struct siphash_key){ 10, 0 }));
+    struct conn *last = NULL;
+    for (unsigned i = 0; i < 4; i++)
+        last = new_established(&t, i);
+    run_to(&t, 899);
+    bool done;
+    CHECK_EQ_U(conn_expire_some(&t, 900, 1, &done), 1);
+    CHECK(!done && last);
+    if (last)
+        conn_delete(&t, last);
+    CHECK_EQ_U(conn_expire_some(&t, 900, 8, &done), 2);
+    CHECK(done);
+    CHECK_EQ_U(t.count, 0);
+    new_established(&t, 9); /* the slot lists are whole again */
+    CHECK_EQ_U(run_to(&t, 900 + 900), 1);
+    conn_table_free(&t);
+}
+
 int main(void)
 {
     test_lookup_both_ways();
@@ -795,5 +1037,10 @@ int main(void)
     test_one_packet_and_reset();
     test_bulk();
     test_import();
+    test_half_open_states();
+    test_half_open_share();
+    test_evict_order();
+    test_flood_templates();
+    test_sweep_tail_removed();
     CHECK_DONE();
 }

@@ -307,13 +307,9 @@ static struct conn *add_conn(struct conn_table *ct, uint8_t proto, const char *c
 {
     struct conn k = {.caddr = ip(c), .cport = htons(cport), .vaddr = ip(v), .vport = htons(vport), .daddr = ip(d),
                      .dport = htons(dport), .proto = proto, .flags = flags, .svc = svc, .template = CONN_NONE,
-                     .template_timeout = 300};
-    struct conn *e = conn_create(ct, &k);
+                     .template_timeout = 300, .state = (uint8_t)state};
+    struct conn *e = conn_import(ct, &k, expires - ct->now); /* made in its state, as a synced one */
     CHECK(e != NULL);
-    if (e) {
-        e->state = (uint8_t)state;
-        e->expires = expires;
-    }
     return e;
 }
 

@@ -275,7 +275,7 @@ static void test_tcp_flow(void)
 
 static void wlc_case(bool complete)
 {
-    env_up(1024, 1500, 1500);
+    env_up(2048, 1500, 1500); /* 400 SYNs within the half-open share (a quarter) */
     unsigned n1 = 0, n2 = 0;
     for (unsigned i = 0; i < 400; i++) {
         struct flow fl = { .caddr = CLIENT, .cport = (uint16_t)(10000 + i), .vaddr = VIP, .vport = 80 };
@@ -547,13 +547,14 @@ static void test_udp(void)
     CHECK_EQ_U(l4_check(F), 0);
     env_down();
 
-    /* Expiry: after the UDP timeout the entry is gone and the server's reply has nowhere to go. */
+    /* Expiry: an unanswered datagram's entry (not yet a stream) goes after 30 s, and a late
+     * reply has nowhere to go. */
     env_up(1024, 1500, 1500);
     struct flow f3 = { .caddr = CLIENT, .cport = 5002, .vaddr = VIP, .vport = 53 };
     CHECK_EQ_U(udp_from_client(&f3, 10, false), FP_VERDICT_TX_INT);
-    fastpath_tick(&fp, 299);
+    fastpath_tick(&fp, 29);
     CHECK_EQ_U(fp.conns.count, 1);
-    fastpath_tick(&fp, 302);
+    fastpath_tick(&fp, 32);
     CHECK_EQ_U(fp.conns.count, 0);
     CHECK_EQ_U(rs_at(SVC_DNS, 0)->inactive, 0);
     CHECK_EQ_U(udp_from_server(&f3, 10, false), FP_VERDICT_DROP);
@@ -1240,10 +1241,15 @@ static void test_table_full(void)
         CHECK_EQ_U(tcp_from_server(&fl[i], TH_ACK_, 60), FP_VERDICT_TX_EXT);
         check_to_client(&fl[i], 64, TCP_FRAME_LEN(60));
     }
-    /* One closes and is reused at once: room again. */
+    /* One closes: a closed flow's entry makes room before any established one. */
     CHECK_EQ_U(tcp_from_client(&fl[0], TH_RST_, 0), FP_VERDICT_TX_INT);
-    CHECK_EQ_U(tcp_from_client(&fl[4], TH_SYN_, 0), FP_VERDICT_DROP); /* CLOSE still holds its slot */
-    CHECK_EQ_U(tcp_from_client(&fl[0], TH_SYN_, 0), FP_VERDICT_TX_INT); /* its own tuple may reuse it */
+    CHECK_EQ_U(tcp_from_client(&fl[4], TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fp.conns.stats.evicted[CONN_C_CLOSED], 1);
+    CHECK(flow_conn(&fl[0]) == NULL);
+    /* A new flow then takes the place of the half-open one (the rest are busy). */
+    CHECK_EQ_U(tcp_from_client(&fl[0], TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(fp.conns.stats.evicted[CONN_C_HALF_OPEN], 1);
+    CHECK(flow_conn(&fl[4]) == NULL);
     env_down();
 }
 
@@ -1385,6 +1391,8 @@ static void test_expiry(void)
     CHECK_EQ_U(tcp_from_server(&tw, TH_FIN_ | TH_ACK_, 0), FP_VERDICT_TX_EXT);
     CHECK_EQ_U(tcp_from_client(&sr, TH_SYN_, 0), FP_VERDICT_TX_INT);
     CHECK_EQ_U(udp_from_client(&udp, 10, false), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(udp_from_server(&udp, 10, false), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(udp_from_client(&udp, 10, false), FP_VERDICT_TX_INT); /* a stream: 300 s */
     CHECK_EQ_U(fp.conns.count, 4);
     CHECK_EQ_U(r1->active + r2->active, 1);
     CHECK_EQ_U(r1->inactive + r2->inactive, 2);

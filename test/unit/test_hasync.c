@@ -573,7 +573,7 @@ static void test_new_entry(void)
     b = copy_of(&B, web);
     CHECK(b && b->state == TCP_S_ESTABLISHED && b->template == CONN_NONE && same_service(&A, web, &B, b));
     b = copy_of(&B, dns); /* one-packet: found by its reply key */
-    CHECK(b && (b->flags & CONN_F_ONE_PACKET) && b->state == CONN_S_UDP && same_service(&A, dns, &B, b));
+    CHECK(b && (b->flags & CONN_F_ONE_PACKET) && b->state == CONN_S_UDP_NEW && same_service(&A, dns, &B, b));
     check_same_tables();
 out:
     pair_down();

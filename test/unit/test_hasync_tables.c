@@ -46,7 +46,7 @@
 #define EPOCH_B 22
 #define SEED_A 0x1234u
 #define SEED_B 0x9876u
-#define CAPACITY (1u << 16)   /* entries per table */
+#define CAPACITY (1u << 17)   /* entries per table: a thread's SYNs within its half-open share */
 #define WIRE_SLOTS 4096       /* datagrams a wire holds: a window and its resend, with room */
 #define SYNC_ROUNDS_MAX 10000
 #define T_START 10            /* seconds: the tables' clock when a test starts */
@@ -56,6 +56,7 @@
 #define DELETE_EVERY 8        /* the threads' second pass removes every 8th entry, changes the rest */
 
 _Static_assert(TABLES * THREAD_FLOWS < HASYNC_QUEUE, "the threads' entries fit the queue");
+_Static_assert(THREAD_FLOWS <= CAPACITY / CONN_HALF_OPEN_SHARE, "a thread's SYNs stay half-open, none evicted");
 _Static_assert(TABLES * THREAD_FLOWS / DELETE_EVERY / HA_SYNC_MAX_RECORDS < HASYNC_WINDOW,
                "the threads' DELETE records fit the window");
 
