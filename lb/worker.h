@@ -34,9 +34,10 @@
  * never holds the worker's frames (or the other workers') for long; the reap walk
  * (fastpath_reap_some: entries of servers removed or dropped) goes in the same slices,
  * WORKER_REAP_BUDGET pool slots each, most of them a flag and a slot to look at. Measured with
- * 1,048,576 entries in one table (tools/walk-bench.c, BENCHMARKS.md "Walks"): a slice of either
- * takes about a millisecond, where one sweep or one drop held the loop for all of it. */
-#define WORKER_EXPIRE_BUDGET 8192
+ * 1,048,576 entries in one table (tools/walk-bench.c, BENCHMARKS.md "Walks"): a reap slice takes
+ * about half a millisecond and an expiry slice about two (8,192 entries took four once the
+ * eviction classes came), where one sweep or one drop held the loop for all of it. */
+#define WORKER_EXPIRE_BUDGET 4096
 #define WORKER_REAP_BUDGET 32768
 
 struct worker {
