@@ -31,7 +31,10 @@
  *   already has a state, a remaining lifetime, a template and a client MAC (a synced entry, as
  *   IPVS's sync sets both), so a flow survives a failover as it was.
  * - Anything that leaves the process names services and real servers by address and port,
- *   never by the indexes kept here. */
+ *   never by the slots kept here (slots.h: stable across edits, retired when a server goes).
+ * - No call of an event loop walks a whole table: expiry (conn_expire_some) and every other walk
+ *   (conn_walk_some: the reap of retired slots' entries, the conns listing) go in bounded slices
+ *   resumed over ticks; conn_for_each is for offline drivers and tests. */
 #ifndef RAWLB_CONN_H
 #define RAWLB_CONN_H
 
