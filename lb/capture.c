@@ -313,6 +313,7 @@ int capture_read_batch(struct capture *c)
                     (c->backlog_since_ns && now - c->backlog_since_ns >= CAPTURE_OVERLOAD_MS * NS_PER_MS);
     int64_t oldest = overload ? clock_ns(CLOCK_REALTIME) - CAPTURE_MAX_AGE_MS * NS_PER_MS : 0;
     for (int i = 0; i < n; i++) {
+        c->stale[i] = false;
         if (c->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
             c->msgs[i].msg_len = 0; /* a cut superframe must never be forwarded */
             c->stats.truncated++;
@@ -320,8 +321,7 @@ int capture_read_batch(struct capture *c)
             c->msgs[i].msg_len = 0; /* what the filter kept of a tagged frame */
             c->stats.vlan_tagged++;
         } else if (overload && received_ns(&c->msgs[i].msg_hdr) < oldest) {
-            c->msgs[i].msg_len = 0;
-            c->stats.too_old++;
+            c->stale[i] = true;
             c->overload_until_ns = now + CAPTURE_OVERLOAD_MS * NS_PER_MS;
         }
     }

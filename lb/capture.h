@@ -21,8 +21,10 @@
 /* Overload: under sustained overload the socket's queue fills up to CAPTURE_RCVBUF, seconds of
  * delay for every frame forwarded. Once the socket has stayed backlogged (every read a full batch)
  * for CAPTURE_OVERLOAD_MS, frames that waited longer than CAPTURE_MAX_AGE_MS (from the kernel's
- * receive timestamp to the read) are dropped unprocessed, which is cheap, so the loop catches up
- * with fresh ones; this lasts until CAPTURE_OVERLOAD_MS pass without such a frame. A short stall
+ * receive timestamp to the read) are stale: the reader drops them unless they belong to an
+ * established flow (capture_drop_stale), which is cheap and spares the flows already carried, so
+ * the loop catches up with fresh ones and a flood of new flows (spoofed SYNs) sheds itself first;
+ * this lasts until CAPTURE_OVERLOAD_MS pass without a stale frame. A short stall
  * (the loop descheduled for a few ms on a busy host) leaves old frames too but drains before
  * CAPTURE_OVERLOAD_MS: those are forwarded late rather than dropped, as a dropped TCP segment
  * costs a retransmission timeout (measurements in capture.c). */
@@ -33,7 +35,7 @@
 
 struct capture_stats {
     uint64_t batches, frames, truncated;
-    uint64_t too_old;      /* frames dropped in overload for having waited over CAPTURE_MAX_AGE_MS */
+    uint64_t too_old;      /* frames dropped in overload: stale, and of no established flow */
     uint64_t vlan_tagged;  /* frames that came with an 802.1Q tag: another VLAN's, left out */
     uint64_t kernel_drops; /* frames the socket's buffer had no room for (PACKET_STATISTICS) */
 };
@@ -57,6 +59,7 @@ struct capture {
     struct mmsghdr msgs[CAPTURE_BATCH];
     struct iovec iov[CAPTURE_BATCH];
     union capture_cmsg ctrl[CAPTURE_BATCH];
+    bool stale[CAPTURE_BATCH]; /* of the last read: waited over CAPTURE_MAX_AGE_MS in overload */
     int64_t backlog_since_ns; /* the first of the current run of full batches; 0: none */
     int64_t overload_until_ns;
     struct capture_stats stats;
@@ -95,9 +98,15 @@ void capture_stats_add(struct capture_stats *sum, const struct capture_stats *s)
 
 /* Reads up to CAPTURE_BATCH frames without blocking. Returns the count (0 when none), or -1 on
  * error (errno). Frame i is capture_frame(c, i) with length c->msgs[i].msg_len; frames cut
- * short by the buffer, frames too old in overload (CAPTURE_MAX_AGE_MS) and frames of another VLAN
- * are reported with length 0 and counted (truncated, too_old, vlan_tagged). */
+ * short by the buffer and frames of another VLAN are reported with length 0 and counted
+ * (truncated, vlan_tagged); c->stale[i] says frame i is stale (overload). */
 int capture_read_batch(struct capture *c);
+/* The reader's verdict on stale frame i: dropped (counted as too_old; its length becomes 0). */
+static inline void capture_drop_stale(struct capture *c, unsigned i)
+{
+    c->msgs[i].msg_len = 0;
+    c->stats.too_old++;
+}
 static inline uint8_t *capture_frame(struct capture *c, unsigned i)
 {
     return c->buf + (size_t)i * CAPTURE_FRAME_ROOM;

@@ -535,6 +535,10 @@ static enum fp_verdict from_client(struct fastpath *fp, uint8_t *buf, size_t *le
 
 static enum fp_verdict from_server(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p, uint32_t now)
 {
+    /* An ICMP error is at most 576 bytes (RFC 1812): one in fragments is dropped whole, as a
+     * fragmented ping from a client is. */
+    if (p->proto == IPPROTO_ICMP && packet_is_fragment(p))
+        return drop(fp, FP_DROP_ICMP_FRAGMENT);
     if (!packet_is_first_fragment(p)) {
         struct conn *c = frag_conn(fp, p, now);
         return c ? forward_out(fp, c, buf, len, p, now) : drop(fp, FP_DROP_FRAG_UNKNOWN);
@@ -591,6 +595,20 @@ static enum fp_verdict dispatch(struct fastpath *fp, bool from_ext, uint8_t *buf
     if (!fp->master)
         return drop(fp, FP_DROP_STANDBY);
     return from_ext ? from_client(fp, buf, len, &p, now) : from_server(fp, buf, len, &p, now);
+}
+
+bool fastpath_of_stream(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t len, uint32_t now)
+{
+    struct parsed p;
+    if (len < VNET_HLEN || packet_parse(buf + VNET_HLEN, len - VNET_HLEN, &p) != PARSE_OK)
+        return false;
+    struct conn *c = NULL;
+    if (!packet_is_first_fragment(&p))
+        c = frag_conn(fp, &p, now);
+    else if (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)
+        c = from_ext ? conn_lookup_in(&fp->conns, p.proto, p.saddr, p.sport, p.daddr, p.dport)
+                     : conn_lookup_out(&fp->conns, p.proto, p.saddr, p.sport, p.daddr, p.dport);
+    return c && c->wclass == CONN_C_ESTABLISHED;
 }
 
 /* Every frame in is counted once out: sent on one side, or dropped for a named reason. */

@@ -25,7 +25,8 @@
  *   The RSTs and ICMP errors of this rule share one token bucket per worker (FP_REPLY_RATE):
  *   what it refuses is dropped as rate_limited. None answers what RFC 1122 forbids answering
  *   (reply_allowed). A fragmented ping to a VIP is dropped whole (icmp_fragment), never
- *   answered in part.
+ *   answered in part; so is a fragmented ICMP error from either side (its checksum covers the
+ *   whole message, and later fragments carry no quote to find the flow by).
  * - Counters are per worker and summed when read; every frame is counted once in and once out. */
 #ifndef RAWLB_FASTPATH_H
 #define RAWLB_FASTPATH_H
@@ -68,7 +69,7 @@
     X(STANDBY, "standby")               /* not master: the role gate holds (HA) */            \
     X(GRACE, "grace")                   /* unknown mid-flow TCP just after a takeover */      \
     X(RATE_LIMITED, "rate_limited")     /* an RST or ICMP error over FP_REPLY_RATE */         \
-    X(ICMP_FRAGMENT, "icmp_fragment")   /* a fragment of ICMP to a VIP (a large ping) */
+    X(ICMP_FRAGMENT, "icmp_fragment")   /* ICMP to a VIP or from a real server, fragmented */
 
 enum fp_drop {
 #define FP_DROP_ENUM(name, str) FP_DROP_##name,
@@ -135,6 +136,10 @@ void fastpath_free(struct fastpath *fp);
  * ICMP error about a short datagram). On TX verdicts buf[0..*len) is what to send. now is the
  * worker's clock in seconds (the one given to fastpath_tick). */
 enum fp_verdict fastpath_handle(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t *len, uint32_t now);
+/* Overload (capture.h): the frame belongs to an established flow (an entry of class
+ * CONN_C_ESTABLISHED: TCP past its handshake, a UDP stream), which is still forwarded when it
+ * waited too long; anything else then is dropped unprocessed. Changes nothing. */
+bool fastpath_of_stream(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t len, uint32_t now);
 
 /* HA: open (master) or close the role gate; grace_until is the worker's second until which
  * unknown mid-flow TCP segments are dropped silently (0: no grace). A new fastpath is master. */

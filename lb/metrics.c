@@ -203,7 +203,7 @@ static void render_interfaces(struct textout *o, const struct metrics_view *v)
     textout_printf(o, "rawlb_receive_buffer_drops_total{interface=\"%s\"} %llu\n", in,
                    (unsigned long long)v->rx_kernel_drops_int);
     family(o, "rawlb_overload_drops_total", "counter",
-           "Frames dropped unprocessed in overload for having waited too long in the receive buffer, per interface.");
+           "Frames dropped in overload for having waited too long in the receive buffer, of no established flow, per interface.");
     textout_printf(o, "rawlb_overload_drops_total{interface=\"%s\"} %llu\n", ext, (unsigned long long)v->rx_too_old_ext);
     textout_printf(o, "rawlb_overload_drops_total{interface=\"%s\"} %llu\n", in, (unsigned long long)v->rx_too_old_int);
     family(o, "rawlb_vlan_drops_total", "counter",

@@ -39,6 +39,10 @@ static void run_batches(struct worker *w, struct capture *rx, bool from_ext)
             if (!len)
                 continue;
             uint8_t *frame = capture_frame(rx, (unsigned)i);
+            if (rx->stale[i] && !fastpath_of_stream(&w->fp, from_ext, frame, len, now)) {
+                capture_drop_stale(rx, (unsigned)i);
+                continue;
+            }
             switch (fastpath_handle(&w->fp, from_ext, frame, &len, now)) {
             case FP_VERDICT_TX_EXT:
                 xmit_queue(&w->tx_ext, frame, len);

@@ -25,6 +25,10 @@
   vlansyn IFACE DSTMAC VLAN SRC DST PORT COUNT   COUNT TCP SYNs from SRC to DST:PORT sent on IFACE as
                                 Ethernet frames to DSTMAC with an 802.1Q tag VLAN (a raw socket: no
                                 VLAN device needed), one source port each; prints how many
+  synpcap FILE SRC DST PORT COUNT [GROUP]   writes a pcap of COUNT TCP SYNs from SRC (source ports
+                                from 1024) to DST:PORT, one flow each, for rawlb-replay to send as a
+                                flood; with GROUP, every GROUP SYNs are followed by a blind ACK each
+                                (an acknowledgment number the server never sent)
   haforge HOST PORT KEYFILE STATE   one rawlb heartbeat (ha/hamsg.h) saying STATE (master, backup,
                                 fault, leaving), sealed with the key in KEYFILE, epoch and sequence
                                 far ahead of any real one
@@ -339,6 +343,33 @@ def vlansyn(iface, dstmac, vlan, src, dst, port, count):
     return 0
 
 
+def synpcap(path, src, dst, port, count, group=0):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+    from pcapgen import IPPROTO_TCP, PcapWriter, ipv4_packet
+
+    saddr, daddr = socket.inet_aton(src), socket.inet_aton(dst)
+    eth = bytes(12) + struct.pack("!H", 0x0800)  # rawlb-replay sets both MACs
+    out = PcapWriter(path, int(time.time()))
+    frames = 0
+
+    def segment(i, seq, ack, flags):
+        nonlocal frames
+        tcp = struct.pack("!HHIIBBHHH", 1024 + i, port, seq, ack, 5 << 4, flags, 65535, 0, 0)
+        out.write(frames, eth + ipv4_packet(saddr, daddr, IPPROTO_TCP, tcp, frames))
+        frames += 1
+
+    syn, ack = 0x02, 0x10
+    for first in range(0, count, group or count):
+        last = min(count, first + (group or count))
+        for i in range(first, last):
+            segment(i, 1000 + i, 0, syn)
+        for i in range(first, last if group else first):
+            segment(i, 1001 + i, 1, ack)
+    out.close()
+    print(count, flush=True)
+    return 0
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "httpd":
@@ -367,6 +398,8 @@ def main(argv):
         return udpreplay(args[0], args[1], int(args[2]))
     if cmd == "vlansyn":
         return vlansyn(args[0], args[1], int(args[2]), args[3], args[4], int(args[5]), int(args[6]))
+    if cmd == "synpcap":
+        return synpcap(args[0], args[1], args[2], int(args[3]), int(args[4]), *(int(a) for a in args[5:6]))
     if cmd == "haforge":
         return haforge(args[0], int(args[1]), args[2], args[3])
     sys.exit(__doc__)

@@ -1220,6 +1220,42 @@ static void test_reuse(void)
 
 /* ---- table full ---- */
 
+/* ---- overload: which stale frames are still forwarded (fastpath_of_stream) ---- */
+
+/* The frame a client (or, !from_ext, the flow's server) would send now is of an established flow. */
+static bool of_stream(const struct flow *fl, bool from_ext, uint8_t proto)
+{
+    struct frame_spec s = from_ext ? fpenv_client_spec(proto, fl->caddr, fl->cport, fl->vaddr, fl->vport)
+                                   : fpenv_server_spec(proto, fl->raddr, fl->rport, fl->caddr, fl->cport);
+    s.tcp_flags = TH_ACK_;
+    s.payload = 10;
+    size_t len = frame_build(buf, &s);
+    return fastpath_of_stream(&fp, from_ext, buf, len, now_s);
+}
+
+static void test_of_stream(void)
+{
+    env_up(1024, 1500, 1500);
+    struct flow tcp = { .caddr = CLIENT, .cport = 41000, .vaddr = VIP, .vport = 80 };
+    struct flow udp = { .caddr = CLIENT, .cport = 41001, .vaddr = VIP, .vport = 53 };
+    CHECK(!of_stream(&tcp, true, IPPROTO_TCP)); /* no entry */
+    CHECK_EQ_U(tcp_from_client(&tcp, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK(!of_stream(&tcp, true, IPPROTO_TCP) && !of_stream(&tcp, false, IPPROTO_TCP)); /* half-open */
+    CHECK_EQ_U(tcp_from_server(&tcp, TH_SYN_ | TH_ACK_, 0), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(tcp_from_client(&tcp, TH_ACK_, 0), FP_VERDICT_TX_INT);
+    CHECK(of_stream(&tcp, true, IPPROTO_TCP) && of_stream(&tcp, false, IPPROTO_TCP));
+    CHECK_EQ_U(udp_from_client(&udp, 10, false), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(udp_from_server(&udp, 10, false), FP_VERDICT_TX_EXT);
+    CHECK(!of_stream(&udp, true, IPPROTO_UDP)); /* one exchange: not yet a stream */
+    CHECK_EQ_U(udp_from_client(&udp, 10, false), FP_VERDICT_TX_INT);
+    CHECK(of_stream(&udp, true, IPPROTO_UDP) && of_stream(&udp, false, IPPROTO_UDP));
+    uint64_t rx = fp.stats.rx_ext + fp.stats.rx_int;
+    CHECK_EQ_U(tcp_from_client(&tcp, TH_RST_, 0), FP_VERDICT_TX_INT);
+    CHECK(!of_stream(&tcp, true, IPPROTO_TCP)); /* closed */
+    CHECK_EQ_U(fp.stats.rx_ext + fp.stats.rx_int, rx + 1); /* asking counted nothing */
+    env_down();
+}
+
 static void test_table_full(void)
 {
     env_up(4, 1500, 1500);
@@ -1802,7 +1838,8 @@ static void test_reply_limit(void)
     env_down();
 }
 
-/* ---- a fragmented ping to a VIP: dropped whole, never answered in part ---- */
+/* ---- a fragmented ping to a VIP, a fragmented ICMP error from a real server: dropped whole,
+ * never answered or translated in part ---- */
 
 static void test_fragmented_echo(void)
 {
@@ -1839,6 +1876,27 @@ static void test_fragmented_echo(void)
     CHECK_EQ_U(l4of(F)[0], 0);
     CHECK_EQ_U(fp.stats.echo_replies, 1);
     CHECK_EQ_U(fp.stats.drops[FP_DROP_ICMP_FRAGMENT], 3);
+
+    /* A real server's port unreachable about a flow of ours, in two fragments. */
+    struct flow fl = { .caddr = CLIENT, .cport = 5009, .vaddr = VIP, .vport = 53 };
+    CHECK_EQ_U(udp_from_client(&fl, 30, false), FP_VERDICT_TX_INT);
+    uint8_t quote[28];
+    memcpy(quote, F + 14, sizeof quote);
+    s = fpenv_server_spec(IPPROTO_ICMP, fl.raddr, 0, CLIENT, 0);
+    s.icmp_type = 3;
+    s.icmp_code = 3;
+    s.data = quote;
+    s.payload = sizeof quote;
+    s.ip_id = 0x7778;
+    s.frag = IP_MF_;
+    EXPECT_DROP(false, frame_build(buf, &s), FP_DROP_ICMP_FRAGMENT);
+    s.no_l4_header = true;
+    s.data = NULL;
+    s.frag = (8 + sizeof quote) / 8;
+    s.payload = 8;
+    EXPECT_DROP(false, frame_build(buf, &s), FP_DROP_ICMP_FRAGMENT);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_ICMP_FRAGMENT], 5);
+    CHECK_EQ_U(fp.stats.icmp_translated, 0);
     env_down();
 }
 
@@ -1857,6 +1915,7 @@ int main(void)
     test_reset();
     test_reuse();
     test_table_full();
+    test_of_stream();
     test_weights();
     test_persistence();
     test_expiry();
