@@ -1,7 +1,9 @@
 /* config: the daemon's flags into one validated struct rawlb_config (README.md, "Running it").
  * Options keep their order ("+" optstring): -s -p -M -o and the health
  * options before the first service are defaults for every service, after a -t/-u they belong to
- * that service.
+ * that service. -x and -y (connection limits) are a real server's: after a -r they belong to it,
+ * before the first -r of a service to every server of that service, before the first service to
+ * every server.
  * Every refusal names the flag and the value as typed; nothing is printed except for --help and
  * --version, and nothing here looks at the host (interfaces are checked by the daemon). */
 #include "config.h"
@@ -41,7 +43,7 @@ enum {
     OPT_METRICS,
 };
 
-static const char short_opts[] = "+:e:i:n:t:u:s:p:M:or:hV";
+static const char short_opts[] = "+:e:i:n:t:u:s:p:M:or:x:y:hV";
 
 static const struct option own_opts[] = {
     {"ext-if", required_argument, NULL, 'e'},
@@ -54,6 +56,8 @@ static const struct option own_opts[] = {
     {"netmask", required_argument, NULL, 'M'},
     {"ops", no_argument, NULL, 'o'},
     {"real-server", required_argument, NULL, 'r'},
+    {"u-threshold", required_argument, NULL, 'x'},
+    {"l-threshold", required_argument, NULL, 'y'},
     {"timeouts", required_argument, NULL, OPT_TIMEOUTS},
     {"max-conns", required_argument, NULL, OPT_MAX_CONNS},
     {"workers", required_argument, NULL, OPT_WORKERS},
@@ -100,6 +104,7 @@ struct svc_opts {
     uint32_t persist_mask;
     bool one_packet;
     bool mask_given;
+    uint32_t u_threshold, l_threshold; /* -x -y: what this scope's real servers start with */
     struct check_config check;
     bool expect_status_given, expect_given, send_given;
     char sorry_arg[64]; /* --sorry-server as typed, for messages */
@@ -241,6 +246,8 @@ static bool add_real_server(struct parser *p, const char *val)
                     svc_str(sc, name, sizeof(name)), RAWLB_MAX_RS_PER_SERVICE);
     sc->rs[sc->n_rs].ep = ep;
     sc->rs[sc->n_rs].weight = weight;
+    sc->rs[sc->n_rs].u_threshold = scope(p)->u_threshold;
+    sc->rs[sc->n_rs].l_threshold = scope(p)->l_threshold;
     sc->n_rs++;
     return true;
 }
@@ -311,6 +318,43 @@ static bool set_ops(struct parser *p)
         return fail(p, "--ops: one-packet scheduling is for UDP services only, not %s",
                     svc_str(p->cur, name, sizeof(name)));
     scope(p)->one_packet = true;
+    return true;
+}
+
+bool config_parse_threshold(int flag, const char *val, uint32_t *out, char *err, size_t errlen)
+{
+    unsigned long v;
+    if (!addr_parse_uint(val, 0, RAWLB_THRESHOLD_MAX, &v)) {
+        snprintf(err, errlen, "--%s: '%s' is not a number of connections 0..%u (0 = no limit)",
+                 flag == 'x' ? "u-threshold" : "l-threshold", val, RAWLB_THRESHOLD_MAX);
+        return false;
+    }
+    *out = (uint32_t)v;
+    return true;
+}
+
+bool config_check_thresholds(const struct rs_config *rs, const char *who, char *err, size_t errlen)
+{
+    if (!rs->u_threshold || rs->l_threshold <= rs->u_threshold)
+        return true;
+    snprintf(err, errlen, "--l-threshold: %u is above the --u-threshold %u of %s (the lower limit must be at most "
+             "the upper one)", rs->l_threshold, rs->u_threshold, who);
+    return false;
+}
+
+/* -x/-y: the last real server's when its service has one, else the scope's (see the top). */
+static bool set_threshold(struct parser *p, int opt, const char *val)
+{
+    uint32_t v;
+    if (!config_parse_threshold(opt, val, &v, p->err, p->errlen))
+        return false;
+    uint32_t *u = &scope(p)->u_threshold, *l = &scope(p)->l_threshold;
+    if (p->cur && p->cur->n_rs) {
+        struct rs_config *rs = &p->cur->rs[p->cur->n_rs - 1];
+        u = &rs->u_threshold;
+        l = &rs->l_threshold;
+    }
+    *(opt == 'x' ? u : l) = v;
     return true;
 }
 
@@ -679,6 +723,13 @@ static bool check_services(struct parser *p)
         any_persistent |= so->persist_timeout != 0;
         if (!check_service_health(p, sc, so))
             return false;
+        for (unsigned j = 0; j < sc->n_rs; j++) {
+            char who[128], ep[ENDPOINT_STRLEN];
+            snprintf(who, sizeof who, "real server %s of %s", endpoint_str(sc->rs[j].ep.addr, sc->rs[j].ep.port, ep),
+                     svc_str(sc, name, sizeof(name)));
+            if (!config_check_thresholds(&sc->rs[j], who, p->err, p->errlen))
+                return false;
+        }
         any_http |= sc->check.kind == CHECK_HTTP;
         any_udp |= sc->check.kind == CHECK_UDP;
     }
@@ -761,6 +812,9 @@ static bool parse_one(struct parser *p, int c, const char *arg)
         return set_ops(p);
     case 'r':
         return add_real_server(p, optarg);
+    case 'x':
+    case 'y':
+        return set_threshold(p, c, optarg);
     case OPT_TIMEOUTS:
         return set_timeouts(p, optarg);
     case OPT_MAX_CONNS:
@@ -850,7 +904,7 @@ enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv,
     return parse_argv(cfg, argc, argv, err, errlen, true);
 }
 
-#define LINE_WORDS_MAX 16384 /* 64 services of 64 real servers with every option */
+#define LINE_WORDS_MAX 32768 /* 64 services of 64 real servers (-r -x -y: 6 words each) with every option */
 
 /* Splits line (modified in place) into words as a POSIX shell would for what -S prints: single
  * quotes and a backslash before a quote. Returns the number of words, -1 when there are too many
@@ -916,7 +970,7 @@ void config_usage(FILE *out)
 {
     fprintf(out,
             "usage: rawlb -e IF -i IF -n ADDR [SERVICE-OPTIONS] SERVICE... [OPTIONS]\n"
-            "       SERVICE = -t|-u VIP:PORT [SERVICE-OPTIONS] -r ADDR:PORT[:WEIGHT]...\n"
+            "       SERVICE = -t|-u VIP:PORT [SERVICE-OPTIONS] -r ADDR:PORT[:WEIGHT] [-x N] [-y N]...\n"
             "userspace LVS-NAT load balancer. Service options before the first service are\n"
             "defaults for every service; after a service they belong to that service only.\n"
             "\n"
@@ -932,6 +986,13 @@ void config_usage(FILE *out)
             "  -r, --real-server ADDR:PORT[:WEIGHT]\n"
             "                                add a real server to the service before it (repeatable;\n"
             "                                weight 0..%d, default 1, 0 = quiesced)\n"
+            "  -x, --u-threshold N           a real server with N connections (ActiveConn + InActConn\n"
+            "                                of every worker) gets no new ones (0, the default: no\n"
+            "                                limit) until it has fewer than\n"
+            "  -y, --l-threshold N           N (default 0: 3/4 of its -x; at most its -x). Both after\n"
+            "                                a -r are that server's, before a service's first -r its\n"
+            "                                servers', before the first service every server's\n"
+            "                                (0..%u)\n"
             "      --timeouts TCP,TCPFIN,UDP connection timeouts in seconds, 0 keeps one\n"
             "                                (default %d,%d,%d, as ipvsadm --set)\n"
             "      --max-conns N             connection table size (default %u, at most %u)\n"
@@ -962,7 +1023,7 @@ void config_usage(FILE *out)
             "      --sorry-server ADDR:PORT  used only while every real server is down\n"
             "      --agent-port N            poll an agent on each real server for its weight\n"
             "                                (75%%, drain, down, up, ready)\n",
-            sched_names(), RAWLB_WEIGHT_MAX, RAWLB_DEFAULT_TCP_TIMEOUT, RAWLB_DEFAULT_TCPFIN_TIMEOUT,
+            sched_names(), RAWLB_WEIGHT_MAX, RAWLB_THRESHOLD_MAX, RAWLB_DEFAULT_TCP_TIMEOUT, RAWLB_DEFAULT_TCPFIN_TIMEOUT,
             RAWLB_DEFAULT_UDP_TIMEOUT, RAWLB_DEFAULT_MAX_CONNS, RAWLB_MAX_MAX_CONNS, RAWLB_MAX_WORKERS,
             RAWLB_DEFAULT_CTL,
             RAWLB_DEFAULT_EXPECT_STATUS, RAWLB_DEFAULT_CHECK_INTERVAL_MS / 1000.0,

@@ -27,9 +27,18 @@
 #define RAWLB_DEFAULT_TCPFIN_TIMEOUT 120
 #define RAWLB_DEFAULT_UDP_TIMEOUT 300
 
+/* -x/--u-threshold and -y/--l-threshold (ipvsadm's): a real server with u_threshold connections
+ * (ActiveConn + InActConn over every worker, templates not counted) gets no new ones until it is
+ * back below l_threshold, or below 3/4 of u_threshold when l_threshold is 0 (IPVS's
+ * ip_vs_dest_totalconns and ip_vs_unbind_dest). 0 = no limit. A server cannot hold more
+ * connections than the largest table, so neither can a limit (ipvsadm takes up to INT_MAX). */
+#define RAWLB_THRESHOLD_MAX RAWLB_MAX_MAX_CONNS
+
 struct rs_config {
     struct endpoint ep;
     int weight;
+    uint32_t u_threshold; /* 0 = no limit */
+    uint32_t l_threshold; /* 0 = 3/4 of u_threshold; at most u_threshold when that is set */
 };
 
 /* Health checks (health/): how a real server's health is probed and judged, per service. */
@@ -127,6 +136,16 @@ bool config_unescape_bytes(const char *text, struct check_bytes *out, char *why,
  * byte as "\xNN", so config_unescape_bytes gives the same bytes back. out holds
  * RAWLB_CHECK_ESCAPED_LEN. */
 char *config_escape_bytes(const struct check_bytes *b, char *out);
+
+/* -x/-y's value (flag is 'x' or 'y'), for config.c and the edits: 0..RAWLB_THRESHOLD_MAX,
+ * false with a message naming the flag and the value. */
+bool config_parse_threshold(int flag, const char *val, uint32_t *out, char *err, size_t errlen);
+/* A real server's pair of limits: false with a message naming it (who, e.g. "real server
+ * 203.0.113.11:80 of TCP 198.51.100.10:80") when l_threshold is above a set u_threshold. ipvsadm
+ * takes that, but such a server leaves overload as soon as it is below u_threshold, as if l were
+ * u: the lower limit would do nothing, so it is a mistake (-y without -x does nothing either,
+ * and is taken, as in ipvsadm: a default -y may meet servers without -x). */
+bool config_check_thresholds(const struct rs_config *rs, const char *who, char *err, size_t errlen);
 
 enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv, char *err, size_t errlen);
 /* The same from one line as rawlb-ctl -S prints it ("rawlb -e ext ..."): words separated by

@@ -99,15 +99,18 @@ static bool parse_list(int argc, char **argv, struct ctl_request *req, char *err
             req->list.stats = true;
         else if (strcmp(w, "--rate") == 0)
             req->list.rate = true;
+        else if (strcmp(w, "--thresholds") == 0)
+            req->list.thresholds = true;
         else if (strcmp(w, "--json") == 0)
             req->list.json = true;
         else {
-            snprintf(err, errlen, "list: unknown option '%s' (known: --health --stats --rate --json)", w);
+            snprintf(err, errlen, "list: unknown option '%s' (known: --health --stats --rate --thresholds --json)", w);
             return false;
         }
     }
-    if (req->list.stats && req->list.rate) {
-        snprintf(err, errlen, "list: --stats and --rate do not go together (as in ipvsadm); --json has both");
+    if (req->list.stats + req->list.rate + req->list.thresholds > 1) {
+        snprintf(err, errlen, "list: --stats, --rate and --thresholds do not go together (as in ipvsadm); --json has "
+                 "them all");
         return false;
     }
     return true;

@@ -4,7 +4,7 @@
  * every answer live here, apart from the socket code, so they are unit-tested and shared by
  * rawlb-ctl (which checks what it sends with the same parser) and the daemon: ctlproto.c parses
  * and refuses, ctlrender.c answers list and conns, ctlsave.c renders save (-S) and its sections.
- *   list [--health] [--stats|--rate] [--json]    services and real servers (ipvsadm -L -n)
+ *   list [--health] [--stats|--rate|--thresholds] [--json]   services and real servers (ipvsadm -L -n)
  *   conns [--json] [--service tcp|udp:VIP:PORT] [--client ADDR]   connections (ipvsadm -L -n -c)
  *   zero                                          counters back to zero (ipvsadm -Z)     -> "ok"
  *   save                                          the running set-up as a rawlb command line (-S)
@@ -49,6 +49,7 @@ struct ctl_list_opts {
     void *health_arg;
     bool stats; /* Conns InPkts OutPkts InBytes OutBytes in place of Weight ActiveConn InActConn */
     bool rate;  /* CPS InPPS OutPPS InBPS OutBPS, likewise */
+    bool thresholds; /* Uthreshold Lthreshold ActiveConn InActConn Overloaded (ipvsadm --thresholds) */
     bool json;  /* one JSON object with everything; stats and rate are always in it */
 };
 
@@ -83,8 +84,9 @@ bool ctlproto_parse_service(const char *s, uint8_t *proto, struct endpoint *vip,
 
 /* "error: MSG\n". */
 size_t ctlproto_render_error(const char *msg, char *buf, size_t len);
-/* The table in ipvsadm -L -n layout (--stats, --rate as ipvsadm's, with exact numbers, as -n
- * --exact); with opts->health the State, Since and Last columns are added. The sorry server is
+/* The table in ipvsadm -L -n layout (--stats, --rate and --thresholds as ipvsadm's, with exact
+ * numbers, as -n --exact; --thresholds adds whether each server is overloaded now); with
+ * opts->health the State, Since and Last columns are added. The sorry server is
  * listed while it is in use. JSON that does not fit becomes an error line. */
 size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, const struct ctl_list_opts *opts,
                             char *buf, size_t len);

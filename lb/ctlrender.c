@@ -98,12 +98,14 @@ static void render_service(struct textout *o, const struct service *svc, unsigne
     const char *proto = svc->proto == IPPROTO_TCP ? "TCP" : "UDP";
     bool numbers = opts->stats || opts->rate;
 
-    if (numbers) {
+    if (numbers || opts->thresholds) {
         char name[48];
         snprintf(name, sizeof name, "%s  %s", proto, endpoint_str(svc->vip.addr, svc->vip.port, ep));
         textout_printf(o, "%-33s", name);
-        struct rs_stats sum = service_sum(svc, opts->rate);
-        out_stats(o, &sum);
+        if (numbers) {
+            struct rs_stats sum = service_sum(svc, opts->rate);
+            out_stats(o, &sum);
+        }
     } else {
         textout_printf(o, "%s  %s %s", proto, endpoint_str(svc->vip.addr, svc->vip.port, ep),
                        svc->sched ? svc->sched->name : "-");
@@ -124,6 +126,10 @@ static void render_service(struct textout *o, const struct service *svc, unsigne
         if (numbers) {
             textout_printf(o, "  -> %-28s", endpoint_str(rs->ep.addr, rs->ep.port, ep));
             out_stats(o, opts->rate ? &rs->rate : &rs->stats);
+        } else if (opts->thresholds) {
+            textout_printf(o, "  -> %-28s %-10u %-10u %-10u %-10u %-10s", endpoint_str(rs->ep.addr, rs->ep.port, ep),
+                           rs->u_threshold, rs->l_threshold, rs->active, rs->inactive,
+                           service_rs_overloaded(rs) ? "yes" : "no");
         } else {
             textout_printf(o, "  -> %-28s %-7s %-6d %-10u %-10u", endpoint_str(rs->ep.addr, rs->ep.port, ep), "Masq",
                            rs->weight, rs->active, rs->inactive);
@@ -147,6 +153,12 @@ static void render_list_text(struct textout *o, const struct service_table *t, u
             textout_printf(o, "%-77s%s\n", "  -> RemoteAddress:Port", health_cols);
         else
             textout_printf(o, "  -> RemoteAddress:Port\n");
+    } else if (opts->thresholds) {
+        textout_printf(o, "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn Overloaded\n");
+        if (opts->health)
+            textout_printf(o, "%-87s%s\n", "  -> RemoteAddress:Port", health_cols); /* 33 + 5 x 11 - 1 */
+        else
+            textout_printf(o, "  -> RemoteAddress:Port\n");
     } else {
         textout_printf(o, "Prot LocalAddress:Port Scheduler Flags\n");
         textout_printf(o, "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn%s\n",
@@ -164,9 +176,11 @@ static void render_rs_json(struct textout *o, const struct service *svc, unsigne
     textout_printf(o, "{");
     json_addr(o, "address", rs->ep.addr);
     textout_printf(o, ",\"port\":%u,\"forward\":\"Masq\",\"weight\":%d,\"config_weight\":%d,\"available\":%s,"
-                  "\"active\":%u,\"inactive\":%u,\"persistent\":%u,\"sorry\":%s",
+                  "\"active\":%u,\"inactive\":%u,\"persistent\":%u,\"u_threshold\":%u,\"l_threshold\":%u,"
+                  "\"overloaded\":%s,\"sorry\":%s",
                    (unsigned)ntohs(rs->ep.port), rs->weight, rs->config_weight, rs->available ? "true" : "false",
-                   rs->active, rs->inactive, rs->persistent, sorry ? "true" : "false");
+                   rs->active, rs->inactive, rs->persistent, rs->u_threshold, rs->l_threshold,
+                   service_rs_overloaded(rs) ? "true" : "false", sorry ? "true" : "false");
     if (sorry)
         textout_printf(o, ",\"in_use\":%s", svc->sorry_active ? "true" : "false");
     textout_printf(o, ",");

@@ -176,8 +176,15 @@ static void save_service(struct textout *o, const struct service_config *sc)
     if (sc->one_packet)
         textout_printf(o, " -o");
     save_check(o, sc);
-    for (unsigned j = 0; j < sc->n_rs; j++)
-        textout_printf(o, " -r %s:%d", endpoint_str(sc->rs[j].ep.addr, sc->rs[j].ep.port, ep), sc->rs[j].weight);
+    for (unsigned j = 0; j < sc->n_rs; j++) {
+        const struct rs_config *rs = &sc->rs[j];
+        textout_printf(o, " -r %s:%d", endpoint_str(rs->ep.addr, rs->ep.port, ep), rs->weight);
+        /* After its -r, so they are this server's alone (config.c's placement rule). */
+        if (rs->u_threshold)
+            textout_printf(o, " -x %u", rs->u_threshold);
+        if (rs->l_threshold)
+            textout_printf(o, " -y %u", rs->l_threshold);
+    }
 }
 
 size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t len)

@@ -26,6 +26,7 @@ static const struct edit_opt edit_opts[] = {
     {'t', "tcp-service", ARG_REQUIRED}, {'u', "udp-service", ARG_REQUIRED},
     {'s', "scheduler", ARG_REQUIRED},  {'p', "persistent", ARG_OPTIONAL}, {'M', "netmask", ARG_REQUIRED},
     {'o', "ops", ARG_NONE},            {'r', "real-server", ARG_REQUIRED}, {'w', "weight", ARG_REQUIRED},
+    {'x', "u-threshold", ARG_REQUIRED}, {'y', "l-threshold", ARG_REQUIRED},
     {'m', "masquerading", ARG_NONE},   {'g', "gatewaying", ARG_NONE},   {'i', "ipip", ARG_NONE},
 };
 
@@ -84,7 +85,7 @@ static const struct edit_opt *find_short(char c)
 struct edit_words {
     int op; /* enum edit_op, or -1 */
     const char *op_word;
-    const char *service, *rs, *sched, *persist, *mask, *weight;
+    const char *service, *rs, *sched, *persist, *mask, *weight, *u_threshold, *l_threshold;
     bool persist_given, ops, masq;
 };
 
@@ -123,6 +124,10 @@ static bool collect(const struct edit_opt *o, const char *word, const char *val,
         return take_value(o, &w->rs, val, err, errlen);
     case 'w':
         return take_value(o, &w->weight, val, err, errlen);
+    case 'x':
+        return take_value(o, &w->u_threshold, val, err, errlen);
+    case 'y':
+        return take_value(o, &w->l_threshold, val, err, errlen);
     case 'o':
         w->ops = true;
         return true;
@@ -249,11 +254,11 @@ bool edit_parse(int argc, char **argv, struct edit_cmd *cmd, char *err, size_t e
         char letter;
         const char *allowed;
     } scope[] = {{'s', "-A or -E"}, {'p', "-A or -E"}, {'M', "-A or -E"}, {'o', "-A or -E"},
-                 {'r', "-a, -e or -d"}, {'w', "-a or -e"}, {'m', "-a or -e"}};
-    bool given[] = {w.sched, w.persist_given, w.mask, w.ops, w.rs, w.weight, w.masq};
+                 {'r', "-a, -e or -d"}, {'w', "-a or -e"}, {'m', "-a or -e"}, {'x', "-a or -e"}, {'y', "-a or -e"}};
+    bool given[] = {w.sched, w.persist_given, w.mask, w.ops, w.rs, w.weight, w.masq, w.u_threshold, w.l_threshold};
     for (size_t i = 0; i < sizeof scope / sizeof scope[0]; i++) {
         bool ok = scope[i].letter == 'r'   ? !service_op
-                  : scope[i].letter == 'w' || scope[i].letter == 'm'
+                  : strchr("wmxy", scope[i].letter)
                       ? cmd->op == EDIT_ADD_SERVER || cmd->op == EDIT_EDIT_SERVER
                       : cmd->op == EDIT_ADD_SERVICE || cmd->op == EDIT_EDIT_SERVICE;
         if (given[i] && !ok)
@@ -300,6 +305,24 @@ bool edit_parse(int argc, char **argv, struct edit_cmd *cmd, char *err, size_t e
         if (!parse_weight(w.weight, &cmd->weight, err, errlen))
             return false;
         cmd->has_weight = true;
+    }
+    if (w.u_threshold) {
+        if (!config_parse_threshold('x', w.u_threshold, &cmd->u_threshold, err, errlen))
+            return false;
+        cmd->has_u_threshold = true;
+    }
+    if (w.l_threshold) {
+        if (!config_parse_threshold('y', w.l_threshold, &cmd->l_threshold, err, errlen))
+            return false;
+        cmd->has_l_threshold = true;
+    }
+    /* Both given: the pair is known here, so rawlb-ctl refuses it without a round trip. */
+    if (cmd->has_u_threshold && cmd->has_l_threshold) {
+        char who[128], ep[ENDPOINT_STRLEN];
+        struct rs_config pair = {.u_threshold = cmd->u_threshold, .l_threshold = cmd->l_threshold};
+        snprintf(who, sizeof who, "real server %s of %s", endpoint_str(cmd->rs.addr, cmd->rs.port, ep), name);
+        if (!config_check_thresholds(&pair, who, err, errlen))
+            return false;
     }
     return true;
 }
@@ -396,6 +419,8 @@ bool edit_apply(struct rawlb_config *cfg, const struct edit_cmd *cmd, char *err,
         rs_ep.port = cmd->vip.port;
     endpoint_str(rs_ep.addr, rs_ep.port, ep);
     int ri = find_rs(sc, &rs_ep);
+    char who[128];
+    snprintf(who, sizeof who, "real server %s of %s", ep, name);
     if (cmd->op == EDIT_ADD_SERVER) {
         if (ri >= 0)
             return fail(err, errlen, "%s: %s is already a real server of %s (change it with -e)", op, ep, name);
@@ -404,17 +429,25 @@ bool edit_apply(struct rawlb_config *cfg, const struct edit_cmd *cmd, char *err,
         if (sc->n_rs >= RAWLB_MAX_RS_PER_SERVICE)
             return fail(err, errlen, "%s: %s is one real server too many for %s (at most %d)", op, ep, name,
                         RAWLB_MAX_RS_PER_SERVICE);
-        sc->rs[sc->n_rs].ep = rs_ep;
-        sc->rs[sc->n_rs].weight = cmd->has_weight ? cmd->weight : 1;
+        struct rs_config *rs = &sc->rs[sc->n_rs];
+        *rs = (struct rs_config){.ep = rs_ep, .weight = cmd->has_weight ? cmd->weight : 1,
+                                 .u_threshold = cmd->u_threshold, .l_threshold = cmd->l_threshold};
+        if (!config_check_thresholds(rs, who, err, errlen))
+            return false;
         sc->n_rs++;
         return true;
     }
     if (ri < 0)
         return fail(err, errlen, "%s: %s is not a real server of %s", op, ep, name);
     if (cmd->op == EDIT_EDIT_SERVER) {
+        struct rs_config *rs = &sc->rs[ri];
         if (cmd->has_weight)
-            sc->rs[ri].weight = cmd->weight;
-        return true;
+            rs->weight = cmd->weight;
+        if (cmd->has_u_threshold)
+            rs->u_threshold = cmd->u_threshold;
+        if (cmd->has_l_threshold)
+            rs->l_threshold = cmd->l_threshold;
+        return config_check_thresholds(rs, who, err, errlen);
     }
     /* EDIT_DEL_SERVER: the service may be left with none, as in ipvsadm. */
     memmove(&sc->rs[ri], &sc->rs[ri + 1], (sc->n_rs - (unsigned)ri - 1) * sizeof sc->rs[0]);

@@ -1,7 +1,7 @@
 /* edit: runtime changes to the set-up in ipvsadm's own syntax (rawlb-ctl -A -E -D -a -e -d).
  *   -A|-E -t|-u VIP:PORT [-s SCHED] [-p [SEC]] [-M MASK] [-o]
  *   -D    -t|-u VIP:PORT
- *   -a|-e -t|-u VIP:PORT -r ADDR[:PORT] [-w WEIGHT] [-m]
+ *   -a|-e -t|-u VIP:PORT -r ADDR[:PORT] [-w WEIGHT] [-x UPPER] [-y LOWER] [-m]
  *   -d    -t|-u VIP:PORT -r ADDR[:PORT]
  * edit_parse turns the words into a struct edit_cmd (rawlb-ctl runs it before sending, the
  * daemon again on what it receives, so both refuse the same input with the same words);
@@ -10,7 +10,10 @@
  * Differences from the start-up flags, as in ipvsadm: -p's value is optional (360 s, ipvsadm's
  * default), -E changes only what it is given (-E -p 0 ends persistence), a service may be left
  * with no real servers, and -A gives a new service the built-in health-check defaults (the
- * defaults given before the first service at start are not remembered in the config). */
+ * defaults given before the first service at start are not remembered in the config). The
+ * connection limits -x/-y are a real server's, as in ipvsadm: -a gives 0 (no limit) for what is
+ * not given, -e changes only what it is given; -A/-E take none (a service keeps no limits of
+ * its own once its servers have theirs). */
 #ifndef RAWLB_EDIT_H
 #define RAWLB_EDIT_H
 
@@ -46,6 +49,8 @@ struct edit_cmd {
     bool rs_port_given; /* -r ADDR without a port: the service's port (ipvsadm) */
     bool has_weight;
     int weight;
+    bool has_u_threshold, has_l_threshold;
+    uint32_t u_threshold, l_threshold; /* -x -y */
 };
 
 /* argv[0] is the first option (no program name). False with a message naming the flag and

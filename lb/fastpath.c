@@ -303,7 +303,7 @@ static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, unsign
     uint32_t template;
     int rs = pick_server(fp, svc_idx, p->saddr, &template);
     if (rs < 0) {
-        *why = FP_DROP_NO_SERVER;
+        *why = rs == SERVICE_SCHED_LIMIT ? FP_DROP_SERVER_LIMIT : FP_DROP_NO_SERVER;
         return NULL;
     }
     const struct endpoint *dst = &svc->rs[rs].ep;

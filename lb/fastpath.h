@@ -57,6 +57,7 @@
     X(NO_SERVICE, "no_service")         /* no service there, not answered (reply_allowed) */  \
     X(NOT_SYN, "not_syn")               /* non-SYN TCP of no flow, not answered (an RST) */   \
     X(NO_SERVER, "no_server")           /* every real server quiesced or down */              \
+    X(SERVER_LIMIT, "server_limit")     /* every real server at its -x connection limit */    \
     X(TABLE_FULL, "table_full")         /* --max-conns reached */                             \
     X(NO_NEIGH, "no_neigh")             /* real server's MAC not learnt yet */                \
     X(TTL, "ttl_exceeded")              /* TTL would reach zero */                            \

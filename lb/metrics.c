@@ -86,6 +86,7 @@ enum rs_field {
     F_INACTIVE,
     F_WEIGHT,
     F_UP,
+    F_OVERLOADED,
     F_COUNT
 };
 
@@ -101,6 +102,7 @@ static const struct field_desc {
     [F_INACTIVE] = { "inactive_connections", "gauge", "Connections in any other state, UDP included (InActConn)" },
     [F_WEIGHT] = { "weight", "gauge", "Weight in effect (0 = quiesced)" },
     [F_UP] = { "up", "gauge", "1 while healthy (health check up, or in the schedule when not checked)" },
+    [F_OVERLOADED] = { "overloaded", "gauge", "1 while at its connection limit (-x), until back below -y" },
 };
 
 static uint64_t rs_value(const struct metrics_view *v, unsigned si, unsigned ri, enum rs_field f)
@@ -116,6 +118,7 @@ static uint64_t rs_value(const struct metrics_view *v, unsigned si, unsigned ri,
     case F_INACTIVE: return rs->inactive;
     case F_WEIGHT: return rs->weight > 0 ? (uint64_t)rs->weight : 0;
     case F_UP: return rs_up(v, si, ri) ? 1 : 0;
+    case F_OVERLOADED: return service_rs_overloaded(rs) ? 1 : 0;
     case F_COUNT: break;
     }
     return 0;

@@ -2,7 +2,9 @@
  * taken when its weight reaches the current weight cw, and every time the walk wraps cw steps
  * down by di, the gcd of the weights, from mw = max weight - (di - 1) towards 1, then starts
  * again at mw. Weights 4:3:2 give A A B A B C A B C. Only schedulable servers count towards
- * di and mw, so update() must run after every change of weight or availability.
+ * di and mw, so update() must run after every change of weight, availability or overload (-x:
+ * service_schedule calls it when one changes, so a server at its limit never costs a walk of
+ * every weight level).
  * (IPVS ip_vs_wrr.c) */
 #include <stdlib.h>
 

@@ -18,7 +18,8 @@ struct sched_ops {
     bool (*init)(struct service *svc);
     /* Control path, when a service goes away. May be NULL. */
     void (*done)(struct service *svc);
-    /* Control path, after weights or availability changed. May be NULL. */
+    /* Control path, after weights or availability changed; fast path, through service_schedule
+     * under its lock, after a server's overload (-x) changed. May be NULL. */
     void (*update)(struct service *svc);
     /* Fast path, through service_schedule (one worker at a time per service, as IPVS's
      * sched_lock): picks a real server for a new flow from client caddr (network order).

@@ -23,6 +23,9 @@ bool service_table_init(struct service_table *t, const struct rawlb_config *cfg,
         svc->slot = (uint16_t)slots_take_service(&t->slots);
         svc->n_rs = sc->n_rs < RAWLB_MAX_RS_PER_SERVICE ? sc->n_rs : RAWLB_MAX_RS_PER_SERVICE;
         for (unsigned j = 0; j < svc->n_rs; j++) {
+            svc->rs[j].u_threshold = sc->rs[j].u_threshold;
+            svc->rs[j].l_threshold = sc->rs[j].l_threshold;
+            svc->has_threshold |= sc->rs[j].u_threshold != 0;
             svc->rs[j].ep = sc->rs[j].ep;
             svc->rs[j].weight = svc->rs[j].config_weight = sc->rs[j].weight;
             svc->rs[j].available = svc->rs[j].resolved = true;
@@ -196,12 +199,48 @@ static inline void cpu_relax(void)
 #endif
 }
 
+/* IPVS's overload rule (ip_vs_conn.c), decided from the counts every worker moves. */
+#define OVERLOAD_LEAVE_NUM 3 /* without -y a server leaves overload below 3/4 of its -x */
+#define OVERLOAD_LEAVE_DEN 4
+
+bool service_rs_overloaded(const struct real_server *rs)
+{
+    if (!rs->u_threshold)
+        return false;
+    uint64_t total = (uint64_t)__atomic_load_n(&rs->active, __ATOMIC_RELAXED) +
+                     __atomic_load_n(&rs->inactive, __ATOMIC_RELAXED);
+    if (total >= rs->u_threshold)
+        return true;
+    bool below = rs->l_threshold ? total < rs->l_threshold
+                                 : total * OVERLOAD_LEAVE_DEN < (uint64_t)rs->u_threshold * OVERLOAD_LEAVE_NUM;
+    return rs->overloaded && !below;
+}
+
+/* Every server's overload brought up to date, the scheduler told when one changed (under the
+ * service's lock: no other worker picks meanwhile, and the control path runs only while the
+ * workers are paused). True when a server in the schedule is overloaded. */
+static bool service_update_overload(struct service *svc)
+{
+    bool any = false, changed = false;
+    for (unsigned i = 0; i < svc->n_rs; i++) {
+        struct real_server *rs = &svc->rs[i];
+        bool overloaded = service_rs_overloaded(rs);
+        changed |= overloaded != rs->overloaded;
+        rs->overloaded = overloaded;
+        any |= overloaded && rs_in_schedule(rs);
+    }
+    if (changed)
+        service_changed(svc);
+    return any;
+}
+
 int service_schedule(struct service *svc, uint32_t caddr)
 {
     while (__atomic_test_and_set(&svc->sched_busy, __ATOMIC_ACQUIRE))
         while (__atomic_load_n(&svc->sched_busy, __ATOMIC_RELAXED))
             cpu_relax();
+    bool limited = svc->has_threshold && service_update_overload(svc);
     int rs = svc->sched->schedule(svc, caddr);
     __atomic_clear(&svc->sched_busy, __ATOMIC_RELEASE);
-    return rs;
+    return rs < 0 && limited ? SERVICE_SCHED_LIMIT : rs;
 }

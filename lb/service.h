@@ -30,6 +30,9 @@ struct real_server {
     uint32_t active;     /* ActiveConn: entries in ESTABLISHED */
     uint32_t inactive;   /* InActConn: every other state (UDP entries included, as in IPVS) */
     uint32_t persistent; /* persistence templates pointing here */
+    uint32_t u_threshold; /* -x: overloaded at this many active + inactive; 0 = no limit */
+    uint32_t l_threshold; /* -y: out of overload below this many; 0 = below 3/4 of u_threshold */
+    bool overloaded;      /* u_threshold reached: no new connections (service_schedule keeps it) */
     struct rs_stats stats;
     struct rs_stats rate;      /* per second over the last rate interval: CPS InPPS OutPPS InBPS OutBPS */
     struct rs_stats rate_base; /* stats when that interval began */
@@ -50,6 +53,7 @@ struct service {
     struct real_server rs[RAWLB_MAX_RS_PER_SERVICE + 1];
     bool has_sorry;
     bool sorry_active;
+    bool has_threshold; /* some real server has a u_threshold: service_schedule looks at the counts */
     struct rs_stats stats;
     bool sched_busy; /* service_schedule's lock: scheduler state (rr position) is per service */
 };
@@ -73,12 +77,18 @@ int service_find_rs(const struct service *svc, const struct endpoint *ep);
 /* Fast path: the address is a VIP of some service (ARP, ICMP echo). */
 bool service_is_vip(const struct service_table *t, uint32_t addr);
 
-/* A real server may take new connections: weight > 0, not held out by health, and its MAC
- * known (a flow scheduled to a server rawlb cannot send to yet loses its first packet, and the
- * client waits a second for its retransmission). */
-static inline bool rs_schedulable(const struct real_server *rs)
+/* A real server is in the schedule: weight > 0, not held out by health, and its MAC known (a
+ * flow scheduled to a server rawlb cannot send to yet loses its first packet, and the client
+ * waits a second for its retransmission). What schedulers build their state from. */
+static inline bool rs_in_schedule(const struct real_server *rs)
 {
     return rs->weight > 0 && rs->available && rs->resolved;
+}
+/* ... and may take a new connection now: not overloaded (-x; service_schedule decides that and
+ * tells the scheduler when it changes, as weight and health changes are told). */
+static inline bool rs_schedulable(const struct real_server *rs)
+{
+    return rs_in_schedule(rs) && !rs->overloaded;
 }
 
 /* Timer: per-second rates of every real server from its counters' growth over elapsed_ms
@@ -116,9 +126,24 @@ static inline struct rs_slot *service_slot_of(struct service_table *t, uint16_t 
 /* After availability was set directly (a new table inheriting an old one's): recompute
  * whether the sorry server is in use and tell the scheduler. */
 void service_refresh(struct service *svc);
-/* Fast path: the scheduler's pick for a new flow from caddr. Workers schedule one at a time per
- * service (a spin lock held for one pick: IPVS's sched_lock), so round-robin positions and
- * weighted state advance as with one worker. */
+/* Whether rs is overloaded by its counts now (-x reached, or reached earlier and not yet back
+ * below -y or 3/4 of -x): what service_schedule decides at the next pick, which is when the
+ * overloaded flag changes. For listings, which should not wait for a pick to show a server full. */
+bool service_rs_overloaded(const struct real_server *rs);
+/* service_schedule's answer when no server was picked only because every one in the schedule
+ * is overloaded (-x): the fast path counts that refusal apart from "no server". */
+#define SERVICE_SCHED_LIMIT (-2)
+/* Fast path: the scheduler's pick for a new flow from caddr, -1 when no server is in the
+ * schedule, or SERVICE_SCHED_LIMIT. Workers schedule one at a time per service (a spin lock held
+ * for one pick: IPVS's sched_lock), so round-robin positions and weighted state advance as with
+ * one worker. In a service with thresholds every server's overload is decided under that lock
+ * from its counts before the pick (the scheduler's update hook runs there when one changed), so
+ * all workers see one flag: overloaded at u_threshold
+ * connections, back below l_threshold (or 3/4 of u_threshold), as IPVS's ip_vs_bind_dest and
+ * ip_vs_unbind_dest decide it when a connection comes and goes. A worker's new entry is counted
+ * just after its pick, outside the lock, so each other worker picking in that instant may pass
+ * the limit by one (IPVS binds after its sched_lock too). A new table (start, every edit) starts
+ * with no server overloaded; the first pick decides again from the counts. */
 int service_schedule(struct service *svc, uint32_t caddr);
 
 /* The index of the sorry server (n_rs), valid only when has_sorry. */

@@ -57,17 +57,18 @@ static int cmd_request(struct ctl_ctx *ctx, int argc, char **argv);
 static int cmd_watch(struct ctl_ctx *ctx, int argc, char **argv);
 
 static const struct ctl_command commands[] = {
-    {"list", "list [--health] [--stats|--rate] [--json]\n"
+    {"list", "list [--health] [--stats|--rate|--thresholds] [--json]\n"
              "        virtual services and real servers (ipvsadm -L -n layout); --health adds each real\n"
              "        server's state, time in it and last check; --stats Conns InPkts OutPkts InBytes\n"
-             "        OutBytes, --rate CPS InPPS OutPPS InBPS OutBPS; --json everything as one object",
+             "        OutBytes, --rate CPS InPPS OutPPS InBPS OutBPS, --thresholds Uthreshold Lthreshold\n"
+             "        (-x -y) and whether the server is overloaded now; --json everything as one object",
      cmd_request},
     {"conns", "conns [--json] [--service tcp|udp:VIP:PORT] [--client ADDR]\n"
               "        the connection table (ipvsadm -L -n -c layout), of one service or client;\n"
               "        listed in parts as it is read, so a flow that starts or ends meanwhile may be\n"
               "        missing or shown twice; at most 4 MB, then a line saying how many more",
      cmd_request},
-    {"watch", "watch [--stats|--rate|--health] [--count N]\n"
+    {"watch", "watch [--stats|--rate|--thresholds|--health] [--count N]\n"
               "        list again every second (the screen is redrawn on a terminal); N frames only",
      cmd_watch},
     {"zero", "zero    counters and rates back to zero (ipvsadm -Z)", cmd_request},
@@ -91,7 +92,7 @@ static void usage(FILE *out)
     fprintf(out,
             "ipvsadm's syntax (-n, numeric, is accepted and always in effect; -m, masquerading,\n"
             "is the only forwarding method):\n"
-            "  -L|-l [-n] [--stats|--rate] [--json] [--health]          list\n"
+            "  -L|-l [-n] [--stats|--rate|--thresholds] [--json] [--health]   list\n"
             "  -L|-l [-n] -c [-t|-u VIP:PORT] [--client ADDR] [--json]  conns\n"
             "  -Z                                                       zero\n"
             "  -S [-n]                                                  save\n"
@@ -100,12 +101,19 @@ static void usage(FILE *out)
             "                                                           not given stays; -p 0 ends\n"
             "                                                           persistence)\n"
             "  -D -t|-u VIP:PORT                                        delete a service\n"
-            "  -a -t|-u VIP:PORT -r ADDR[:PORT] [-w WEIGHT] [-m]        add a real server\n"
-            "  -e -t|-u VIP:PORT -r ADDR[:PORT] [-w WEIGHT] [-m]        change its weight (0 drains)\n"
+            "  -a -t|-u VIP:PORT -r ADDR[:PORT] [-w WEIGHT] [-x UPPER] [-y LOWER] [-m]\n"
+            "                                                           add a real server\n"
+            "  -e -t|-u VIP:PORT -r ADDR[:PORT] [-w WEIGHT] [-x UPPER] [-y LOWER] [-m]\n"
+            "                                                           change its weight (0 drains)\n"
+            "                                                           or connection limits: at UPPER\n"
+            "                                                           connections no new ones until\n"
+            "                                                           below LOWER (0: 3/4 of UPPER);\n"
+            "                                                           -x 0 lifts the limit\n"
             "  -d -t|-u VIP:PORT -r ADDR[:PORT]                         delete a real server\n"
             "  long forms: --list --numeric --connection --zero --save --add-service --edit-service\n"
             "  --delete-service --add-server --edit-server --delete-server --tcp-service --udp-service\n"
-            "  --scheduler --persistent --netmask --ops --real-server --weight --masquerading\n"
+            "  --scheduler --persistent --netmask --ops --real-server --weight --u-threshold\n"
+            "  --l-threshold --masquerading --thresholds\n"
             "  schedulers: %s; -p without SEC: %d s (ipvsadm's default)\n"
             "options:\n"
             "      --ctl PATH       the daemon's control socket (default %s)\n"
@@ -356,7 +364,8 @@ static int cmd_watch(struct ctl_ctx *ctx, int argc, char **argv)
     bool tty = isatty(STDOUT_FILENO);
 
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--stats") == 0 || strcmp(argv[i], "--rate") == 0 || strcmp(argv[i], "--health") == 0) {
+        if (strcmp(argv[i], "--stats") == 0 || strcmp(argv[i], "--rate") == 0 || strcmp(argv[i], "--thresholds") == 0 ||
+            strcmp(argv[i], "--health") == 0) {
             if (strlen(line) + strlen(argv[i]) + 2 > sizeof line)
                 return usage_error(ctx, "watch: too many options");
             strcat(line, " ");
@@ -367,7 +376,8 @@ static int cmd_watch(struct ctl_ctx *ctx, int argc, char **argv)
             if (!addr_parse_uint(argv[++i], 1, WATCH_MAX_FRAMES, &count))
                 return usage_error(ctx, "--count: '%s' is not a number of frames 1..%lu", argv[i], WATCH_MAX_FRAMES);
         } else {
-            return usage_error(ctx, "watch: unknown option '%s' (known: --stats --rate --health --count N)", argv[i]);
+            return usage_error(ctx, "watch: unknown option '%s' (known: --stats --rate --thresholds --health --count N)",
+                               argv[i]);
         }
     }
     struct ctl_request req;
@@ -455,7 +465,7 @@ static int run_ipvsadm(struct ctl_ctx *ctx)
             continue;
         }
         if (mode == LIST && (is_word(w, "--stats", "--rate") || is_word(w, "--json", "--health") ||
-                             is_word(w, "--client", NULL))) {
+                             is_word(w, "--thresholds", "--client"))) {
             out[n++] = w;
             if (is_word(w, "--client", NULL) && i + 1 < ctx->nwords)
                 out[n++] = ctx->words[++i];

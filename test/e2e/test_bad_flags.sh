@@ -16,6 +16,8 @@ expect_bad() {
 base="-e ext -i int -n $NAT"
 expect_bad 99999          $base -t $VIP:99999 -r 203.0.113.11:80
 expect_bad 99999          $base -t $VIP:80 -r 203.0.113.11:99999
+expect_bad 67108865       $base -t $VIP:80 -r 203.0.113.11:80 -x 67108865
+expect_bad "--l-threshold: 60 is above the --u-threshold 50" $base -y 60 -t $VIP:80 -x 50 -r 203.0.113.11:80
 expect_bad nosuch         $base -t $VIP:80 -s nosuch -r 203.0.113.11:80
 expect_bad $VIP:80        $base -t $VIP:80 -r 203.0.113.11:80 -t $VIP:80 -r 203.0.113.12:80
 expect_bad --no-such-flag $base --no-such-flag -t $VIP:80 -r 203.0.113.11:80

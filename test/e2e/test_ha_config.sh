@@ -32,7 +32,7 @@ say "a differing start mended: $(ha_shared 2)"
 # 2. edits on the master reach the backup
 dctl 1 -a -t $VIP:80 -r 203.0.113.13:80 -w 2 || fail "edit -a on the master"
 wait_same "after -a"
-dctl 1 -e -t $VIP:80 -r 203.0.113.11:80 -w 5 || fail "edit -e on the master"
+dctl 1 -e -t $VIP:80 -r 203.0.113.11:80 -w 5 -x 40 -y 30 || fail "edit -e on the master"
 wait_same "after -e"
 dctl 1 -A -u $VIP:53 -s rr || fail "edit -A on the master"
 dctl 1 -a -u $VIP:53 -r 203.0.113.12:53 || fail "edit -a (UDP) on the master"
@@ -40,6 +40,8 @@ wait_same "after -A"
 dctl 1 -d -t $VIP:80 -r 203.0.113.12:80 || fail "edit -d on the master"
 wait_same "after -d"
 dctl 2 list | grep -E -- "-> +203\.0\.113\.11:80 +Masq +5 " >/dev/null || fail "the weight did not reach the backup: $(dctl 2 list)"
+dctl 2 list --thresholds | grep -E -- "-> +203\.0\.113\.11:80 +40 +30 " >/dev/null ||
+  fail "the connection limits did not reach the backup: $(dctl 2 list --thresholds)"
 say "four edits on the master reached the backup"
 
 # 3. the backup refuses edits

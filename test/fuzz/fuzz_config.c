@@ -101,6 +101,8 @@ static const char *const fz_lines[] = {
     "--ha-peer 198.51.100.3 --ha-key " FZ_KEY_FILE " --ha-interval 0.5 --ha-deadtime 2 --state-dir /tmp/s",
     "rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80 --ha-role backup "
     "--ha-peer 198.51.100.2 --ha-if ext --ha-key " FZ_KEY_FILE " --ha-port 540 --ha-track ext --ha-notify '/bin/x y'",
+    "rawlb -e ext -i int -n 203.0.113.1 -x 100 -y 50 -t 198.51.100.10:80 -x 20 -r 203.0.113.11:80 "
+    "-r 203.0.113.12:80 --u-threshold 8 --l-threshold 8 -r 203.0.113.13:80 -x 0",
     "rawlb --help",
     "rawlb --version",
     "rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:99999 -r 203.0.113.11:80",
@@ -112,7 +114,8 @@ static const char *const fz_lines[] = {
 
 /* Words the edits put in: every option (config.c, haconfig.c) and values of each kind. */
 static const char *const fz_dict[] = {
-    "-e", "-i", "-n", "-t", "-u", "-s", "-p", "-M", "-o", "-r", "-w", "--ext-if", "--int-if", "--nat-ip",
+    "-e", "-i", "-n", "-t", "-u", "-s", "-p", "-M", "-o", "-r", "-w", "-x", "-y", "--ext-if", "--int-if", "--nat-ip",
+    "--u-threshold", "--l-threshold", "67108864", "67108865",
     "--tcp-service", "--udp-service", "--scheduler", "--persistent", "--netmask", "--ops", "--real-server",
     "--timeouts", "--max-conns", "--workers", "--ctl", "--pidfile", "--check", "--expect-status", "--expect",
     "--send", "--check-port", "--check-interval", "--probe-timeout", "--check-timeout", "--reentry",

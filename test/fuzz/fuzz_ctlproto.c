@@ -113,6 +113,9 @@ static const char *const fz_requests[] = {
     "edit -D -t 198.51.100.10:80",
     "edit -a -t 198.51.100.10:80 -r 203.0.113.13:80 -w 2",
     "edit -e -t 198.51.100.10:80 -r 203.0.113.12 -w 0",
+    "edit -a -t 198.51.100.10:80 -r 203.0.113.14:80 -x 100 -y 75",
+    "edit -e -t 198.51.100.10:80 -r 203.0.113.12 --u-threshold 0 --l-threshold=3",
+    "list --thresholds --health",
     "edit -d -u 198.51.100.10:53 -r 203.0.113.11:53",
     "edit -E -t 198.51.100.10:80 -p 0",
     "list\t--stats",
@@ -128,6 +131,7 @@ static const char *const fz_dict[] = {
     "list", "conns", "zero", "save", "edit", "status", "ha", "takeover", "release", "--health", "--stats",
     "--rate", "--json", "--service", "--client", "-A", "-E", "-D", "-a", "-e", "-d", "-t", "-u", "-r", "-w",
     "-s", "-p", "-M", "-o", "--tcp-service", "--udp-service", "--real-server", "--weight", "--scheduler",
+    "-x", "-y", "--u-threshold", "--l-threshold", "--thresholds", "67108864",
     "--persistent", "--netmask", "--ops", "rr", "wlc", "sh", "tcp:198.51.100.10:80", "udp:1.2.3.4:0",
     "198.51.100.10:80", "203.0.113.11", "255.255.255.255", "0", "65535", "65536", "-1", "4294967296", "",
 };

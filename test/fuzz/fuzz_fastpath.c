@@ -10,8 +10,9 @@
  * fragments, GSO superframes, ARP, and now and then a flood of port scans with the clock standing
  * still), half of them mutated; --write-corpus DIR N writes N seeds.
  *
- * Set up once: the services of FZ_ARGS (TCP, UDP one-packet, TCP persistent), the real servers'
- * MACs learnt, a connection table of 64 entries so that "table full" is reached.
+ * Set up once: the services of FZ_ARGS (TCP, UDP one-packet, TCP persistent whose server takes
+ * at most 4 connections, -x 4, so that "server limit" is reached), the real servers' MACs
+ * learnt, a connection table of 64 entries so that "table full" is reached.
  * Input: byte 0 is control (bit 0: from the external side; bit 1: make the IPv4 and L4
  * checksums of the frame valid first; bits 2-7, a code: mostly nothing; FZ_CODE_DROP: a real
  * server is declared dead (fastpath_drop_server, the one the input's last byte picks), so its
@@ -79,7 +80,7 @@
     "-e ext -i int -n 203.0.113.1 --max-conns 64 "                                                     \
     "-t 198.51.100.10:80 -r 203.0.113.11:80:3 -r 203.0.113.12:80 "                                     \
     "-u 198.51.100.10:53 -o -r 203.0.113.11:53 -r 203.0.113.12:53 "                                    \
-    "-t 198.51.100.11:443 -p 60 -r 203.0.113.11:443"
+    "-t 198.51.100.11:443 -p 60 -r 203.0.113.11:443 -x 4"
 
 #define FZ_IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
 #define FZ_VIP FZ_IP4(198, 51, 100, 10)

@@ -1125,6 +1125,10 @@ static void test_save_round_trip(void)
         /* No HA; defaults before the first service. */
         "rawlb -e ext -i int -n 203.0.113.1 --check-interval 3 --reentry 1.5 --metrics 0.0.0.0:9100 "
         "-t 198.51.100.10:80 -r 203.0.113.11:80:2 -t 198.51.100.10:81 --check http:/a\\'b -r 203.0.113.11:81",
+        /* Connection limits in every place: defaults, a service's, a server's, lifted again. */
+        "rawlb -e ext -i int -n 203.0.113.1 -x 1000 -y 10 -t 198.51.100.10:80 -x 50 -r 203.0.113.11:80 "
+        "-r 203.0.113.12:80 -y 0 -x 0 -r 203.0.113.13:80:2 -x 67108864 -y 67108864 "
+        "-t 198.51.100.10:81 -r 203.0.113.11:81 -u 198.51.100.10:53 -y 7 -r 203.0.113.11:53",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
         char line[4096];
@@ -1163,6 +1167,50 @@ static void test_save_round_trip(void)
     line_key_down();
 }
 
+/* -x/-y: after a -r that server's; before a service's first -r its servers'; before the first
+ * service every server's (what a service inherits); the lower never above a set upper. */
+static void test_thresholds(void)
+{
+    CHECK_OK(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80");
+    CHECK(cfg.services[0].rs[0].u_threshold == 0 && cfg.services[0].rs[0].l_threshold == 0);
+
+    CHECK_OK(BASE "-x 1000 -y 10 -t 198.51.100.10:80 -r 203.0.113.11:80 -t 198.51.100.10:81 -x 50 -r 203.0.113.11:81 "
+                  "-y 5 -r 203.0.113.12:81 -x 0 -t 198.51.100.10:82 --u-threshold=20 --l-threshold 15 -r 203.0.113.11:82 "
+                  "-r 203.0.113.12:82 --u-threshold 30");
+    const struct service_config *a = &cfg.services[0], *b = &cfg.services[1], *c = &cfg.services[2];
+    CHECK(a->rs[0].u_threshold == 1000 && a->rs[0].l_threshold == 10);    /* the defaults */
+    CHECK(b->rs[0].u_threshold == 50 && b->rs[0].l_threshold == 5);       /* service's -x, its own -y */
+    CHECK(b->rs[1].u_threshold == 0 && b->rs[1].l_threshold == 10);       /* service's -x, -y default; own -x 0 */
+    CHECK(c->rs[0].u_threshold == 20 && c->rs[0].l_threshold == 15);      /* long forms, service scope */
+    CHECK(c->rs[1].u_threshold == 30 && c->rs[1].l_threshold == 15);
+    CHECK_OK(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -x 3 -t 198.51.100.10:81 -r 203.0.113.11:81");
+    CHECK(cfg.services[0].rs[0].u_threshold == 3 && cfg.services[1].rs[0].u_threshold == 0); /* no leak */
+    CHECK_OK(BASE "-x 10 -y 10 -t 198.51.100.10:80 -r 203.0.113.11:80");             /* equal is taken */
+    CHECK_OK(BASE "-y 10 -t 198.51.100.10:80 -r 203.0.113.11:80");                   /* -y alone, as ipvsadm */
+    CHECK_OK(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -x 67108864");
+    CHECK_EQ_U(cfg.services[0].rs[0].u_threshold, RAWLB_THRESHOLD_MAX);
+
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -x 67108865", "--u-threshold", "'67108865'",
+              "0..67108864");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -y -3", "--l-threshold", "'-3'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -x 1e3", "--u-threshold", "'1e3'");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -x", "option '-x' needs a value");
+    CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -x 10 -y 11", "--l-threshold: 11 is above the "
+              "--u-threshold 10 of real server 203.0.113.11:80 of TCP 198.51.100.10:80");
+    /* Decided on each server's pair, wherever its two values came from. */
+    CHECK_ERR(BASE "-y 20 -t 198.51.100.10:80 -x 10 -r 203.0.113.11:80", "--l-threshold: 20", "--u-threshold 10",
+              "203.0.113.11:80");
+    CHECK_ERR(BASE "-u 198.51.100.10:53 -r 203.0.113.11:53 -r 203.0.113.12:53 -y 4 -x 3", "--l-threshold: 4",
+              "203.0.113.12:53 of UDP 198.51.100.10:53");
+
+    /* -S: after each -r, only what is set, so the line gives the same servers back. */
+    static char save[4096];
+    CHECK_OK(BASE "-x 100 -t 198.51.100.10:80 -r 203.0.113.11:80 -y 50 -r 203.0.113.12:80 -x 0 "
+                  "-r 203.0.113.13:80:2 -y 80");
+    CHECK(ctlproto_render_save(&cfg, save, sizeof save) > 0);
+    CHECK(strstr(save, " -r 203.0.113.11:80:1 -x 100 -y 50 -r 203.0.113.12:80:1 -r 203.0.113.13:80:2 -x 100 -y 80\n"));
+}
+
 int main(void)
 {
     test_minimal_and_defaults();
@@ -1180,5 +1228,6 @@ int main(void)
     test_ha();
     test_parse_line();
     test_save_round_trip();
+    test_thresholds();
     CHECK_DONE();
 }

@@ -233,6 +233,46 @@ static void test_stats_rate(void)
     CHECK(strstr(buf, "TCP  198.51.100.10:80 wlc persistent 60\n"));
 }
 
+/* ipvsadm -L -n --thresholds: the service's name in 33 columns, then Uthreshold Lthreshold
+ * ActiveConn InActConn in 10 each, and rawlb's Overloaded. */
+static const char expected_thresholds[] =
+    "rawlb " RAWLB_VERSION " (size=1048576)\n"
+    "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn Overloaded\n"
+    "  -> RemoteAddress:Port\n"
+    "TCP  198.51.100.10:80            \n"
+    "  -> 203.0.113.11:80              3          2          2          1          yes       \n"
+    "  -> 203.0.113.12:8080            0          0          0          0          no        \n"
+    "UDP  198.51.100.10:53            \n";
+
+static void test_thresholds(void)
+{
+    char buf[4096];
+    build_stats();
+    struct real_server *rs = &table.svc[0].rs[0];
+    rs->u_threshold = 3;
+    rs->l_threshold = 2;
+    rs->overloaded = true;
+    struct ctl_list_opts opts = {.thresholds = true};
+    size_t n = ctlproto_render_list(&table, 1048576, &opts, buf, sizeof buf);
+    expect_text("--thresholds", buf, expected_thresholds);
+    CHECK_EQ_U(n, strlen(expected_thresholds));
+
+    /* --thresholds --health: the header's health columns over the rows'. */
+    opts.health = fake_health;
+    ctlproto_render_list(&table, 1048576, &opts, buf, sizeof buf);
+    const char *hdr = strstr(buf, "  -> RemoteAddress:Port"), *row = strstr(buf, "  -> 203.0.113.11:80");
+    CHECK(hdr && row && strncmp(hdr + 87, "  State        Since   Last\n", 28) == 0 &&
+          strncmp(row + 88, " up           5s      ok\n", 25) == 0);
+
+    /* JSON has them always. */
+    static char json[16384];
+    opts = (struct ctl_list_opts){.json = true};
+    ctlproto_render_list(&table, 4096, &opts, json, sizeof json);
+    CHECK(strstr(json, "\"active\":2,\"inactive\":1,\"persistent\":0,\"u_threshold\":3,\"l_threshold\":2,"
+                       "\"overloaded\":true,"));
+    CHECK(strstr(json, "\"u_threshold\":0,\"l_threshold\":0,\"overloaded\":false,"));
+}
+
 /* Braces and brackets balance outside strings, strings end, nothing follows the object. */
 static bool json_balanced(const char *s)
 {
@@ -704,6 +744,8 @@ static void test_requests(void)
     CHECK(r.list.stats && r.list.json && r.health && !r.list.rate);
     request_ok("  list --rate  ", &r);
     CHECK(r.list.rate);
+    request_ok("list --thresholds --health", &r);
+    CHECK(r.list.thresholds && r.health && !r.list.stats && !r.list.rate);
     request_ok("conns", &r);
     CHECK(r.verb == CTL_CONNS && !r.json && !r.filter.by_service && !r.filter.by_client);
     request_ok("conns --json --service TCP:198.51.100.10:80 --client=198.51.100.100", &r);
@@ -717,6 +759,8 @@ static void test_requests(void)
     CHECK(r.verb == CTL_SAVE);
     request_ok("edit -e -t 198.51.100.10:80 -r 203.0.113.11:80 -w 0", &r);
     CHECK(r.verb == CTL_EDIT && r.edit.op == EDIT_EDIT_SERVER && r.edit.has_weight && r.edit.weight == 0);
+    request_ok("edit -e -t 198.51.100.10:80 -r 203.0.113.11:80 -x 9 -y 3", &r);
+    CHECK(r.edit.has_u_threshold && r.edit.u_threshold == 9 && r.edit.has_l_threshold && r.edit.l_threshold == 3);
 
     request_bad("", "empty request");
     request_ok("status", &r);
@@ -732,7 +776,8 @@ static void test_requests(void)
     request_bad("ha takeover now", "ha: say");
     request_bad("bogus", "unknown request 'bogus'");
     request_bad("list --bogus", "list: unknown option '--bogus'");
-    request_bad("list --stats --rate", "--stats and --rate do not go together");
+    request_bad("list --stats --rate", "--stats, --rate and --thresholds do not go together");
+    request_bad("list --thresholds --stats", "--stats, --rate and --thresholds do not go together");
     request_bad("conns --service", "needs a value");
     request_bad("conns --service sctp:198.51.100.10:80", "'sctp:198.51.100.10:80' is not tcp:VIP:PORT");
     request_bad("conns --service tcp:198.51.100.10:0", "--service: port '0'");
@@ -765,6 +810,7 @@ int main(void)
     test_empty();
     test_truncated();
     test_stats_rate();
+    test_thresholds();
     test_json();
     test_conns();
     test_save();

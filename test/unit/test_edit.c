@@ -143,7 +143,7 @@ static void test_parse_errors(void)
     parse_bad("-a -t 198.51.100.10:80 -r nohost", "--real-server", "nohost");
     parse_bad("-a -t 198.51.100.10:80 -r 203.0.113.11:80 -g", "--gatewaying", "NAT only");
     parse_bad("-a -t 198.51.100.10:80 -r 203.0.113.11:80 -i", "--ipip", "NAT only");
-    parse_bad("-a -t 198.51.100.10:80 -r 203.0.113.11:80 -x 5", "unknown option '-x'", NULL);
+    parse_bad("-a -t 198.51.100.10:80 -r 203.0.113.11:80 -q 5", "unknown option '-q'", NULL);
     parse_bad("-a -t 198.51.100.10:80 -r 203.0.113.11:80 --bogus", "unknown option '--bogus'", NULL);
     parse_bad("-a -t 198.51.100.10:80 -r 203.0.113.11:80 --masquerading=1", "does not take a value", NULL);
     parse_bad("-Ax -t 198.51.100.10:80", "unknown option '-A'", "-Ax");
@@ -290,10 +290,62 @@ static void test_apply(void)
           strstr(err, "one real server too many") && strstr(err, "203.0.115.1:80"));
 }
 
+/* -x/-y: a real server's, with -a and -e only; -a gives 0 for what is not given, -e changes only
+ * what it is given; the lower limit never above a set upper one, checked locally when both are
+ * given and on the server's resulting pair otherwise. */
+static void test_thresholds(void)
+{
+    static struct rawlb_config cfg;
+    struct edit_cmd c;
+
+    parse_ok("-a -t 198.51.100.10:80 -r 203.0.113.13:80 -w 2 -x 100 -y 50", &c);
+    CHECK(c.has_u_threshold && c.u_threshold == 100 && c.has_l_threshold && c.l_threshold == 50 && c.weight == 2);
+    parse_ok("--edit-server -t 198.51.100.10:80 -r 203.0.113.11:80 --u-threshold=67108864", &c);
+    CHECK(c.has_u_threshold && c.u_threshold == RAWLB_THRESHOLD_MAX && !c.has_l_threshold && !c.has_weight);
+    parse_ok("-e -t 198.51.100.10:80 -r 203.0.113.11:80 -y0", &c);
+    CHECK(c.has_l_threshold && c.l_threshold == 0 && !c.has_u_threshold);
+    parse_bad("-a -t 198.51.100.10:80 -r 203.0.113.11:80 -x 67108865", "--u-threshold", "'67108865'");
+    parse_bad("-a -t 198.51.100.10:80 -r 203.0.113.11:80 -y -1", "--l-threshold", "'-1'");
+    parse_bad("-a -t 198.51.100.10:80 -r 203.0.113.11:80 -x ten", "--u-threshold", "0..67108864");
+    parse_bad("-a -t 198.51.100.10:80 -r 203.0.113.11:80 -x 1 -x 2", "--u-threshold: given twice", NULL);
+    parse_bad("-a -t 198.51.100.10:80 -r 203.0.113.11:80 -x 10 -y 11", "--l-threshold: 11 is above the --u-threshold 10",
+              "203.0.113.11:80 of TCP 198.51.100.10:80");
+    parse_bad("-E -t 198.51.100.10:80 -x 10", "--u-threshold: only with -a or -e", "--edit-service");
+    parse_bad("-A -t 198.51.100.10:80 -y 10", "--l-threshold: only with -a or -e", "--add-service");
+    parse_bad("-d -t 198.51.100.10:80 -r 203.0.113.11:80 -x 10", "--u-threshold: only with -a or -e", NULL);
+
+    make_base();
+    cfg = base;
+    CHECK(cfg.services[0].rs[0].u_threshold == 0 && cfg.services[0].rs[0].l_threshold == 0);
+    apply_ok(&cfg, "-a -t 198.51.100.10:80 -r 203.0.113.13:80 -x 100 -y 50");
+    CHECK(cfg.services[0].rs[2].u_threshold == 100 && cfg.services[0].rs[2].l_threshold == 50);
+    apply_ok(&cfg, "-a -t 198.51.100.10:80 -r 203.0.113.14:80 -w 3");
+    CHECK(cfg.services[0].rs[3].u_threshold == 0 && cfg.services[0].rs[3].l_threshold == 0);
+    apply_ok(&cfg, "-e -t 198.51.100.10:80 -r 203.0.113.13:80 -x 80"); /* -y stays */
+    CHECK(cfg.services[0].rs[2].u_threshold == 80 && cfg.services[0].rs[2].l_threshold == 50);
+    apply_ok(&cfg, "-e -t 198.51.100.10:80 -r 203.0.113.13:80 -w 4"); /* the limits stay */
+    CHECK(cfg.services[0].rs[2].u_threshold == 80 && cfg.services[0].rs[2].l_threshold == 50 &&
+          cfg.services[0].rs[2].weight == 4);
+    apply_ok(&cfg, "-e -t 198.51.100.10:80 -r 203.0.113.13:80 -x 0"); /* no limit: -y alone does nothing */
+    CHECK(cfg.services[0].rs[2].u_threshold == 0 && cfg.services[0].rs[2].l_threshold == 50);
+    CHECK(cfg.services[0].rs[0].u_threshold == 0 && cfg.services[1].rs[0].u_threshold == 0);
+
+    /* The resulting pair, with what the server already has. */
+    cfg = base;
+    apply_ok(&cfg, "-e -t 198.51.100.10:80 -r 203.0.113.11:80 -x 10");
+    char err[RAWLB_ERRLEN * 2] = "";
+    CHECK(!apply(&cfg, "-e -t 198.51.100.10:80 -r 203.0.113.11:80 -y 11", err, sizeof err) &&
+          strstr(err, "--l-threshold: 11 is above the --u-threshold 10 of real server 203.0.113.11:80"));
+    apply_ok(&cfg, "-e -t 198.51.100.10:80 -r 203.0.113.11:80 -y 10"); /* equal: leaves at once below 10 */
+    CHECK(!apply(&cfg, "-e -t 198.51.100.10:80 -r 203.0.113.11:80 -x 9", err, sizeof err) &&
+          strstr(err, "--l-threshold: 10 is above the --u-threshold 9"));
+}
+
 int main(void)
 {
     test_parse_forms();
     test_parse_errors();
     test_apply();
+    test_thresholds();
     CHECK_DONE();
 }

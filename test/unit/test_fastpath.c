@@ -1324,6 +1324,51 @@ static void test_weights(void)
     env_down();
 }
 
+/* ---- connection limits (-x): refused as server_limit, established flows and persistent
+ * clients go on ---- */
+
+static void test_server_limit(void)
+{
+    env_up(1024, 1500, 1500);
+    struct service *svc = &svcs.svc[SVC_HTTP];
+    svc->rs[0].u_threshold = svc->rs[1].u_threshold = 1; /* the table of -x 1 after each -r */
+    svc->has_threshold = true;
+    struct flow fl[3];
+    for (unsigned i = 0; i < 3; i++)
+        fl[i] = (struct flow){ .caddr = CLIENT, .cport = (uint16_t)(43000 + i), .vaddr = VIP, .vport = 80 };
+    CHECK(tcp_establish(&fl[0]) && tcp_establish(&fl[1]));
+    CHECK(fl[0].raddr != fl[1].raddr); /* the first at its limit, the second went to the other */
+    CHECK_EQ_U(tcp_from_client(&fl[2], TH_SYN_, 0), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_SERVER_LIMIT], 1);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_SERVER], 0);
+    CHECK(svc->rs[0].overloaded && svc->rs[1].overloaded);
+    CHECK_EQ_U(tcp_from_client(&fl[0], TH_ACK_, 5), FP_VERDICT_TX_INT);
+    check_to_server(&fl[0], 64, TCP_FRAME_LEN(5));
+    /* Every server out for another reason (weight 0): "no server", whatever their counts. */
+    service_set_weight(svc, 0, 0);
+    service_set_weight(svc, 1, 0);
+    CHECK_EQ_U(tcp_from_client(&fl[2], TH_SYN_, 0), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_SERVER], 1);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_SERVER_LIMIT], 1);
+
+    /* Persistence: a client whose template names an overloaded server still goes there, as in
+     * IPVS; a client without one is refused once both are at their limit. */
+    svc = &svcs.svc[SVC_PERSIST];
+    svc->rs[0].u_threshold = svc->rs[1].u_threshold = 1;
+    svc->has_threshold = true;
+    struct flow a1 = { .caddr = IP4(198, 51, 101, 1), .cport = 40000, .vaddr = VIP2, .vport = 443 };
+    struct flow a2 = { .caddr = IP4(198, 51, 101, 2), .cport = 40001, .vaddr = VIP2, .vport = 443 }; /* a1's /24 */
+    struct flow b = { .caddr = IP4(198, 51, 102, 1), .cport = 40002, .vaddr = VIP2, .vport = 443 };
+    struct flow c = { .caddr = IP4(198, 51, 103, 1), .cport = 40003, .vaddr = VIP2, .vport = 443 };
+    CHECK(tcp_establish(&a1) && tcp_establish(&b));
+    CHECK(a1.raddr != b.raddr);
+    CHECK_EQ_U(tcp_from_client(&c, TH_SYN_, 0), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_SERVER_LIMIT], 2);
+    CHECK_EQ_U(tcp_from_client(&a2, TH_SYN_, 0), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(a2.raddr, a1.raddr);
+    env_down();
+}
+
 /* ---- persistence and one-packet scheduling ---- */
 
 static void test_persistence(void)
@@ -1917,6 +1962,7 @@ int main(void)
     test_table_full();
     test_of_stream();
     test_weights();
+    test_server_limit();
     test_persistence();
     test_expiry();
     test_echo_options();

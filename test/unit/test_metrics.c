@@ -69,6 +69,7 @@ static struct metrics_view build(void)
     rs->stats = (struct rs_stats){ .conns = 12, .in_pkts = 100, .out_pkts = 90, .in_bytes = 6000, .out_bytes = 123456 };
     rs->active = 2;
     rs->inactive = 5;
+    rs->u_threshold = 7; /* -x 7: at its limit */
     rs = add_rs(svc, "203.0.113.12", 8080, 1);
     rs->stats = (struct rs_stats){ .conns = 8, .in_pkts = 1, .out_pkts = 2, .in_bytes = 3, .out_bytes = 4 };
     rs->active = 1;
@@ -153,6 +154,10 @@ static void test_samples(void)
     CHECK_LINE(t, L("rawlb_rs_up%s 0", rs2));
     CHECK_LINE(t, L("rawlb_rs_up%s 1", sorry));
     CHECK_LINE(t, L("rawlb_rs_up%s 1", rs3));
+    /* overloaded: rs1 holds its -x of 7 (active + inactive); the others have no limit */
+    CHECK_LINE(t, "# TYPE rawlb_rs_overloaded gauge");
+    CHECK_LINE(t, L("rawlb_rs_overloaded%s 1", rs1));
+    CHECK_LINE(t, L("rawlb_rs_overloaded%s 0", rs2));
     /* per service: sums over the real servers, the sorry server included */
     CHECK_LINE(t, "rawlb_service_connections_total{proto=\"tcp\",vip=\"198.51.100.10:80\"} 21");
     CHECK_LINE(t, "rawlb_service_in_bytes_total{proto=\"tcp\",vip=\"198.51.100.10:80\"} 6003");

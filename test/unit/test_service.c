@@ -247,6 +247,124 @@ static void test_errors(void)
     service_table_free(&tab);
 }
 
+/* ---- connection limits (-x -y) through the real service_schedule ---- */
+
+static const char *const sched_names_all[] = {"rr", "wrr", "lc", "wlc", "sh"};
+
+/* One TCP service of two weight-1 servers, the first limited to u/l, under scheduler name. */
+static struct service *limited_service(const char *name, uint32_t u, uint32_t l)
+{
+    char err[RAWLB_ERRLEN] = "";
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.n_services = 1;
+    struct service_config *sc = &cfg.services[0];
+    sc->proto = IPPROTO_TCP;
+    sc->vip.addr = VIP;
+    sc->vip.port = htons(80);
+    snprintf(sc->scheduler, sizeof(sc->scheduler), "%s", name);
+    add_rs(sc, 0xc0a80a01u, 80, 1);
+    add_rs(sc, 0xc0a80a02u, 80, 1);
+    sc->rs[0].u_threshold = u;
+    sc->rs[0].l_threshold = l;
+    CHECK(service_table_init(&tab, &cfg, err, sizeof(err)));
+    return &tab.svc[0];
+}
+
+/* n new flows from distinct clients as the connection table counts them (the picked server
+ * gains an entry); how many went to server 0. */
+static unsigned flows(struct service *svc, unsigned n)
+{
+    static unsigned client;
+    unsigned to0 = 0;
+    for (unsigned i = 0; i < n; i++) {
+        int r = service_schedule(svc, htonl(0xc6336400u + client++));
+        CHECK(r == 0 || r == 1);
+        if (r < 0)
+            continue;
+        __atomic_add_fetch(&svc->rs[r].inactive, 1, __ATOMIC_RELAXED);
+        to0 += r == 0;
+    }
+    return to0;
+}
+
+/* With -y: overloaded at u (counted active + inactive), no new flows until below l. */
+static void test_threshold_hysteresis(const char *name)
+{
+    struct service *svc = limited_service(name, 4, 2);
+    CHECK(svc->has_threshold && !svc->rs[0].overloaded);
+    unsigned got = flows(svc, 200);
+    if (got != 4)
+        fprintf(stderr, "%s: server 0 with -x 4 got %u of 200 new flows\n", name, got), check_failures++;
+    CHECK(svc->rs[0].overloaded && !svc->rs[1].overloaded);
+    CHECK_EQ_U(svc->rs[0].inactive, 4);
+
+    svc->rs[0].inactive = 1;
+    svc->rs[0].active = 2; /* 3: below u, not below l: still overloaded */
+    CHECK_EQ_U(flows(svc, 100), 0);
+    CHECK(svc->rs[0].overloaded);
+    svc->rs[0].active = 0;
+    svc->rs[0].inactive = 2; /* 2: not below l */
+    CHECK_EQ_U(flows(svc, 100), 0);
+    svc->rs[0].inactive = 1; /* below l: back in, up to u again */
+    got = flows(svc, 200);
+    if (got != 3)
+        fprintf(stderr, "%s: server 0 back below -y 2 got %u new flows, want 3 (to -x 4)\n", name, got),
+            check_failures++;
+    CHECK(svc->rs[0].overloaded);
+
+    /* -e -x 0: a new table without limits never holds a server out, however many it has. */
+    service_table_free(&tab);
+    svc = limited_service(name, 0, 2);
+    svc->rs[0].inactive = 1000;
+    svc->rs[1].inactive = 1000;
+    CHECK(!svc->has_threshold);
+    CHECK(flows(svc, 200) > 0 && !svc->rs[0].overloaded);
+    service_table_free(&tab);
+}
+
+/* Without -y: back in below 3/4 of u (IPVS: total * 4 < u * 3). */
+static void test_threshold_three_quarters(const char *name)
+{
+    struct service *svc = limited_service(name, 8, 0);
+    CHECK_EQ_U(flows(svc, 300), 8);
+    CHECK(svc->rs[0].overloaded);
+    svc->rs[0].inactive = 6; /* 24 < 24 is false: stays out */
+    CHECK_EQ_U(flows(svc, 100), 0);
+    svc->rs[0].inactive = 5; /* 20 < 24: back in */
+    CHECK_EQ_U(flows(svc, 300), 3);
+    service_table_free(&tab);
+}
+
+/* Every server in the schedule at its limit: SERVICE_SCHED_LIMIT, not "no server"; a server out
+ * of the schedule for another reason (weight 0, health) makes no difference to that; with none in
+ * the schedule it is "no server" (-1), overloaded or not. Templates do not count. */
+static void test_threshold_refusal(const char *name)
+{
+    struct service *svc = limited_service(name, 2, 0);
+    svc->rs[1].u_threshold = 3; /* as a table from -x 3 on the second server */
+    svc->rs[0].persistent = 50;
+    CHECK_EQ_U(flows(svc, 5), 2);
+    CHECK(service_schedule(svc, htonl(0xc6336401u)) == SERVICE_SCHED_LIMIT); /* decided at the pick */
+    CHECK(svc->rs[0].overloaded && svc->rs[1].overloaded);
+    service_set_weight(svc, 1, 0);
+    CHECK(service_schedule(svc, htonl(0xc6336401u)) == SERVICE_SCHED_LIMIT);
+    service_set_available(svc, 0, false);
+    CHECK(service_schedule(svc, htonl(0xc6336401u)) == -1);
+    service_set_available(svc, 0, true);
+    svc->rs[0].active = svc->rs[0].inactive = 0; /* server 0 drained: taken again */
+    CHECK(service_schedule(svc, htonl(0xc6336401u)) == 0);
+    service_table_free(&tab);
+}
+
+static void test_thresholds(void)
+{
+    for (unsigned i = 0; i < sizeof sched_names_all / sizeof sched_names_all[0]; i++) {
+        test_threshold_hysteresis(sched_names_all[i]);
+        test_threshold_three_quarters(sched_names_all[i]);
+        test_threshold_refusal(sched_names_all[i]);
+    }
+}
+
 int main(void)
 {
     test_init();
@@ -254,5 +372,6 @@ int main(void)
     test_weights();
     test_resolve();
     test_errors();
+    test_thresholds();
     CHECK_DONE();
 }
