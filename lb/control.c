@@ -15,6 +15,7 @@
 #define CONTROL_WRITE_TIMEOUT 5.0  /* and then to take the answer (or each part of a streamed one) */
 #define CONTROL_CLOSE_TIMEOUT 2.0  /* and then to close its end */
 #define CONTROL_BACKLOG 16
+#define CONTROL_UMASK 0177 /* the socket is made mode 0600: root (and rawlb-ctl as root) only */
 #define CONTROL_DRAIN_CHUNK 4096 /* bytes discarded per read while draining */
 
 /* Reads and discards what the client sent; true once it has closed its end (or failed). */
@@ -272,7 +273,7 @@ bool control_open(struct control *c, struct ev_loop *loop, const char *path, con
     }
     c->answer = malloc(CONTROL_ANSWER_MAX);
     c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    mode_t old_mask = umask(0077);
+    mode_t old_mask = umask(CONTROL_UMASK);
     bool ok = c->answer && c->fd >= 0 && bind(c->fd, (struct sockaddr *)&sun, sizeof sun) == 0 &&
               listen(c->fd, CONTROL_BACKLOG) == 0;
     umask(old_mask);
@@ -302,7 +303,7 @@ void control_close(struct control *c)
             client_close(&c->clients[i]);
     ev_io_stop(c->loop, &c->accept_io);
     close(fd);
-    unlink(c->path);
+    unlink(c->path); /* after a drop to --user this fails (root's directory): the helper removes it then */
     free(c->answer);
     c->answer = NULL;
 }

@@ -90,6 +90,11 @@ size_t ctlproto_render_error(const char *msg, char *buf, size_t len);
  * listed while it is in use. JSON that does not fit becomes an error line. */
 size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, const struct ctl_list_opts *opts,
                             char *buf, size_t len);
+struct textout;
+/* list --json's object itself (no newline after it), written into o: the web page's
+ * /status.json (statusjson.h) embeds it as it is. */
+void ctlproto_render_list_json(struct textout *o, const struct service_table *t, uint32_t max_conns,
+                               const struct ctl_list_opts *opts);
 /* The connection tables (one per worker) as ipvsadm -L -n -c shows them (expire mm:ss left at
  * second now; persistence templates with state NONE), rendered in parts so that no call walks a
  * whole table: the daemon renders one part per turn of its loop as the client reads (control.h).

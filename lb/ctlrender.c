@@ -204,8 +204,8 @@ static void render_rs_json(struct textout *o, const struct service *svc, unsigne
     textout_printf(o, "}");
 }
 
-static void render_list_json(struct textout *o, const struct service_table *t, uint32_t max_conns,
-                             const struct ctl_list_opts *opts)
+void ctlproto_render_list_json(struct textout *o, const struct service_table *t, uint32_t max_conns,
+                               const struct ctl_list_opts *opts)
 {
     textout_printf(o, "{\"version\":\"%s\",\"size\":%u,\"services\":[", RAWLB_VERSION, max_conns);
     for (unsigned s = 0; s < t->n && s < RAWLB_MAX_SERVICES; s++) {
@@ -229,7 +229,7 @@ static void render_list_json(struct textout *o, const struct service_table *t, u
         }
         textout_printf(o, "]}");
     }
-    textout_printf(o, "]}\n");
+    textout_printf(o, "]}");
 }
 
 size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, const struct ctl_list_opts *opts,
@@ -245,7 +245,8 @@ size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, c
     struct textout o;
     textout_init(&o, buf, len);
     if (opts->json) {
-        render_list_json(&o, t, max_conns, opts);
+        ctlproto_render_list_json(&o, t, max_conns, opts);
+        textout_printf(&o, "\n");
         if (o.truncated) {
             char msg[96];
             snprintf(msg, sizeof msg, "list --json: the answer is larger than %zu bytes", len);

@@ -20,6 +20,8 @@
 #include "clock.h"
 #include "ha.h" /* metrics_ha_fill only: rendering reads the plain metrics_ha_view */
 #include "log.h"
+#include "statusjson.h"
+#include "statuspage.h"
 #include "textout.h"
 
 /* ---- rendering ---- */
@@ -238,7 +240,7 @@ static void render_fastpath(struct textout *o, const struct metrics_view *v)
 
 /* ---- HA ---- */
 
-static const char *ha_role_label(enum ha_role role)
+const char *metrics_ha_role_name(enum ha_role role)
 {
     return role == HA_ROLE_PRIMARY ? "primary" : role == HA_ROLE_BACKUP ? "backup" : "?"; /* as in status */
 }
@@ -319,7 +321,7 @@ static void render_ha_sync(struct textout *o, const struct metrics_ha_view *h)
 static void render_ha(struct textout *o, const struct metrics_ha_view *h)
 {
     char role[16];
-    metrics_escape_label(ha_role_label(h->role), role, sizeof role);
+    metrics_escape_label(metrics_ha_role_name(h->role), role, sizeof role);
     family(o, "rawlb_ha_info", "gauge",
            "1: this director runs HA (--ha-role), with its role and node id (absent without --ha-role).");
     textout_printf(o, "rawlb_ha_info{role=\"%s\",node=\"%016llx\"} 1\n", role, (unsigned long long)h->node);
@@ -474,12 +476,16 @@ struct metrics_snapshot *metrics_snapshot_render(const struct metrics_view *v, s
         if (!s)
             return NULL;
         size_t need = metrics_render(v, s->text, cap);
-        if (need < cap) {
+        size_t room = need < cap ? cap - need - 1 : 0; /* after /metrics' NUL */
+        size_t status_need = statusjson_render(v, room ? s->text + need + 1 : NULL, room);
+        if (status_need < room) {
             atomic_init(&s->refs, 1u);
             s->len = need;
+            s->status_len = status_need;
             return s;
         }
         free(s);
+        need += 1 + status_need;
         /* Room to grow (servers added with rawlb-ctl) before rendering twice again. */
         cap = *cap_hint = need + need / 4 + 4096;
     }
@@ -523,7 +529,7 @@ struct metrics_conn {
     bool cut;             /* past its deadline and out of the list */
 };
 
-static const char not_found[] = "not found: rawlb serves " METRICS_PATH " only\n";
+static const char not_found[] = "not found: rawlb serves " METRICS_PATH ", " STATUSJSON_PATH " and its status page at /\n";
 static const char not_allowed[] = "method not allowed: GET or HEAD\n";
 static const char not_yet[] = "no snapshot yet: try again in a second\n";
 
@@ -536,6 +542,19 @@ static enum MHD_Result reply_static(struct MHD_Connection *conn, unsigned status
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* A file of the status page: compiled in, so it is sent from where it is. */
+static enum MHD_Result reply_page_file(struct MHD_Connection *conn, const struct statuspage_file *f)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(*f->len, (void *)f->body, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, f->content_type);
+    statuspage_add_headers(r);
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
 }
@@ -557,7 +576,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     struct metrics *m = cls;
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, not_allowed);
-    if (strcmp(url, METRICS_PATH) != 0)
+    const struct statuspage_file *f = statuspage_find(url);
+    if (f)
+        return reply_page_file(conn, f);
+    bool status = strcmp(url, STATUSJSON_PATH) == 0;
+    if (!status && strcmp(url, METRICS_PATH) != 0)
         return reply_static(conn, MHD_HTTP_NOT_FOUND, not_found);
     mtx_lock(&m->lock);
     struct metrics_snapshot *s = m->cur ? metrics_snapshot_ref(m->cur) : NULL;
@@ -565,12 +588,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (!s)
         return reply_static(conn, MHD_HTTP_SERVICE_UNAVAILABLE, not_yet);
     /* The body is the shared snapshot itself, no copy: it lives until its last response is done. */
-    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(s->len, s->text, response_done, s);
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback_cls(
+        status ? s->status_len : s->len, (void *)(status ? metrics_snapshot_status(s) : s->text), response_done, s);
     if (!r) {
         metrics_snapshot_unref(s);
         return MHD_NO;
     }
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_CONTENT_TYPE);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, status ? STATUSJSON_CONTENT_TYPE : METRICS_CONTENT_TYPE);
+    if (status)
+        statuspage_add_headers(r);
     enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
@@ -674,7 +700,7 @@ static bool is_loopback(uint32_t addr)
     return (ntohl(addr) >> 24) == 127u;
 }
 
-bool metrics_start(struct metrics *m, const struct endpoint *ep, char *err, size_t errlen)
+bool metrics_open(struct metrics *m, const struct endpoint *ep, char *err, size_t errlen)
 {
     char where[ENDPOINT_STRLEN];
     endpoint_str(ep->addr, ep->port, where);
@@ -713,20 +739,6 @@ bool metrics_start(struct metrics *m, const struct endpoint *ep, char *err, size
         mtx_destroy(&m->lock);
         return false;
     }
-    /* The metrics thread takes no signal: SIGTERM and SIGINT are the event loop's. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = thrd_create(&m->thread, metrics_thread, m);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != thrd_success) {
-        snprintf(err, errlen, "--metrics %s: cannot start its thread", where);
-        MHD_stop_daemon(m->mhd); /* closes the listening socket */
-        m->mhd = NULL;
-        close(m->wake_fd);
-        mtx_destroy(&m->lock);
-        return false;
-    }
     /* Allowed (a Prometheus elsewhere must reach it), but it shows every service and real server
      * address to whoever can connect: say so, once. */
     if (!is_loopback(ep->addr))
@@ -734,6 +746,19 @@ bool metrics_start(struct metrics *m, const struct endpoint *ep, char *err, size
                  "server address (limit it with a firewall, or use 127.0.0.1)",
                  where, ep->addr == htonl(INADDR_ANY) ? " (on every address)" : "");
     return true;
+}
+
+bool metrics_start(struct metrics *m, char *err, size_t errlen)
+{
+    /* The metrics thread takes no signal: SIGTERM and SIGINT are the event loop's. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    m->running = thrd_create(&m->thread, metrics_thread, m) == thrd_success;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!m->running)
+        snprintf(err, errlen, "--metrics: cannot start its thread");
+    return m->running;
 }
 
 void metrics_publish(struct metrics *m, const struct metrics_view *v)
@@ -757,9 +782,11 @@ void metrics_stop(struct metrics *m)
     if (!m->mhd)
         return;
     uint64_t one = 1;
-    if (write(m->wake_fd, &one, sizeof one) != sizeof one)
+    if (m->running && write(m->wake_fd, &one, sizeof one) != sizeof one)
         log_warn("--metrics: cannot wake its thread: %s", strerror(errno));
-    thrd_join(m->thread, NULL);
+    if (m->running)
+        thrd_join(m->thread, NULL);
+    m->running = false;
     MHD_stop_daemon(m->mhd); /* closes every connection (dropping their snapshots) and the listening socket */
     m->mhd = NULL;
     close(m->wake_fd);

@@ -1,11 +1,12 @@
 /* metrics: --metrics ADDR:PORT, the daemon's counters in Prometheus text format (version 0.0.4)
- * at GET /metrics, served by libmicrohttpd from its own thread.
+ * at GET /metrics, served by libmicrohttpd from its own thread; the same server also serves the
+ * web status page (statuspage.h: its files) and its data, /status.json (statusjson.h).
  * That thread never reads the fast path's live structures: once a second the event loop renders
- * a text snapshot (metrics_render, a pure function) into a new immutable, refcounted
- * metrics_snapshot and swaps it in under a mutex (metrics_publish). A scrape takes a reference
- * and sends the snapshot's text itself, no copy: however many scrape at once, each second's
- * snapshot exists once, freed when the last response sending it is done. So a scrape shows the
- * state of the last tick, at most about a second old.
+ * the texts of a snapshot (metrics_render and statusjson_render, pure functions) into a new
+ * immutable, refcounted metrics_snapshot and swaps it in under a mutex (metrics_publish). A scrape
+ * (of either text) takes a reference and sends the snapshot's text itself, no copy: however many
+ * scrape at once, each second's snapshot exists once, freed when the last response sending it is
+ * done. So a scrape shows the state of the last tick, at most about a second old.
  * Limits (metrics.c): connections in all and per client address, and an absolute lifetime per
  * connection whatever it does, which also bounds the snapshots alive at once. Listening beyond
  * loopback is allowed and logged.
@@ -36,7 +37,7 @@
 #include "hasync.h"
 #include "service.h"
 
-#define METRICS_PATH "/metrics"
+#define METRICS_PATH "/metrics" /* also served: /status.json and the web page (statuspage.h) */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 /* One --ha-if/--ha-peer link, as rawlb-ctl status shows it. */
@@ -111,6 +112,9 @@ struct metrics_ha_track {
     const char *last_reason;
 };
 
+/* "primary" or "backup", as rawlb-ctl status names the role (/status.json too). */
+const char *metrics_ha_role_name(enum ha_role role);
+
 struct ha;
 /* Event loop: copies ha's status into out (as ha_render_status reads it, now_ms on the
  * monotonic clock) and returns out. Transitions are counted through track (more than
@@ -118,12 +122,20 @@ struct ha;
 const struct metrics_ha_view *metrics_ha_fill(struct metrics_ha_view *out, struct metrics_ha_track *track,
                                               const struct ha *ha, uint64_t now_ms);
 
-/* One published text: never written after metrics_snapshot_render returns it. */
+/* One published snapshot: never written after metrics_snapshot_render returns it. It holds both
+ * texts the server renders, /metrics and /status.json (statusjson.h), from the same view. */
 struct metrics_snapshot {
     atomic_uint refs; /* the metrics struct's (while current) and one per response sending it */
-    size_t len;
-    char text[]; /* len bytes and a NUL */
+    size_t len;        /* /metrics: text[0..len), then a NUL */
+    size_t status_len; /* /status.json: status_len bytes from text + len + 1, then a NUL */
+    char text[];
 };
+
+/* The /status.json text of s. */
+static inline const char *metrics_snapshot_status(const struct metrics_snapshot *s)
+{
+    return s->text + s->len + 1;
+}
 
 /* Renders v into a new snapshot holding one reference (the caller's). *cap_hint is the size to
  * try first; when the text needs more it grows (with room to spare) and the render is redone.
@@ -140,6 +152,7 @@ struct metrics_conn;
 struct metrics {
     struct MHD_Daemon *mhd;
     thrd_t thread;                /* runs libmicrohttpd and closes connections past their deadline */
+    bool running;                 /* the thread was started */
     int wake_fd;                  /* eventfd: metrics_stop wakes the thread to end it */
     mtx_t lock;                   /* guards cur (the pointer: a snapshot's refs are atomic) */
     struct metrics_snapshot *cur; /* the published snapshot, or NULL before the first */
@@ -149,13 +162,16 @@ struct metrics {
     struct metrics_ha_track ha_track; /* the event loop's, for metrics_ha_fill */
 };
 
-/* Binds ADDR:PORT and starts the HTTP thread. False with a message naming --metrics and the
- * address (e.g. the port is in use). */
-bool metrics_start(struct metrics *m, const struct endpoint *ep, char *err, size_t errlen);
+/* Binds ADDR:PORT and makes the HTTP server, no thread yet (the daemon opens it before it
+ * drops its privileges, and starts threads after). False with a message naming --metrics and
+ * the address (e.g. the port is in use). */
+bool metrics_open(struct metrics *m, const struct endpoint *ep, char *err, size_t errlen);
+/* Starts the HTTP thread of an open m. False with a message. */
+bool metrics_start(struct metrics *m, char *err, size_t errlen);
 /* Event loop: render v and make it what the next scrape sees. */
 void metrics_publish(struct metrics *m, const struct metrics_view *v);
 /* Stops the thread, closes the connections and the socket, drops the snapshot. Safe on a
- * never-started struct that was zeroed (and on one whose start failed). */
+ * never-opened struct that was zeroed (and on one whose open or start failed). */
 void metrics_stop(struct metrics *m);
 
 #endif

@@ -182,6 +182,15 @@ metric() {
   out=$(timeout 10 ip netns exec "${P}rs1" curl -sS -m 5 "http://$MX/metrics") || fail "GET http://$MX/metrics failed"
   awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print "missing" }' <<<"$out"
 }
+# metric_at NAME{LABELS} WANT: its value once the snapshot shows WANT (what it shows after 3 s
+# otherwise): a count that grows in steps reaches the snapshot over several seconds
+metric_at() {
+  local v i
+  for ((i = 0; i < 30; i++)); do
+    v=$(metric "$1"); [ "$v" = "$2" ] && break; sleep 0.1
+  done
+  echo "$v"
+}
 # metric_after NAME{LABELS} BEFORE: its value once the once-a-second snapshot shows a change from
 # BEFORE (BEFORE after 3 s without one)
 metric_after() {
@@ -413,7 +422,7 @@ start_director() {
 }
 
 # ha_shared N: rawlb-ctl -S of director N without the flags that may differ between the two
-ha_shared() { dctl "$1" save | sed -E 's/ --(ctl|pidfile|metrics|ha-role|ha-peer|ha-if|ha-key|ha-notify|state-dir) [^ ]+//g'; }
+ha_shared() { dctl "$1" save | sed -E 's/ --(ctl|pidfile|user|ctl-group|metrics|ha-role|ha-peer|ha-if|ha-key|ha-notify|state-dir) [^ ]+//g'; }
 ha_same_config() { [ -n "$(ha_shared 1)" ] && [ "$(ha_shared 1)" = "$(ha_shared 2)" ]; }
 
 # ha_state N: master, backup, fault or leaving (empty when the director does not answer)

@@ -42,8 +42,9 @@ wait_http http://$VIP/
 hdr=$(timeout 10 ip netns exec "${P}rs1" curl -sS -m 5 -o /dev/null -w '%{http_code} %{content_type}' "http://$MX/metrics") ||
   fail "GET http://$MX/metrics from rs1 failed"
 [ "$hdr" = "200 text/plain; version=0.0.4; charset=utf-8" ] || fail "GET /metrics: got '$hdr'"
-code=$(timeout 10 ip netns exec "${P}rs1" curl -sS -m 5 -o /dev/null -w '%{http_code}' "http://$MX/") || fail "GET / failed"
-[ "$code" = 404 ] || fail "GET / answered $code, want 404"
+code=$(timeout 10 ip netns exec "${P}rs1" curl -sS -m 5 -o /dev/null -w '%{http_code}' "http://$MX/index.html") ||
+  fail "GET /index.html failed"
+[ "$code" = 404 ] || fail "GET /index.html answered $code, want 404 (the status page is at /: test_webui)"
 code=$(timeout 10 ip netns exec "${P}rs1" curl -sS -m 5 -o /dev/null -w '%{http_code}' "http://$MX/metricsx") || fail "GET /metricsx failed"
 [ "$code" = 404 ] || fail "GET /metricsx answered $code, want 404"
 code=$(timeout 10 ip netns exec "${P}rs1" curl -sS -m 5 -o /dev/null -w '%{http_code}' -X POST "http://$MX/metrics") || fail "POST failed"

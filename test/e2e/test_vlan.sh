@@ -25,7 +25,7 @@ tagged=$(pcap tagged | wc -l)
 say "$sent tagged SYNs sent, $tagged reached the director, $(pcap syn | wc -l) reached the real server"
 [ "$tagged" = $SYNS ] || fail "$tagged of $SYNS tagged SYNs reached the director: the test did not test"
 [ "$(pcap syn | wc -l)" = 0 ] || fail "the real server saw the tagged SYNs: $(pcap syn | head -3)"
-shown=$(metric_after 'rawlb_vlan_drops_total{interface="ext"}' 0)
+shown=$(metric_at 'rawlb_vlan_drops_total{interface="ext"}' $SYNS)
 [ "$shown" = $SYNS ] || fail "rawlb_vlan_drops_total{interface=\"ext\"} is $shown, want $SYNS"
 stop_rawlb
 counted=$(sed -nE "s/.*other VLANs' frames: ext ([0-9]+) .*/\1/p" "$LOG")
