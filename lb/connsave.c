@@ -51,8 +51,8 @@ static void write_chunk(struct writer *w)
 
 static bool saved_in_pass(const struct conn *c, unsigned pass)
 {
-    if (!(c->flags & CONN_F_LIVE) || (c->flags & (CONN_F_RESET | CONN_F_DETACHED)))
-        return false; /* taken away by rawlb, or of a server no longer configured */
+    if (!(c->flags & CONN_F_LIVE) || (c->flags & CONN_F_RESET))
+        return false; /* taken away by rawlb (the caller has finished its reap walks) */
     return (pass == 0) == ((c->flags & CONN_F_TEMPLATE) != 0);
 }
 

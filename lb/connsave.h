@@ -32,7 +32,9 @@ struct connsave_result {
  * path, for messages. */
 
 /* Writes the live entries of tables[0..n) (through a temporary file, synced and renamed over
- * the old one); *written is how many. False with a message. */
+ * the old one); *written is how many. Entries rawlb dropped (CONN_F_RESET) are left out: the
+ * caller finishes the reap walks first (fastpath_reap_some), so that dropped flows are never
+ * restored. False with a message. */
 bool connsave_write(int dir_fd, const char *dir, struct conn_table *const *tables, unsigned n, uint64_t wall_ms,
                     uint32_t *written, char *err, size_t errlen);
 

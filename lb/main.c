@@ -62,6 +62,7 @@ struct daemon {
     struct host_setup host;
     struct worker_set workers;
     struct fastpath *fps[FLOW_MAX_WORKERS]; /* each worker's, for what walks them all */
+    struct conn_table *tables[FLOW_MAX_WORKERS]; /* their connection tables */
     struct capture arp_rx_ext, arp_rx_int; /* ARP is the main thread's (worker.h) */
     struct arp_sender arp_ext, arp_int;
     struct linkmon links; /* ext and int: carrier, MTU and MAC followed live */
@@ -231,7 +232,30 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next, char *err, size_t errlen);
 
-static size_t control_request(void *arg, const char *request, char *out, size_t len)
+/* rawlb-ctl -c: the tables are listed in parts of CTL_CONNS_PART_SLOTS pool slots, one per turn
+ * of the loop as the client reads (control.h), within the answer's usual limit. */
+static size_t conns_part(void *state, char *out, size_t len, bool *done)
+{
+    return ctlproto_conns_part(state, CTL_CONNS_PART_SLOTS, out, len, done);
+}
+
+static size_t conns_listing(struct daemon *d, const struct ctl_request *req, char *out, size_t len,
+                            struct control_stream *more)
+{
+    struct ctl_conns_listing *l = malloc(sizeof *l);
+    bool done;
+    if (!l)
+        return ctlproto_render_error("conns: out of memory", out, len);
+    ctlproto_conns_begin(l, &d->services, d->tables, d->workers.n, daemon_now(d), &req->filter, req->json, len);
+    size_t n = conns_part(l, out, len < CONTROL_PART_MAX ? len : CONTROL_PART_MAX, &done);
+    if (done)
+        free(l);
+    else
+        *more = (struct control_stream){ .next = conns_part, .done = free, .state = l };
+    return n;
+}
+
+static size_t control_request(void *arg, const char *request, char *out, size_t len, struct control_stream *more)
 {
     struct daemon *d = arg;
     static struct ctl_request req;
@@ -248,13 +272,7 @@ static size_t control_request(void *arg, const char *request, char *out, size_t 
         }
         return ctlproto_render_list(&d->services, d->cfg.max_conns, &req.list, out, len);
     case CTL_CONNS:
-    {
-        const struct conn_table *tables[FLOW_MAX_WORKERS];
-        for (unsigned i = 0; i < d->workers.n; i++)
-            tables[i] = &d->fps[i]->conns;
-        return ctlproto_render_conns(&d->services, tables, d->workers.n, daemon_now(d), &req.filter, req.json, out,
-                                     len);
-    }
+        return conns_listing(d, &req, out, len, more);
     case CTL_ZERO:
         service_zero_stats(&d->services);
         log_info("rawlb-ctl: counters zeroed");
@@ -492,8 +510,10 @@ static bool open_io(struct daemon *d, const struct fastpath_config *fc, char *er
     if (!workers_open(&d->workers, d->cfg.workers, fc, &d->services, &d->neigh, &io, clock_monotonic_ms(), err,
                       errlen))
         return false;
-    for (unsigned i = 0; i < d->workers.n; i++)
+    for (unsigned i = 0; i < d->workers.n; i++) {
         d->fps[i] = &d->workers.w[i].fp;
+        d->tables[i] = &d->fps[i]->conns;
+    }
     if (!capture_open(&d->arp_rx_ext, d->host.ext.ifindex, FILTER_ARP, CAPTURE_VLAN_UNCOUNTED, err, errlen) ||
         !capture_open(&d->arp_rx_int, d->host.intf.ifindex, FILTER_ARP, CAPTURE_VLAN_UNCOUNTED, err, errlen) ||
         !arp_sender_open(&d->arp_ext, d->cfg.ext_if, d->host.ext.mac, d->host.ext.addr, err, errlen) ||
@@ -546,15 +566,20 @@ static void close_io(struct daemon *d)
     workers_close(&d->workers);
 }
 
-/* Health declared a real server dead, without --quiesce: its clients reconnect elsewhere. */
+/* Health declared a real server dead, without --quiesce: its clients reconnect elsewhere. Only
+ * the service table changes here; the workers reap the entries in their own slices (worker.h). */
 static void drop_flows_cb(void *arg, unsigned svc, unsigned rs)
 {
     struct daemon *d = arg;
     char ep[ENDPOINT_STRLEN];
     const struct endpoint *e = &d->services.svc[svc].rs[rs].ep;
-    uint32_t n = 0;
-    for (unsigned i = 0; i < d->workers.n; i++)
-        n += fastpath_drop_server(d->fps[i], svc, rs);
+    uint32_t n;
+    if (!service_drop_flows(&d->services, svc, rs, &n)) {
+        log_warn("rs %s: its connections are kept, as with --quiesce: no free slot to drop them (those of servers "
+                 "dropped or removed moments ago still hold every spare one)",
+                 endpoint_str(e->addr, e->port, ep));
+        return;
+    }
     if (n)
         log_info("rs %s: %u connection(s) dropped, %s", endpoint_str(e->addr, e->port, ep), n,
                  d->services.svc[svc].proto == IPPROTO_TCP ? "their clients get an RST from the VIP"
@@ -631,7 +656,7 @@ static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next
         return false;
     }
     struct reconfig_result r;
-    if (!reconfig_apply(&d->services, d->fps, d->workers.n, next, &r, err, errlen)) {
+    if (!reconfig_apply(&d->services, next, &r, err, errlen)) {
         free(saved);
         return false;
     }
@@ -691,14 +716,15 @@ static void table_path(const struct daemon *d, char *path, size_t len)
 static void save_table(struct daemon *d)
 {
     char path[sizeof d->cfg.ha.state_dir + sizeof CONNSAVE_FILE + 1], err[RAWLB_ERRLEN * 2];
-    struct conn_table *tables[FLOW_MAX_WORKERS];
     uint32_t n;
+    bool reaped;
     if (d->cfg.ha.enabled)
         return;
-    for (unsigned i = 0; i < d->workers.n; i++)
-        tables[i] = &d->fps[i]->conns;
+    for (unsigned i = 0; i < d->workers.n; i++) /* the workers have stopped: no slices needed */
+        fastpath_reap_some(d->fps[i], UINT32_MAX, &reaped);
     table_path(d, path, sizeof path);
-    if (!connsave_write(d->state_fd, d->cfg.ha.state_dir, tables, d->workers.n, clock_wall_ms(), &n, err, sizeof err))
+    if (!connsave_write(d->state_fd, d->cfg.ha.state_dir, d->tables, d->workers.n, clock_wall_ms(), &n, err,
+                        sizeof err))
         log_warn("connections not saved for the next start: %s", err);
     else
         log_info("%u connection(s) saved to %s for the next start", n, path);

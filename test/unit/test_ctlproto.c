@@ -379,7 +379,7 @@ static void test_conns(void)
     static const char l_udp[] = "UDP 00:05  UDP         198.51.100.7:5353  198.51.100.10:53   203.0.113.12:53   \n";
     static const char l_tw[] = "TCP 00:00  TIME_WAIT   10.1.2.3:1234      198.51.100.10:80   203.0.113.12:80   \n";
     char want[1024];
-    const struct conn_table *tables[] = { &ct };
+    struct conn_table *tables[] = { &ct };
 
     size_t n = ctlproto_render_conns(&table, tables, 1, 100, NULL, false, buf, sizeof buf);
     snprintf(want, sizeof want, "%s%s%s%s%s", header, l_tcp, l_tpl, l_udp, l_tw);
