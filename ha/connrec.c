@@ -55,8 +55,8 @@ bool connrec_entry(const struct service_table *services, connrec_table_fn table_
     e->state = r->state;
     /* A template is never one-packet (it would be in neither hash: never found, never deleted). */
     e->flags = (uint16_t)(is_template ? CONN_F_TEMPLATE : (r->flags & HA_REC_F_ONE_PACKET) ? CONN_F_ONE_PACKET : 0);
-    e->svc = (uint16_t)svc;
-    e->rs = (uint16_t)rs;
+    e->svc = sv->slot;
+    e->rs = sv->rs[rs].slot;
     e->template = CONN_NONE;
     e->template_timeout = sv->persist_timeout;
     memcpy(e->client_mac, r->client_mac, sizeof e->client_mac);
@@ -65,7 +65,7 @@ bool connrec_entry(const struct service_table *services, connrec_table_fn table_
      * keep it from ever expiring). */
     if ((r->flags & HA_REC_F_PERSIST) && !is_template && sv->persist_timeout) {
         struct conn *tpl = conn_lookup_template(*t, r->proto, r->caddr & sv->persist_mask, r->vaddr, e->vport);
-        if (tpl && tpl->svc == svc)
+        if (tpl && tpl->svc == sv->slot)
             e->template = conn_index(*t, tpl);
     }
     return true;

@@ -36,18 +36,20 @@ static uint64_t now_ms(void)
 
 static bool write_identity(struct ha *ha, char *err, size_t errlen)
 {
-    char path[HA_PATH_MAX + 32], tmp[HA_PATH_MAX + 40], text[IDENTITY_MAX];
-    snprintf(path, sizeof path, "%s/" IDENTITY_FILE, ha->hc->state_dir);
-    snprintf(tmp, sizeof tmp, "%s.new", path);
+    static const char tmp[] = IDENTITY_FILE ".new";
+    int dir = ha->env.state_dir_fd;
+    char text[IDENTITY_MAX];
     int n = snprintf(text, sizeof text, "node %016" PRIx64 "\nepoch %" PRIu64 "\npeer-epoch %" PRIu64 "\n", ha->node,
                      ha->epoch, ha->peer_epoch_saved);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    unlinkat(dir, tmp, 0); /* one left by a crash may belong to another user (an earlier run as root) */
+    int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     bool ok = fd >= 0 && write(fd, text, (size_t)n) == n && fsync(fd) == 0;
     if (fd >= 0)
         close(fd);
     /* rename: a crash leaves the old epoch or the new one, never half a file. */
-    if (!ok || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "--state-dir: cannot write '%s': %s", path, strerror(errno));
+    if (!ok || renameat(dir, tmp, dir, IDENTITY_FILE) != 0) {
+        snprintf(err, errlen, "--state-dir: cannot write '%s/" IDENTITY_FILE "': %s", ha->hc->state_dir,
+                 strerror(errno));
         return false;
     }
     return true;
@@ -57,25 +59,22 @@ static bool write_identity(struct ha *ha, char *err, size_t errlen)
  * heartbeat recorded in any earlier run is stale for the peer. */
 static bool load_identity(struct ha *ha, char *err, size_t errlen)
 {
-    const char *dir = ha->hc->state_dir;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "--state-dir: cannot create '%s': %s", dir, strerror(errno));
-        return false;
-    }
-    char path[HA_PATH_MAX + 32], text[IDENTITY_MAX] = "";
-    snprintf(path, sizeof path, "%s/" IDENTITY_FILE, dir);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char text[IDENTITY_MAX] = "";
+    int fd = openat(ha->env.state_dir_fd, IDENTITY_FILE, O_RDONLY | O_CLOEXEC);
     if (fd >= 0) {
         ssize_t n = read(fd, text, sizeof text - 1);
         text[n > 0 ? n : 0] = '\0';
         close(fd);
         if (sscanf(text, "node %" SCNx64 "\nepoch %" SCNu64 "\npeer-epoch %" SCNu64, &ha->node, &ha->epoch,
                    &ha->peer_epoch_saved) != 3) {
-            snprintf(err, errlen, "--state-dir: '%s' is not what rawlb wrote (remove it to start afresh)", path);
+            snprintf(err, errlen,
+                     "--state-dir: '%s/" IDENTITY_FILE "' is not what rawlb wrote (remove it to start afresh)",
+                     ha->hc->state_dir);
             return false;
         }
     } else if (errno != ENOENT) {
-        snprintf(err, errlen, "--state-dir: cannot read '%s': %s", path, strerror(errno));
+        snprintf(err, errlen, "--state-dir: cannot read '%s/" IDENTITY_FILE "': %s", ha->hc->state_dir,
+                 strerror(errno));
         return false;
     }
     while (!ha->node)
@@ -262,9 +261,8 @@ static void config_received(void *arg, const char *text, size_t len)
 
 /* ---- transitions ---- */
 
-static void notify_done(void *arg, const char *command, int status)
+void ha_notify_done(const char *command, int status)
 {
-    (void)arg;
     if (status != 0)
         log_warn("HA: --ha-notify '%s' ended with status %d", command, status);
 }
@@ -328,7 +326,7 @@ static void apply_state(struct ha *ha, unsigned from)
     }
     if (ha->hc->notify[0]) {
         const char *arg = ha_state_name(ha->fsm.state);
-        if (!privhelper_run(&ha->helper, ha->hc->notify, &arg, 1))
+        if (!privhelper_run(ha->env.helper, ha->hc->notify, &arg, 1))
             log_warn("HA: --ha-notify '%s %s' could not be started (helper gone)", ha->hc->notify, arg);
     }
     send_heartbeats(ha); /* the peer learns at once, not at the next interval */
@@ -518,7 +516,7 @@ bool ha_open(struct ha *ha, struct ev_loop *loop, const struct ha_env *env, char
     ha->loop = loop;
     for (unsigned i = 0; i < HA_MAX_LINKS; i++)
         ha->links[i].fd = -1;
-    ha->linkmon.fd = ha->helper.fd = -1;
+    ha->linkmon.fd = -1;
     if (sodium_init() < 0) {
         snprintf(err, errlen, "libsodium could not start");
         return false;
@@ -537,8 +535,6 @@ bool ha_open(struct ha *ha, struct ev_loop *loop, const struct ha_env *env, char
     const char *tracked[HA_MAX_TRACK + 2];
     unsigned n_tracked = haconfig_tracked(ha->hc, env->cfg->ext_if, env->cfg->int_if, tracked);
     if (!linkmon_open(&ha->linkmon, loop, tracked, n_tracked, link_changed, ha, err, errlen))
-        return false;
-    if (ha->hc->notify[0] && !privhelper_start(&ha->helper, loop, notify_done, ha, err, errlen))
         return false;
     if (env->n_fps > HASYNC_MAX_TABLES) {
         snprintf(err, errlen, "--workers %u: HA syncs at most %u connection tables", env->n_fps, HASYNC_MAX_TABLES);
@@ -601,7 +597,6 @@ void ha_close(struct ha *ha)
         ha->links[i].fd = -1;
     }
     linkmon_close(&ha->linkmon);
-    privhelper_stop(&ha->helper);
     hasync_free(&ha->sync);
 }
 

@@ -48,6 +48,8 @@ struct ha_env {
     /* The master's configuration (its services and timeouts, as a rawlb command line without
      * per-host flags) to run here; false with a message when it cannot be. */
     bool (*apply_config)(void *arg, const char *text, char *err, size_t errlen);
+    int state_dir_fd;            /* --state-dir, open (statedir.h): the node id and epochs */
+    struct privhelper *helper;   /* runs --ha-notify (started by the daemon before the drop) */
     void *arg;
 };
 
@@ -85,7 +87,6 @@ struct ha {
     uint64_t peer_epoch_saved; /* the highest peer epoch kept in --state-dir */
     struct ha_replay replay;
     struct linkmon linkmon;
-    struct privhelper helper;
     ev_timer heartbeat_timer, tick_timer, garp_timer;
     uint64_t master_since_ms;
     struct ha_heartbeat own, peer; /* sections: ours, and the peer's last */
@@ -99,8 +100,8 @@ struct ha {
     struct ha_stats stats;
 };
 
-/* Reads or makes the node id and a new epoch in --state-dir, opens the heartbeat sockets, the
- * link monitor and the privileged helper (--ha-notify). Starts as backup behind the role gate.
+/* Reads or makes the node id and a new epoch in --state-dir, opens the heartbeat sockets and
+ * the link monitor. Starts as backup behind the role gate.
  * False with a message. */
 bool ha_open(struct ha *ha, struct ev_loop *loop, const struct ha_env *env, char *err, size_t errlen);
 /* Timers on: heartbeats, the state machine, sync. After the rest of the daemon is up. */
@@ -108,6 +109,8 @@ void ha_start(struct ha *ha);
 /* SIGTERM: what is queued for the peer goes out, and the peer hears "leaving" at once. */
 void ha_leave(struct ha *ha);
 void ha_close(struct ha *ha);
+/* How a --ha-notify command ended (the privileged helper's report): logged unless it exited 0. */
+void ha_notify_done(const char *command, int status);
 
 bool ha_is_master(const struct ha *ha);
 /* The configuration changed (an edit): digests again. */

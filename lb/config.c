@@ -42,6 +42,8 @@ enum {
     OPT_SORRY_SERVER,
     OPT_AGENT_PORT,
     OPT_METRICS,
+    OPT_USER,
+    OPT_CTL_GROUP,
 };
 
 static const char short_opts[] = "+:e:i:n:t:u:s:p:M:or:x:y:hV";
@@ -77,6 +79,8 @@ static const struct option own_opts[] = {
     {"sorry-server", required_argument, NULL, OPT_SORRY_SERVER},
     {"agent-port", required_argument, NULL, OPT_AGENT_PORT},
     {"metrics", required_argument, NULL, OPT_METRICS},
+    {"user", required_argument, NULL, OPT_USER},
+    {"ctl-group", required_argument, NULL, OPT_CTL_GROUP},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -190,6 +194,17 @@ static bool set_path(struct parser *p, int opt, char *dst, size_t size, const ch
         return fail(p, "--%s: empty path", opt_name(opt));
     if (strlen(val) >= size)
         return fail(p, "--%s: path '%s' is too long (at most %zu bytes)", opt_name(opt), val, size - 1);
+    strcpy(dst, val);
+    return true;
+}
+
+/* --user, --ctl-group: a name, looked up by the daemon (nothing here looks at the host). */
+static bool set_account(struct parser *p, int opt, char *dst, const char *val)
+{
+    if (*val == '\0')
+        return fail(p, "--%s: empty name", opt_name(opt));
+    if (strlen(val) >= RAWLB_ACCOUNT_MAX)
+        return fail(p, "--%s: name '%s' is too long (at most %d bytes)", opt_name(opt), val, RAWLB_ACCOUNT_MAX - 1);
     strcpy(dst, val);
     return true;
 }
@@ -852,6 +867,10 @@ static bool parse_one(struct parser *p, int c, const char *arg)
         return set_sorry_server(p, optarg);
     case OPT_METRICS:
         return set_metrics(p, optarg);
+    case OPT_USER:
+        return set_account(p, c, p->cfg->user, optarg);
+    case OPT_CTL_GROUP:
+        return set_account(p, c, p->cfg->ctl_group, optarg);
     case '?':
     case ':':
         return fail_option(p, c, arg);
@@ -1012,6 +1031,13 @@ void config_usage(FILE *out)
             "      --pidfile PATH            write the process id to PATH\n"
             "      --metrics ADDR:PORT       serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             "                                (0.0.0.0:PORT: every address)\n"
+            "      --user NAME               run as NAME once every socket and file is open (started\n"
+            "                                as root: default nobody; no capabilities, no new\n"
+            "                                privileges, a seccomp filter; 'root' keeps root's\n"
+            "                                privileges, the filter still applies; started as\n"
+            "                                another user: that user, without capabilities)\n"
+            "      --ctl-group NAME          the control socket is root:NAME mode 0660 (default\n"
+            "                                0600: root only)\n"
             "  -h, --help                    print this help and exit\n"
             "  -V, --version                 print the version and exit\n"
             "\n"

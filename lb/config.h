@@ -17,6 +17,7 @@
 #define RAWLB_MAX_SERVICES 64
 #define RAWLB_MAX_RS_PER_SERVICE 64
 #define RAWLB_DEFAULT_CTL "/run/rawlb/rawlb.sock"
+#define RAWLB_ACCOUNT_MAX 64 /* --user, --ctl-group: a user or group name */
 #define RAWLB_DEFAULT_MAX_CONNS (1u << 20)
 #define RAWLB_MAX_MAX_CONNS (1u << 26)
 #define RAWLB_MAX_WORKERS 64
@@ -116,6 +117,8 @@ struct rawlb_config {
     unsigned workers;   /* --workers; 0 until config_parse resolves the default (one per core) */
     char ctl_path[108]; /* sizeof(sun_path) */
     char pidfile[256];
+    char user[RAWLB_ACCOUNT_MAX];      /* --user; "" = the default (privdrop.h) */
+    char ctl_group[RAWLB_ACCOUNT_MAX]; /* --ctl-group; "" = none: the control socket is root's only */
     bool metrics;               /* --metrics given */
     struct endpoint metrics_ep; /* --metrics ADDR:PORT; addr 0 = every address */
     struct ha_config ha;        /* --ha-* and --state-dir (haconfig.h) */

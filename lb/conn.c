@@ -585,9 +585,17 @@ uint32_t conn_expire_tick(struct conn_table *t, uint32_t now)
     return conn_expire_some(t, now, UINT32_MAX, &done);
 }
 
-void conn_for_each(struct conn_table *t, void (*fn)(void *arg, struct conn_table *t, struct conn *c), void *arg)
+bool conn_walk_some(struct conn_table *t, uint32_t *cursor, uint32_t budget, conn_visit_fn fn, void *arg)
 {
-    for (uint32_t i = 0; i < t->never_used; i++)
-        if (t->pool[i].flags & CONN_F_LIVE)
-            fn(arg, t, &t->pool[i]);
+    uint32_t end = t->never_used - *cursor > budget ? *cursor + budget : t->never_used;
+    for (; *cursor < end; (*cursor)++)
+        if (t->pool[*cursor].flags & CONN_F_LIVE)
+            fn(arg, t, &t->pool[*cursor]);
+    return *cursor >= t->never_used;
+}
+
+void conn_for_each(struct conn_table *t, conn_visit_fn fn, void *arg)
+{
+    uint32_t cursor = 0;
+    conn_walk_some(t, &cursor, UINT32_MAX, fn, arg);
 }

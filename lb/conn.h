@@ -31,7 +31,10 @@
  *   already has a state, a remaining lifetime, a template and a client MAC (a synced entry, as
  *   IPVS's sync sets both), so a flow survives a failover as it was.
  * - Anything that leaves the process names services and real servers by address and port,
- *   never by the indexes kept here. */
+ *   never by the slots kept here (slots.h: stable across edits, retired when a server goes).
+ * - No call of an event loop walks a whole table: expiry (conn_expire_some) and every other walk
+ *   (conn_walk_some: the reap of retired slots' entries, the conns listing) go in bounded slices
+ *   resumed over ticks; conn_for_each is for offline drivers and tests. */
 #ifndef RAWLB_CONN_H
 #define RAWLB_CONN_H
 
@@ -93,7 +96,6 @@ enum conn_flags {
     CONN_F_ONE_PACKET = 1 << 1,  /* -o: reverse hash only, each datagram scheduled on its own */
     CONN_F_RESET = 1 << 2,       /* dropped by rawlb (real server removed): answer with RST */
     CONN_F_LIVE = 1 << 3,        /* in use (set by conn_create, cleared by delete) */
-    CONN_F_DETACHED = 1 << 4,    /* its service or real server was removed: svc/rs mean nothing */
     CONN_F_SYNC_DIRTY = 1 << 5,  /* HA: changed since it was last sent to the peer (queued once) */
     CONN_F_REPLIED = 1 << 6,     /* UDP: the real server has answered */
     CONN_F_CONFIRMED = 1 << 7,   /* template: a flow it controls was established (CONN_C_TEMPLATE) */
@@ -105,7 +107,7 @@ struct conn {
     uint8_t proto;
     uint8_t state;
     uint16_t flags;
-    uint16_t svc, rs;             /* indexes into the service table */
+    uint16_t svc, rs;             /* service and server slots (slots.h), not the table's indexes */
     uint8_t wclass;               /* the class (enum conn_class) whose wheel it is filed in */
     uint32_t expires;             /* conn_table.now-based second at which it dies */
     uint32_t filed;               /* the second of the wheel slot it sits in (<= expires) */
@@ -319,9 +321,18 @@ FAST_INLINE void conn_udp_update(struct conn_table *t, struct conn *c, enum conn
 /* Mark an entry dropped by rawlb: its next client packet is answered with an RST. */
 void conn_mark_reset(struct conn_table *t, struct conn *c);
 
-/* Control path: calls fn for every live entry; fn may mark, reset or delete the entry it gets.
- * O(entries ever used): for rare events such as a real server going down. */
-void conn_for_each(struct conn_table *t, void (*fn)(void *arg, struct conn_table *t, struct conn *c), void *arg);
+typedef void (*conn_visit_fn)(void *arg, struct conn_table *t, struct conn *c);
+/* Calls fn for every live entry; fn may mark, reset or delete the entry it gets. O(entries ever
+ * used) in one call: for offline drivers and tests. What runs in the loop uses conn_walk_some. */
+void conn_for_each(struct conn_table *t, conn_visit_fn fn, void *arg);
+/* The same walk in bounded slices, resumed across calls and ticks: *cursor is the pool index to
+ * go on from (0 to begin); the next budget pool slots are looked at and fn is called for the live
+ * ones among them. True once the cursor has passed every slot ever used (the walk is done).
+ * The table may change between two calls: the pool never moves, so resuming is always safe, but
+ * an entry made behind the cursor meanwhile is not visited, and one deleted and made again ahead
+ * of it is visited under its new key (a listing spread over ticks may miss an entry or show a
+ * flow twice). */
+bool conn_walk_some(struct conn_table *t, uint32_t *cursor, uint32_t budget, conn_visit_fn fn, void *arg);
 
 /* Advance the clock to now (seconds, monotonic, from the caller's clock) and expire what is due,
  * looking at no more than budget entries: a flood's million entries all due in one second are

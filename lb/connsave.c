@@ -2,6 +2,7 @@
 #include "connsave.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,25 +51,34 @@ static void write_chunk(struct writer *w)
 
 static bool saved_in_pass(const struct conn *c, unsigned pass)
 {
-    if (!(c->flags & CONN_F_LIVE) || (c->flags & (CONN_F_RESET | CONN_F_DETACHED)))
-        return false; /* taken away by rawlb, or of a server no longer configured */
+    if (!(c->flags & CONN_F_LIVE) || (c->flags & CONN_F_RESET))
+        return false; /* taken away by rawlb (the caller has finished its reap walks) */
     return (pass == 0) == ((c->flags & CONN_F_TEMPLATE) != 0);
 }
 
-bool connsave_write(const char *path, struct conn_table *const *tables, unsigned n, uint64_t wall_ms,
+/* A new file in the state directory, opened for writing: fopen's "wbx" relative to dir_fd. */
+static FILE *create_in(int dir_fd, const char *name)
+{
+    int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EEXIST && unlinkat(dir_fd, name, 0) == 0) /* left by a save that was cut short */
+        fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (fd >= 0 && !f)
+        close(fd);
+    return f;
+}
+
+bool connsave_write(int dir_fd, const char *dir, struct conn_table *const *tables, unsigned n, uint64_t wall_ms,
                     uint32_t *written, char *err, size_t errlen)
 {
     static struct writer w; /* a chunk of records: large, and saved once at stop */
-    char tmp[4096];
+    static const char tmp[] = CONNSAVE_FILE ".tmp";
     *written = 0;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     memset(&w, 0, sizeof w);
     w.chunk.body = HA_SYNC_RECORDS;
-    w.f = fopen(tmp, "wbx");
-    if (!w.f && errno == EEXIST && unlink(tmp) == 0) /* left by a save that was cut short */
-        w.f = fopen(tmp, "wbx");
+    w.f = create_in(dir_fd, tmp);
     if (!w.f) {
-        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(errno));
+        snprintf(err, errlen, "cannot write '%s/%s': %s", dir, tmp, strerror(errno));
         return false;
     }
     uint8_t head[CONNSAVE_MAGIC_LEN + CONNSAVE_TIME_LEN];
@@ -90,15 +100,17 @@ bool connsave_write(const char *path, struct conn_table *const *tables, unsigned
                     write_chunk(&w);
             }
     write_chunk(&w);
+    /* On disk before the rename: a crash leaves the old table or the new one, never half a file. */
+    w.failed = w.failed || fflush(w.f) != 0 || fsync(fileno(w.f)) != 0;
     int saved_errno = errno;
     if (fclose(w.f) != 0 || w.failed) {
-        snprintf(err, errlen, "cannot write '%s': %s", tmp, strerror(w.failed ? saved_errno : errno));
-        unlink(tmp);
+        snprintf(err, errlen, "cannot write '%s/%s': %s", dir, tmp, strerror(w.failed ? saved_errno : errno));
+        unlinkat(dir_fd, tmp, 0);
         return false;
     }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, errlen, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-        unlink(tmp);
+    if (renameat(dir_fd, tmp, dir_fd, CONNSAVE_FILE) != 0) {
+        snprintf(err, errlen, "cannot rename '%s/%s' to " CONNSAVE_FILE ": %s", dir, tmp, strerror(errno));
+        unlinkat(dir_fd, tmp, 0);
         return false;
     }
     return true;
@@ -123,18 +135,21 @@ static void restore_record(struct ha_record *r, const struct service_table *serv
         res->restored++;
 }
 
-bool connsave_restore(const char *path, const struct service_table *services, connrec_table_fn table_of, void *arg,
-                      uint64_t wall_ms, bool *found, struct connsave_result *res, char *err, size_t errlen)
+bool connsave_restore(int dir_fd, const char *dir, const struct service_table *services, connrec_table_fn table_of,
+                      void *arg, uint64_t wall_ms, bool *found, struct connsave_result *res, char *err, size_t errlen)
 {
     static struct ha_sync chunk; /* large: not on the stack */
     uint8_t buf[HA_PAYLOAD_MAX];
     memset(res, 0, sizeof *res);
-    FILE *f = fopen(path, "rb");
+    int fd = openat(dir_fd, CONNSAVE_FILE, O_RDONLY | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
     *found = f != NULL;
     if (!f) {
+        if (fd >= 0)
+            close(fd);
         if (errno == ENOENT)
             return true;
-        snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+        snprintf(err, errlen, "cannot read '%s/" CONNSAVE_FILE "': %s", dir, strerror(errno));
         return false;
     }
     uint8_t head[CONNSAVE_MAGIC_LEN + CONNSAVE_TIME_LEN];
@@ -157,9 +172,10 @@ bool connsave_restore(const char *path, const struct service_table *services, co
         ok = ok && got == 0 && !ferror(f);
     }
     fclose(f);
-    unlink(path);
+    unlinkat(dir_fd, CONNSAVE_FILE, 0);
     if (!ok)
-        snprintf(err, errlen, "'%s' is not a whole saved connection table (%u entries restored before the damage)",
-                 path, res->restored);
+        snprintf(err, errlen,
+                 "'%s/" CONNSAVE_FILE "' is not a whole saved connection table (%u entries restored before the damage)",
+                 dir, res->restored);
     return ok;
 }

@@ -28,15 +28,20 @@ struct connsave_result {
     uint32_t refused;    /* already there, or the table full */
 };
 
-/* Writes the live entries of tables[0..n) to path (through a temporary file renamed over it);
- * *written is how many. False with a message. */
-bool connsave_write(const char *path, struct conn_table *const *tables, unsigned n, uint64_t wall_ms,
+/* The file is CONNSAVE_FILE in the state directory open as dir_fd (statedir.h); dir is its
+ * path, for messages. */
+
+/* Writes the live entries of tables[0..n) (through a temporary file, synced and renamed over
+ * the old one); *written is how many. Entries rawlb dropped (CONN_F_RESET) are left out: the
+ * caller finishes the reap walks first (fastpath_reap_some), so that dropped flows are never
+ * restored. False with a message. */
+bool connsave_write(int dir_fd, const char *dir, struct conn_table *const *tables, unsigned n, uint64_t wall_ms,
                     uint32_t *written, char *err, size_t errlen);
 
-/* Reads path if it exists, imports its entries and removes it; *found says whether there was
- * one. False with a message for a file that cannot be read or is damaged (what came before the
- * damage is imported). */
-bool connsave_restore(const char *path, const struct service_table *services, connrec_table_fn table_of, void *arg,
-                      uint64_t wall_ms, bool *found, struct connsave_result *res, char *err, size_t errlen);
+/* Reads the file if it exists, imports its entries and removes it; *found says whether there
+ * was one. False with a message for a file that cannot be read or is damaged (what came before
+ * the damage is imported). */
+bool connsave_restore(int dir_fd, const char *dir, const struct service_table *services, connrec_table_fn table_of,
+                      void *arg, uint64_t wall_ms, bool *found, struct connsave_result *res, char *err, size_t errlen);
 
 #endif

@@ -12,9 +12,10 @@
 #include <unistd.h>
 
 #define CONTROL_CLIENT_TIMEOUT 2.0 /* seconds a client has to send its request */
-#define CONTROL_WRITE_TIMEOUT 5.0  /* and then to take the whole answer */
+#define CONTROL_WRITE_TIMEOUT 5.0  /* and then to take the answer (or each part of a streamed one) */
 #define CONTROL_CLOSE_TIMEOUT 2.0  /* and then to close its end */
 #define CONTROL_BACKLOG 16
+#define CONTROL_UMASK 0177 /* the socket is made mode 0600: root (and rawlb-ctl as root) only */
 #define CONTROL_DRAIN_CHUNK 4096 /* bytes discarded per read while draining */
 
 /* Reads and discards what the client sent; true once it has closed its end (or failed). */
@@ -31,6 +32,28 @@ static bool client_drain(int fd)
     }
 }
 
+static void stream_end(struct control_client *cl)
+{
+    if (cl->more.done)
+        cl->more.done(cl->more.state);
+    cl->more = (struct control_stream){ 0 };
+}
+
+/* The next part of a streamed answer, once the client has taken the one before: the deadline
+ * starts again, since a client that keeps reading is making progress. */
+static void stream_part(struct control_client *cl)
+{
+    struct ev_loop *loop = cl->owner->loop;
+    bool done = false;
+    cl->out_len = cl->more.next(cl->more.state, cl->out, CONTROL_PART_MAX, &done);
+    cl->out_off = 0;
+    if (done)
+        stream_end(cl);
+    ev_timer_stop(loop, &cl->deadline);
+    ev_timer_set(&cl->deadline, CONTROL_WRITE_TIMEOUT, 0.0);
+    ev_timer_start(loop, &cl->deadline);
+}
+
 /* Closing a unix socket with unread input makes the peer's next read fail with ECONNRESET, even
  * after it has read the whole answer: whatever arrived is read first. A slot freed lets the
  * listener take the clients waiting in its backlog again. */
@@ -45,6 +68,7 @@ static void client_close(struct control_client *cl)
     cl->state = CONTROL_CLIENT_FREE;
     free(cl->out);
     cl->out = NULL;
+    stream_end(cl);
     if (c->fd >= 0 && !ev_is_active(&c->accept_io))
         ev_io_start(c->loop, &c->accept_io);
 }
@@ -92,12 +116,15 @@ static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
         }
         cl->out_off += (size_t)n;
     }
-    client_linger(cl);
+    if (cl->more.next)
+        stream_part(cl); /* one part per turn of the loop: it is written when the socket takes it */
+    else
+        client_linger(cl);
 }
 
-/* The answer is rendered into the shared buffer, then copied for this client, which is sent it
- * as fast as it reads, within its deadline. A request that filled the buffer without ending is
- * refused whole: a cut one could mean something else. */
+/* The answer (or a streamed answer's first part) is rendered into the shared buffer, then copied
+ * for this client, which is sent it as fast as it reads, within its deadline. A request that
+ * filled the buffer without ending is refused whole: a cut one could mean something else. */
 static void client_answer(struct control_client *cl)
 {
     struct control *c = cl->owner;
@@ -108,9 +135,10 @@ static void client_answer(struct control_client *cl)
                              CONTROL_REQUEST_MAX - 1);
     } else {
         cl->req[strcspn(cl->req, "\r\n")] = '\0';
-        n = c->handler(c->handler_arg, cl->req, c->answer, CONTROL_ANSWER_MAX);
+        n = c->handler(c->handler_arg, cl->req, c->answer, CONTROL_ANSWER_MAX, &cl->more);
     }
-    cl->out = malloc(n ? n : 1);
+    size_t room = cl->more.next && n < CONTROL_PART_MAX ? CONTROL_PART_MAX : n; /* later parts reuse it */
+    cl->out = malloc(room ? room : 1);
     if (!cl->out) {
         client_close(cl);
         return;
@@ -245,7 +273,7 @@ bool control_open(struct control *c, struct ev_loop *loop, const char *path, con
     }
     c->answer = malloc(CONTROL_ANSWER_MAX);
     c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    mode_t old_mask = umask(0077);
+    mode_t old_mask = umask(CONTROL_UMASK);
     bool ok = c->answer && c->fd >= 0 && bind(c->fd, (struct sockaddr *)&sun, sizeof sun) == 0 &&
               listen(c->fd, CONTROL_BACKLOG) == 0;
     umask(old_mask);
@@ -275,7 +303,7 @@ void control_close(struct control *c)
             client_close(&c->clients[i]);
     ev_io_stop(c->loop, &c->accept_io);
     close(fd);
-    unlink(c->path);
+    unlink(c->path); /* after a drop to --user this fails (root's directory): the helper removes it then */
     free(c->answer);
     c->answer = NULL;
 }

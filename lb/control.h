@@ -1,7 +1,8 @@
 /* control: the daemon's end of the control socket (--ctl). Accepts rawlb-ctl connections in
  * the libev loop, reads one request line and writes the answer without ever blocking the loop
  * (a client that reads slowly only holds its own slot, until its deadline), hands the request to
- * a handler that renders the answer (ctlrender.c, ctlsave.c), and closes only after the client
+ * a handler that renders the answer (ctlrender.c, ctlsave.c) at once or, when it is long, in
+ * parts as the client reads (a stream: each turn of the loop renders one bounded part), and closes only after the client
  * has closed its end (or within a deadline), having read what it sent: never a reset. The socket is made mode
  * 0600 in a directory created if missing; a stale socket left by a killed daemon is replaced, a
  * live one means another rawlb runs there and is refused. */
@@ -19,8 +20,22 @@
 #define CONTROL_ANSWER_MAX (4 * 1024 * 1024) /* list --json of 64 services x 65 servers is ~2 MB */
 #define CONTROL_REQUEST_MAX CTL_REQUEST_MAX
 
-/* Renders the answer to request into out (at most len bytes); returns its length. */
-typedef size_t (*control_handler)(void *arg, const char *request, char *out, size_t len);
+#define CONTROL_PART_MAX (16 * 1024) /* a streamed answer's parts, each rendered in one turn of the loop */
+
+/* The rest of an answer too long to render in one turn of the loop (rawlb-ctl -c over a million
+ * entries): rendered part by part, each once the client has taken the one before. */
+struct control_stream {
+    /* The next part into out (at most len bytes, CONTROL_PART_MAX); *done when it is the last.
+     * NULL: no stream. */
+    size_t (*next)(void *state, char *out, size_t len, bool *done);
+    void (*done)(void *state); /* frees state: after the last part, or when the client goes early */
+    void *state;
+};
+
+/* Renders the answer to request into out (at most len bytes); returns its length. A long answer
+ * begins there and sets *more to render the rest (it is left zeroed otherwise). */
+typedef size_t (*control_handler)(void *arg, const char *request, char *out, size_t len,
+                                  struct control_stream *more);
 
 enum control_client_state {
     CONTROL_CLIENT_FREE,
@@ -34,8 +49,9 @@ struct control_client {
     enum control_client_state state;
     size_t got;
     char req[CONTROL_REQUEST_MAX];
-    char *out;      /* this client's answer, being written */
+    char *out;      /* this client's answer (or part of it), being written */
     size_t out_len, out_off;
+    struct control_stream more; /* what is left of a streamed answer */
     ev_io io;
     ev_timer deadline;
     struct control *owner;

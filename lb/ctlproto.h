@@ -96,9 +96,40 @@ struct textout;
 void ctlproto_render_list_json(struct textout *o, const struct service_table *t, uint32_t max_conns,
                                const struct ctl_list_opts *opts);
 /* The connection tables (one per worker) as ipvsadm -L -n -c shows them (expire mm:ss left at
- * second now; persistence templates with state NONE). When the answer is full a last line (JSON:
- * "left_out") says how many entries were left out. f may be NULL. */
-size_t ctlproto_render_conns(const struct service_table *t, const struct conn_table *const *tables, unsigned n_tables,
+ * second now; persistence templates with state NONE), rendered in parts so that no call walks a
+ * whole table: the daemon renders one part per turn of its loop as the client reads (control.h).
+ * The tables change between parts (conn_walk_some): an entry made meanwhile behind the walk is
+ * not shown, and a flow that ended and came again ahead of it may be shown twice. The whole
+ * answer is at most limit bytes: when it is full a last line (JSON: "left_out") says how many
+ * more entries there were. */
+struct ctl_conns_listing {
+    struct service_table *services;
+    struct conn_table *const *tables;
+    unsigned n_tables;
+    uint32_t now;
+    struct ctl_conn_filter filter;
+    bool json;
+    size_t limit;
+    bool started;        /* the header is out */
+    unsigned table;      /* the walk: the table and pool index it goes on from */
+    uint32_t cursor;
+    size_t sent;         /* bytes rendered so far */
+    uint64_t shown, left_out;
+};
+/* Pool slots a part of the daemon's listing walks: about a millisecond with 1,048,576 entries
+ * (tools/walk-bench.c, BENCHMARKS.md "Walks"). */
+#define CTL_CONNS_PART_SLOTS 16384
+/* f may be NULL (every entry). tables must outlive the listing. */
+void ctlproto_conns_begin(struct ctl_conns_listing *l, struct service_table *t, struct conn_table *const *tables,
+                          unsigned n_tables, uint32_t now, const struct ctl_conn_filter *f, bool json, size_t limit);
+/* The next part into buf (len bytes, at least a few hundred): whole lines (JSON: whole
+ * entries), from at most budget pool slots; *done once the closing line is in it. */
+size_t ctlproto_conns_part(struct ctl_conns_listing *l, uint32_t budget, char *buf, size_t len, bool *done);
+/* A filter naming a service that does not exist is a mistake (a typo in its address), not a
+ * service without flows: its error line into buf, or 0 when f is fine (NULL too). */
+size_t ctlproto_conns_refuse(const struct service_table *t, const struct ctl_conn_filter *f, char *buf, size_t len);
+/* The whole listing at once into buf, limited to len (tests and offline drivers). */
+size_t ctlproto_render_conns(struct service_table *t, struct conn_table *const *tables, unsigned n_tables,
                              uint32_t now, const struct ctl_conn_filter *f, bool json, char *buf, size_t len);
 /* The configuration as one rawlb command line that gives the same list (options only where
  * they differ from the defaults). An error line when a service has no real servers: rawlb

@@ -260,18 +260,17 @@ size_t ctlproto_render_list(const struct service_table *t, uint32_t max_conns, c
 
 /* ---- conns ---- */
 
-static bool conn_matches(const struct service_table *t, const struct conn *c, const struct ctl_conn_filter *f)
+static bool conn_matches(struct service_table *t, const struct conn *c, const struct ctl_conn_filter *f)
 {
     bool template = c->flags & CONN_F_TEMPLATE;
-    if (!f)
-        return true;
     if (f->by_service &&
         (c->proto != f->proto || c->vaddr != f->vip.addr || (c->vport != f->vip.port && !(template && c->vport == 0))))
         return false;
     if (f->by_client) {
         uint32_t mask = 0xffffffffu;
-        if (template && c->svc < t->n)
-            mask = t->svc[c->svc].persist_mask;
+        const struct rs_slot *slot = service_slot_of(t, c->svc, c->rs);
+        if (template && slots_live(slot))
+            mask = t->svc[slot->svc].persist_mask;
         if ((f->client & mask) != c->caddr)
             return false;
     }
@@ -304,60 +303,118 @@ static void render_conn(struct textout *o, const struct conn *c, uint32_t now, b
     textout_printf(o, ",\"port\":%u}}", (unsigned)ntohs(c->dport));
 }
 
+#define CONNS_HEAD_MAX 128  /* the header, in the first part */
 #define CONNS_TAIL_ROOM 128 /* kept for the closing line */
 
-size_t ctlproto_render_conns(const struct service_table *t, const struct conn_table *const *tables, unsigned n_tables,
+void ctlproto_conns_begin(struct ctl_conns_listing *l, struct service_table *t, struct conn_table *const *tables,
+                          unsigned n_tables, uint32_t now, const struct ctl_conn_filter *f, bool json, size_t limit)
+{
+    *l = (struct ctl_conns_listing){
+        .services = t, .tables = tables, .n_tables = n_tables, .now = now, .json = json, .limit = limit,
+    };
+    if (f)
+        l->filter = *f;
+}
+
+/* One part being rendered: where the text goes, and why it may stop early. */
+struct conns_part {
+    struct ctl_conns_listing *l;
+    struct textout *o;
+    bool to_limit;  /* the room left is the answer's limit's, not the part's */
+    uint32_t stop;  /* the entry that did not fit in the part, to start the next part with */
+};
+
+static void list_entry(void *arg, struct conn_table *t, struct conn *c)
+{
+    struct conns_part *p = arg;
+    struct ctl_conns_listing *l = p->l;
+    if (p->stop != CONN_NONE || !conn_matches(l->services, c, &l->filter))
+        return;
+    if (l->left_out) {
+        l->left_out++;
+        return;
+    }
+    size_t mark = p->o->pos;
+    render_conn(p->o, c, l->now, l->json, l->shown == 0);
+    if (!p->o->truncated) {
+        l->shown++;
+        return;
+    }
+    textout_rewind(p->o, mark);
+    if (p->to_limit)
+        l->left_out++; /* the answer is full: from here on, matching entries are only counted */
+    else
+        p->stop = conn_index(t, c);
+}
+
+size_t ctlproto_conns_part(struct ctl_conns_listing *l, uint32_t budget, char *buf, size_t len, bool *done)
+{
+    struct textout o;
+    textout_init(&o, buf, len);
+    if (!l->started) {
+        l->started = true;
+        if (l->json)
+            textout_printf(&o, "{\"conns\":[");
+        else
+            textout_printf(&o, "IPVS connection entries\n"
+                               "pro expire state       source             virtual            destination\n");
+    }
+    /* Entries fill the part up to its closing line's room, or the answer up to its limit's. */
+    size_t part_room = len - CONNS_TAIL_ROOM, limit_room = l->limit - CONNS_TAIL_ROOM - l->sent;
+    struct conns_part p = { .l = l, .o = &o, .to_limit = limit_room <= part_room, .stop = CONN_NONE };
+    o.len = p.to_limit ? limit_room : part_room;
+    while (l->table < l->n_tables && budget) {
+        uint32_t from = l->cursor;
+        bool end = conn_walk_some(l->tables[l->table], &l->cursor, budget, list_entry, &p);
+        if (p.stop != CONN_NONE) {
+            l->cursor = p.stop;
+            break;
+        }
+        budget -= l->cursor - from;
+        if (!end)
+            break;
+        l->table++;
+        l->cursor = 0;
+    }
+    o.len = len;
+    *done = l->table == l->n_tables;
+    if (*done && l->json)
+        textout_printf(&o, "],\"shown\":%llu,\"left_out\":%llu}\n", (unsigned long long)l->shown,
+                       (unsigned long long)l->left_out);
+    else if (*done && l->left_out)
+        textout_printf(&o, "... %llu more entries left out: the answer is limited to %zu bytes (filter with "
+                           "--service or --client)\n",
+                       (unsigned long long)l->left_out, l->limit);
+    l->sent += o.pos;
+    return o.pos;
+}
+
+size_t ctlproto_conns_refuse(const struct service_table *t, const struct ctl_conn_filter *f, char *buf, size_t len)
+{
+    if (!f || !f->by_service || service_find(t, f->proto, f->vip.addr, f->vip.port) >= 0)
+        return 0;
+    char msg[RAWLB_ERRLEN], ep[ENDPOINT_STRLEN];
+    snprintf(msg, sizeof msg, "conns: no service %s %s (rawlb-ctl list shows them)",
+             f->proto == IPPROTO_TCP ? "TCP" : "UDP", endpoint_str(f->vip.addr, f->vip.port, ep));
+    return ctlproto_render_error(msg, buf, len);
+}
+
+size_t ctlproto_render_conns(struct service_table *t, struct conn_table *const *tables, unsigned n_tables,
                              uint32_t now, const struct ctl_conn_filter *f, bool json, char *buf, size_t len)
 {
+    struct ctl_conns_listing l;
+    bool done = false;
+    size_t n = 0;
     if (len < 2) {
         if (len) buf[0] = '\0';
         return 0;
     }
-    /* A service that does not exist is a mistake (a typo in its address), not one without flows. */
-    if (f && f->by_service && service_find(t, f->proto, f->vip.addr, f->vip.port) < 0) {
-        char msg[RAWLB_ERRLEN], ep[ENDPOINT_STRLEN];
-        snprintf(msg, sizeof msg, "conns: no service %s %s (rawlb-ctl list shows them)",
-                 f->proto == IPPROTO_TCP ? "TCP" : "UDP", endpoint_str(f->vip.addr, f->vip.port, ep));
-        return ctlproto_render_error(msg, buf, len);
-    }
-    struct textout o;
-    textout_init(&o, buf, len);
-    if (json)
-        textout_printf(&o, "{\"conns\":[");
-    else
-        textout_printf(&o, "IPVS connection entries\n"
-                       "pro expire state       source             virtual            destination\n");
-    if (o.truncated || len <= o.pos + CONNS_TAIL_ROOM)
-        return json ? ctlproto_render_error("conns: no room for the answer", buf, len) : ctlproto_answer_finish(&o);
-
-    uint64_t shown = 0, left_out = 0;
-    o.len = len - CONNS_TAIL_ROOM;
-    for (unsigned n = 0; n < n_tables; n++) {
-        const struct conn_table *ct = tables[n];
-        for (uint32_t i = 0; i < ct->never_used; i++) {
-            const struct conn *c = &ct->pool[i];
-            if (!(c->flags & CONN_F_LIVE) || !conn_matches(t, c, f))
-                continue;
-            if (left_out) {
-                left_out++;
-                continue;
-            }
-            size_t mark = o.pos;
-            render_conn(&o, c, now, json, shown == 0);
-            if (o.truncated) {
-                textout_rewind(&o, mark);
-                left_out++;
-            } else {
-                shown++;
-            }
-        }
-    }
-    o.len = len;
-    if (json)
-        textout_printf(&o, "],\"shown\":%llu,\"left_out\":%llu}\n", (unsigned long long)shown,
-                       (unsigned long long)left_out);
-    else if (left_out)
-        textout_printf(&o, "... %llu more entries left out: the answer is limited to %zu bytes (filter with "
-                       "--service or --client)\n", (unsigned long long)left_out, len);
-    return ctlproto_answer_finish(&o);
+    if (len <= CONNS_HEAD_MAX + CONNS_TAIL_ROOM)
+        return ctlproto_render_error("conns: no room for the answer", buf, len);
+    if ((n = ctlproto_conns_refuse(t, f, buf, len)))
+        return n;
+    ctlproto_conns_begin(&l, t, tables, n_tables, now, f, json, len);
+    while (!done)
+        n += ctlproto_conns_part(&l, UINT32_MAX, buf + n, len - n, &done);
+    return n;
 }

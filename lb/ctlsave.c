@@ -129,8 +129,8 @@ static void save_ha(struct textout *o, const struct ha_config *h, bool per_host)
 }
 
 /* The options before the first service; per_host adds the ones that may differ between two
- * directors (--ctl, --pidfile, --metrics, --ha-role, --ha-peer, --ha-if, --ha-key, --ha-notify,
- * --state-dir). */
+ * directors (--ctl, --pidfile, --user, --ctl-group, --metrics, --ha-role, --ha-peer, --ha-if,
+ * --ha-key, --ha-notify, --state-dir). */
 static void save_globals(struct textout *o, const struct rawlb_config *cfg, bool per_host, bool with_ha)
 {
     char a[ADDR_STRLEN];
@@ -155,6 +155,14 @@ static void save_globals(struct textout *o, const struct rawlb_config *cfg, bool
     if (cfg->pidfile[0]) {
         textout_printf(o, " --pidfile");
         textout_word(o, cfg->pidfile);
+    }
+    if (cfg->user[0]) {
+        textout_printf(o, " --user");
+        textout_word(o, cfg->user);
+    }
+    if (cfg->ctl_group[0]) {
+        textout_printf(o, " --ctl-group");
+        textout_word(o, cfg->ctl_group);
     }
     if (cfg->metrics)
         textout_printf(o, " --metrics %s:%u", cfg->metrics_ep.addr ? addr_str(cfg->metrics_ep.addr, a) : "0.0.0.0",

@@ -28,9 +28,10 @@ static enum fp_verdict drop(struct fastpath *fp, enum fp_drop why)
     return FP_VERDICT_DROP;
 }
 
-static struct real_server *rs_of(struct fastpath *fp, const struct conn *c)
+/* The slot an entry names (slots.h): where its real server sits in the service table now. */
+FAST_INLINE struct rs_slot *slot_of(struct fastpath *fp, const struct conn *c)
 {
-    return &fp->services->svc[c->svc].rs[c->rs];
+    return service_slot_of(fp->services, c->svc, c->rs);
 }
 
 uint32_t *fastpath_counter_for(struct real_server *rs, unsigned state)
@@ -40,8 +41,9 @@ uint32_t *fastpath_counter_for(struct real_server *rs, unsigned state)
     return state == TCP_S_ESTABLISHED ? &rs->active : &rs->inactive;
 }
 
-/* An entry's counter goes down, never below zero (an entry counted before a reconfiguration
- * reset its server's counters goes later). */
+/* An entry's counter goes down, never below zero (an entry counted before health dropped its
+ * server's flows and zeroed the counters goes later; its slot is retired by then, so this is a
+ * guard, not a correction). */
 static void counter_dec(uint32_t *n)
 {
     uint32_t v = __atomic_load_n(n, __ATOMIC_RELAXED);
@@ -49,18 +51,24 @@ static void counter_dec(uint32_t *n)
         ;
 }
 
-/* ActiveConn/InActConn follow every entry's state, as IPVS's ip_vs_set_state does. */
+/* ActiveConn/InActConn follow every entry's state, as IPVS's ip_vs_set_state does; the slot's
+ * count of entries naming it keeps a tombstone from being handed out while it is named. */
 static void on_conn_state(void *arg, struct conn *c, unsigned old_state, unsigned new_state)
 {
     struct fastpath *fp = arg;
-    if (c->flags & CONN_F_DETACHED || old_state == new_state)
-        return; /* its real server is gone from the table: nothing to count on */
-    struct real_server *rs = rs_of(fp, c);
+    struct rs_slot *slot = slot_of(fp, c);
+    if (old_state == CONN_S_COUNT)
+        __atomic_add_fetch(&slot->refs, 1, __ATOMIC_RELAXED);
+    else if (new_state == CONN_S_COUNT)
+        __atomic_sub_fetch(&slot->refs, 1, __ATOMIC_RELAXED);
+    if (!slots_live(slot) || old_state == new_state)
+        return; /* its real server is gone from the table, or its flows dropped: nothing to count on */
+    struct real_server *rs = &fp->services->svc[slot->svc].rs[slot->rs];
     if (old_state != CONN_S_COUNT) {
         counter_dec(fastpath_counter_for(rs, old_state));
     } else if (new_state != CONN_S_TEMPLATE) {
-        fp->rs_stats[c->svc][c->rs].conns++;
-        fp->svc_conns[c->svc]++;
+        fp->rs_stats[slot->svc][slot->rs].conns++;
+        fp->svc_conns[slot->svc]++;
     }
     if (new_state != CONN_S_COUNT)
         __atomic_add_fetch(fastpath_counter_for(rs, new_state), 1, __ATOMIC_RELAXED);
@@ -101,6 +109,7 @@ bool fastpath_init(struct fastpath *fp, const struct fastpath_config *cfg, struc
     fp->cfg = *cfg;
     fp->services = services;
     fp->neigh = neigh;
+    fp->reaped = services->slots.retired; /* nothing to reap yet */
     fp->rs_stats = calloc(RAWLB_MAX_SERVICES, sizeof *fp->rs_stats);
     if (!fp->rs_stats || !conn_table_init(&fp->conns, cfg->max_conns, &cfg->timeouts, &cfg->conn_key)) {
         fastpath_free(fp);
@@ -128,35 +137,70 @@ void fastpath_set_role(struct fastpath *fp, bool master, uint32_t grace_until)
 
 void fastpath_tick(struct fastpath *fp, uint32_t now)
 {
+    bool reaped;
     conn_expire_tick(&fp->conns, now);
+    fastpath_reap_some(fp, UINT32_MAX, &reaped);
     neigh_age(fp->neigh, now);
 }
 
-
-struct drop_server {
-    unsigned svc, rs;
+struct reap {
+    struct fastpath *fp;
     uint32_t marked;
 };
 
-static void drop_server_entry(void *arg, struct conn_table *t, struct conn *c)
+/* An entry of a retired slot: marked so that its client's next segment gets an RST and it goes
+ * after CONN_TIMEOUT_RESET; a template goes now, or with the last entry it controls (pick_server
+ * skips it meanwhile). */
+static void reap_entry(void *arg, struct conn_table *t, struct conn *c)
 {
-    struct drop_server *d = arg;
-    if (c->svc != d->svc || c->rs != d->rs || (c->flags & CONN_F_RESET))
+    struct reap *r = arg;
+    if ((c->flags & CONN_F_RESET) || slots_live(slot_of(r->fp, c)))
         return;
     if (c->flags & CONN_F_TEMPLATE) {
         if (!c->controlled)
             conn_delete(t, c);
-        return; /* one still controlling entries goes when they do; pick_server skips it meanwhile */
+        return;
     }
     conn_mark_reset(t, c);
-    d->marked++;
+    r->marked++;
+}
+
+uint32_t fastpath_reap_some(struct fastpath *fp, uint32_t budget, bool *done)
+{
+    struct reap r = { .fp = fp };
+    if (fp->reaped != fp->services->slots.retired) {
+        /* Slots retired since the walk began: entries behind the cursor may name them. */
+        fp->reaped = fp->services->slots.retired;
+        fp->reap_cursor = 0;
+        fp->reaping = true;
+    }
+    if (fp->reaping)
+        fp->reaping = !conn_walk_some(&fp->conns, &fp->reap_cursor, budget, reap_entry, &r);
+    *done = !fp->reaping;
+    return r.marked;
 }
 
 uint32_t fastpath_drop_server(struct fastpath *fp, unsigned svc, unsigned rs)
 {
-    struct drop_server d = { .svc = svc, .rs = rs };
-    conn_for_each(&fp->conns, drop_server_entry, &d);
-    return d.marked;
+    uint32_t flows;
+    bool done;
+    if (!service_drop_flows(fp->services, svc, rs, &flows))
+        return 0;
+    return fastpath_reap_some(fp, UINT32_MAX, &done);
+}
+
+/* An entry the fast path meets is usable unless rawlb dropped it: marked by the reap walk, or
+ * naming a slot retired since (an edit removed its server, or health dropped its flows) that the
+ * walk has not come to yet. Such an entry is marked here, so it is answered exactly as a marked
+ * one: an RST at the client's next segment, nothing forwarded either way. */
+FAST_INLINE bool dropped(struct fastpath *fp, struct conn *c)
+{
+    if (c->flags & CONN_F_RESET)
+        return true;
+    if (slots_live(slot_of(fp, c)))
+        return false;
+    conn_mark_reset(&fp->conns, c);
+    return true;
 }
 
 /* The vnet header's fields are read one by one where they sit: each frame needs two or three
@@ -227,11 +271,12 @@ static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, ui
     uint32_t net = caddr & svc->persist_mask;
     struct conn *t = conn_lookup_template(&fp->conns, svc->proto, net, svc->vip.addr, svc->vip.port);
     /* As IPVS by default: a quiesced (weight 0) server keeps its persistent clients; one that
-     * health holds out does not. */
-    if (t && !(t->flags & CONN_F_DETACHED) && t->svc == svc_idx && svc->rs[t->rs].available) {
+     * health holds out does not, nor one whose slot is retired (removed, or its flows dropped). */
+    const struct rs_slot *ts = t ? slot_of(fp, t) : NULL;
+    if (ts && slots_live(ts) && ts->svc == (int)svc_idx && svc->rs[ts->rs].available) {
         conn_touch(&fp->conns, t);
         *template = conn_index(&fp->conns, t);
-        return t->rs;
+        return ts->rs;
     }
     if (t && !t->controlled)
         conn_delete(&fp->conns, t);
@@ -240,8 +285,8 @@ static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, ui
         return rs;
     struct conn proto_entry = {
         .caddr = net, .vaddr = svc->vip.addr, .vport = svc->vip.port, .daddr = svc->rs[rs].ep.addr,
-        .dport = svc->rs[rs].ep.port, .proto = svc->proto, .flags = CONN_F_TEMPLATE, .svc = (uint16_t)svc_idx,
-        .rs = (uint16_t)rs, .template = CONN_NONE, .template_timeout = svc->persist_timeout,
+        .dport = svc->rs[rs].ep.port, .proto = svc->proto, .flags = CONN_F_TEMPLATE, .svc = svc->slot,
+        .rs = svc->rs[rs].slot, .template = CONN_NONE, .template_timeout = svc->persist_timeout,
     };
     struct conn *made = conn_create(&fp->conns, &proto_entry);
     if (made)
@@ -270,7 +315,7 @@ static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, unsign
     if (svc->one_packet) {
         /* Each datagram on its own: only the reply direction needs an entry. */
         struct conn *c = conn_lookup_out(&fp->conns, p->proto, dst->addr, dst->port, p->saddr, p->sport);
-        if (c && !(c->flags & CONN_F_RESET))
+        if (c && !dropped(fp, c))
             return c;
         if (c)
             conn_delete(&fp->conns, c); /* dropped with its server earlier: start afresh */
@@ -287,8 +332,8 @@ static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, unsign
     proto_entry.dport = dst->port;
     proto_entry.proto = p->proto;
     proto_entry.flags = svc->one_packet ? CONN_F_ONE_PACKET : 0;
-    proto_entry.svc = (uint16_t)svc_idx;
-    proto_entry.rs = (uint16_t)rs;
+    proto_entry.svc = svc->slot;
+    proto_entry.rs = svc->rs[rs].slot;
     proto_entry.template = template;
     struct conn *c = conn_create_in_bucket(&fp->conns, &proto_entry, fwd_bucket);
     if (!c)
@@ -306,7 +351,8 @@ FAST_INLINE void track(struct fastpath *fp, struct conn *c, const struct parsed 
         conn_udp_update(&fp->conns, c, dir);
     else
         conn_touch(&fp->conns, c);
-    struct rs_stats *st = &fp->rs_stats[c->svc][c->rs];
+    const struct rs_slot *slot = slot_of(fp, c); /* live: what is tracked was not dropped() */
+    struct rs_stats *st = &fp->rs_stats[slot->svc][slot->rs];
     if (dir == CONN_DIR_IN) {
         st->in_pkts++;
         st->in_bytes += p->ip_len;
@@ -360,7 +406,7 @@ static struct conn *frag_conn(struct fastpath *fp, const struct parsed *p, uint3
     if (!s || s->conn >= fp->conns.capacity)
         return NULL;
     struct conn *c = &fp->conns.pool[s->conn];
-    return c->generation == s->generation && !(c->flags & CONN_F_RESET) ? c : NULL;
+    return c->generation == s->generation && !dropped(fp, c) ? c : NULL;
 }
 
 static enum fp_verdict icmp_from_client(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p)
@@ -375,7 +421,7 @@ static enum fp_verdict icmp_from_client(struct fastpath *fp, uint8_t *buf, size_
         return drop(fp, FP_DROP_ICMP_OTHER);
     /* It quotes what we sent the client: VIP:vport -> client:cport. */
     struct conn *c = conn_lookup_in(&fp->conns, q.proto, q.daddr, q.dport, q.saddr, q.sport);
-    if (!c || (c->flags & CONN_F_RESET))
+    if (!c || dropped(fp, c))
         return drop(fp, FP_DROP_ICMP_UNTRACKED);
     const uint8_t *mac = neigh_lookup(fp->neigh, c->daddr);
     if (!mac)
@@ -399,7 +445,7 @@ static enum fp_verdict icmp_from_server(struct fastpath *fp, uint8_t *buf, struc
         return drop(fp, FP_DROP_ICMP_OTHER);
     /* It quotes what the server got from us: client:cport -> server:port. */
     struct conn *c = conn_lookup_out(&fp->conns, q.proto, q.daddr, q.dport, q.saddr, q.sport);
-    if (!c || (c->flags & CONN_F_RESET))
+    if (!c || dropped(fp, c))
         return drop(fp, FP_DROP_ICMP_UNTRACKED);
     if (!packet_dec_ttl(p))
         return drop(fp, FP_DROP_TTL);
@@ -469,7 +515,7 @@ static enum fp_verdict from_client(struct fastpath *fp, uint8_t *buf, size_t *le
     uint32_t fwd_bucket = conn_bucket(&fp->conns, p->proto, p->saddr, p->sport, p->daddr, p->dport);
     struct conn *c = conn_lookup_in_bucket(&fp->conns, fwd_bucket, p->proto, p->saddr, p->sport, p->daddr, p->dport);
     bool syn = p->proto == IPPROTO_TCP && is_new_flow_syn(p->tcp_flags);
-    if (c && (c->flags & CONN_F_RESET)) {
+    if (c && dropped(fp, c)) {
         /* Its server was taken away: tell the client at once instead of letting it time out
          * (one RST per entry, so no budget to draw on). */
         if (p->proto == IPPROTO_TCP && !syn && reply_allowed(p)) {
@@ -502,7 +548,7 @@ static enum fp_verdict from_server(struct fastpath *fp, uint8_t *buf, size_t *le
     struct conn *c = NULL;
     if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)
         c = conn_lookup_out(&fp->conns, p->proto, p->saddr, p->sport, p->daddr, p->dport);
-    if (!c || (c->flags & CONN_F_RESET))
+    if (!c || dropped(fp, c))
         return drop(fp, FP_DROP_NO_CONN);
     return forward_out(fp, c, buf, len, p, now);
 }

@@ -121,6 +121,9 @@ struct fastpath {
      * adds them into the service table. */
     struct rs_stats (*rs_stats)[RAWLB_MAX_RS_PER_SERVICE + 1];
     uint64_t svc_conns[RAWLB_MAX_SERVICES];
+    /* The reap walk (fastpath_reap_some): the slots' retirement count it covers, and where it is. */
+    uint32_t reaped, reap_cursor;
+    bool reaping;
 };
 
 /* Makes the connection table (cfg->max_conns entries). False when memory is short. */
@@ -143,9 +146,18 @@ bool fastpath_of_stream(struct fastpath *fp, bool from_ext, uint8_t *buf, size_t
  * unknown mid-flow TCP segments are dropped silently (0: no grace). A new fastpath is master. */
 void fastpath_set_role(struct fastpath *fp, bool master, uint32_t grace_until);
 
-/* A real server was declared dead (health, without --quiesce): its connections are marked so
- * that each client's next segment gets an RST from the VIP (TCP) or is scheduled afresh (UDP);
- * its persistence templates go. Returns how many connections were marked. */
+/* The reap walk: entries of retired slots (slots.h: servers removed by an edit, or whose flows
+ * health dropped) are marked so that each client's next segment gets an RST from the VIP (TCP)
+ * or is scheduled afresh (UDP), and their persistence templates go. The fast path already
+ * answers them so when it meets one first (it checks the slot at every lookup); the walk is what
+ * lets the rest expire after CONN_TIMEOUT_RESET instead of their full timeout and frees their
+ * slots. At most budget pool slots are looked at per call; a walk resumes where it stopped and
+ * starts over when more slots were retired meanwhile. *done: nothing left to reap. Returns how
+ * many connections were marked. The daemon's workers call it with their expiry (worker.c). */
+uint32_t fastpath_reap_some(struct fastpath *fp, uint32_t budget, bool *done);
+/* For a driver of one fastpath (tests, the fuzzer): health declared a real server dead, without
+ * --quiesce (service_drop_flows), and its entries are reaped in one go. Returns how many
+ * connections were marked (0 when its service had no free slot). */
 uint32_t fastpath_drop_server(struct fastpath *fp, unsigned svc, unsigned rs);
 
 /* The ActiveConn/InActConn/persistent counter an entry in state counts in. Workers change
@@ -159,9 +171,9 @@ void fastpath_stats_add(struct fastpath_stats *sum, const struct fastpath_stats 
  * starts counting afresh (the main thread, before it reads or renumbers the table). */
 void fastpath_fold_stats(struct fastpath *fp);
 
-/* Once a second, for a driver of one fastpath (rawlb-pcap, tests): expire connections, age
- * neighbours. The daemon's workers expire their tables in slices (worker.c) and its main thread
- * ages the neighbour table. */
+/* Once a second, for a driver of one fastpath (rawlb-pcap, tests): expire connections, reap
+ * those of retired slots, age neighbours. The daemon's workers expire and reap their tables in
+ * slices (worker.c) and its main thread ages the neighbour table. */
 void fastpath_tick(struct fastpath *fp, uint32_t now);
 
 #endif

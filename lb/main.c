@@ -1,5 +1,7 @@
-/* main: the rawlb daemon. Flags into a config, the host checked and prepared, sockets opened,
- * the fast path's workers started (worker.h), then the main thread's libev loop: ARP on both
+/* main: the rawlb daemon. Flags into a config, the host checked and prepared, every socket and
+ * file opened, the privileged helper forked (privhelper.h), privileges dropped to --user
+ * (privdrop.h), the seccomp filter loaded (sandbox.h), then the threads started (metrics, the
+ * fast path's workers: worker.h), then the main thread's libev loop: ARP on both
  * interfaces (answers and the neighbour table), a one-second tick for expiry and ARP, the
  * control socket, health checks, HA, the two interfaces' carrier, MTU and MAC followed live,
  * and SIGTERM/SIGINT for a clean stop. Every callback of this loop runs with the workers paused
@@ -34,8 +36,12 @@
 #include "log.h"
 #include "metrics.h"
 #include "neigh.h"
+#include "privdrop.h"
+#include "privhelper.h"
 #include "reconfig.h"
+#include "sandbox.h"
 #include "service.h"
+#include "statedir.h"
 #include "worker.h"
 #include "xmit.h"
 
@@ -46,7 +52,7 @@
 #define FILTER_NOTHING "ip and not ip" /* a worker's on ext while no service exists */
 #define GARP_COUNT 2
 #define MAC_STRLEN 18 /* "xx:xx:xx:xx:xx:xx" */
-#define STATE_DIR_MODE 0700
+#define CTL_GROUP_MODE 0660 /* --ctl-group: root and that group */
 
 enum { LINK_EXT, LINK_INT, LINK_COUNT }; /* the daemon's linkmon entries */
 
@@ -57,6 +63,7 @@ struct daemon {
     struct host_setup host;
     struct worker_set workers;
     struct fastpath *fps[FLOW_MAX_WORKERS]; /* each worker's, for what walks them all */
+    struct conn_table *tables[FLOW_MAX_WORKERS]; /* their connection tables */
     struct capture arp_rx_ext, arp_rx_int; /* ARP is the main thread's (worker.h) */
     struct arp_sender arp_ext, arp_int;
     struct linkmon links; /* ext and int: carrier, MTU and MAC followed live */
@@ -65,6 +72,9 @@ struct daemon {
     struct health health;
     struct metrics metrics; /* --metrics: the HTTP thread and its snapshots */
     struct ha ha;           /* --ha-role: heartbeats, role, sync */
+    struct privdrop priv;   /* --user, --ctl-group, resolved */
+    struct privhelper helper; /* --ha-notify, and the pid file and control socket at the end */
+    int state_fd;           /* --state-dir, open (statedir.h) */
     struct ev_loop *loop;
     ev_io arp_ext_io, arp_int_io;
     ev_timer tick;
@@ -224,7 +234,33 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next, char *err, size_t errlen);
 
-static size_t control_request(void *arg, const char *request, char *out, size_t len)
+/* rawlb-ctl -c: the tables are listed in parts of CTL_CONNS_PART_SLOTS pool slots, one per turn
+ * of the loop as the client reads (control.h), within the answer's usual limit. */
+static size_t conns_part(void *state, char *out, size_t len, bool *done)
+{
+    return ctlproto_conns_part(state, CTL_CONNS_PART_SLOTS, out, len, done);
+}
+
+static size_t conns_listing(struct daemon *d, const struct ctl_request *req, char *out, size_t len,
+                            struct control_stream *more)
+{
+    size_t refused = ctlproto_conns_refuse(&d->services, &req->filter, out, len);
+    if (refused)
+        return refused;
+    struct ctl_conns_listing *l = malloc(sizeof *l);
+    bool done;
+    if (!l)
+        return ctlproto_render_error("conns: out of memory", out, len);
+    ctlproto_conns_begin(l, &d->services, d->tables, d->workers.n, daemon_now(d), &req->filter, req->json, len);
+    size_t n = conns_part(l, out, len < CONTROL_PART_MAX ? len : CONTROL_PART_MAX, &done);
+    if (done)
+        free(l);
+    else
+        *more = (struct control_stream){ .next = conns_part, .done = free, .state = l };
+    return n;
+}
+
+static size_t control_request(void *arg, const char *request, char *out, size_t len, struct control_stream *more)
 {
     struct daemon *d = arg;
     static struct ctl_request req;
@@ -241,13 +277,7 @@ static size_t control_request(void *arg, const char *request, char *out, size_t 
         }
         return ctlproto_render_list(&d->services, d->cfg.max_conns, &req.list, out, len);
     case CTL_CONNS:
-    {
-        const struct conn_table *tables[FLOW_MAX_WORKERS];
-        for (unsigned i = 0; i < d->workers.n; i++)
-            tables[i] = &d->fps[i]->conns;
-        return ctlproto_render_conns(&d->services, tables, d->workers.n, daemon_now(d), &req.filter, req.json, out,
-                                     len);
-    }
+        return conns_listing(d, &req, out, len, more);
     case CTL_ZERO:
         service_zero_stats(&d->services);
         log_info("rawlb-ctl: counters zeroed");
@@ -468,6 +498,7 @@ static void pidfile_close(struct daemon *d)
 {
     if (d->pid_fd < 0)
         return;
+    /* After a drop to --user this fails (root's directory): the helper removes it then. */
     unlink(d->cfg.pidfile);
     close(d->pid_fd);
 }
@@ -484,8 +515,10 @@ static bool open_io(struct daemon *d, const struct fastpath_config *fc, char *er
     if (!workers_open(&d->workers, d->cfg.workers, fc, &d->services, &d->neigh, &io, clock_monotonic_ms(), err,
                       errlen))
         return false;
-    for (unsigned i = 0; i < d->workers.n; i++)
+    for (unsigned i = 0; i < d->workers.n; i++) {
         d->fps[i] = &d->workers.w[i].fp;
+        d->tables[i] = &d->fps[i]->conns;
+    }
     if (!capture_open(&d->arp_rx_ext, d->host.ext.ifindex, FILTER_ARP, CAPTURE_VLAN_UNCOUNTED, err, errlen) ||
         !capture_open(&d->arp_rx_int, d->host.intf.ifindex, FILTER_ARP, CAPTURE_VLAN_UNCOUNTED, err, errlen) ||
         !arp_sender_open(&d->arp_ext, d->cfg.ext_if, d->host.ext.mac, d->host.ext.addr, err, errlen) ||
@@ -539,15 +572,20 @@ static void close_io(struct daemon *d)
     workers_close(&d->workers);
 }
 
-/* Health declared a real server dead, without --quiesce: its clients reconnect elsewhere. */
+/* Health declared a real server dead, without --quiesce: its clients reconnect elsewhere. Only
+ * the service table changes here; the workers reap the entries in their own slices (worker.h). */
 static void drop_flows_cb(void *arg, unsigned svc, unsigned rs)
 {
     struct daemon *d = arg;
     char ep[ENDPOINT_STRLEN];
     const struct endpoint *e = &d->services.svc[svc].rs[rs].ep;
-    uint32_t n = 0;
-    for (unsigned i = 0; i < d->workers.n; i++)
-        n += fastpath_drop_server(d->fps[i], svc, rs);
+    uint32_t n;
+    if (!service_drop_flows(&d->services, svc, rs, &n)) {
+        log_warn("rs %s: its connections are kept, as with --quiesce: no free slot to drop them (those of servers "
+                 "dropped or removed moments ago still hold every spare one)",
+                 endpoint_str(e->addr, e->port, ep));
+        return;
+    }
     if (n)
         log_info("rs %s: %u connection(s) dropped, %s", endpoint_str(e->addr, e->port, ep), n,
                  d->services.svc[svc].proto == IPPROTO_TCP ? "their clients get an RST from the VIP"
@@ -621,7 +659,7 @@ static bool daemon_reconfigure(struct daemon *d, const struct rawlb_config *next
         return false;
     }
     struct reconfig_result r;
-    if (!reconfig_apply(&d->services, d->fps, d->workers.n, next, &r, err, errlen)) {
+    if (!reconfig_apply(&d->services, next, &r, err, errlen)) {
         free(saved);
         return false;
     }
@@ -681,17 +719,15 @@ static void table_path(const struct daemon *d, char *path, size_t len)
 static void save_table(struct daemon *d)
 {
     char path[sizeof d->cfg.ha.state_dir + sizeof CONNSAVE_FILE + 1], err[RAWLB_ERRLEN * 2];
-    struct conn_table *tables[FLOW_MAX_WORKERS];
     uint32_t n;
+    bool reaped;
     if (d->cfg.ha.enabled)
         return;
-    for (unsigned i = 0; i < d->workers.n; i++)
-        tables[i] = &d->fps[i]->conns;
+    for (unsigned i = 0; i < d->workers.n; i++) /* the workers have stopped: no slices needed */
+        fastpath_reap_some(d->fps[i], UINT32_MAX, &reaped);
     table_path(d, path, sizeof path);
-    if (mkdir(d->cfg.ha.state_dir, STATE_DIR_MODE) != 0 && errno != EEXIST)
-        log_warn("connections not saved for the next start: cannot make --state-dir %s: %s", d->cfg.ha.state_dir,
-                 strerror(errno));
-    else if (!connsave_write(path, tables, d->workers.n, clock_wall_ms(), &n, err, sizeof err))
+    if (!connsave_write(d->state_fd, d->cfg.ha.state_dir, d->tables, d->workers.n, clock_wall_ms(), &n, err,
+                        sizeof err))
         log_warn("connections not saved for the next start: %s", err);
     else
         log_info("%u connection(s) saved to %s for the next start", n, path);
@@ -704,11 +740,12 @@ static void restore_table(struct daemon *d)
     bool found;
     table_path(d, path, sizeof path);
     if (d->cfg.ha.enabled) {
-        if (unlink(path) == 0)
+        if (unlinkat(d->state_fd, CONNSAVE_FILE, 0) == 0)
             log_info("%s not restored: with HA the peer's table is synced instead", path);
         return;
     }
-    if (!connsave_restore(path, &d->services, owner_table, d, clock_wall_ms(), &found, &r, err, sizeof err))
+    if (!connsave_restore(d->state_fd, d->cfg.ha.state_dir, &d->services, owner_table, d, clock_wall_ms(), &found,
+                          &r, err, sizeof err))
         log_warn("saved connections: %s", err);
     else if (found)
         log_info("%u connection(s) restored from %s, saved %.1f s ago (%u expired meanwhile, %u of services or "
@@ -754,9 +791,68 @@ static bool open_ha(struct daemon *d, char *err, size_t errlen)
         .cfg = &d->cfg, .fps = d->fps, .n_fps = d->workers.n, .flow_owner = ha_flow_owner, .services = &d->services,
         .arp_ext = &d->arp_ext, .arp_int = &d->arp_int,
         .nat_ip_ours = !d->host.nat_ip_is_kernel, .now_s = ha_now_s, .health_ready = ha_health_ready,
-        .apply_config = apply_peer_config, .arg = d,
+        .apply_config = apply_peer_config, .arg = d, .state_dir_fd = d->state_fd, .helper = &d->helper,
     };
     return ha_open(&d->ha, d->loop, &env, err, errlen);
+}
+
+/* The helper's report on a command it ran: only --ha-notify runs any. */
+static void helper_done(void *arg, const char *command, int status)
+{
+    (void)arg;
+    ha_notify_done(command, status);
+}
+
+/* --ctl-group: the control socket becomes root:GROUP mode 0660, made before the drop. Neither
+ * call follows a symbolic link put in the socket's place meanwhile. */
+static bool ctl_share(struct daemon *d, char *err, size_t errlen)
+{
+    if (!d->priv.has_ctl_group)
+        return true;
+    if (lchown(d->cfg.ctl_path, (uid_t)-1, d->priv.ctl_gid) == 0 &&
+        fchmodat(AT_FDCWD, d->cfg.ctl_path, CTL_GROUP_MODE, AT_SYMLINK_NOFOLLOW) == 0)
+        return true;
+    snprintf(err, errlen, "--ctl-group %s: cannot give '%s' to it: %s", d->cfg.ctl_group, d->cfg.ctl_path,
+             strerror(errno));
+    return false;
+}
+
+/* The loop's own watchers: started before the drop, since libev makes its signal pipe then. */
+static void watchers_start(struct daemon *d)
+{
+    ev_io_init(&d->arp_ext_io, arp_ext_cb, d->arp_rx_ext.fd, EV_READ);
+    ev_io_init(&d->arp_int_io, arp_int_cb, d->arp_rx_int.fd, EV_READ);
+    ev_timer_init(&d->tick, tick_cb, TICK_SECONDS, TICK_SECONDS);
+    ev_signal_init(&d->sigterm, stop_cb, SIGTERM);
+    ev_signal_init(&d->sigint, stop_cb, SIGINT);
+    d->arp_ext_io.data = d->arp_int_io.data = d->tick.data = d->sigterm.data = d->sigint.data = d;
+    ev_io_start(d->loop, &d->arp_ext_io);
+    ev_io_start(d->loop, &d->arp_int_io);
+    ev_timer_start(d->loop, &d->tick);
+    ev_signal_start(d->loop, &d->sigterm);
+    ev_signal_start(d->loop, &d->sigint);
+}
+
+/* The start-up order's last steps before any thread: the helper forked (it keeps the
+ * privileges), the process itself dropped to --user, the seccomp filter loaded. */
+static bool confine(struct daemon *d, char *err, size_t errlen)
+{
+    const char *files[PRIVHELPER_FILES_MAX];
+    unsigned n_files = 0;
+    files[n_files++] = d->cfg.ctl_path;
+    if (d->cfg.pidfile[0])
+        files[n_files++] = d->cfg.pidfile;
+    if (!privhelper_start(&d->helper, d->loop, files, n_files, helper_done, d, err, errlen) ||
+        !privdrop_apply(&d->priv, err, errlen) || !sandbox_load(err, errlen))
+        return false;
+    if (d->priv.keep_root)
+        log_warn("--user root: rawlb keeps root's privileges (the seccomp filter still applies)");
+    else if (!d->priv.change_user)
+        log_info("not started as root: rawlb runs as the invoking user%s%s", d->cfg.user[0] ? ", --user ignored: " : "",
+                 d->cfg.user);
+    log_info("running as %s (uid %u gid %u), no_new_privs, seccomp filter (%s)%s", d->priv.user, (unsigned)d->priv.uid,
+             (unsigned)d->priv.gid, sandbox_mode(), d->priv.keep_root ? "" : ", no capabilities");
+    return true;
 }
 
 static bool setup(struct daemon *d, char *err, size_t errlen)
@@ -788,7 +884,10 @@ static bool setup(struct daemon *d, char *err, size_t errlen)
     ev_set_userdata(d->loop, d);
     ev_set_invoke_pending_cb(d->loop, main_invoke);
     iflock_watch(&d->iflock, d->loop);
-    if (!pidfile_open(d, err, errlen) || !open_io(d, &fc, err, errlen))
+    if (!pidfile_open(d, err, errlen) || !open_io(d, &fc, err, errlen) || !ctl_share(d, err, errlen))
+        return false;
+    d->state_fd = statedir_open(d->cfg.ha.state_dir, d->priv.uid, d->priv.gid, err, errlen);
+    if (d->state_fd < 0)
         return false;
     restore_table(d); /* before the workers take their first frame */
     if (!health_start(&d->health, d->loop, &d->services, &d->cfg, d->host.arp_source, drop_flows_cb, d, solicit_cb,
@@ -798,9 +897,16 @@ static bool setup(struct daemon *d, char *err, size_t errlen)
     }
     if (d->cfg.ha.enabled && !open_ha(d, err, errlen))
         return false;
-    if (d->cfg.metrics && !metrics_start(&d->metrics, &d->cfg.metrics_ep, err, errlen))
+    if (d->cfg.metrics && !metrics_open(&d->metrics, &d->cfg.metrics_ep, err, errlen))
         return false;
-    return true;
+    watchers_start(d);
+    return confine(d, err, errlen);
+}
+
+/* After the drop and the filter, which every thread inherits. */
+static bool threads_start(struct daemon *d, char *err, size_t errlen)
+{
+    return (!d->cfg.metrics || metrics_start(&d->metrics, err, errlen)) && workers_start(&d->workers, err, errlen);
 }
 
 int main(int argc, char **argv)
@@ -816,7 +922,8 @@ int main(int argc, char **argv)
     case CONFIG_OK:
         break;
     }
-    if (d.cfg.ha.enabled && !host_check_nat_floats(&d.cfg, err, sizeof err)) {
+    if ((d.cfg.ha.enabled && !host_check_nat_floats(&d.cfg, err, sizeof err)) ||
+        !privdrop_resolve(&d.priv, d.cfg.user, d.cfg.ctl_group, err, sizeof err)) {
         fprintf(stderr, "rawlb: %s\n", err);
         return EXIT_USAGE;
     }
@@ -826,27 +933,18 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     d.exit_status = EXIT_SUCCESS;
-    d.pid_fd = -1;
+    d.pid_fd = d.state_fd = -1;
+    d.helper.fd = -1;
     d.ctl.fd = d.links.fd = -1;
     d.arp_rx_ext.fd = d.arp_rx_int.fd = -1;
     if (!setup(&d, err, sizeof err)) {
         log_err("%s", err);
         close_io(&d);
         pidfile_close(&d);
+        privhelper_stop(&d.helper);
         return EXIT_FAILURE;
     }
     d.rates_ms = clock_monotonic_ms();
-    ev_io_init(&d.arp_ext_io, arp_ext_cb, d.arp_rx_ext.fd, EV_READ);
-    ev_io_init(&d.arp_int_io, arp_int_cb, d.arp_rx_int.fd, EV_READ);
-    ev_timer_init(&d.tick, tick_cb, TICK_SECONDS, TICK_SECONDS);
-    ev_signal_init(&d.sigterm, stop_cb, SIGTERM);
-    ev_signal_init(&d.sigint, stop_cb, SIGINT);
-    d.arp_ext_io.data = d.arp_int_io.data = d.tick.data = d.sigterm.data = d.sigint.data = &d;
-    ev_io_start(d.loop, &d.arp_ext_io);
-    ev_io_start(d.loop, &d.arp_int_io);
-    ev_timer_start(d.loop, &d.tick);
-    ev_signal_start(d.loop, &d.sigterm);
-    ev_signal_start(d.loop, &d.sigint);
     if (d.cfg.ha.enabled)
         ha_start(&d.ha); /* it announces the addresses when it becomes master */
     else
@@ -859,7 +957,7 @@ int main(int argc, char **argv)
         char ep[ENDPOINT_STRLEN];
         log_info("metrics on http://%s" METRICS_PATH, endpoint_str(d.cfg.metrics_ep.addr, d.cfg.metrics_ep.port, ep));
     }
-    if (!workers_start(&d.workers, err, sizeof err)) {
+    if (!threads_start(&d, err, sizeof err)) {
         log_err("%s", err);
         d.exit_status = EXIT_FAILURE;
     } else {
@@ -876,6 +974,8 @@ int main(int argc, char **argv)
     close_io(&d);
     service_table_free(&d.services);
     pidfile_close(&d);
+    close(d.state_fd);
+    privhelper_stop(&d.helper); /* the helper removes the pid file and the control socket */
     log_info("stopped");
     return d.exit_status;
 }

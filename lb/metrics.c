@@ -700,7 +700,7 @@ static bool is_loopback(uint32_t addr)
     return (ntohl(addr) >> 24) == 127u;
 }
 
-bool metrics_start(struct metrics *m, const struct endpoint *ep, char *err, size_t errlen)
+bool metrics_open(struct metrics *m, const struct endpoint *ep, char *err, size_t errlen)
 {
     char where[ENDPOINT_STRLEN];
     endpoint_str(ep->addr, ep->port, where);
@@ -739,20 +739,6 @@ bool metrics_start(struct metrics *m, const struct endpoint *ep, char *err, size
         mtx_destroy(&m->lock);
         return false;
     }
-    /* The metrics thread takes no signal: SIGTERM and SIGINT are the event loop's. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = thrd_create(&m->thread, metrics_thread, m);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != thrd_success) {
-        snprintf(err, errlen, "--metrics %s: cannot start its thread", where);
-        MHD_stop_daemon(m->mhd); /* closes the listening socket */
-        m->mhd = NULL;
-        close(m->wake_fd);
-        mtx_destroy(&m->lock);
-        return false;
-    }
     /* Allowed (a Prometheus elsewhere must reach it), but it shows every service and real server
      * address to whoever can connect: say so, once. */
     if (!is_loopback(ep->addr))
@@ -760,6 +746,19 @@ bool metrics_start(struct metrics *m, const struct endpoint *ep, char *err, size
                  "server address (limit it with a firewall, or use 127.0.0.1)",
                  where, ep->addr == htonl(INADDR_ANY) ? " (on every address)" : "");
     return true;
+}
+
+bool metrics_start(struct metrics *m, char *err, size_t errlen)
+{
+    /* The metrics thread takes no signal: SIGTERM and SIGINT are the event loop's. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    m->running = thrd_create(&m->thread, metrics_thread, m) == thrd_success;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!m->running)
+        snprintf(err, errlen, "--metrics: cannot start its thread");
+    return m->running;
 }
 
 void metrics_publish(struct metrics *m, const struct metrics_view *v)
@@ -783,9 +782,11 @@ void metrics_stop(struct metrics *m)
     if (!m->mhd)
         return;
     uint64_t one = 1;
-    if (write(m->wake_fd, &one, sizeof one) != sizeof one)
+    if (m->running && write(m->wake_fd, &one, sizeof one) != sizeof one)
         log_warn("--metrics: cannot wake its thread: %s", strerror(errno));
-    thrd_join(m->thread, NULL);
+    if (m->running)
+        thrd_join(m->thread, NULL);
+    m->running = false;
     MHD_stop_daemon(m->mhd); /* closes every connection (dropping their snapshots) and the listening socket */
     m->mhd = NULL;
     close(m->wake_fd);

@@ -152,6 +152,7 @@ struct metrics_conn;
 struct metrics {
     struct MHD_Daemon *mhd;
     thrd_t thread;                /* runs libmicrohttpd and closes connections past their deadline */
+    bool running;                 /* the thread was started */
     int wake_fd;                  /* eventfd: metrics_stop wakes the thread to end it */
     mtx_t lock;                   /* guards cur (the pointer: a snapshot's refs are atomic) */
     struct metrics_snapshot *cur; /* the published snapshot, or NULL before the first */
@@ -161,13 +162,16 @@ struct metrics {
     struct metrics_ha_track ha_track; /* the event loop's, for metrics_ha_fill */
 };
 
-/* Binds ADDR:PORT and starts the HTTP thread. False with a message naming --metrics and the
- * address (e.g. the port is in use). */
-bool metrics_start(struct metrics *m, const struct endpoint *ep, char *err, size_t errlen);
+/* Binds ADDR:PORT and makes the HTTP server, no thread yet (the daemon opens it before it
+ * drops its privileges, and starts threads after). False with a message naming --metrics and
+ * the address (e.g. the port is in use). */
+bool metrics_open(struct metrics *m, const struct endpoint *ep, char *err, size_t errlen);
+/* Starts the HTTP thread of an open m. False with a message. */
+bool metrics_start(struct metrics *m, char *err, size_t errlen);
 /* Event loop: render v and make it what the next scrape sees. */
 void metrics_publish(struct metrics *m, const struct metrics_view *v);
 /* Stops the thread, closes the connections and the socket, drops the snapshot. Safe on a
- * never-started struct that was zeroed (and on one whose start failed). */
+ * never-opened struct that was zeroed (and on one whose open or start failed). */
 void metrics_stop(struct metrics *m);
 
 #endif

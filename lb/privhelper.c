@@ -8,13 +8,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +30,7 @@
 #define HELPER_EXEC_FAILED 127 /* what sh reports for a command it cannot run */
 #define STOP_GRACE_MS 1000     /* the helper exits at once on EOF; this bounds a wedged one */
 #define STOP_POLL_MS 5
+#define PARENT_GONE_SIGNAL SIGUSR1 /* PR_SET_PDEATHSIG: caught, so the files are still removed */
 
 struct reply {
     int status;
@@ -40,9 +44,27 @@ struct helper_child {
     char command[PRIVHELPER_MSG_MAX];
 };
 
+/* A file to remove at the end, as it was at the fork: an inode number alone may be reused by
+ * the next file made, its change time (set when it is made) tells them apart. */
+struct helper_file {
+    char path[PATH_MAX];
+    dev_t dev;
+    ino_t ino;
+    struct timespec ctime;
+};
+
+static bool same_file(const struct helper_file *f, const struct stat *st)
+{
+    return st->st_dev == f->dev && st->st_ino == f->ino && st->st_ctim.tv_sec == f->ctime.tv_sec &&
+           st->st_ctim.tv_nsec == f->ctime.tv_nsec;
+}
+
 struct helper {
+    pid_t parent;
     unsigned running;
     struct helper_child kids[HELPER_RUNNING_MAX];
+    unsigned n_files;
+    struct helper_file files[PRIVHELPER_FILES_MAX];
 };
 
 struct request {
@@ -87,7 +109,7 @@ static bool helper_isolate(int sock)
     return true;
 }
 
-static void helper_sigchld(int sig)
+static void helper_wake(int sig)
 {
     (void)sig; /* only there to interrupt ppoll: the default disposition would not */
 }
@@ -99,15 +121,17 @@ static void signals_default(void)
         (void)sigaction(sig, &dfl, NULL); /* fails harmlessly for SIGKILL, SIGSTOP */
 }
 
-/* The daemon's handlers mean nothing here. SIGCHLD stays blocked except inside ppoll, so a
- * child's end is never missed between reaping and waiting. The helper ignores the terminal's
- * and a service manager's stop signals: it ends when the daemon closes the socket or dies, so
- * that the daemon can still run commands while it shuts down. Returns the mask for ppoll. */
+/* The daemon's handlers mean nothing here. SIGCHLD and the parent's death stay blocked except
+ * inside ppoll, so neither is missed between looking and waiting. The helper ignores the
+ * terminal's and a service manager's stop signals: it ends when the daemon closes the socket or
+ * dies, so that the daemon can still run commands while it shuts down. Returns the mask for
+ * ppoll. */
 static sigset_t helper_signals(void)
 {
     signals_default();
-    struct sigaction sa = { .sa_handler = helper_sigchld, .sa_flags = SA_NOCLDSTOP };
+    struct sigaction sa = { .sa_handler = helper_wake, .sa_flags = SA_NOCLDSTOP };
     sigaction(SIGCHLD, &sa, NULL);
+    sigaction(PARENT_GONE_SIGNAL, &sa, NULL);
     sa = (struct sigaction){ .sa_handler = SIG_IGN };
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -115,6 +139,7 @@ static sigset_t helper_signals(void)
     sigset_t block, wait;
     sigemptyset(&block);
     sigaddset(&block, SIGCHLD);
+    sigaddset(&block, PARENT_GONE_SIGNAL);
     sigprocmask(SIG_SETMASK, &block, NULL);
     sigemptyset(&wait);
     return wait;
@@ -217,7 +242,7 @@ static void helper_loop(struct helper *h, const sigset_t *waitmask)
          * wake us in a loop) until a command ends. */
         struct pollfd p = { .fd = h->running < HELPER_RUNNING_MAX ? HELPER_SOCK_FD : -1, .events = POLLIN };
         int r = ppoll(&p, 1, NULL, waitmask);
-        if (r < 0 && errno != EINTR)
+        if ((r < 0 && errno != EINTR) || getppid() != h->parent)
             return;
         helper_reap(h);
         if (r > 0 && p.revents && !helper_request(h))
@@ -225,18 +250,61 @@ static void helper_loop(struct helper *h, const sigset_t *waitmask)
     }
 }
 
-static _Noreturn void helper_main(int sock, pid_t parent)
+/* The files as they are now: what is removed at the end must still be these. */
+static void helper_note_files(struct helper *h, const char *const *files, unsigned n)
+{
+    struct stat st;
+    for (unsigned i = 0; i < n && i < PRIVHELPER_FILES_MAX; i++) {
+        struct helper_file *f = &h->files[h->n_files];
+        if (lstat(files[i], &st) != 0 || snprintf(f->path, sizeof f->path, "%s", files[i]) >= (int)sizeof f->path)
+            continue;
+        f->dev = st.st_dev;
+        f->ino = st.st_ino;
+        f->ctime = st.st_ctim;
+        h->n_files++;
+    }
+}
+
+/* A pid file is removed under its lock: one a new daemon already holds is its own. */
+static void remove_unlocked(const struct helper_file *f)
+{
+    int fd = open(f->path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && same_file(f, &st) && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        unlink(f->path); /* the lock goes with the close */
+    close(fd);
+}
+
+static void helper_remove_files(const struct helper *h)
+{
+    struct stat st;
+    for (unsigned i = 0; i < h->n_files; i++) {
+        const struct helper_file *f = &h->files[i];
+        if (lstat(f->path, &st) != 0 || !same_file(f, &st))
+            continue; /* gone, or another file by now */
+        if (S_ISREG(st.st_mode))
+            remove_unlocked(f);
+        else
+            unlink(f->path);
+    }
+}
+
+static _Noreturn void helper_main(int sock, pid_t parent, const char *const *files, unsigned n_files)
 {
     /* The parent may have died before prctl took effect: then nobody would signal us. */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+    if (prctl(PR_SET_PDEATHSIG, PARENT_GONE_SIGNAL) != 0 || getppid() != parent)
         _exit(1);
     sigset_t waitmask = helper_signals();
-    if (!helper_isolate(sock))
+    struct helper *h = calloc(1, sizeof *h);
+    if (!h || !helper_isolate(sock))
         _exit(1);
     setsid(); /* away from the daemon's terminal and process group */
-    struct helper *h = calloc(1, sizeof *h);
-    if (h)
-        helper_loop(h, &waitmask);
+    h->parent = parent;
+    helper_note_files(h, files, n_files);
+    helper_loop(h, &waitmask);
+    helper_remove_files(h);
     _exit(0); /* no atexit handlers or stdio buffers of the daemon's */
 }
 
@@ -270,8 +338,8 @@ static void privhelper_read_cb(struct ev_loop *loop, ev_io *w, int revents)
         h->done(h->done_arg, r.command, r.status);
 }
 
-bool privhelper_start(struct privhelper *h, struct ev_loop *loop, privhelper_done_cb done, void *arg, char *err,
-                      size_t errlen)
+bool privhelper_start(struct privhelper *h, struct ev_loop *loop, const char *const *files, unsigned n_files,
+                      privhelper_done_cb done, void *arg, char *err, size_t errlen)
 {
     memset(h, 0, sizeof *h);
     h->fd = -1;
@@ -287,7 +355,7 @@ bool privhelper_start(struct privhelper *h, struct ev_loop *loop, privhelper_don
     pid_t pid = fork();
     if (pid == 0) {
         close(sv[0]);
-        helper_main(sv[1], parent);
+        helper_main(sv[1], parent, files, n_files);
     }
     close(sv[1]);
     if (pid < 0) {

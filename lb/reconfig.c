@@ -7,143 +7,136 @@
 
 #define NOT_FOUND (-1)
 
-/* Where each old (service, real server) went in the new table: indexes, or NOT_FOUND. */
-struct index_map {
-    int svc[RAWLB_MAX_SERVICES];
-    int rs[RAWLB_MAX_SERVICES][RAWLB_MAX_RS_PER_SERVICE + 1];
-};
-
-/* A real server (not the sorry server) of svc by address and port. */
-static int find_rs(const struct service *svc, const struct endpoint *ep)
+static bool same_ep(const struct endpoint *a, const struct endpoint *b)
 {
-    int i = service_find_rs(svc, ep);
-    return i >= 0 && (unsigned)i < svc->n_rs ? i : NOT_FOUND;
+    return a->addr == b->addr && a->port == b->port;
 }
 
-/* Counts and what health decided follow a server by its address; its weight is the new
- * config's. The sorry server maps onto the new sorry slot when both have one. */
-static void carry_over(const struct service_table *old, struct service_table *next, struct index_map *map,
+/* Where an old server went in the new service: a real server by address and port, the sorry
+ * server onto the new sorry server when both name the same one, else NOT_FOUND. */
+static int find_in(const struct service *o, unsigned j, const struct service *n)
+{
+    if (j == o->n_rs) /* o's sorry server */
+        return n->has_sorry && same_ep(&o->rs[j].ep, &n->rs[n->n_rs].ep) ? (int)n->n_rs : NOT_FOUND;
+    int r = service_find_rs(n, &o->rs[j].ep);
+    return r >= 0 && (unsigned)r < n->n_rs ? r : NOT_FOUND;
+}
+
+/* A server that stays keeps its slot (its entries go on), its counters and what health decided;
+ * its weight is the new config's. */
+static void carry_server(struct service_table *next, const struct real_server *o, unsigned s, unsigned r)
+{
+    struct real_server *n = &next->svc[s].rs[r];
+    n->slot = o->slot;
+    slots_bind(&next->slots, next->svc[s].slot, o->slot, s, r);
+    n->stats = o->stats;
+    n->rate = o->rate;
+    n->rate_base = o->rate_base;
+    n->active = o->active;
+    n->inactive = o->inactive;
+    n->persistent = o->persistent;
+    if (r < next->svc[s].n_rs)
+        n->available = o->available;
+}
+
+/* What leaves: its slot is retired, so its entries are answered as dropped from now on. */
+static void retire_server(struct service_table *next, unsigned svc_slot, const struct real_server *o,
+                          struct reconfig_result *res)
+{
+    slots_retire(&next->slots, svc_slot, o->slot);
+    res->flows_dropped += o->active + o->inactive;
+}
+
+/* The old table's services and servers into the new one's slots, by address and port. */
+static void carry_over(const struct service_table *old, struct service_table *next, bool *kept,
                        struct reconfig_result *res)
 {
     for (unsigned i = 0; i < old->n; i++) {
         const struct service *o = &old->svc[i];
         int s = service_find(next, o->proto, o->vip.addr, o->vip.port);
-        map->svc[i] = s;
-        for (unsigned j = 0; j <= RAWLB_MAX_RS_PER_SERVICE; j++)
-            map->rs[i][j] = NOT_FOUND;
+        unsigned n_old = o->n_rs + (o->has_sorry ? 1u : 0u);
         if (s == NOT_FOUND) {
             res->services_removed++;
             res->servers_removed += o->n_rs;
+            for (unsigned j = 0; j < n_old; j++)
+                retire_server(next, o->slot, &o->rs[j], res);
+            slots_release_service(&next->slots, o->slot);
             continue;
         }
         struct service *n = &next->svc[s];
+        n->slot = o->slot;
         n->stats = o->stats;
-        for (unsigned j = 0; j < o->n_rs; j++) {
-            int r = find_rs(n, &o->rs[j].ep);
-            map->rs[i][j] = r;
+        for (unsigned j = 0; j < n_old; j++) {
+            int r = find_in(o, j, n);
             if (r == NOT_FOUND) {
-                res->servers_removed++;
+                res->servers_removed += j < o->n_rs;
+                retire_server(next, o->slot, &o->rs[j], res);
                 continue;
             }
-            n->rs[r].stats = o->rs[j].stats;
-            n->rs[r].rate = o->rs[j].rate;
-            n->rs[r].rate_base = o->rs[j].rate_base;
-            n->rs[r].available = o->rs[j].available;
-        }
-        if (o->has_sorry && n->has_sorry && o->rs[o->n_rs].ep.addr == n->rs[n->n_rs].ep.addr &&
-            o->rs[o->n_rs].ep.port == n->rs[n->n_rs].ep.port) {
-            map->rs[i][o->n_rs] = (int)n->n_rs;
-            n->rs[n->n_rs].stats = o->rs[o->n_rs].stats;
-            n->rs[n->n_rs].rate = o->rs[o->n_rs].rate;
-            n->rs[n->n_rs].rate_base = o->rs[o->n_rs].rate_base;
+            kept[s * (RAWLB_MAX_RS_PER_SERVICE + 1) + (unsigned)r] = true;
+            carry_server(next, &o->rs[j], (unsigned)s, (unsigned)r);
         }
     }
+}
+
+/* Services and servers that are new take free slots. False when a service has none left (its
+ * spare slots all hold tombstones: entries of servers removed or dropped moments ago). */
+static bool take_new_slots(const struct service_table *old, struct service_table *next, const bool *kept,
+                           struct reconfig_result *res, char *err, size_t errlen)
+{
     for (unsigned s = 0; s < next->n; s++) {
-        const struct service *n = &next->svc[s];
-        if (service_find(old, n->proto, n->vip.addr, n->vip.port) == NOT_FOUND) {
+        struct service *n = &next->svc[s];
+        bool is_new = service_find(old, n->proto, n->vip.addr, n->vip.port) == NOT_FOUND;
+        if (is_new) {
+            int slot = slots_take_service(&next->slots);
+            if (slot < 0)
+                goto full;
+            n->slot = (uint16_t)slot;
             res->services_added++;
-            res->servers_added += n->n_rs;
-            continue;
         }
-        const struct service *o = &old->svc[service_find(old, n->proto, n->vip.addr, n->vip.port)];
-        for (unsigned j = 0; j < n->n_rs; j++)
-            if (find_rs(o, &n->rs[j].ep) == NOT_FOUND)
-                res->servers_added++;
-    }
-}
-
-struct remap {
-    const struct index_map *map;
-    uint32_t dropped;
-};
-
-/* Entries follow their server to its new index; those of a removed one are reset and detached
- * (their indexes point at nothing any more, so nothing counts them). */
-static void remap_entry(void *arg, struct conn_table *t, struct conn *c)
-{
-    struct remap *r = arg;
-    if (c->flags & CONN_F_DETACHED)
-        return;
-    int s = r->map->svc[c->svc];
-    int rs = s == NOT_FOUND ? NOT_FOUND : r->map->rs[c->svc][c->rs];
-    if (rs != NOT_FOUND) {
-        c->svc = (uint16_t)s;
-        c->rs = (uint16_t)rs;
-        return;
-    }
-    if (c->flags & CONN_F_TEMPLATE) {
-        if (!c->controlled) {
-            conn_delete(t, c);
-            return;
+        for (unsigned r = 0; r < n->n_rs + (n->has_sorry ? 1u : 0u); r++) {
+            if (!is_new && kept[s * (RAWLB_MAX_RS_PER_SERVICE + 1) + r])
+                continue;
+            int slot = slots_take_server(&next->slots, n->slot, s, r);
+            if (slot < 0)
+                goto full;
+            n->rs[r].slot = (uint16_t)slot;
+            res->servers_added += r < n->n_rs;
         }
-    } else if (!(c->flags & CONN_F_RESET)) {
-        conn_mark_reset(t, c);
-        r->dropped++;
     }
-    c->flags |= CONN_F_DETACHED;
+    return true;
+full:
+    snprintf(err, errlen, "no free slot for a new service or real server: connections of ones removed or dropped "
+                          "moments ago still use them; try again in %d s", CONN_TIMEOUT_RESET);
+    return false;
 }
 
-/* ActiveConn/InActConn/persistent from the entries themselves, after they moved. */
-static void count_entry(void *arg, struct conn_table *t, struct conn *c)
-{
-    (void)t;
-    struct service_table *table = arg;
-    if (!(c->flags & CONN_F_DETACHED))
-        (*fastpath_counter_for(&table->svc[c->svc].rs[c->rs], c->state))++;
-}
-
-bool reconfig_apply(struct service_table *table, struct fastpath *const *fps, unsigned n_fps,
-                    const struct rawlb_config *next, struct reconfig_result *res, char *err, size_t errlen)
+bool reconfig_apply(struct service_table *table, const struct rawlb_config *next, struct reconfig_result *res,
+                    char *err, size_t errlen)
 {
     struct service_table *fresh = malloc(sizeof *fresh);
-    struct service_table *retired = malloc(sizeof *retired);
-    struct index_map *map = malloc(sizeof *map);
+    bool *kept = calloc(RAWLB_MAX_SERVICES * (RAWLB_MAX_RS_PER_SERVICE + 1), sizeof *kept);
     bool ok = false;
     memset(res, 0, sizeof *res);
-    if (!fresh || !retired || !map) {
+    if (!fresh || !kept) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
     if (!service_table_init(fresh, next, err, errlen))
         goto out;
-    carry_over(table, fresh, map, res);
-    /* Entries are re-pointed while the old table still stands: a reset's state change is
-     * counted against the server it belonged to, which is then thrown away. */
-    struct remap r = { .map = map };
-    for (unsigned i = 0; i < n_fps; i++)
-        conn_for_each(&fps[i]->conns, remap_entry, &r);
-    res->flows_dropped = r.dropped;
-    *retired = *table;
+    fresh->slots = table->slots; /* the entries' names outlive the table */
+    carry_over(table, fresh, kept, res);
+    if (!take_new_slots(table, fresh, kept, res, err, errlen)) {
+        service_table_free(fresh);
+        goto out;
+    }
+    for (unsigned s = 0; s < fresh->n; s++)
+        service_refresh(&fresh->svc[s]);
+    service_table_free(table);
     *table = *fresh;
-    for (unsigned i = 0; i < n_fps; i++)
-        conn_for_each(&fps[i]->conns, count_entry, table);
-    for (unsigned s = 0; s < table->n; s++)
-        service_refresh(&table->svc[s]);
-    service_table_free(retired);
     ok = true;
 out:
     free(fresh);
-    free(retired);
-    free(map);
+    free(kept);
     return ok;
 }

@@ -9,6 +9,7 @@
 bool service_table_init(struct service_table *t, const struct rawlb_config *cfg, char *err, size_t errlen)
 {
     memset(t, 0, sizeof(*t));
+    slots_init(&t->slots); /* a fresh table's slots are its indexes */
     for (unsigned i = 0; i < cfg->n_services && i < RAWLB_MAX_SERVICES; i++) {
         const struct service_config *sc = &cfg->services[i];
         struct service *svc = &t->svc[i];
@@ -19,6 +20,7 @@ bool service_table_init(struct service_table *t, const struct rawlb_config *cfg,
         svc->persist_timeout = sc->persist_timeout;
         svc->persist_mask = sc->persist_mask;
         svc->one_packet = sc->one_packet;
+        svc->slot = (uint16_t)slots_take_service(&t->slots);
         svc->n_rs = sc->n_rs < RAWLB_MAX_RS_PER_SERVICE ? sc->n_rs : RAWLB_MAX_RS_PER_SERVICE;
         for (unsigned j = 0; j < svc->n_rs; j++) {
             svc->rs[j].u_threshold = sc->rs[j].u_threshold;
@@ -27,12 +29,14 @@ bool service_table_init(struct service_table *t, const struct rawlb_config *cfg,
             svc->rs[j].ep = sc->rs[j].ep;
             svc->rs[j].weight = svc->rs[j].config_weight = sc->rs[j].weight;
             svc->rs[j].available = svc->rs[j].resolved = true;
+            svc->rs[j].slot = (uint16_t)slots_take_server(&t->slots, svc->slot, i, j);
         }
         if (sc->check.has_sorry) {
             struct real_server *sorry = &svc->rs[service_sorry_index(svc)];
             sorry->ep = sc->check.sorry;
             sorry->weight = sorry->config_weight = 1;
             sorry->available = sorry->resolved = true;
+            sorry->slot = (uint16_t)slots_take_server(&t->slots, svc->slot, i, service_sorry_index(svc));
             svc->has_sorry = true;
         }
         svc->sched = sched_find(sc->scheduler);
@@ -134,6 +138,20 @@ void service_set_available(struct service *svc, unsigned rs_index, bool availabl
     if (rs_index >= svc->n_rs || svc->rs[rs_index].available == available) return;
     svc->rs[rs_index].available = available;
     service_refresh(svc);
+}
+
+bool service_drop_flows(struct service_table *t, unsigned svc, unsigned rs, uint32_t *flows)
+{
+    struct service *s = &t->svc[svc];
+    struct real_server *r = &s->rs[rs];
+    int fresh = slots_take_server(&t->slots, s->slot, svc, rs);
+    if (fresh < 0)
+        return false;
+    slots_retire(&t->slots, s->slot, r->slot);
+    r->slot = (uint16_t)fresh;
+    *flows = r->active + r->inactive;
+    r->active = r->inactive = r->persistent = 0; /* those entries count nowhere now */
+    return true;
 }
 
 static uint64_t per_second(uint64_t now, uint64_t then, uint64_t elapsed_ms)

@@ -1,8 +1,8 @@
 /* service: the virtual services and their real servers as the fast path sees them, with the
  * counters rawlb-ctl shows. Built from struct rawlb_config at start; later edits (ctl, health)
  * go through the functions here so schedulers are told about every change.
- * Connection entries refer to services and real servers by index (Katran); anything that leaves
- * the process names them by address and port. */
+ * Connection entries refer to services and real servers by slot (slots.h): the indexes here move
+ * at every edit, a slot does not. Anything that leaves the process names them by address and port. */
 #ifndef RAWLB_SERVICE_H
 #define RAWLB_SERVICE_H
 
@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "slots.h"
 
 struct sched_ops;
 
@@ -21,6 +22,7 @@ struct rs_stats {
 
 struct real_server {
     struct endpoint ep;
+    uint16_t slot;       /* the server slot its connection entries name (in its service's slot) */
     int weight;          /* in effect (an agent may scale it); 0 = quiesced: keeps its flows, gets no new ones */
     int config_weight;   /* as configured; what agent percentages apply to */
     bool available;      /* false while health checks hold it out of the schedule */
@@ -38,6 +40,7 @@ struct real_server {
 
 struct service {
     uint8_t proto;
+    uint16_t slot; /* the service slot its connection entries name */
     struct endpoint vip;
     const struct sched_ops *sched;
     void *sched_data; /* owned by sched; NULL for schedulers without state */
@@ -58,6 +61,7 @@ struct service {
 struct service_table {
     unsigned n;
     struct service svc[RAWLB_MAX_SERVICES];
+    struct slot_table slots; /* outlives the table's rebuilds: reconfig carries it over */
 };
 
 /* Builds the table from a validated config; false with a message when a scheduler fails to
@@ -107,6 +111,18 @@ void service_set_available(struct service *svc, unsigned rs_index, bool availabl
  * (tests, rawlb-pcap) schedules on weights and health alone. */
 void service_table_resolve(struct service_table *t, uint32_t addr, bool (*known)(void *arg, uint32_t addr),
                            void *arg);
+/* Health (a server declared dead, without --quiesce): its connection entries are dropped. The
+ * server goes on under a fresh slot and the one its entries name is retired (slots.h): the fast
+ * path answers them as dropped from now on, each worker's reap walk marks them over the next
+ * ticks, and ActiveConn/InActConn/persistent start again from zero. *flows: the connections it
+ * had. False, nothing dropped, when its service has no free slot (every spare one still names
+ * entries of servers dropped or removed moments ago). */
+bool service_drop_flows(struct service_table *t, unsigned svc, unsigned rs, uint32_t *flows);
+/* The slot a connection entry names. */
+static inline struct rs_slot *service_slot_of(struct service_table *t, uint16_t svc_slot, uint16_t rs_slot)
+{
+    return slots_server(&t->slots, svc_slot, rs_slot);
+}
 /* After availability was set directly (a new table inheriting an old one's): recompute
  * whether the sorry server is in use and tell the scheduler. */
 void service_refresh(struct service *svc);

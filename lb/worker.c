@@ -12,14 +12,8 @@
 
 /* Batches one readable event may take before the loop looks at the other interface. */
 #define BATCHES_PER_WAKEUP 16
-/* Expiry: each worker sweeps its own table once a second, in slices of EXPIRE_BUDGET entries
- * with EXPIRE_AGAIN_S between them while a sweep is behind, so a flood of entries due in one
- * second never holds the worker's frames (or the other workers') for long. Measured on the 2-vCPU
- * test VM: 1,048,576 entries due at once go in 128 slices of at most 1.0 ms (101 ms in all),
- * where one sweep held the loop for all of it. */
 #define EXPIRE_INTERVAL_S 1.0
-#define EXPIRE_AGAIN_S 0.001
-#define EXPIRE_BUDGET 8192
+#define EXPIRE_AGAIN_S 0.001 /* between two slices while a sweep or a reap walk is behind */
 
 uint32_t workers_now(const struct worker_set *s)
 {
@@ -88,9 +82,10 @@ static void expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)revents;
     struct worker *w = t->data;
-    bool done;
-    conn_expire_some(&w->fp.conns, workers_now(w->set), EXPIRE_BUDGET, &done);
-    t->repeat = done ? EXPIRE_INTERVAL_S : EXPIRE_AGAIN_S;
+    bool expired, reaped;
+    conn_expire_some(&w->fp.conns, workers_now(w->set), WORKER_EXPIRE_BUDGET, &expired);
+    fastpath_reap_some(&w->fp, WORKER_REAP_BUDGET, &reaped);
+    t->repeat = expired && reaped ? EXPIRE_INTERVAL_S : EXPIRE_AGAIN_S;
     ev_timer_again(loop, t);
 }
 

@@ -4,7 +4,8 @@
  * capture sockets of an interface form one PACKET_FANOUT group whose program (flowworker.h)
  * hands every flow to the worker that owns it, in both directions.
  *
- * Each worker also expires its own table, in bounded slices (worker.c).
+ * Each worker also expires its own table, and reaps the entries of servers removed or dropped
+ * (fastpath_reap_some), in bounded slices (worker.c).
  * The main thread owns everything else (control, health, HA, timers, ARP) and is the only one
  * that changes shared state: the service table, the neighbour table, a worker's fastpath from
  * outside. It does so only between workers_pause and workers_resume, which wait for every
@@ -28,6 +29,17 @@
 #include "flowworker.h"
 #include "xmit.h"
 
+/* Expiry: each worker sweeps its own table once a second, in slices of WORKER_EXPIRE_BUDGET
+ * entries a millisecond apart while a sweep is behind, so a flood of entries due in one second
+ * never holds the worker's frames (or the other workers') for long; the reap walk
+ * (fastpath_reap_some: entries of servers removed or dropped) goes in the same slices,
+ * WORKER_REAP_BUDGET pool slots each, most of them a flag and a slot to look at. Measured with
+ * 1,048,576 entries in one table (tools/walk-bench.c, BENCHMARKS.md "Walks"): a reap slice takes
+ * about half a millisecond and an expiry slice about two (8,192 entries took four once the
+ * eviction classes came), where one sweep or one drop held the loop for all of it. */
+#define WORKER_EXPIRE_BUDGET 4096
+#define WORKER_REAP_BUDGET 32768
+
 struct worker {
     struct worker_set *set;
     unsigned id;
@@ -36,7 +48,7 @@ struct worker {
     struct xmit tx_ext, tx_int;
     struct ev_loop *loop;
     ev_io ext_io, int_io;
-    ev_timer expire; /* its table's expiry, in slices */
+    ev_timer expire; /* its table's expiry and reaping, in slices */
     ev_async stop;
     pthread_t thread;
     bool started;

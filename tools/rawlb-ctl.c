@@ -64,7 +64,9 @@ static const struct ctl_command commands[] = {
              "        (-x -y) and whether the server is overloaded now; --json everything as one object",
      cmd_request},
     {"conns", "conns [--json] [--service tcp|udp:VIP:PORT] [--client ADDR]\n"
-              "        the connection table (ipvsadm -L -n -c layout), of one service or client",
+              "        the connection table (ipvsadm -L -n -c layout), of one service or client;\n"
+              "        listed in parts as it is read, so a flow that starts or ends meanwhile may be\n"
+              "        missing or shown twice; at most 4 MB, then a line saying how many more",
      cmd_request},
     {"watch", "watch [--stats|--rate|--thresholds|--health] [--count N]\n"
               "        list again every second (the screen is redrawn on a terminal); N frames only",

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Flag validation (exit 2, the message names the value), rawlb-ctl without a daemon, --help, and a
-# clean SIGTERM (exit 0, ctl socket and pid file removed).
+# Flag validation (exit 2, the message names the value; --user and --ctl-group name someone who
+# exists), rawlb-ctl without a daemon, --help, and a clean SIGTERM (exit 0, ctl socket and pid
+# file removed: by the privileged helper, the daemon itself runs as nobody by then).
 . "$(dirname "$0")/lib.sh"
 
 topo_up 1   # rawlb runs in the director namespace so a wrongly accepted flag set cannot touch the host
@@ -22,6 +23,11 @@ expect_bad nosuch         $base -t $VIP:80 -s nosuch -r 203.0.113.11:80
 expect_bad $VIP:80        $base -t $VIP:80 -r 203.0.113.11:80 -t $VIP:80 -r 203.0.113.12:80
 expect_bad --no-such-flag $base --no-such-flag -t $VIP:80 -r 203.0.113.11:80
 expect_bad 203.0.113.300  $base -t $VIP:80 -r 203.0.113.300:80
+# --user and --ctl-group name someone on this host (looked up before anything is opened)
+expect_bad "--user: no user 'rawlb-no-such-user'" $base -t $VIP:80 -r 203.0.113.11:80 --user rawlb-no-such-user
+expect_bad "--ctl-group: no group 'rawlb-no-such-group'" $base -t $VIP:80 -r 203.0.113.11:80 \
+           --ctl-group rawlb-no-such-group
+expect_bad "--user: empty name" $base -t $VIP:80 -r 203.0.113.11:80 --user ""
 # high availability: pairs, the key file, and a NAT router address that cannot float
 printf '%s\n' "0123456789abcdef0123" > "$W/ha.key"; chmod 600 "$W/ha.key"
 printf '%s\n' "0123456789abcdef0123" > "$W/open.key"; chmod 644 "$W/open.key"

@@ -79,6 +79,7 @@ static void test_minimal_and_defaults(void)
     CHECK_EQ_U(cfg.max_conns, RAWLB_DEFAULT_MAX_CONNS);
     CHECK(strcmp(cfg.ctl_path, RAWLB_DEFAULT_CTL) == 0);
     CHECK(cfg.pidfile[0] == '\0');
+    CHECK(cfg.user[0] == '\0' && cfg.ctl_group[0] == '\0'); /* the daemon's defaults (privdrop.h) */
     CHECK_EQ_U(cfg.n_services, 1);
     const struct service_config *sc = &cfg.services[0];
     CHECK_EQ_U(sc->proto, IPPROTO_TCP);
@@ -96,7 +97,7 @@ static void test_minimal_and_defaults(void)
     /* Long spellings, --opt=value, and the global options. */
     CHECK_OK("rawlb --ext-if=eth0 --int-if eth1 --nat-ip 192.168.10.1 --tcp-service 202.39.145.146:80 "
              "--real-server 192.168.10.18:80:5 --real-server=192.168.10.28:8080:0 --max-conns 4096 "
-             "--ctl /tmp/x.sock --pidfile /tmp/x.pid --timeouts 60,30,20");
+             "--ctl /tmp/x.sock --pidfile /tmp/x.pid --timeouts 60,30,20 --user rawlb --ctl-group adm");
     CHECK(strcmp(cfg.ext_if, "eth0") == 0 && strcmp(cfg.int_if, "eth1") == 0);
     CHECK_EQ_U(cfg.services[0].n_rs, 2);
     CHECK_EQ_U(cfg.services[0].rs[0].weight, 5);
@@ -105,6 +106,7 @@ static void test_minimal_and_defaults(void)
     CHECK_EQ_U(cfg.max_conns, 4096);
     CHECK(strcmp(cfg.ctl_path, "/tmp/x.sock") == 0);
     CHECK(strcmp(cfg.pidfile, "/tmp/x.pid") == 0);
+    CHECK(strcmp(cfg.user, "rawlb") == 0 && strcmp(cfg.ctl_group, "adm") == 0);
     CHECK_EQ_U(cfg.timeouts.tcp, 60);
     CHECK_EQ_U(cfg.timeouts.tcpfin, 30);
     CHECK_EQ_U(cfg.timeouts.udp, 20);
@@ -203,6 +205,9 @@ static void test_timeouts(void)
     CHECK_ERR(BASE "--timeouts 2147483648,1,1 -t 198.51.100.10:80 -r 203.0.113.11:80", "--timeouts",
               "'2147483648'");
     CHECK_ERR(BASE "--timeouts 1,2 -t 198.51.100.10:80 -r 203.0.113.11:80", "--timeouts", "'1,2'");
+    CHECK_ERR(BASE "--user= -t 198.51.100.10:80 -r 203.0.113.11:80", "--user", "empty");
+    CHECK_ERR(BASE "--ctl-group " "gggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggggg"
+                   " -t 198.51.100.10:80 -r 203.0.113.11:80", "--ctl-group", "too long");
     CHECK_ERR(BASE "--timeouts 1,2,3,4 -t 198.51.100.10:80 -r 203.0.113.11:80", "--timeouts", "'1,2,3,4'");
     CHECK_ERR(BASE "--timeouts 1,,3 -t 198.51.100.10:80 -r 203.0.113.11:80", "--timeouts", "'1,,3'");
     CHECK_ERR(BASE "--timeouts 1,2,3, -t 198.51.100.10:80 -r 203.0.113.11:80", "--timeouts", "'1,2,3,'");
@@ -786,9 +791,10 @@ static void test_usage(void)
     fclose(f);
     const char *flags[] = {"--ext-if", "--int-if", "--nat-ip", "--tcp-service", "--udp-service", "--scheduler",
                            "--persistent", "--netmask", "--ops", "--real-server", "--timeouts", "--max-conns",
-                           "--ctl", "--pidfile", "--help", "--version", "--check ", "--expect-status",
-                           "--expect ", "--send", "--check-port", "--check-interval", "--probe-timeout",
-                           "--check-timeout", "--reentry", "--quiesce", "--sorry-server", "--agent-port",
+                           "--ctl", "--pidfile", "--user", "--ctl-group", "--help", "--version", "--check ",
+                           "--expect-status", "--expect ", "--send", "--check-port", "--check-interval",
+                           "--probe-timeout", "--check-timeout", "--reentry", "--quiesce", "--sorry-server",
+                           "--agent-port",
                            "health checks (per service, or defaults before the first service):"};
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         if (!strstr(text, flags[i])) {

@@ -379,7 +379,7 @@ static void test_conns(void)
     static const char l_udp[] = "UDP 00:05  UDP         198.51.100.7:5353  198.51.100.10:53   203.0.113.12:53   \n";
     static const char l_tw[] = "TCP 00:00  TIME_WAIT   10.1.2.3:1234      198.51.100.10:80   203.0.113.12:80   \n";
     char want[1024];
-    const struct conn_table *tables[] = { &ct };
+    struct conn_table *tables[] = { &ct };
 
     size_t n = ctlproto_render_conns(&table, tables, 1, 100, NULL, false, buf, sizeof buf);
     snprintf(want, sizeof want, "%s%s%s%s%s", header, l_tcp, l_tpl, l_udp, l_tw);
@@ -582,8 +582,9 @@ static bool parse_ha_line(const char *line, struct rawlb_config *cfg)
 }
 
 /* The flags that may differ between the two directors of a pair, and the ones they share. */
-static const char *const per_host_flags[] = { "--ctl", "--pidfile", "--metrics", "--ha-role", "--ha-peer",
-                                              "--ha-if", "--ha-key", "--ha-notify", "--state-dir" };
+static const char *const per_host_flags[] = { "--ctl",     "--pidfile", "--user",   "--ctl-group",
+                                              "--metrics", "--ha-role", "--ha-peer", "--ha-if",
+                                              "--ha-key",  "--ha-notify", "--state-dir" };
 static const char *const shared_ha_flags[] = { "--ha-port", "--ha-interval", "--ha-deadtime", "--ha-track" };
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -602,6 +603,7 @@ static unsigned flags_in(const char *text, const char *const *flags, size_t n)
     "-u 198.51.100.10:53 -o --check udp --send 'a b' -r 203.0.113.11:53 -t 198.51.100.11:443 -r 203.0.113.11:443"
 #define HA_PRIMARY                                                                                           \
     "rawlb -e ext -i int -n 203.0.113.1 --timeouts 600,30,120 --ctl /tmp/a.sock --pidfile /tmp/a.pid "      \
+    "--user rawlb --ctl-group adm "                                                                          \
     "--metrics 127.0.0.1:9100 --ha-role primary --ha-if hb0 --ha-peer 192.0.2.3 --ha-if ext --ha-peer "      \
     "198.51.100.3 --ha-key KEY --ha-port 1539 --ha-interval 0.5 --ha-deadtime 2.25 --ha-track ext "          \
     "--ha-track hb0 --ha-notify '/usr/local/bin/notify a' --state-dir /var/lib/a" HA_SERVICES

@@ -1,6 +1,7 @@
 /* privhelper: commands run with their arguments intact, exit statuses come back through the
  * loop, a slow command does not hold up the next, the helper keeps none of the daemon's
- * descriptors, and it goes away when stopped, when killed, and when its parent dies. */
+ * descriptors, and it goes away when stopped, when killed, and when its parent dies, removing
+ * the files it was given then, but never one replaced meanwhile or a pid file locked again. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -206,13 +208,52 @@ static void test_stop(struct privhelper *h)
     privhelper_stop(h);
 }
 
+static void make_file(const char *path)
+{
+    int fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    CHECK(fd >= 0);
+    close(fd);
+}
+
+/* Stopped, the helper removes what it was given, but not a file put in another's place since
+ * (a newer daemon's control socket), nor a pid file someone holds the lock of. */
+static void test_files(void)
+{
+    struct privhelper h;
+    char err[256], gone[256], replaced[256], locked[256];
+    snprintf(gone, sizeof gone, "%s/gone.pid", dir);
+    snprintf(replaced, sizeof replaced, "%s/replaced.sock", dir);
+    snprintf(locked, sizeof locked, "%s/locked.pid", dir);
+    make_file(gone);
+    make_file(replaced);
+    make_file(locked);
+    const char *first[] = { gone, replaced };
+    CHECK(privhelper_start(&h, loop, first, 2, on_done, NULL, err, sizeof err));
+    CHECK(privhelper_run(&h, "true", NULL, 0)); /* a reply: the helper has noted its files */
+    replies = 0;
+    CHECK(wait_replies(1));
+    CHECK(unlink(replaced) == 0);
+    make_file(replaced);
+    privhelper_stop(&h);
+    CHECK(access(gone, F_OK) != 0 && errno == ENOENT);
+    CHECK(access(replaced, F_OK) == 0);
+
+    const char *second[] = { locked };
+    int fd = open(locked, O_RDONLY | O_CLOEXEC);
+    CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
+    CHECK(privhelper_start(&h, loop, second, 1, on_done, NULL, err, sizeof err));
+    privhelper_stop(&h);
+    CHECK(access(locked, F_OK) == 0);
+    close(fd);
+}
+
 /* Killed under the daemon: the loop notices, runs are refused, stop still cleans up (libev's
  * default loop has reaped the helper by then). */
 static void test_killed(void)
 {
     struct privhelper h;
     char err[256];
-    CHECK(privhelper_start(&h, loop, on_done, NULL, err, sizeof err));
+    CHECK(privhelper_start(&h, loop, NULL, 0, on_done, NULL, err, sizeof err));
     CHECK(kill(h.pid, SIGKILL) == 0);
     ev_tstamp deadline = ev_time() + WAIT_SECONDS;
     while (h.fd >= 0 && ev_time() < deadline)
@@ -225,22 +266,26 @@ static void test_killed(void)
 }
 
 /* The daemon dies without stopping the helper, while a process it forked still holds its end
- * of the socket (so no EOF): PR_SET_PDEATHSIG kills the helper. As a subreaper this process
- * inherits the orphans and can see how they ended. */
+ * of the socket (so no EOF): PR_SET_PDEATHSIG tells the helper, which removes the daemon's
+ * file and exits. As a subreaper this process inherits the orphans and can see how they ended. */
 static void test_parent_dies(void)
 {
     CHECK(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
     int p[2];
     CHECK(pipe(p) == 0);
+    char pidfile[256];
+    snprintf(pidfile, sizeof pidfile, "%s/daemon.pid", dir);
+    make_file(pidfile);
     pid_t daemon = fork();
     if (daemon == 0) {
         struct privhelper h;
         char err[256];
+        const char *files[] = { pidfile };
         loop = ev_loop_new(EVFLAG_AUTO);
         replies = 0;
         /* One command done: the helper has armed its death signal (before, it would find its
          * parent gone and exit by itself). */
-        bool ready = privhelper_start(&h, loop, on_done, NULL, err, sizeof err) &&
+        bool ready = privhelper_start(&h, loop, files, 1, on_done, NULL, err, sizeof err) &&
                      privhelper_run(&h, "true", NULL, 0) && wait_replies(1);
         pid_t pids[2] = { ready ? h.pid : 0, fork() };
         if (pids[1] == 0) {
@@ -259,7 +304,8 @@ static void test_parent_dies(void)
     ev_tstamp deadline = ev_time() + WAIT_SECONDS;
     while (pids[0] > 0 && (r = waitpid(pids[0], &status, WNOHANG)) == 0 && ev_time() < deadline)
         usleep(10000);
-    CHECK(pids[0] > 0 && r == pids[0] && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    CHECK(pids[0] > 0 && r == pids[0] && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(access(pidfile, F_OK) != 0 && errno == ENOENT);
     if (pids[1] > 0 && kill(pids[1], SIGKILL) == 0)
         waitpid(pids[1], NULL, 0);
     CHECK(prctl(PR_SET_CHILD_SUBREAPER, 0) == 0);
@@ -276,7 +322,7 @@ int main(void)
 
     struct privhelper h;
     char err[256] = "";
-    if (!privhelper_start(&h, loop, on_done, NULL, err, sizeof err)) {
+    if (!privhelper_start(&h, loop, NULL, 0, on_done, NULL, err, sizeof err)) {
         fprintf(stderr, "privhelper_start: %s\n", err);
         CHECK_DONE();
     }
@@ -289,6 +335,7 @@ int main(void)
     test_refused(&h);
     test_stop(&h);
     test_killed();
+    test_files();
     test_parent_dies();
 
     close(held);

@@ -3,9 +3,11 @@
  * made from an edited command line, and the same flows are driven on: kept servers keep their
  * flows and counters, removed ones have their clients reset, a removed service's datagrams find
  * nothing, persistence survives, new services take flows, and a reconfig that fails changes
- * nothing. After every step the ActiveConn/InActConn/persistent counters of the live table are
- * checked against a recount of the entries that are not detached; run under ASan/UBSan
- * (-DRAWLB_SANITIZE=ON) this also shows that no stale index is used. */
+ * nothing. An edit touches no connection entry (the entries of removed servers name retired
+ * slots, answered as dropped when met, marked by the reap walk). After every step the
+ * ActiveConn/InActConn/persistent counters of the live table are checked against a recount of
+ * the entries of live slots, and every slot's count of entries naming it against the entries;
+ * run under ASan/UBSan (-DRAWLB_SANITIZE=ON) this also shows that no stale index is used. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,49 +185,72 @@ static struct real_server *rs_by_addr(uint8_t proto, uint16_t vport, uint32_t ra
     return NULL;
 }
 
+static const struct rs_slot *slot_of(const struct conn *c)
+{
+    return service_slot_of(&svcs, c->svc, c->rs);
+}
+
 struct recount {
     uint32_t n[RAWLB_MAX_SERVICES][RAWLB_MAX_RS_PER_SERVICE + 1][3];
-    unsigned bad_index, bad_detached;
+    uint32_t refs[SLOT_SERVICES][SLOT_SERVERS];
+    unsigned bad_index, bad_retired;
 };
 
 static void recount_entry(void *arg, struct conn_table *t, struct conn *c)
 {
     (void)t;
     struct recount *r = arg;
-    if (c->flags & CONN_F_DETACHED) {
-        /* Detached entries are reset connections or templates, never live traffic. */
-        if (!(c->flags & (CONN_F_RESET | CONN_F_TEMPLATE)))
-            r->bad_detached++;
-        return;
-    }
-    if (c->svc >= svcs.n || c->rs > svcs.svc[c->svc].n_rs ||
-        (c->rs == svcs.svc[c->svc].n_rs && !svcs.svc[c->svc].has_sorry)) {
+    if (c->svc >= SLOT_SERVICES || c->rs >= SLOT_SERVERS) {
         r->bad_index++;
         return;
     }
-    /* Its indexes name the server it is NATed to. */
-    const struct service *svc = &svcs.svc[c->svc];
+    r->refs[c->svc][c->rs]++;
+    const struct rs_slot *slot = slot_of(c);
+    if (!slots_live(slot)) {
+        /* Once the reap walk is through, entries of retired slots are reset connections or
+         * templates, never live traffic. */
+        bool reaped = !fp.reaping && fp.reaped == svcs.slots.retired;
+        if (reaped && !(c->flags & (CONN_F_RESET | CONN_F_TEMPLATE)))
+            r->bad_retired++;
+        return;
+    }
+    unsigned s = (unsigned)slot->svc, j = (unsigned)slot->rs;
+    if (s >= svcs.n || j > svcs.svc[s].n_rs || (j == svcs.svc[s].n_rs && !svcs.svc[s].has_sorry) ||
+        svcs.svc[s].slot != c->svc || svcs.svc[s].rs[j].slot != c->rs) {
+        r->bad_index++;
+        return;
+    }
+    /* Its slot names the server it is NATed to. */
+    const struct service *svc = &svcs.svc[s];
     if (svc->proto != c->proto || svc->vip.addr != c->vaddr || (!(c->flags & CONN_F_TEMPLATE) && svc->vip.port != c->vport) ||
-        svc->rs[c->rs].ep.addr != c->daddr || svc->rs[c->rs].ep.port != c->dport) {
+        svc->rs[j].ep.addr != c->daddr || svc->rs[j].ep.port != c->dport) {
         r->bad_index++;
         return;
     }
     unsigned k = c->state == CONN_S_TEMPLATE ? 2 : c->state == TCP_S_ESTABLISHED ? 0 : 1;
-    r->n[c->svc][c->rs][k]++;
+    r->n[s][j][k]++;
 }
 
-/* Every counter of the live table equals what the non-detached entries say, and no live entry
- * points outside the table. Returns the number of mismatches (each one reported). */
+/* Every counter of the live table equals what the entries of live slots say, every slot's
+ * count of entries naming it is right, and no live entry points outside the table. Returns the
+ * number of mismatches (each one reported). */
 static unsigned check_counters_line(int line)
 {
     static struct recount r;
     memset(&r, 0, sizeof r);
     conn_for_each(&fp.conns, recount_entry, &r);
-    unsigned bad = r.bad_index + r.bad_detached;
-    if (r.bad_index || r.bad_detached)
-        fprintf(stderr, "line %d: %u entries with indexes outside the table or naming another server, %u detached "
-                        "entries neither reset nor templates\n",
-                line, r.bad_index, r.bad_detached);
+    unsigned bad = r.bad_index + r.bad_retired;
+    if (r.bad_index || r.bad_retired)
+        fprintf(stderr, "line %d: %u entries with slots outside the table or naming another server, %u entries of "
+                        "retired slots neither reset nor templates after the reap walk\n",
+                line, r.bad_index, r.bad_retired);
+    for (unsigned s = 0; s < SLOT_SERVICES; s++)
+        for (unsigned j = 0; j < SLOT_SERVERS; j++)
+            if (svcs.slots.svc[s].rs[j].refs != r.refs[s][j]) {
+                fprintf(stderr, "line %d: slot %u:%u: %u entries counted, %u found\n", line, s, j,
+                        svcs.slots.svc[s].rs[j].refs, r.refs[s][j]);
+                bad++;
+            }
     for (unsigned s = 0; s < svcs.n; s++)
         for (unsigned j = 0; j <= svcs.svc[s].n_rs; j++) {
             const struct real_server *rs = &svcs.svc[s].rs[j];
@@ -317,7 +342,7 @@ static void test_reconfig(void)
         struct reconfig_result res;
         memset(&res, 0xa5, sizeof res);
         err[0] = 0;
-        CHECK(!reconfig_apply(&svcs, (struct fastpath *[]){ &fp }, 1, &bad, &res, err, sizeof err));
+        CHECK(!reconfig_apply(&svcs, &bad, &res, err, sizeof err));
         CHECK(strstr(err, "bogus") != NULL);
         CHECK(memcmp(&table_copy, &svcs, sizeof svcs) == 0);
         CHECK(memcmp(pool_copy, fp.conns.pool, sizeof pool_copy) == 0);
@@ -337,11 +362,15 @@ static void test_reconfig(void)
     (void)was_stats;
     (void)was_svc_stats;
 
-    /* ---- the edit ---- */
+    /* ---- the edit: the service table only, not one entry ---- */
     learn(RS13);
+    static struct conn pool_before[1024];
+    memcpy(pool_before, fp.conns.pool, sizeof pool_before);
+    const uint16_t slot12 = rs_by_addr(IPPROTO_TCP, 80, RS12, 80)->slot;
     struct reconfig_result res;
     err[0] = 0;
-    CHECK(reconfig_apply(&svcs, (struct fastpath *[]){ &fp }, 1, &cfg_b, &res, err, sizeof err));
+    CHECK(reconfig_apply(&svcs, &cfg_b, &res, err, sizeof err));
+    CHECK(memcmp(pool_before, fp.conns.pool, sizeof pool_before) == 0);
     if (err[0])
         fprintf(stderr, "reconfig_apply: %s\n", err);
     CHECK_EQ_U(res.services_added, 1);
@@ -382,7 +411,7 @@ static void test_reconfig(void)
         if (http[i].raddr != RS11)
             continue;
         struct conn *c = flow_conn(&http[i]);
-        CHECK(c && !(c->flags & (CONN_F_RESET | CONN_F_DETACHED)) && c->svc == 1 && c->rs == 1);
+        CHECK(c && !(c->flags & CONN_F_RESET) && slot_of(c)->svc == 1 && slot_of(c)->rs == 1);
         if (i % 2 == 0) {
             CHECK_EQ_U(from_client(&http[i], TH_ACK_ | 0x08, 50), FP_VERDICT_TX_INT);
             check_to_server(&http[i]);
@@ -403,17 +432,19 @@ static void test_reconfig(void)
     CHECK_EQ_U(b11->inactive, 0);
     CHECK_COUNTERS();
 
-    /* Flows that were on .12:80: reset and detached; its replies find nothing; the client's next
-     * ACK gets an RST from VIP:80; a new SYN on the same tuple is scheduled afresh. */
+    /* Flows that were on .12:80: their slot is retired, so they are dropped when met: its replies
+     * find nothing; the client's next ACK gets an RST from VIP:80; a new SYN on the same tuple is
+     * scheduled afresh. */
     unsigned reset_done = 0, syn_done = 0, left = 0;
     uint64_t resets = fp.stats.resets_sent;
     for (unsigned i = 0; i < N_HTTP; i++) {
         if (http[i].raddr != RS12)
             continue;
         struct conn *c = flow_conn(&http[i]);
-        CHECK(c && (c->flags & CONN_F_RESET) && (c->flags & CONN_F_DETACHED));
+        CHECK(c && !slots_live(slot_of(c)) && !(c->flags & CONN_F_RESET));
         uint64_t no_conn = fp.stats.drops[FP_DROP_NO_CONN];
         CHECK_EQ_U(from_server(&http[i], TH_ACK_ | 0x08, 70), FP_VERDICT_DROP);
+        CHECK(c->flags & CONN_F_RESET); /* marked when met */
         CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_CONN], no_conn + 1);
         CHECK_COUNTERS();
         if (reset_done == 0) {
@@ -442,8 +473,8 @@ static void test_reconfig(void)
             CHECK_EQ_U(http[i].rport, 80);
             check_to_server(&http[i]);
             c = flow_conn(&http[i]);
-            CHECK(c && !(c->flags & (CONN_F_RESET | CONN_F_DETACHED)) && c->state == TCP_S_SYN_RECV);
-            CHECK(c && c->svc == 1 && c->rs == (http[i].raddr == RS11 ? 1 : 0));
+            CHECK(c && !(c->flags & CONN_F_RESET) && c->state == TCP_S_SYN_RECV);
+            CHECK(c && slot_of(c)->svc == 1 && slot_of(c)->rs == (http[i].raddr == RS11 ? 1 : 0));
             CHECK_EQ_U(from_server(&http[i], TH_SYN_ | TH_ACK_, 0), FP_VERDICT_TX_EXT);
             check_to_client(&http[i]);
             syn_done++;
@@ -461,7 +492,7 @@ static void test_reconfig(void)
      * finds no service and gets an ICMP port unreachable from the VIP, as the one after it. */
     {
         struct conn *c = flow_conn(&dns);
-        CHECK(c && (c->flags & CONN_F_RESET) && (c->flags & CONN_F_DETACHED));
+        CHECK(c && !slots_live(slot_of(c)));
         uint64_t no_conn = fp.stats.drops[FP_DROP_NO_CONN], unreach = fp.stats.icmp_unreach_sent;
         CHECK_EQ_U(from_server(&dns, 0, 60), FP_VERDICT_DROP);
         CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_CONN], no_conn + 1);
@@ -482,7 +513,7 @@ static void test_reconfig(void)
      * through the same template. */
     {
         struct conn *first = flow_conn(&tls);
-        CHECK(first && first->svc == 2 && first->rs == 0 && first->template != CONN_NONE);
+        CHECK(first && slot_of(first)->svc == 2 && slot_of(first)->rs == 0 && first->template != CONN_NONE);
         CHECK_EQ_U(from_client(&tls, TH_ACK_ | 0x08, 20), FP_VERDICT_TX_INT);
         check_to_server(&tls);
         struct flow tls2 = { .proto = IPPROTO_TCP, .caddr = CLIENT2, .cport = 50001, .vaddr = VIP, .vport = 443 };
@@ -523,22 +554,25 @@ static void test_reconfig(void)
     }
     CHECK_COUNTERS();
 
-    /* ---- a second edit back to A while detached entries remain: .12:80 and :53 come back
-     * empty; the detached entries stay out of their counters. ---- */
+    /* ---- a second edit back to A while entries of retired slots remain: .12:80 and :53 come
+     * back empty, .12:80 in another slot (its old one is still named); the old entries stay out
+     * of their counters. ---- */
     {
         learn(RS12);
-        CHECK(reconfig_apply(&svcs, (struct fastpath *[]){ &fp }, 1, &cfg_a, &res, err, sizeof err));
+        CHECK(reconfig_apply(&svcs, &cfg_a, &res, err, sizeof err));
         CHECK_EQ_U(res.services_added, 1);
         CHECK_EQ_U(res.services_removed, 1);
         CHECK_COUNTERS();
         struct real_server *c12 = rs_by_addr(IPPROTO_TCP, 80, RS12, 80);
         CHECK(c12 && c12->active + c12->inactive + c12->persistent == 0);
+        CHECK(svcs.slots.svc[svcs.svc[0].slot].rs[slot12].refs > 0);
+        CHECK(c12 && c12->slot != slot12);
         struct real_server *c53 = rs_by_addr(IPPROTO_UDP, 53, RS12, 53);
         CHECK(c53 && c53->active + c53->inactive + c53->persistent == 0);
         /* The .12:80 flows left over are still reset: an RST for the client, nothing for .12. */
         for (unsigned i = 0; i < N_HTTP; i++) {
             struct conn *c = flow_conn(&http[i]);
-            if (!c || !(c->flags & CONN_F_DETACHED))
+            if (!c || slots_live(slot_of(c)))
                 continue;
             CHECK_EQ_U(from_server(&http[i], TH_ACK_, 0), FP_VERDICT_DROP);
             CHECK_COUNTERS();
@@ -601,7 +635,7 @@ static void test_reconfig_template_and_jump(void)
 
     learn(RS13);
     struct reconfig_result res;
-    CHECK(reconfig_apply(&svcs, (struct fastpath *[]){ &fp }, 1, &cfg_c, &res, err, sizeof err));
+    CHECK(reconfig_apply(&svcs, &cfg_c, &res, err, sizeof err));
     CHECK_EQ_U(res.services_added, 1);
     CHECK_EQ_U(res.services_removed, 1);
     CHECK_EQ_U(res.servers_added, 4);
@@ -610,7 +644,7 @@ static void test_reconfig_template_and_jump(void)
     struct real_server *c13 = rs_by_addr(IPPROTO_TCP, 443, RS13, 443);
     CHECK(c13 && c13->active + c13->inactive + c13->persistent == 0);
     struct conn *old = flow_conn(&tls);
-    CHECK(old && (old->flags & CONN_F_RESET) && (old->flags & CONN_F_DETACHED));
+    CHECK(old && !slots_live(slot_of(old)));
 
     /* The same client's next connection: a new template, to .13. */
     struct flow tls2 = { .proto = IPPROTO_TCP, .caddr = CLIENT2, .cport = 50001, .vaddr = VIP, .vport = 443 };

@@ -1,0 +1,135 @@
+/* test_control: a streamed answer (control.h's control_stream) through a real control socket
+ * and event loop: the parts arrive whole and in order after the first, more of them than the
+ * socket's buffer holds (so the loop renders the next only once the client has read), the
+ * stream is freed once after its last part; and a client that goes away in the middle of a
+ * stream has it freed too. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "control.h"
+#include "testing.h"
+
+#define PARTS 40
+#define PART_FILL 8000 /* bytes of each part: 40 of them are more than a unix socket buffers */
+#define LOOP_TURNS_MAX 100000
+
+struct stream_state {
+    unsigned next_part;
+    unsigned freed;
+};
+
+static struct stream_state state;
+static char expected[PARTS * (PART_FILL + 32) + 64];
+static size_t expected_len;
+
+/* Part i: "part i\n" then a line of PART_FILL - 1 letters. */
+static size_t render_part(unsigned i, char *out, size_t len)
+{
+    int n = snprintf(out, len, "part %u\n", i);
+    size_t pos = (size_t)n;
+    memset(out + pos, 'a' + (int)(i % 26), PART_FILL - 1);
+    pos += PART_FILL - 1;
+    out[pos++] = '\n';
+    return pos;
+}
+
+static size_t next_part(void *arg, char *out, size_t len, bool *done)
+{
+    struct stream_state *st = arg;
+    CHECK(len == CONTROL_PART_MAX);
+    size_t n = render_part(st->next_part++, out, len);
+    *done = st->next_part == PARTS;
+    return n;
+}
+
+static void free_stream(void *arg)
+{
+    ((struct stream_state *)arg)->freed++;
+}
+
+static size_t handler(void *arg, const char *request, char *out, size_t len, struct control_stream *more)
+{
+    (void)arg;
+    CHECK(more->next == NULL);
+    if (strcmp(request, "stream") != 0)
+        return (size_t)snprintf(out, len, "error: unknown\n");
+    state.next_part = 1;
+    *more = (struct control_stream){ .next = next_part, .done = free_stream, .state = &state };
+    return render_part(0, out, len);
+}
+
+static int connect_to(const char *path)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0);
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    CHECK(write(fd, "stream\n", 7) == 7);
+    return fd;
+}
+
+/* Reads what is there; returns false at end of file. */
+static bool drain(int fd, char *got, size_t *got_len, size_t cap)
+{
+    for (;;) {
+        ssize_t n = read(fd, got + *got_len, cap - *got_len);
+        if (n > 0) {
+            *got_len += (size_t)n;
+            continue;
+        }
+        return !(n == 0 || (n < 0 && errno != EAGAIN));
+    }
+}
+
+int main(void)
+{
+    static struct control ctl;
+    static char got[sizeof expected];
+    char path[64], err[256];
+    signal(SIGPIPE, SIG_IGN); /* as the daemon: a client gone is a write error, not a signal */
+    snprintf(path, sizeof path, "/tmp/rawlb-test-control-%d.sock", (int)getpid());
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+    CHECK(control_open(&ctl, loop, path, handler, NULL, err, sizeof err));
+    for (unsigned i = 0; i < PARTS; i++)
+        expected_len += render_part(i, expected + expected_len, sizeof expected - expected_len);
+
+    /* The whole stream, read as the loop turns. */
+    int fd = connect_to(path);
+    size_t got_len = 0;
+    unsigned turns = 0;
+    while (drain(fd, got, &got_len, sizeof got) && turns++ < LOOP_TURNS_MAX)
+        ev_run(loop, EVRUN_NOWAIT);
+    close(fd);
+    CHECK_EQ_U(got_len, expected_len);
+    CHECK(memcmp(got, expected, expected_len) == 0);
+    CHECK_EQ_U(state.next_part, PARTS);
+    CHECK_EQ_U(state.freed, 1);
+
+    /* A client that leaves after the first bytes: the stream is freed, not rendered to its end. */
+    state = (struct stream_state){ 0 };
+    fd = connect_to(path);
+    got_len = 0;
+    for (turns = 0; got_len == 0 && turns < LOOP_TURNS_MAX; turns++) {
+        ev_run(loop, EVRUN_NOWAIT);
+        drain(fd, got, &got_len, sizeof got);
+    }
+    close(fd);
+    for (turns = 0; state.freed == 0 && turns < LOOP_TURNS_MAX; turns++)
+        ev_run(loop, EVRUN_NOWAIT);
+    CHECK_EQ_U(state.freed, 1);
+    CHECK(state.next_part < PARTS);
+
+    control_close(&ctl);
+    ev_loop_destroy(loop);
+    CHECK_DONE();
+}
