@@ -21,8 +21,7 @@
 #define SYSCTL_PATH_MAX 128
 #define CAP_WORD_BITS 32 /* capget's sets: one 32-bit word per 32 capabilities */
 
-/* The interface's index, or 0 with a message naming the flag that named it. */
-static int if_index(const char *flag, const char *name, char *err, size_t errlen)
+int host_ifindex(const char *flag, const char *name, char *err, size_t errlen)
 {
     int ifindex = (int)if_nametoindex(name);
     if (!ifindex)
@@ -35,7 +34,7 @@ static bool if_query(int fd, const char *flag, const char *name, struct host_if 
     struct ifreq ifr;
     memset(hi, 0, sizeof *hi);
     snprintf(hi->name, sizeof hi->name, "%s", name);
-    hi->ifindex = if_index(flag, name, err, errlen);
+    hi->ifindex = host_ifindex(flag, name, err, errlen);
     if (!hi->ifindex)
         return false;
     memset(&ifr, 0, sizeof ifr);
@@ -106,8 +105,8 @@ static struct kernel_addr *kernel_addrs(const struct ifaddrs *list, size_t *n)
 
 bool host_check_setup(const struct rawlb_config *cfg, const struct rawlb_config *running, char *err, size_t errlen)
 {
-    if (!running && (!if_index("-e/--ext-if", cfg->ext_if, err, errlen) ||
-                     !if_index("-i/--int-if", cfg->int_if, err, errlen)))
+    if (!running && (!host_ifindex("-e/--ext-if", cfg->ext_if, err, errlen) ||
+                     !host_ifindex("-i/--int-if", cfg->int_if, err, errlen)))
         return false;
     struct ifaddrs *list = NULL;
     if (getifaddrs(&list) != 0) {

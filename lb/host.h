@@ -30,6 +30,10 @@ struct host_setup {
     bool nat_ip_is_kernel;  /* the kernel owns the NAT router address and answers ARP for it */
 };
 
+/* The index of the interface name, or 0 with a message naming the flag that gave it
+ * ("-i/--int-if: interface 'x' does not exist"). */
+int host_ifindex(const char *flag, const char *name, char *err, size_t errlen);
+
 /* cfg against the kernel's addresses (setupcheck.h: VIPs and real servers that are kernel
  * addresses, a NAT router address outside the internal subnets), read here each time: at start
  * (running NULL: it first checks that -e and -i exist, naming the flag) and at each runtime edit

@@ -2,12 +2,13 @@
 #include "iflock.h"
 
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "host.h"
 
 /* Refused starts waiting to be accepted; one more gets no pid in its message, nothing worse. */
 #define IFLOCK_BACKLOG 8
@@ -40,11 +41,9 @@ static pid_t holder(const struct sockaddr_un *sa, socklen_t len)
 static bool take_one(struct iflock *l, const char *flag, const char *name, char *err, size_t errlen)
 {
     struct sockaddr_un sa;
-    int ifindex = (int)if_nametoindex(name);
-    if (!ifindex) {
-        snprintf(err, errlen, "%s: interface '%s' does not exist (ip link show)", flag, name);
+    int ifindex = host_ifindex(flag, name, err, errlen);
+    if (!ifindex)
         return false;
-    }
     socklen_t len = lock_addr(ifindex, &sa);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
