@@ -1,5 +1,6 @@
 /* edit: see edit.h. The words are parsed by hand rather than with getopt: the daemon parses
- * them inside its event loop, and getopt's state is global (config.c's parser uses it too). Messages follow config.c: the long flag name, then the value as typed. */
+ * them inside its event loop, and getopt's state is global (config.c's parser uses it too).
+ * Messages follow config.c: the long flag name, then the value as typed. */
 #include "edit.h"
 
 #include <netinet/in.h>
