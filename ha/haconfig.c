@@ -3,12 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "textout.h"
 
 #define HA_INTERVAL_MIN_MS 100
 #define HA_INTERVAL_MAX_MS 60000
@@ -42,16 +42,6 @@ const struct option haconfig_options[HACONFIG_N_OPTIONS + 1] = {
     {NULL, 0, NULL, 0},
 };
 
-static bool fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return false;
-}
-
 void haconfig_defaults(struct ha_config *h)
 {
     memset(h, 0, sizeof *h);
@@ -67,18 +57,18 @@ static bool read_key(struct ha_config *h, const char *path, char *err, size_t er
     /* O_NONBLOCK: a FIFO given as the key must be refused below, not wait for a writer. */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
-        return fail(err, errlen, "--ha-key: cannot open '%s': %s", path, strerror(errno));
+        return textout_error(err, errlen, "--ha-key: cannot open '%s': %s", path, strerror(errno));
     struct stat st;
     uint8_t buf[HA_KEY_MAX + 2];
     ssize_t n = -1;
     bool ok = false;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        fail(err, errlen, "--ha-key: '%s' is not a regular file", path);
+        textout_error(err, errlen, "--ha-key: '%s' is not a regular file", path);
     else if (st.st_mode & HA_KEY_PERM_OTHERS)
-        fail(err, errlen, "--ha-key: '%s' has mode %04o: the key must be readable by its owner only (chmod 600 %s)",
+        textout_error(err, errlen, "--ha-key: '%s' has mode %04o: the key must be readable by its owner only (chmod 600 %s)",
              path, (unsigned)(st.st_mode & 07777), path);
     else if ((n = read(fd, buf, sizeof buf)) < 0)
-        fail(err, errlen, "--ha-key: cannot read '%s': %s", path, strerror(errno));
+        textout_error(err, errlen, "--ha-key: cannot read '%s': %s", path, strerror(errno));
     else
         ok = true;
     close(fd);
@@ -87,7 +77,7 @@ static bool read_key(struct ha_config *h, const char *path, char *err, size_t er
     if (n > 0 && buf[n - 1] == '\n')
         n--;
     if (n < HA_KEY_MIN || n > HA_KEY_MAX)
-        return fail(err, errlen, "--ha-key: the key in '%s' is %s bytes long (want %d..%d, less one trailing newline)",
+        return textout_error(err, errlen, "--ha-key: the key in '%s' is %s bytes long (want %d..%d, less one trailing newline)",
                     path, n > HA_KEY_MAX ? "more than 64" : "fewer than 16", HA_KEY_MIN, HA_KEY_MAX);
     memcpy(h->key.bytes, buf, (size_t)n);
     h->key.len = (size_t)n;
@@ -100,9 +90,9 @@ static bool set_seconds(uint32_t *dst, const char *name, const char *val, uint32
 {
     uint64_t ms;
     if (!addr_parse_seconds_ms(val, &ms))
-        return fail(err, errlen, "--%s: '%s' is not a number of seconds (up to 3 decimals, e.g. 2 or 0.5)", name, val);
+        return textout_error(err, errlen, "--%s: '%s' is not a number of seconds (up to 3 decimals, e.g. 2 or 0.5)", name, val);
     if (ms < HA_INTERVAL_MIN_MS || ms > max_ms)
-        return fail(err, errlen, "--%s: '%s' is out of range %g..%g seconds", name, val, HA_INTERVAL_MIN_MS / 1000.0,
+        return textout_error(err, errlen, "--%s: '%s' is out of range %g..%g seconds", name, val, HA_INTERVAL_MIN_MS / 1000.0,
                     max_ms / 1000.0);
     *dst = (uint32_t)ms;
     return true;
@@ -111,9 +101,9 @@ static bool set_seconds(uint32_t *dst, const char *name, const char *val, uint32
 static bool set_path(char *dst, size_t size, const char *name, const char *val, char *err, size_t errlen)
 {
     if (*val == '\0')
-        return fail(err, errlen, "--%s: empty value", name);
+        return textout_error(err, errlen, "--%s: empty value", name);
     if (strlen(val) >= size)
-        return fail(err, errlen, "--%s: '%s' is too long (at most %zu bytes)", name, val, size - 1);
+        return textout_error(err, errlen, "--%s: '%s' is too long (at most %zu bytes)", name, val, size - 1);
     strcpy(dst, val);
     return true;
 }
@@ -123,9 +113,9 @@ static bool add_ifname(char (*list)[IF_NAMESIZE], unsigned *n, unsigned max, con
 {
     char why[RAWLB_ERRLEN];
     if (*n == max)
-        return fail(err, errlen, "--%s: '%s' is one too many (at most %u)", name, val, max);
+        return textout_error(err, errlen, "--%s: '%s' is one too many (at most %u)", name, val, max);
     if (!addr_parse_ifname(val, list[*n], why, sizeof why))
-        return fail(err, errlen, "--%s: %s", name, why);
+        return textout_error(err, errlen, "--%s: %s", name, why);
     (*n)++;
     return true;
 }
@@ -137,7 +127,7 @@ bool haconfig_set(struct ha_config *h, int opt, const char *val, char *err, size
     switch (opt) {
     case OPT_HA_ROLE:
         if (strcmp(val, "primary") != 0 && strcmp(val, "backup") != 0)
-            return fail(err, errlen, "--ha-role: '%s' is neither primary nor backup", val);
+            return textout_error(err, errlen, "--ha-role: '%s' is neither primary nor backup", val);
         h->enabled = true;
         h->role = val[0] == 'p' ? HA_ROLE_PRIMARY : HA_ROLE_BACKUP;
         return true;
@@ -145,14 +135,14 @@ bool haconfig_set(struct ha_config *h, int opt, const char *val, char *err, size
         return add_ifname(h->ifs, &h->n_ifs, HA_MAX_LINKS, "ha-if", val, err, errlen);
     case OPT_HA_PEER:
         if (h->n_peers == HA_MAX_LINKS)
-            return fail(err, errlen, "--ha-peer: '%s' is one too many (at most %d)", val, HA_MAX_LINKS);
+            return textout_error(err, errlen, "--ha-peer: '%s' is one too many (at most %d)", val, HA_MAX_LINKS);
         if (!addr_parse_host(val, &h->peers[h->n_peers], why, sizeof why))
-            return fail(err, errlen, "--ha-peer: %s", why);
+            return textout_error(err, errlen, "--ha-peer: %s", why);
         h->n_peers++;
         return true;
     case OPT_HA_PORT:
         if (!addr_parse_uint(val, 1, 65535, &v))
-            return fail(err, errlen, "--ha-port: '%s' is out of range 1..65535", val);
+            return textout_error(err, errlen, "--ha-port: '%s' is out of range 1..65535", val);
         h->port = (uint16_t)v;
         return true;
     case OPT_HA_INTERVAL:
@@ -168,7 +158,7 @@ bool haconfig_set(struct ha_config *h, int opt, const char *val, char *err, size
     case OPT_STATE_DIR:
         return set_path(h->state_dir, sizeof h->state_dir, "state-dir", val, err, errlen);
     default:
-        return fail(err, errlen, "unknown high-availability option %d", opt);
+        return textout_error(err, errlen, "unknown high-availability option %d", opt);
     }
 }
 
@@ -190,17 +180,17 @@ bool haconfig_check(struct ha_config *h, char *err, size_t errlen)
 {
     if (!h->enabled) {
         const char *flag = first_ha_flag(h);
-        return flag ? fail(err, errlen, "%s: only meaningful with --ha-role primary|backup", flag) : true;
+        return flag ? textout_error(err, errlen, "%s: only meaningful with --ha-role primary|backup", flag) : true;
     }
     if (h->n_peers == 0)
-        return fail(err, errlen, "--ha-role: needs --ha-peer ADDR (the other director)");
+        return textout_error(err, errlen, "--ha-role: needs --ha-peer ADDR (the other director)");
     if (h->n_ifs && h->n_ifs != h->n_peers)
-        return fail(err, errlen, "--ha-if: %u given for %u --ha-peer (each --ha-if pairs with one --ha-peer)",
+        return textout_error(err, errlen, "--ha-if: %u given for %u --ha-peer (each --ha-if pairs with one --ha-peer)",
                     h->n_ifs, h->n_peers);
     if (!h->key.len)
-        return fail(err, errlen, "--ha-role: needs --ha-key FILE (heartbeats are authenticated)");
+        return textout_error(err, errlen, "--ha-role: needs --ha-key FILE (heartbeats are authenticated)");
     if (h->deadtime_ms <= h->interval_ms)
-        return fail(err, errlen, "--ha-deadtime: %g s is not longer than --ha-interval %g s", h->deadtime_ms / 1000.0,
+        return textout_error(err, errlen, "--ha-deadtime: %g s is not longer than --ha-interval %g s", h->deadtime_ms / 1000.0,
                     h->interval_ms / 1000.0);
     return true;
 }

@@ -4,12 +4,12 @@
 #include "edit.h"
 
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "scheduler.h"
 #include "setupcheck.h"
+#include "textout.h"
 
 #define PERSIST_MAX 2147483647ul /* as config.c and ipvsadm */
 
@@ -32,16 +32,6 @@ static const struct edit_opt edit_opts[] = {
 };
 
 static const char op_letters[] = "AEDaed";
-
-static bool fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return false;
-}
 
 const char *edit_op_name(enum edit_op op)
 {
@@ -93,7 +83,7 @@ struct edit_words {
 static bool take_value(const struct edit_opt *o, const char **slot, const char *val, char *err, size_t errlen)
 {
     if (*slot)
-        return fail(err, errlen, "--%s: given twice ('%s' and '%s')", o->name, *slot, val);
+        return textout_error(err, errlen, "--%s: given twice ('%s' and '%s')", o->name, *slot, val);
     *slot = val;
     return true;
 }
@@ -104,7 +94,7 @@ static bool collect(const struct edit_opt *o, const char *word, const char *val,
     const char *letter = strchr(op_letters, o->letter);
     if (letter) {
         if (w->op >= 0)
-            return fail(err, errlen, "'%s': only one of -A -E -D -a -e -d per edit (already '%s')", word,
+            return textout_error(err, errlen, "'%s': only one of -A -E -D -a -e -d per edit (already '%s')", word,
                         w->op_word);
         w->op = (int)(letter - op_letters);
         w->op_word = word;
@@ -132,10 +122,10 @@ static bool collect(const struct edit_opt *o, const char *word, const char *val,
         w->masq = true;
         return true;
     case 'g':
-        return fail(err, errlen, "--gatewaying (%s): rawlb forwards by NAT only (-m, masquerading); direct routing is "
+        return textout_error(err, errlen, "--gatewaying (%s): rawlb forwards by NAT only (-m, masquerading); direct routing is "
                     "not supported", word);
     default: /* 'i' */
-        return fail(err, errlen, "--ipip (%s): rawlb forwards by NAT only (-m, masquerading); tunnelling is not "
+        return textout_error(err, errlen, "--ipip (%s): rawlb forwards by NAT only (-m, masquerading); tunnelling is not "
                     "supported", word);
     }
 }
@@ -149,40 +139,40 @@ static bool collect_words(int argc, char **argv, struct edit_words *w, uint8_t *
         bool attached = false;
 
         if (word[0] != '-' || word[1] == '\0')
-            return fail(err, errlen, "unexpected argument '%s' (every value follows its flag)", word);
+            return textout_error(err, errlen, "unexpected argument '%s' (every value follows its flag)", word);
         if (word[1] == '-') {
             const char *eq = strchr(word + 2, '=');
             size_t len = eq ? (size_t)(eq - word - 2) : strlen(word + 2);
             o = find_long(word + 2, len);
             if (!o)
-                return fail(err, errlen, "unknown option '%.*s'", (int)len + 2, word);
+                return textout_error(err, errlen, "unknown option '%.*s'", (int)len + 2, word);
             if (eq) {
                 if (o->arg == ARG_NONE)
-                    return fail(err, errlen, "option '--%s' does not take a value ('%s')", o->name, word);
+                    return textout_error(err, errlen, "option '--%s' does not take a value ('%s')", o->name, word);
                 val = eq + 1;
                 attached = true;
             }
         } else {
             o = find_short(word[1]);
             if (!o)
-                return fail(err, errlen, "unknown option '%s'", word);
+                return textout_error(err, errlen, "unknown option '%s'", word);
             if (word[2]) {
                 if (o->arg == ARG_NONE)
-                    return fail(err, errlen, "unknown option '%s' (in '%s')", (char[]){'-', word[1], '\0'}, word);
+                    return textout_error(err, errlen, "unknown option '%s' (in '%s')", (char[]){'-', word[1], '\0'}, word);
                 val = word + 2;
                 attached = true;
             }
         }
         if (!attached && o->arg == ARG_REQUIRED) {
             if (i + 1 >= argc)
-                return fail(err, errlen, "option '%s' needs a value", word);
+                return textout_error(err, errlen, "option '%s' needs a value", word);
             val = argv[++i];
         }
         if (o->letter == 't' || o->letter == 'u') {
             if (!w->service)
                 *proto = o->letter == 't' ? IPPROTO_TCP : IPPROTO_UDP;
             else
-                return fail(err, errlen, "--%s: one service per edit ('%s' after '%s')", o->name, val, w->service);
+                return textout_error(err, errlen, "--%s: one service per edit ('%s' after '%s')", o->name, val, w->service);
             w->service = val;
             continue;
         }
@@ -196,7 +186,7 @@ static bool parse_weight(const char *s, int *weight, char *err, size_t errlen)
 {
     unsigned long v;
     if (!addr_parse_uint(s, 0, RAWLB_WEIGHT_MAX, &v))
-        return fail(err, errlen, "--weight: '%s' is %s 0..%d", s,
+        return textout_error(err, errlen, "--weight: '%s' is %s 0..%d", s,
                     addr_uint_problem(s), RAWLB_WEIGHT_MAX);
     *weight = (int)v;
     return true;
@@ -208,13 +198,13 @@ static bool parse_rs(const char *s, struct edit_cmd *cmd, char *err, size_t errl
     char why[RAWLB_ERRLEN];
     if (strchr(s, ':')) {
         if (!addr_parse_endpoint(s, &cmd->rs, why, sizeof why))
-            return fail(err, errlen, "--real-server: %s%s", why,
+            return textout_error(err, errlen, "--real-server: %s%s", why,
                         strchr(strchr(s, ':') + 1, ':') ? " (give the weight with -w)" : "");
         cmd->rs_port_given = true;
         return true;
     }
     if (!addr_parse_host(s, &cmd->rs.addr, why, sizeof why))
-        return fail(err, errlen, "--real-server: %s", why);
+        return textout_error(err, errlen, "--real-server: %s", why);
     cmd->rs.port = cmd->vip.port;
     return true;
 }
@@ -231,16 +221,16 @@ bool edit_parse(int argc, char **argv, struct edit_cmd *cmd, char *err, size_t e
     if (!collect_words(argc, argv, &w, &proto, err, errlen))
         return false;
     if (w.op < 0)
-        return fail(err, errlen, "no edit given: one of -A -E -D (services) or -a -e -d (real servers)");
+        return textout_error(err, errlen, "no edit given: one of -A -E -D (services) or -a -e -d (real servers)");
     cmd->op = (enum edit_op)w.op;
     const char *op = edit_op_name(cmd->op);
     bool service_op = op_is_service(cmd->op);
 
     if (!w.service)
-        return fail(err, errlen, "%s needs a service: -t|--tcp-service or -u|--udp-service VIP:PORT", op);
+        return textout_error(err, errlen, "%s needs a service: -t|--tcp-service or -u|--udp-service VIP:PORT", op);
     cmd->proto = proto;
     if (!addr_parse_endpoint(w.service, &cmd->vip, why, sizeof why))
-        return fail(err, errlen, "--%s: %s", proto == IPPROTO_TCP ? "tcp-service" : "udp-service", why);
+        return textout_error(err, errlen, "--%s: %s", proto == IPPROTO_TCP ? "tcp-service" : "udp-service", why);
     svc_str(cmd->proto, &cmd->vip, name, sizeof name);
 
     /* Options that do not go with this operation. */
@@ -256,13 +246,13 @@ bool edit_parse(int argc, char **argv, struct edit_cmd *cmd, char *err, size_t e
                       ? cmd->op == EDIT_ADD_SERVER || cmd->op == EDIT_EDIT_SERVER
                       : cmd->op == EDIT_ADD_SERVICE || cmd->op == EDIT_EDIT_SERVICE;
         if (given[i] && !ok)
-            return fail(err, errlen, "--%s: only with %s, not %s", find_short(scope[i].letter)->name,
+            return textout_error(err, errlen, "--%s: only with %s, not %s", find_short(scope[i].letter)->name,
                         scope[i].allowed, op);
     }
 
     if (w.sched) {
         if (!sched_find(w.sched))
-            return fail(err, errlen, "--scheduler: unknown scheduler '%s' (known: %s)", w.sched, sched_names());
+            return textout_error(err, errlen, "--scheduler: unknown scheduler '%s' (known: %s)", w.sched, sched_names());
         snprintf(cmd->sched, sizeof cmd->sched, "%s", w.sched);
         cmd->has_sched = true;
     }
@@ -270,30 +260,30 @@ bool edit_parse(int argc, char **argv, struct edit_cmd *cmd, char *err, size_t e
         unsigned long v;
         unsigned long min = cmd->op == EDIT_EDIT_SERVICE ? 0 : 1;
         if (w.persist[0] == '-') /* the next option's word, taken for the value */
-            return fail(err, errlen, "--persistent " RAWLB_PERSIST_NEEDS_VALUE " (not '%s')", w.persist);
+            return textout_error(err, errlen, "--persistent " RAWLB_PERSIST_NEEDS_VALUE " (not '%s')", w.persist);
         if (!addr_parse_uint(w.persist, min, PERSIST_MAX, &v))
-            return fail(err, errlen, "--persistent: '%s' is not a number of seconds %lu..%lu%s", w.persist, min,
+            return textout_error(err, errlen, "--persistent: '%s' is not a number of seconds %lu..%lu%s", w.persist, min,
                         PERSIST_MAX, min ? "" : " (0 ends persistence)");
         cmd->persist_timeout = (uint32_t)v;
         cmd->has_persist = true;
     }
     if (w.mask) {
         if (!addr_parse_netmask(w.mask, &cmd->persist_mask, why, sizeof why))
-            return fail(err, errlen, "--netmask: %s", why);
+            return textout_error(err, errlen, "--netmask: %s", why);
         cmd->has_mask = true;
         if (cmd->op == EDIT_ADD_SERVICE && !cmd->has_persist)
-            return fail(err, errlen, "--netmask: only meaningful with --persistent, which %s does not have", name);
+            return textout_error(err, errlen, "--netmask: only meaningful with --persistent, which %s does not have", name);
         if (cmd->has_persist && cmd->persist_timeout == 0)
-            return fail(err, errlen, "--netmask: only meaningful with --persistent, which -p 0 ends for %s", name);
+            return textout_error(err, errlen, "--netmask: only meaningful with --persistent, which -p 0 ends for %s", name);
     }
     if (w.ops) {
         if (cmd->proto != IPPROTO_UDP)
-            return fail(err, errlen, "--ops: one-packet scheduling is for UDP services only, not %s", name);
+            return textout_error(err, errlen, "--ops: one-packet scheduling is for UDP services only, not %s", name);
         cmd->has_ops = true;
     }
     if (!service_op) {
         if (!w.rs)
-            return fail(err, errlen, "%s needs a real server: -r|--real-server ADDR:PORT", op);
+            return textout_error(err, errlen, "%s needs a real server: -r|--real-server ADDR:PORT", op);
         if (!parse_rs(w.rs, cmd, err, errlen))
             return false;
     }
@@ -365,7 +355,7 @@ static bool apply_service_options(struct service_config *sc, const struct edit_c
     }
     if (cmd->has_mask) {
         if (!sc->persist_timeout)
-            return fail(err, errlen, "--netmask: only meaningful with --persistent, which %s does not have", name);
+            return textout_error(err, errlen, "--netmask: only meaningful with --persistent, which %s does not have", name);
         sc->persist_mask = cmd->persist_mask;
     }
     if (cmd->has_ops)
@@ -384,9 +374,9 @@ static bool apply(struct rawlb_config *cfg, const struct edit_cmd *cmd, char *er
         err[0] = '\0';
     if (cmd->op == EDIT_ADD_SERVICE) {
         if (si >= 0)
-            return fail(err, errlen, "%s: service %s exists already (change it with -E)", op, name);
+            return textout_error(err, errlen, "%s: service %s exists already (change it with -E)", op, name);
         if (cfg->n_services >= RAWLB_MAX_SERVICES)
-            return fail(err, errlen, "%s: %s is one service too many (at most %d)", op, name, RAWLB_MAX_SERVICES);
+            return textout_error(err, errlen, "%s: %s is one service too many (at most %d)", op, name, RAWLB_MAX_SERVICES);
         struct service_config *sc = &cfg->services[cfg->n_services];
         new_service(sc, cmd);
         if (!apply_service_options(sc, cmd, name, err, errlen))
@@ -395,7 +385,7 @@ static bool apply(struct rawlb_config *cfg, const struct edit_cmd *cmd, char *er
         return true;
     }
     if (si < 0)
-        return fail(err, errlen, "%s: no service %s", op, name);
+        return textout_error(err, errlen, "%s: no service %s", op, name);
     struct service_config *sc = &cfg->services[si];
 
     switch (cmd->op) {
@@ -419,11 +409,11 @@ static bool apply(struct rawlb_config *cfg, const struct edit_cmd *cmd, char *er
     snprintf(who, sizeof who, "real server %s of %s", ep, name);
     if (cmd->op == EDIT_ADD_SERVER) {
         if (ri >= 0)
-            return fail(err, errlen, "%s: %s is already a real server of %s (change it with -e)", op, ep, name);
+            return textout_error(err, errlen, "%s: %s is already a real server of %s (change it with -e)", op, ep, name);
         if (sc->check.has_sorry && sc->check.sorry.addr == rs_ep.addr && sc->check.sorry.port == rs_ep.port)
-            return fail(err, errlen, "%s: %s is the sorry server of %s", op, ep, name);
+            return textout_error(err, errlen, "%s: %s is the sorry server of %s", op, ep, name);
         if (sc->n_rs >= RAWLB_MAX_RS_PER_SERVICE)
-            return fail(err, errlen, "%s: %s is one real server too many for %s (at most %d)", op, ep, name,
+            return textout_error(err, errlen, "%s: %s is one real server too many for %s (at most %d)", op, ep, name,
                         RAWLB_MAX_RS_PER_SERVICE);
         struct rs_config *rs = &sc->rs[sc->n_rs];
         *rs = (struct rs_config){.ep = rs_ep, .weight = cmd->has_weight ? cmd->weight : 1,
@@ -434,7 +424,7 @@ static bool apply(struct rawlb_config *cfg, const struct edit_cmd *cmd, char *er
         return true;
     }
     if (ri < 0)
-        return fail(err, errlen, "%s: %s is not a real server of %s", op, ep, name);
+        return textout_error(err, errlen, "%s: %s is not a real server of %s", op, ep, name);
     if (cmd->op == EDIT_EDIT_SERVER) {
         struct rs_config *rs = &sc->rs[ri];
         if (cmd->has_weight)
@@ -460,5 +450,5 @@ bool edit_apply(struct rawlb_config *cfg, const struct edit_cmd *cmd, char *err,
         return false;
     if (setupcheck_config(cfg, why, sizeof why))
         return true;
-    return fail(err, errlen, "%s: %s", edit_op_name(cmd->op), why);
+    return textout_error(err, errlen, "%s: %s", edit_op_name(cmd->op), why);
 }

@@ -4,23 +4,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "textout.h"
 
 #define LOOPBACK_SHIFT 24 /* 127.0.0.0/8: the first octet */
 #define SVC_NAMELEN 64
 #define WHO_LEN 128
-
-static bool fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static bool fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return false;
-}
 
 /* "TCP 198.51.100.10:80", for messages. */
 static const char *svc_name(const struct service_config *sc, char *buf, size_t len)
@@ -72,18 +63,18 @@ static bool target_ok(const struct rawlb_config *cfg, const struct service_confi
     uint32_t addr = target(sc, i)->addr;
     const struct service_config *v = vip_owner(cfg, addr);
     if (v)
-        return fail(err, errlen,
+        return textout_error(err, errlen,
                     "%s is both a VIP (of %s) and the address of %s: rawlb would take what it sends to the "
                     "server for clients' packets and balance them again; a real server needs an address of its "
                     "own on the internal side, a VIP one on the external side",
                     addr_str(addr, a), svc_name(v, svc, sizeof svc), target_name(sc, i, who, sizeof who));
     if (is_loopback(addr))
-        return fail(err, errlen,
+        return textout_error(err, errlen,
                     "%s is a loopback address: rawlb sends to real servers over the internal interface, where "
                     "no one answers for %s",
                     target_name(sc, i, who, sizeof who), addr_str(addr, a));
     if (addr == cfg->nat_ip)
-        return fail(err, errlen,
+        return textout_error(err, errlen,
                     "%s is the NAT router address (-n/--nat-ip %s), the director's own: its packets would "
                     "come back to rawlb, not reach a server",
                     target_name(sc, i, who, sizeof who), addr_str(addr, a));
@@ -96,7 +87,7 @@ bool setupcheck_config(const struct rawlb_config *cfg, char *err, size_t errlen)
     for (unsigned s = 0; s < cfg->n_services; s++) {
         const struct service_config *sc = &cfg->services[s];
         if (sc->vip.addr == cfg->nat_ip)
-            return fail(err, errlen,
+            return textout_error(err, errlen,
                         "the VIP of %s is the NAT router address (-n/--nat-ip %s): the real servers' replies "
                         "and the clients' packets would come to the same address; give them two",
                         svc_name(sc, svc, sizeof svc), addr_str(cfg->nat_ip, a));
@@ -138,7 +129,7 @@ static bool services_vs_kernel(const struct rawlb_config *cfg, const struct rawl
         const struct service_config *sc = &cfg->services[s];
         const struct kernel_addr *k = kernel_find(ka, n_ka, sc->vip.addr);
         if (k && !has_vip(running, sc->vip.addr))
-            return fail(err, errlen,
+            return textout_error(err, errlen,
                         "VIP %s is a kernel address on %s: the kernel would answer its clients with RSTs; rawlb "
                         "owns the VIP itself: ip addr del %s/32 dev %s (use the prefix it was added with)",
                         addr_str(sc->vip.addr, a), k->ifname, a, k->ifname);
@@ -146,7 +137,7 @@ static bool services_vs_kernel(const struct rawlb_config *cfg, const struct rawl
             uint32_t addr = target(sc, i)->addr;
             k = kernel_find(ka, n_ka, addr);
             if (k && !has_target(running, addr))
-                return fail(err, errlen,
+                return textout_error(err, errlen,
                             "%s is a kernel address on %s, the director's own: its packets would stay in this "
                             "host, not reach a server",
                             target_name(sc, i, who, sizeof who), k->ifname);
@@ -164,7 +155,7 @@ static bool nat_vs_kernel(const struct rawlb_config *cfg, const struct kernel_ad
     size_t used = 0;
     for (size_t i = 0; i < n_ka; i++) {
         if (strcmp(ka[i].ifname, cfg->ext_if) == 0 && ka[i].addr == cfg->nat_ip)
-            return fail(err, errlen,
+            return textout_error(err, errlen,
                         "-n/--nat-ip %s is a kernel address on the external interface %s: the kernel answers for "
                         "it on the clients' side; the NAT router address belongs on the internal side (-i %s)",
                         addr_str(cfg->nat_ip, a), cfg->ext_if, cfg->int_if);
@@ -178,7 +169,7 @@ static bool nat_vs_kernel(const struct rawlb_config *cfg, const struct kernel_ad
         }
     }
     if (!inside)
-        return fail(err, errlen,
+        return textout_error(err, errlen,
                     "-n/--nat-ip %s is outside every subnet of the internal interface %s (%s): the real servers "
                     "cannot reach it as their gateway; give it an address in one, or add its subnet to %s",
                     addr_str(cfg->nat_ip, a), cfg->int_if, used ? subnets : "it has no IPv4 address", cfg->int_if);

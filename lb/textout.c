@@ -90,3 +90,12 @@ void textout_json_str(struct textout *o, const char *s)
     }
     textout_printf(o, "\"");
 }
+
+bool textout_error(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return false;
+}

@@ -28,6 +28,9 @@ void textout_init(struct textout *o, char *buf, size_t len);
 /* Appends the formatted text when all of it fits (with its NUL); otherwise marks the text
  * truncated. Counts its length in need either way. */
 void textout_printf(struct textout *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* For checkers that say why they refuse: formats the message into err (errlen bytes, cut if
+ * longer) and returns false, so a check can end in `return textout_error(err, errlen, ...)`. */
+bool textout_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* " word", shell-quoted when it needs to be: as it is when it is plain, in single quotes
  * otherwise (a POSIX shell reads it back as the same word). */
 void textout_word(struct textout *o, const char *s);

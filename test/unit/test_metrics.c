@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "testing.h"
+#include "svctable.h"
 #include "ha.h"
 #include "metrics.h"
 #include "scheduler.h"
@@ -19,34 +20,6 @@
 static struct service_table table;
 static struct fastpath_stats fps;
 
-static uint32_t ip(const char *s)
-{
-    struct in_addr in;
-    inet_pton(AF_INET, s, &in);
-    return in.s_addr;
-}
-
-static struct service *add_svc(uint8_t proto, const char *vip, uint16_t port)
-{
-    struct service *svc = &table.svc[table.n++];
-    memset(svc, 0, sizeof(*svc));
-    svc->proto = proto;
-    svc->vip.addr = ip(vip);
-    svc->vip.port = htons(port);
-    svc->sched = &sched_wlc_ops;
-    svc->persist_mask = 0xffffffffu;
-    return svc;
-}
-
-static struct real_server *add_rs(struct service *svc, const char *addr, uint16_t port, int weight)
-{
-    struct real_server *rs = &svc->rs[svc->n_rs++];
-    rs->ep.addr = ip(addr);
-    rs->ep.port = htons(port);
-    rs->weight = rs->config_weight = weight;
-    rs->available = true;
-    return rs;
-}
 
 /* Health as the daemon would describe it: rs 1 of service 0 is down, the sorry server is
  * "sorry", service 1 is not checked. */
@@ -64,23 +37,23 @@ static struct metrics_view build(void)
 {
     memset(&table, 0, sizeof(table));
     memset(&fps, 0, sizeof(fps));
-    struct service *svc = add_svc(IPPROTO_TCP, "198.51.100.10", 80);
-    struct real_server *rs = add_rs(svc, "203.0.113.11", 80, 3);
+    struct service *svc = svctable_add_svc(&table, IPPROTO_TCP, "198.51.100.10", 80);
+    struct real_server *rs = svctable_add_rs(svc, "203.0.113.11", 80, 3);
     rs->stats = (struct rs_stats){ .conns = 12, .in_pkts = 100, .out_pkts = 90, .in_bytes = 6000, .out_bytes = 123456 };
     rs->active = 2;
     rs->inactive = 5;
     rs->u_threshold = 7; /* -x 7: at its limit */
-    rs = add_rs(svc, "203.0.113.12", 8080, 1);
+    rs = svctable_add_rs(svc, "203.0.113.12", 8080, 1);
     rs->stats = (struct rs_stats){ .conns = 8, .in_pkts = 1, .out_pkts = 2, .in_bytes = 3, .out_bytes = 4 };
     rs->active = 1;
     rs->available = false;
     svc->has_sorry = true;
-    svc->rs[2].ep.addr = ip("203.0.113.99");
+    svc->rs[2].ep.addr = svctable_ip("203.0.113.99");
     svc->rs[2].ep.port = htons(80);
     svc->rs[2].weight = 1;
     svc->rs[2].stats.conns = 1;
-    svc = add_svc(IPPROTO_UDP, "198.51.100.10", 53);
-    rs = add_rs(svc, "203.0.113.13", 53, 0);
+    svc = svctable_add_svc(&table, IPPROTO_UDP, "198.51.100.10", 53);
+    rs = svctable_add_rs(svc, "203.0.113.13", 53, 0);
     rs->stats.conns = 18446744073709551615ull;
     rs->inactive = 4294967295u;
     fps.rx_ext = 1000;
@@ -338,9 +311,9 @@ static struct metrics_ha_view ha_view(void)
                   .bulks_received = 1, .configs_sent = 3, .configs_received = 0, .overflows = 1 },
         .sync_queued = 12, .sync_in_flight = 3,
     };
-    h.links[0] = (struct metrics_ha_link){ .ifname = "ha0", .peer = ip("192.0.2.2"), .up = true, .rx = 50,
+    h.links[0] = (struct metrics_ha_link){ .ifname = "ha0", .peer = svctable_ip("192.0.2.2"), .up = true, .rx = 50,
                                            .tx = 60, .tx_failed = 1 };
-    h.links[1] = (struct metrics_ha_link){ .ifname = "h\"a\\1", .peer = ip("192.0.2.6"), .up = false, .rx = 0,
+    h.links[1] = (struct metrics_ha_link){ .ifname = "h\"a\\1", .peer = svctable_ip("192.0.2.6"), .up = false, .rx = 0,
                                            .tx = 20, .tx_failed = 20 };
     h.rejected[HA_BAD_LENGTH] = 1;
     h.rejected[HA_BAD_MAGIC] = 2;
@@ -523,13 +496,13 @@ static void test_ha_fill(void)
     snprintf(ha.mismatch, sizeof ha.mismatch, "globals");
     ha.n_links = 2;
     snprintf(ha.links[0].ifname, sizeof ha.links[0].ifname, "ha0");
-    ha.links[0].peer = ip("192.0.2.2");
+    ha.links[0].peer = svctable_ip("192.0.2.2");
     ha.links[0].heard_ms = 100000;
     ha.links[0].rx = 7;
     ha.links[0].tx = 8;
     ha.links[0].tx_failed = 1;
     snprintf(ha.links[1].ifname, sizeof ha.links[1].ifname, "ext");
-    ha.links[1].peer = ip("198.51.100.3");
+    ha.links[1].peer = svctable_ip("198.51.100.3");
     ha.links[1].heard_ms = 90000; /* too long ago */
     ha.stats.heartbeats_sent = 30;
     ha.stats.heartbeats_received = 29;
@@ -558,7 +531,7 @@ static void test_ha_fill(void)
     CHECK_EQ_U(h.n_links, 2);
     CHECK(strcmp(h.links[0].ifname, "ha0") == 0 && h.links[0].up);
     CHECK(strcmp(h.links[1].ifname, "ext") == 0 && !h.links[1].up);
-    CHECK_EQ_U(h.links[0].peer, ip("192.0.2.2"));
+    CHECK_EQ_U(h.links[0].peer, svctable_ip("192.0.2.2"));
     CHECK_EQ_U(h.links[0].rx, 7);
     CHECK_EQ_U(h.links[0].tx, 8);
     CHECK_EQ_U(h.links[0].tx_failed, 1);

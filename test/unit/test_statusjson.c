@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "testing.h"
+#include "svctable.h"
 #include "metrics.h"
 #include "scheduler.h"
 #include "statusjson.h"
@@ -143,34 +144,6 @@ static void test_checker(void)
 static struct service_table table;
 static struct fastpath_stats fps;
 
-static uint32_t ip(const char *s)
-{
-    struct in_addr in;
-    inet_pton(AF_INET, s, &in);
-    return in.s_addr;
-}
-
-static struct service *add_svc(uint8_t proto, const char *vip, uint16_t port)
-{
-    struct service *svc = &table.svc[table.n++];
-    memset(svc, 0, sizeof(*svc));
-    svc->proto = proto;
-    svc->vip.addr = ip(vip);
-    svc->vip.port = htons(port);
-    svc->sched = &sched_wlc_ops;
-    svc->persist_mask = 0xffffffffu;
-    return svc;
-}
-
-static struct real_server *add_rs(struct service *svc, const char *addr, uint16_t port, int weight)
-{
-    struct real_server *rs = &svc->rs[svc->n_rs++];
-    rs->ep.addr = ip(addr);
-    rs->ep.port = htons(port);
-    rs->weight = rs->config_weight = weight;
-    rs->available = true;
-    return rs;
-}
 
 static const char *last_of_rs1 = "ok";
 
@@ -189,15 +162,15 @@ static struct metrics_view build(void)
 {
     memset(&table, 0, sizeof(table));
     memset(&fps, 0, sizeof(fps));
-    struct service *svc = add_svc(IPPROTO_TCP, "198.51.100.10", 80);
-    struct real_server *rs = add_rs(svc, "203.0.113.11", 80, 3);
+    struct service *svc = svctable_add_svc(&table, IPPROTO_TCP, "198.51.100.10", 80);
+    struct real_server *rs = svctable_add_rs(svc, "203.0.113.11", 80, 3);
     rs->active = 2;
     rs->inactive = 5;
     rs->stats = (struct rs_stats){ .conns = 12, .in_pkts = 100, .out_pkts = 90, .in_bytes = 6000, .out_bytes = 123456 };
     rs->rate = (struct rs_stats){ .conns = 4, .in_pkts = 40, .out_pkts = 30, .in_bytes = 2400, .out_bytes = 45000 };
-    rs = add_rs(svc, "203.0.113.12", 8080, 1);
+    rs = svctable_add_rs(svc, "203.0.113.12", 8080, 1);
     rs->available = false;
-    add_rs(add_svc(IPPROTO_UDP, "198.51.100.10", 53), "203.0.113.11", 53, 1);
+    svctable_add_rs(svctable_add_svc(&table, IPPROTO_UDP, "198.51.100.10", 53), "203.0.113.11", 53, 1);
     fps.rx_ext = 1000;
     fps.tx_int = 700;
     fps.drops[FP_DROP_NOT_SYN] = 7;
@@ -281,7 +254,7 @@ static void test_ha(void)
     struct metrics_ha_view ha = { .role = HA_ROLE_BACKUP, .state = HA_STATE_MASTER, .node = 0x5df17e4d6d71e796ull,
                                   .epoch = 3, .n_links = 1 };
     memcpy(ha.links[0].ifname, "ext", 4);
-    ha.links[0].peer = ip("198.51.100.3");
+    ha.links[0].peer = svctable_ip("198.51.100.3");
     v.ha = &ha;
     char *t = render(&v);
     CHECK(json_valid(t));
