@@ -142,7 +142,7 @@ bool haconfig_set(struct ha_config *h, int opt, const char *val, char *err, size
         return true;
     case OPT_HA_PORT:
         if (!addr_parse_uint(val, 1, 65535, &v))
-            return textout_error(err, errlen, "--ha-port: '%s' is out of range 1..65535", val);
+            return textout_error(err, errlen, "--ha-port: '%s' is %s 1..65535", val, addr_uint_problem(val));
         h->port = (uint16_t)v;
         return true;
     case OPT_HA_INTERVAL:

@@ -871,7 +871,10 @@ static void test_ha(void)
              keypath);
     CHECK_ERR(cmd, "--ha-deadtime", "not longer than --ha-interval");
     snprintf(cmd, sizeof cmd, BASE "%s --ha-role primary --ha-peer 198.51.100.3 --ha-key %s --ha-port 0", svc, keypath);
-    CHECK_ERR(cmd, "--ha-port", "'0'");
+    CHECK_ERR(cmd, "--ha-port", "'0' is out of range");
+    snprintf(cmd, sizeof cmd, BASE "%s --ha-role primary --ha-peer 198.51.100.3 --ha-key %s --ha-port abc", svc,
+             keypath);
+    CHECK_ERR(cmd, "--ha-port", "'abc' is not a number");
     snprintf(cmd, sizeof cmd, BASE "%s --ha-role primary --ha-peer 198.51.100.3 --ha-key %s --ha-interval 0.01", svc,
              keypath);
     CHECK_ERR(cmd, "--ha-interval", "'0.01'");
