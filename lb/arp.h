@@ -1,6 +1,7 @@
 /* arp: ARP frames rawlb originates, built and sent with libnet: requests that learn the real
  * servers' MACs (always from the director's own interface address: a request "from" the
- * floating NAT router address would repoint the real servers' gateway, FASTPATH.md) and
+ * floating NAT router address would repoint the real servers' gateway: they learn the sender's
+ * MAC for it, as the kernel does from any ARP request) and
  * gratuitous ARP announcing the addresses it owns. Answers to requests are made by the fast
  * path in place of the request (reply.c). */
 #ifndef RAWLB_ARP_H

@@ -16,7 +16,8 @@
 #define CAPTURE_BATCH 64
 /* A vnet header plus the largest GSO superframe (64 KiB of IP plus Ethernet). */
 #define CAPTURE_FRAME_ROOM (65536 + 128)
-/* Compile filters with a snaplen that cannot cut a maximal GSO frame (FASTPATH.md). */
+/* Compile filters with a snaplen that cannot cut a maximal GSO frame: libpcap's filters return
+ * the snaplen as the length to keep, and a cut superframe could not be forwarded. */
 #define CAPTURE_SNAPLEN 262144
 /* Overload: under sustained overload the socket's queue fills up to CAPTURE_RCVBUF, seconds of
  * delay for every frame forwarded. Once the socket has stayed backlogged (every read a full batch)

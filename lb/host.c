@@ -173,7 +173,7 @@ static bool forwarding_off(const char *ifname, char *err, size_t errlen)
 }
 
 /* Receive coalescing would hand us merged frames whose checksums the kernel already consumed
- * (FASTPATH.md: untested path), so it goes off on our own interfaces. */
+ * (a path never tested with rawlb), so it goes off on our own interfaces. */
 static void receive_offloads_off(int fd, const char *ifname)
 {
     struct ifreq ifr;
