@@ -35,6 +35,9 @@ static void carry_server(struct service_table *next, const struct real_server *o
     n->active = o->active;
     n->inactive = o->inactive;
     n->persistent = o->persistent;
+    /* A server full at its -x limit stays full until it is back below its -y (or 3/4 of -x): an
+     * edit elsewhere must not let it fill up to -x again. Without a limit now, it is not full. */
+    n->overloaded = o->overloaded && n->u_threshold;
     if (r < next->svc[s].n_rs)
         n->available = o->available;
 }

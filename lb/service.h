@@ -142,8 +142,8 @@ bool service_rs_overloaded(const struct real_server *rs);
  * connections, back below l_threshold (or 3/4 of u_threshold), as IPVS's ip_vs_bind_dest and
  * ip_vs_unbind_dest decide it when a connection comes and goes. A worker's new entry is counted
  * just after its pick, outside the lock, so each other worker picking in that instant may pass
- * the limit by one (IPVS binds after its sched_lock too). A new table (start, every edit) starts
- * with no server overloaded; the first pick decides again from the counts. */
+ * the limit by one (IPVS binds after its sched_lock too). A table starts with no server
+ * overloaded; an edit carries each kept server's flag over while it still has a limit. */
 int service_schedule(struct service *svc, uint32_t caddr);
 
 /* The index of the sorry server (n_rs), valid only when has_sorry. */

@@ -677,9 +677,40 @@ static void test_reconfig_template_and_jump(void)
     fpenv_down(&env);
 }
 
+/* A server full at its -x limit (and not yet back below 3/4 of it) stays full across an edit of
+ * another server; an edit that takes its limit away lets it take connections again. */
+static void test_reconfig_keeps_overload(void)
+{
+    static struct rawlb_config limited, other_weight, unlimited;
+    env_up();
+    fpenv_parse(&limited, COMMON "-t 198.51.100.10:80 -r 203.0.113.11:80 -x 4 -r 203.0.113.12:80");
+    fpenv_parse(&other_weight, COMMON "-t 198.51.100.10:80 -r 203.0.113.11:80 -x 4 -r 203.0.113.12:80:2");
+    fpenv_parse(&unlimited, COMMON "-t 198.51.100.10:80 -r 203.0.113.11:80 -r 203.0.113.12:80:2");
+    char err[256];
+    struct reconfig_result res;
+    CHECK(reconfig_apply(&svcs, &limited, &res, err, sizeof err));
+    struct real_server *rs11 = rs_by_addr(IPPROTO_TCP, 80, RS11, 80);
+    if (!rs11) {
+        CHECK(rs11 != NULL);
+        return;
+    }
+    rs11->active = 3; /* between 3/4 of -x and -x: full only if it was full before */
+    rs11->overloaded = true;
+    CHECK(reconfig_apply(&svcs, &other_weight, &res, err, sizeof err));
+    rs11 = rs_by_addr(IPPROTO_TCP, 80, RS11, 80);
+    CHECK(rs11 && rs11->overloaded && rs11->active == 3);
+    CHECK(reconfig_apply(&svcs, &unlimited, &res, err, sizeof err));
+    rs11 = rs_by_addr(IPPROTO_TCP, 80, RS11, 80);
+    CHECK(rs11 && !rs11->overloaded);
+    if (rs11)
+        rs11->active = 0;
+    fpenv_down(&env);
+}
+
 int main(void)
 {
     test_reconfig();
     test_reconfig_template_and_jump();
+    test_reconfig_keeps_overload();
     CHECK_DONE();
 }
