@@ -317,6 +317,10 @@ bg_stop() {
   wait_for 5 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null; forget "$pid"; unset "BG[$1]"
 }
+# bg_download NAME KBPS: GET http://$VIP/big.bin from the client at no more than KBPS KiB/s as
+# bg NAME, the body into $W/NAME.bin, the status code into $W/NAME.log (nethelper.py slowget:
+# curl's --limit-rate runs several times too fast on a loaded box)
+bg_download() { bg_start "$1" c "$PY" "$E2E/nethelper.py" slowget "$VIP" 80 /big.bin $(($2 * 1024)) "$W/$1.bin"; }
 # bg_wait NAME SECONDS: wait for NAME to exit by itself; returns its status (124 if still running)
 bg_wait() {
   local pid=${BG[$1]:-} rc

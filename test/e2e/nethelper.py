@@ -18,6 +18,11 @@
                                 "MS REPLY" per answer (MS = wall clock in ms), then "DONE N"; ends early
                                 with "RESET MS", "TIMEOUT MS" (no answer within WAIT s, default 2),
                                 "EOF MS" or "ERROR MS errno" (status 1)
+  slowget HOST PORT PATH RATE OUT   HTTP/1.0 GET of PATH read at no more than RATE bytes/s with a
+                                small receive buffer (the window stays small, the data is on the
+                                wire; curl's --limit-rate overshoots on a loaded box), the body into
+                                OUT; prints the status code, and fails (status 1, "ERROR ...") on a
+                                reset, a stall of 10 s or a body shorter than Content-Length
   udphold HOST PORT SECONDS     one connected UDP socket (one flow) for SECONDS: a query every 0.2 s,
                                 prints "MS REPLY", "MS TIMEOUT" or "MS ECONNREFUSED" for each
   udpreplay PCAP HOST PORT      sends the UDP payload of every packet in PCAP (Ethernet, IPv4) to
@@ -258,6 +263,47 @@ def hold(host, port, seconds, wait=2.0):
     return 0
 
 
+SLOWGET_RCVBUF = 65536  # bytes: small, so the sender is paced by the window
+SLOWGET_CHUNK = 16384
+SLOWGET_STALL = 10.0  # seconds without a byte before the download is given up
+
+
+def slowget(host, port, path, rate, out):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SLOWGET_RCVBUF)
+    s.settimeout(SLOWGET_STALL)
+    data = bytearray()
+    start = time.monotonic()
+    try:
+        s.connect((host, port))
+        s.sendall(b"GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (path.encode(), host.encode()))
+        while True:
+            chunk = s.recv(SLOWGET_CHUNK)
+            if not chunk:
+                break
+            data += chunk
+            ahead = start + len(data) / rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+    except OSError as e:
+        print("ERROR %s after %d bytes" % (errno.errorcode.get(e.errno, e), len(data)), flush=True)
+        return 1
+    finally:
+        s.close()
+    head, sep, body = bytes(data).partition(b"\r\n\r\n")
+    lines = head.decode(errors="replace").split("\r\n")
+    fields = dict(l.split(":", 1) for l in lines[1:] if ":" in l)
+    length = fields.get("Content-Length", fields.get("content-length"))
+    status = lines[0].split()[1] if len(lines[0].split()) > 1 else "?"
+    with open(out, "wb") as f:
+        f.write(body)
+    print(status, flush=True)
+    if not sep or length is None or int(length) != len(body):
+        print("ERROR body of %d bytes, Content-Length %s" % (len(body), length), flush=True)
+        return 1
+    return 0
+
+
 def udphold(host, port, seconds):
     ms = lambda: int(time.time() * 1000)
     end = time.monotonic() + seconds
@@ -392,6 +438,8 @@ def main(argv):
         return holdd(args[0], int(args[1]))
     if cmd == "hold":
         return hold(args[0], int(args[1]), float(args[2]), *(float(a) for a in args[3:4]))
+    if cmd == "slowget":
+        return slowget(args[0], int(args[1]), args[2], float(args[3]), args[4])
     if cmd == "udphold":
         return udphold(args[0], int(args[1]), float(args[2]))
     if cmd == "udpreplay":

@@ -57,7 +57,7 @@ say "ok: -Z zeroed the counters; --json parses; --rate has its header"
 
 # ---- a long download, then a weight change and a drain of the server it runs on ----
 want=$(sha256sum < "$W/big.bin" | cut -d' ' -f1)
-bg_start dl c curl -sS --limit-rate 600k -m 60 -o "$W/dl.bin" http://$VIP/big.bin
+bg_download dl 600
 wait_for 5 bash -c "timeout 5 '$CTL' --ctl '$SOCK' -L -n -c | grep -q ESTABLISHED" || fail "no ESTABLISHED entry in -L -n -c: $(ctl -L -n -c)"
 conns=$(ctl -L -n -c)
 grep -q "^pro expire state       source             virtual            destination" <<<"$conns" || fail "-L -n -c header: $conns"

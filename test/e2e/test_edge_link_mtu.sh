@@ -20,12 +20,10 @@ want=$(sha256sum < "$W/big.bin" | cut -d' ' -f1)
 head -c $UPLOAD_BYTES /dev/urandom > "$W/up.bin"
 up=$(sha256sum < "$W/up.bin" | cut -d' ' -f1)
 
-# A small receive buffer on the client keeps the download on the wire at curl's rate (autotuning
-# would otherwise take most of it into the client's socket in the first second).
-on c sysctl -qw net.ipv4.tcp_rmem="4096 131072 131072" || fail "tcp_rmem on the client"
+# (bg_download's small receive buffer keeps the download on the wire at its pace)
 start_capture icmp_c c eth0 icmp
 start_capture icmp_rs rs1 eth0 icmp
-bg_start dl c curl -sS --limit-rate 2000k -m 60 -o "$W/dl.bin" http://$VIP/big.bin
+bg_download dl 2000
 bg_start up c bash -c "for i in \$(seq $UPLOADS); do
   curl -sS --limit-rate 1000k -m 60 -H 'Expect:' --data-binary @'$W/up.bin' http://$VIP:8080/upload; echo; done"
 sleep 1.5

@@ -1,6 +1,6 @@
 #!/bin/bash
 # High availability, end to end: a primary (lb) and a backup (lb2) director on the same links.
-#   1. A slow download (curl --limit-rate: the receive window stays small, the data is on the wire)
+#   1. A slow download (a paced reader: the receive window stays small, the data is on the wire)
 #      and a line session go through the primary; the primary is killed with -9: the backup takes
 #      over, the download goes on without a reset and arrives intact, and a new connection
 #      succeeds within the dead time + 1 s.
@@ -37,7 +37,7 @@ dctl 1 status | grep -q '^config: match' || fail "the two directors' configurati
 # a ping of the VIP every 10 ms for the whole test: its gaps are the times without a master
 bg_start ping c ping -D -n -i 0.01 -W 1 $VIP
 # the slow download (600 KB/s of 10 MB: about 17 s) and a session with a line every 0.2 s
-bg_start dl c curl -sS --limit-rate 600k -o "$W/dl.bin" -w '%{http_code}\n' "http://$VIP/big.bin"
+bg_download dl 600
 bg_start hold c "$PY" "$E2E/nethelper.py" hold $VIP 7000 40 8
 wait_for 5 grep -q "seq 3" "$W/hold.log" || fail "the line session does not run: $(cat "$W/hold.log")"
 sleep 0.5
@@ -75,7 +75,7 @@ say "gap failback: ${gap_failback} ms"
 
 # the download and the session go on through the primary
 bg_wait dl 60; rc=$?
-[ $rc = 0 ] || fail "the download failed (curl status $rc): $(cat "$W/dl.log")"
+[ $rc = 0 ] || fail "the download failed (status $rc): $(cat "$W/dl.log")"
 grep -q '^200$' "$W/dl.log" || fail "the download's status: $(cat "$W/dl.log")"
 cmp -s "$W/dl.bin" "$W/big.bin" || fail "the downloaded file differs from the server's ($(stat -c %s "$W/dl.bin") bytes)"
 say "the 10 MB download went through kill -9 and failback intact"
