@@ -610,6 +610,11 @@ uint32_t ha_peer_addr(const struct ha *ha)
     return ha->n_links ? ha->links[0].peer : 0;
 }
 
+bool ha_role_decided(const struct ha *ha)
+{
+    return ha->fsm.state != HA_STATE_BACKUP || (ha->fsm.heard && ha->fsm.peer_state == HA_STATE_MASTER);
+}
+
 bool ha_takeover(struct ha *ha, char *msg, size_t len)
 {
     const struct linkmon_if *down = linkmon_first_down(&ha->linkmon);

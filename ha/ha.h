@@ -113,6 +113,9 @@ void ha_close(struct ha *ha);
 void ha_notify_done(const char *command, int status);
 
 bool ha_is_master(const struct ha *ha);
+/* This director's role is decided: it is master, fault or leaving, or a backup that has heard
+ * its peer say master (a starting director listens as backup for one dead time first). */
+bool ha_role_decided(const struct ha *ha);
 /* The configuration changed (an edit): digests again. */
 void ha_config_changed(struct ha *ha);
 /* rawlb-ctl ha takeover / ha release: the answer for the operator in msg; false if refused. */

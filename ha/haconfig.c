@@ -228,3 +228,22 @@ void haconfig_usage(FILE *out)
             HA_DEFAULT_PORT, HA_DEFAULT_INTERVAL_MS / 1000.0, HA_DEFAULT_DEADTIME_MS / 1000.0, HA_KEY_MIN, HA_KEY_MAX,
             HA_DEFAULT_STATE_DIR);
 }
+
+bool haconfig_same(const struct ha_config *a, const struct ha_config *b)
+{
+    if (a->enabled != b->enabled || a->role != b->role || a->n_ifs != b->n_ifs || a->n_peers != b->n_peers ||
+        a->port != b->port || a->interval_ms != b->interval_ms || a->deadtime_ms != b->deadtime_ms ||
+        a->n_track != b->n_track || strcmp(a->key_file, b->key_file) != 0 || a->key.len != b->key.len ||
+        memcmp(a->key.bytes, b->key.bytes, a->key.len) != 0 || strcmp(a->notify, b->notify) != 0)
+        return false;
+    for (unsigned i = 0; i < a->n_ifs; i++)
+        if (strcmp(a->ifs[i], b->ifs[i]) != 0)
+            return false;
+    for (unsigned i = 0; i < a->n_peers; i++)
+        if (a->peers[i] != b->peers[i])
+            return false;
+    for (unsigned i = 0; i < a->n_track; i++)
+        if (strcmp(a->track[i], b->track[i]) != 0)
+            return false;
+    return true;
+}

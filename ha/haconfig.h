@@ -50,6 +50,9 @@ void haconfig_defaults(struct ha_config *h);
 bool haconfig_set(struct ha_config *h, int opt, const char *val, char *err, size_t errlen);
 /* Once every flag is read: pairs, ranges, what needs --ha-role. */
 bool haconfig_check(struct ha_config *h, char *err, size_t errlen);
+/* True when a and b say the same in every --ha-* flag (--state-dir aside): a running daemon
+ * cannot take a change to any of them (rawlb-ctl reload refuses it). */
+bool haconfig_same(const struct ha_config *a, const struct ha_config *b);
 /* The interfaces --ha-track watches (the given ones, or ext and int). */
 unsigned haconfig_tracked(const struct ha_config *h, const char *ext_if, const char *int_if,
                           const char *names[HA_MAX_TRACK + 2]);

@@ -171,6 +171,18 @@ bool ctlproto_parse_request(const char *line, struct ctl_request *req, char *err
         snprintf(err, errlen, "request too long (at most %d bytes)", CTL_REQUEST_MAX - 1);
         return false;
     }
+    /* A reload carries a whole command line: more words than any other request, checked by
+     * config_parse_line where it is applied. */
+    size_t verb_len = strlen(CTL_REQ_RELOAD);
+    if (strncmp(line, CTL_REQ_RELOAD, verb_len) == 0 && (line[verb_len] == ' ' || line[verb_len] == '\0')) {
+        req->verb = CTL_RELOAD;
+        req->reload_line = line + verb_len + strspn(line + verb_len, " \t");
+        if (*req->reload_line == '\0') {
+            snprintf(err, errlen, "reload: the rawlb command line is missing (reload rawlb -e IF ...)");
+            return false;
+        }
+        return true;
+    }
     strcpy(copy, line);
     int n = ctlproto_split(copy, words, CTL_MAX_WORDS);
     if (n < 0) {
@@ -220,6 +232,6 @@ bool ctlproto_parse_request(const char *line, struct ctl_request *req, char *err
         req->verb = takeover ? CTL_HA_TAKEOVER : CTL_HA_RELEASE;
         return true;
     }
-    snprintf(err, errlen, "unknown request '%.64s' (known: list conns zero save edit status ha)", verb);
+    snprintf(err, errlen, "unknown request '%.64s' (known: list conns zero save edit status ha reload)", verb);
     return false;
 }

@@ -10,7 +10,9 @@
  *   save                                          the running set-up as a rawlb command line (-S)
  *   edit -A|-E|-D|-a|-e|-d ...                     an ipvsadm-style edit (edit.h)          -> "ok"
  *   status [--json]                               high availability: role, peer, sync (ha.h)
- *   ha takeover|release                           switch the master role on purpose */
+ *   ha takeover|release                           switch the master role on purpose
+ *   reload rawlb FLAGS...                         a whole rawlb command line (quoted as save prints
+ *                                                 it): its services and timeouts applied (reload.h) */
 #ifndef RAWLB_CTLPROTO_H
 #define RAWLB_CTLPROTO_H
 
@@ -33,6 +35,7 @@
 #define CTL_REQ_EDIT "edit"
 #define CTL_REQ_STATUS "status"
 #define CTL_REQ_HA "ha"
+#define CTL_REQ_RELOAD "reload"
 #define CTL_ANSWER_OK "ok\n"
 
 /* What list --health adds to a real server's line, from the daemon's health checking. */
@@ -61,7 +64,9 @@ struct ctl_conn_filter {
     uint32_t client;
 };
 
-enum ctl_verb { CTL_LIST, CTL_CONNS, CTL_ZERO, CTL_SAVE, CTL_EDIT, CTL_STATUS, CTL_HA_TAKEOVER, CTL_HA_RELEASE };
+enum ctl_verb {
+    CTL_LIST, CTL_CONNS, CTL_ZERO, CTL_SAVE, CTL_EDIT, CTL_STATUS, CTL_HA_TAKEOVER, CTL_HA_RELEASE, CTL_RELOAD
+};
 
 struct ctl_request {
     enum ctl_verb verb;
@@ -70,6 +75,7 @@ struct ctl_request {
     struct ctl_conn_filter filter; /* conns */
     bool json;                     /* conns --json, status --json */
     struct edit_cmd edit;
+    const char *reload_line; /* reload: the command line, within the request line parsed */
 };
 
 /* Splits line (modified in place) at spaces and tabs into at most max words; -1 if more. */

@@ -39,9 +39,11 @@
 #include "privdrop.h"
 #include "privhelper.h"
 #include "reconfig.h"
+#include "reload.h"
 #include "sandbox.h"
 #include "service.h"
 #include "statedir.h"
+#include "svcnotify.h"
 #include "worker.h"
 #include "xmit.h"
 
@@ -82,6 +84,8 @@ struct daemon {
     uint64_t rates_ms; /* when the rates were last computed */
     int exit_status;
     int pid_fd;
+    bool workers_running;
+    bool ready_told; /* READY=1 sent to the service manager (svcnotify.h) */
 };
 
 /* Seconds since start, monotonic: the connection tables' clock. */
@@ -206,6 +210,20 @@ static void note_server_traffic(struct daemon *d)
     }
 }
 
+/* READY=1 for the service manager once the fast path forwards, and with HA once this
+ * director's role is decided (a backup that has heard its master, or any other state): a
+ * start that waits for it is then over. */
+static void tell_ready(struct daemon *d)
+{
+    if (d->ready_told || !d->workers_running || (d->cfg.ha.enabled && !ha_role_decided(&d->ha)))
+        return;
+    d->ready_told = true;
+    char status[RAWLB_ERRLEN];
+    snprintf(status, sizeof status, "balancing %u service(s) on %s%s%s", d->services.n, d->cfg.ext_if,
+             d->cfg.ha.enabled ? ", HA " : "", d->cfg.ha.enabled ? ha_state_name(d->ha.fsm.state) : "");
+    svcnotify_ready(status);
+}
+
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
@@ -220,6 +238,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     neigh_age(&d->neigh, now); /* asks for servers that went silent; the workers expire their tables */
     neigh_for_each_wanted(&d->neigh, now, solicit_cb, &d->arp_int);
     publish_metrics(d);
+    tell_ready(d);
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -227,6 +246,7 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
     (void)revents;
     struct daemon *d = w->data;
     log_info("signal %d: stopping", w->signum);
+    svcnotify_stopping();
     if (d->cfg.ha.enabled)
         ha_leave(&d->ha); /* the peer takes over now, not after the dead time */
     ev_break(loop, EVBREAK_ALL);
@@ -258,6 +278,28 @@ static size_t conns_listing(struct daemon *d, const struct ctl_request *req, cha
     else
         *more = (struct control_stream){ .next = conns_part, .done = free, .state = l };
     return n;
+}
+
+/* Edits and reloads are made on the HA master: a backup runs the master's configuration. True,
+ * with why in err, when this director is not master. */
+static bool refused_on_backup(struct daemon *d, char *err, size_t errlen)
+{
+    if (!d->cfg.ha.enabled || ha_is_master(&d->ha))
+        return false;
+    char a[ADDR_STRLEN];
+    snprintf(err, errlen, "this director is %s: edits and reloads are made on the master (the peer, %s), whose "
+             "configuration it follows", ha_state_name(d->ha.fsm.state), addr_str(ha_peer_addr(&d->ha), a));
+    return true;
+}
+
+static bool apply_services(struct daemon *d, const struct rawlb_config *given, char *err, size_t errlen);
+
+/* rawlb-ctl reload: a whole command line; only what a running daemon can change may differ. */
+static bool daemon_reload(struct daemon *d, const char *line, char *err, size_t errlen)
+{
+    static struct rawlb_config given; /* large: not on the stack */
+    return config_parse_line(&given, line, err, errlen) == CONFIG_OK && reload_check(&d->cfg, &given, err, errlen) &&
+           apply_services(d, &given, err, errlen);
 }
 
 static size_t control_request(void *arg, const char *request, char *out, size_t len, struct control_stream *more)
@@ -299,11 +341,19 @@ static size_t control_request(void *arg, const char *request, char *out, size_t 
             return ctlproto_render_error(err, out, len);
         snprintf(out, len, "%s", err);
         return strlen(out);
+    case CTL_RELOAD: {
+        svcnotify_reloading();
+        bool reloaded = !refused_on_backup(d, err, sizeof err) && daemon_reload(d, req.reload_line, err, sizeof err);
+        svcnotify_ready(reloaded ? "configuration reloaded" : "reload refused: the configuration is unchanged");
+        if (!reloaded) {
+            log_err("reload refused: %s", err);
+            return ctlproto_render_error(err, out, len);
+        }
+        log_info("configuration reloaded: %s", req.reload_line);
+        break;
+    }
     case CTL_EDIT:
-        if (d->cfg.ha.enabled && !ha_is_master(&d->ha)) {
-            char a[ADDR_STRLEN];
-            snprintf(err, sizeof err, "this director is %s: edits are made on the master (the peer, %s)",
-                     ha_state_name(d->ha.fsm.state), addr_str(ha_peer_addr(&d->ha), a));
+        if (refused_on_backup(d, err, sizeof err)) {
             log_info("rawlb-ctl: %s refused: %s", request, err);
             return ctlproto_render_error(err, out, len);
         }
@@ -764,7 +814,7 @@ static unsigned ha_flow_owner(void *arg, const struct conn *entry)
 static bool apply_peer_config(void *arg, const char *text, char *err, size_t errlen)
 {
     struct daemon *d = arg;
-    static struct rawlb_config parsed, next; /* large: not on the stack */
+    static struct rawlb_config parsed; /* large: not on the stack */
     if (config_parse_line(&parsed, text, err, errlen) != CONFIG_OK)
         return false;
     if (strcmp(parsed.ext_if, d->cfg.ext_if) != 0 || strcmp(parsed.int_if, d->cfg.int_if) != 0 ||
@@ -774,10 +824,14 @@ static bool apply_peer_config(void *arg, const char *text, char *err, size_t err
         return false;
     }
     workers_fold_stats(&d->workers); /* the edit renumbers the table the counters go into */
-    next = d->cfg;
-    next.timeouts = parsed.timeouts;
-    next.n_services = parsed.n_services;
-    memcpy(next.services, parsed.services, sizeof next.services[0] * parsed.n_services);
+    return apply_services(d, &parsed, err, errlen);
+}
+
+/* given's services and timeouts replace the running ones (a reload, the master's configuration). */
+static bool apply_services(struct daemon *d, const struct rawlb_config *given, char *err, size_t errlen)
+{
+    static struct rawlb_config next; /* large: not on the stack */
+    reload_take_services(&next, &d->cfg, given);
     if (!daemon_reconfigure(d, &next, err, errlen))
         return false;
     for (unsigned i = 0; i < d->workers.n; i++)
@@ -961,6 +1015,8 @@ int main(int argc, char **argv)
         log_err("%s", err);
         d.exit_status = EXIT_FAILURE;
     } else {
+        d.workers_running = true;
+        tell_ready(&d);
         ev_run(d.loop, 0);
     }
     workers_stop(&d.workers);

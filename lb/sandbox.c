@@ -42,6 +42,8 @@ static const char *const allowed[] = {
     "clock_gettime", "clock_nanosleep", "getrandom", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn",
     /* the end: the helper reaped (killed if wedged), threads and the process exit; abort() */
     "wait4", "kill", "exit", "exit_group", "getpid", "gettid", "tgkill",
+    /* sd_notify looks at its own credentials before each message to the service manager */
+    "getuid", "geteuid", "getgid", "getegid",
 };
 
 /* Allowed only with these arguments (each rule: all of its comparisons hold). */
@@ -53,6 +55,8 @@ static const struct {
 } conditional[] = {
     /* the health probes' sockets (TCP, UDP over IPv4), libnet's lookup socket */
     { "socket", 1, { { .arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_INET } } },
+    /* sd_notify's datagram to the service manager (svcnotify.h) */
+    { "socket", 1, { { .arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_UNIX } } },
     /* getifaddrs: a service added by an edit, whose VIP must not be a kernel address (host.h) */
     { "socket", 2,
       { { .arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_NETLINK },

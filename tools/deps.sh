@@ -5,7 +5,7 @@
 set -euo pipefail
 PKGS="build-essential cmake pkg-config libpcap-dev libnet1-dev libev-dev libmicrohttpd-dev
       nginx-light curl python3 iproute2 tcpdump iputils-ping iputils-arping ethtool socat procps
-      valgrind wrk iperf3 haproxy nftables gnuplot-nox libsodium-dev libseccomp-dev clang dnsmasq-base dnsutils
+      valgrind wrk iperf3 haproxy nftables gnuplot-nox libsodium-dev libseccomp-dev libsystemd-dev clang dnsmasq-base dnsutils
       chromium"
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 [ -z "$missing" ] && exit 0

@@ -1,5 +1,6 @@
 /* rawlb-ctl: talks to a running rawlb over its unix control socket.
  *   rawlb-ctl [--ctl PATH] list|conns|watch|zero|save|status|ha ...  (the words of ctlproto.h)
+ *   rawlb-ctl reload RAWLB-FLAGS...                            (the unit's ExecReload)
  *   rawlb-ctl [--ctl PATH] -L|-Z|-S|-A|-E|-D|-a|-e|-d ...     (ipvsadm's own syntax)
  * Every request is checked here with the daemon's own parser (ctlproto_parse_request, which runs
  * edit_parse for edits) before it is sent, so bad input gets the daemon's words and exit 2
@@ -21,6 +22,7 @@
 #include "ctlproto.h"
 #include "edit.h"
 #include "scheduler.h"
+#include "textout.h"
 
 enum {
     CTL_EXIT_OK = 0,
@@ -44,10 +46,13 @@ struct ctl_command {
 struct ctl_ctx {
     const char *prog;
     const char *ctl_path;
+    bool ctl_given; /* --ctl before the command */
     const struct ctl_command *cmd;
     int nwords;
     char *words[CTL_MAX_WORDS * 2]; /* the command and its arguments (ipvsadm clusters split) */
     char split[CTL_MAX_WORDS * 2][3]; /* storage for "-L" "-n" split out of "-Ln" */
+    char **rawlb_flags; /* reload: the words after it, rawlb's flags as they are */
+    int n_rawlb_flags;
     int fd;
     char *answer;
     size_t answer_len;
@@ -55,6 +60,7 @@ struct ctl_ctx {
 
 static int cmd_request(struct ctl_ctx *ctx, int argc, char **argv);
 static int cmd_watch(struct ctl_ctx *ctx, int argc, char **argv);
+static int cmd_reload(struct ctl_ctx *ctx, int argc, char **argv);
 
 static const struct ctl_command commands[] = {
     {"list", "list [--health] [--stats|--rate|--thresholds] [--json]\n"
@@ -81,6 +87,13 @@ static const struct ctl_command commands[] = {
     {"ha", "ha takeover|release\n"
            "        become master now (the peer yields), or hand the master role to the peer",
      cmd_request},
+    {"reload", "reload RAWLB-FLAGS...\n"
+               "        give the running daemon a whole rawlb command line (without 'rawlb'): its\n"
+               "        services, real servers and timeouts replace the running ones as edits would\n"
+               "        (the systemd unit's ExecReload); refused, naming the flags, when one that only\n"
+               "        a restart applies differs (interfaces, -n, sizes, accounts, sockets, files,\n"
+               "        HA), and on an HA backup; a --ctl among the flags is the socket used",
+     cmd_reload},
 };
 
 static void usage(FILE *out)
@@ -163,6 +176,11 @@ static int parse_args(struct ctl_ctx *ctx, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         char *w = argv[i];
         const char *path = NULL;
+        if (ctx->nwords == 1 && strcmp(ctx->words[0], CTL_REQ_RELOAD) == 0) {
+            ctx->rawlb_flags = argv + i; /* rawlb's, not ours: cmd_reload reads them */
+            ctx->n_rawlb_flags = argc - i;
+            break;
+        }
         if (is_word(w, "-h", "--help")) {
             usage(stdout);
             return CTL_EXIT_OK;
@@ -185,6 +203,7 @@ static int parse_args(struct ctl_ctx *ctx, int argc, char **argv)
                 return usage_error(ctx, "--ctl: path '%s' is too long (at most %zu bytes)", path,
                                    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
             ctx->ctl_path = path;
+            ctx->ctl_given = true;
             continue;
         }
         /* -Ln, -lnc, -Zn ...: letters that take no value, as ipvsadm users type them. */
@@ -354,6 +373,32 @@ static int cmd_request(struct ctl_ctx *ctx, int argc, char **argv)
     if (rc >= 0)
         return rc;
     rc = ctl_request(ctx, line);
+    return rc == CTL_EXIT_OK ? print_answer(ctx) : rc;
+}
+
+/* reload FLAGS...: the flags quoted into one command line as save prints it, checked with
+ * rawlb's own parser first; a --ctl among them names the socket, as it names rawlb's (unless
+ * rawlb-ctl's own --ctl came before the command). */
+static int cmd_reload(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    static char line[CTL_REQUEST_MAX];
+    static struct rawlb_config given; /* large: not on the stack */
+    char err[RAWLB_ERRLEN * 2];
+    struct textout o;
+    if (ctx->n_rawlb_flags == 0)
+        return usage_error(ctx, "reload: give rawlb's flags (reload -e IF -i IF -n ADDR ...)");
+    textout_init(&o, line, sizeof line);
+    textout_printf(&o, "%s rawlb", CTL_REQ_RELOAD);
+    for (int i = 0; i < ctx->n_rawlb_flags; i++)
+        textout_word(&o, ctx->rawlb_flags[i]);
+    if (o.truncated)
+        return usage_error(ctx, "reload: request too long (at most %d bytes)", CTL_REQUEST_MAX - 1);
+    if (config_parse_line(&given, line + strlen(CTL_REQ_RELOAD) + 1, err, sizeof err) != CONFIG_OK)
+        return usage_error(ctx, "reload: %s", err);
+    if (!ctx->ctl_given)
+        ctx->ctl_path = given.ctl_path;
+    int rc = ctl_request(ctx, line);
     return rc == CTL_EXIT_OK ? print_answer(ctx) : rc;
 }
 

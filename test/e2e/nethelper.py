@@ -23,6 +23,9 @@
                                 wire; curl's --limit-rate overshoots on a loaded box), the body into
                                 OUT; prints the status code, and fails (status 1, "ERROR ...") on a
                                 reset, a stall of 10 s or a body shorter than Content-Length
+  notifyd PATH                  a service manager's notification socket ($NOTIFY_SOCKET, sd_notify(3)):
+                                binds a datagram socket at PATH that anyone may send to, prints each
+                                message as "MS FIELD FIELD..." (its lines joined by spaces)
   udphold HOST PORT SECONDS     one connected UDP socket (one flow) for SECONDS: a query every 0.2 s,
                                 prints "MS REPLY", "MS TIMEOUT" or "MS ECONNREFUSED" for each
   udpreplay PCAP HOST PORT      sends the UDP payload of every packet in PCAP (Ethernet, IPv4) to
@@ -304,6 +307,15 @@ def slowget(host, port, path, rate, out):
     return 0
 
 
+def notifyd(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    os.chmod(path, 0o666)  # the daemon sends after dropping root, as to systemd's own socket
+    while True:
+        msg = s.recv(4096).decode(errors="replace")
+        print("%d %s" % (int(time.time() * 1000), " ".join(msg.split("\n"))), flush=True)
+
+
 def udphold(host, port, seconds):
     ms = lambda: int(time.time() * 1000)
     end = time.monotonic() + seconds
@@ -440,6 +452,8 @@ def main(argv):
         return hold(args[0], int(args[1]), float(args[2]), *(float(a) for a in args[3:4]))
     if cmd == "slowget":
         return slowget(args[0], int(args[1]), args[2], float(args[3]), args[4])
+    if cmd == "notifyd":
+        return notifyd(args[0])
     if cmd == "udphold":
         return udphold(args[0], int(args[1]), float(args[2]))
     if cmd == "udpreplay":

@@ -4,7 +4,7 @@
 #      the section that differs, the master sends its configuration, and they match.
 #   2. Edits on the master (a real server added, a weight changed, a UDP service added, a server
 #      removed) appear on the backup: rawlb-ctl -S prints the same on both but for per-host flags.
-#   3. An edit on the backup is refused and names the master.
+#   3. An edit or a reload on the backup is refused and names the master.
 #   4. The backup, master after a kill -9, takes an edit; the primary returns (a new epoch) and is
 #      sent the configuration before it takes over.
 . "$(dirname "$0")/lib.sh"
@@ -47,7 +47,13 @@ say "four edits on the master reached the backup"
 # 3. the backup refuses edits
 out=$(dctl 2 -e -t $VIP:80 -r 203.0.113.11:80 -w 9 2>&1); rc=$?
 [ $rc = 1 ] || fail "an edit on the backup exits $rc (want 1): $out"
-grep -q "edits are made on the master" <<<"$out" && grep -q "$LB_EXT" <<<"$out" || fail "the refusal does not name the master: $out"
+grep -q "edits and reloads are made on the master" <<<"$out" && grep -q "$LB_EXT" <<<"$out" || fail "the refusal does not name the master: $out"
+# and a reload (the systemd unit's ExecReload): the master's configuration rules
+out=$(dctl 2 reload $ARGS -r 203.0.113.14:80 "${WORKERS_ARGS[@]}" --ha-role backup --ha-peer $LB_EXT --ha-key "$W/ha.key" \
+      --state-dir "$W/state2" --ctl "$W/lb2.sock" --pidfile "$W/lb2.pid" 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "edits and reloads are made on the master" <<<"$out" || fail "a reload on the backup: exit $rc: $out"
+grep -q "reload refused: this director is backup" "$W/lb2.log" || fail "the backup's log does not say the reload was refused"
+dctl 2 list | grep -q "203.0.113.14:80" && fail "the refused reload changed the backup"
 
 # 4. a new epoch of the primary is sent the configuration
 kill_director 1 KILL
