@@ -1,6 +1,6 @@
 #!/bin/bash
 # High availability: the two directors cannot silently drift apart in configuration.
-#   1. The backup starts with a configuration that differs (one more real server): both report
+#   1. The backup (READY=1 to a service manager once it heard the master) starts with a configuration that differs (one more real server): both report
 #      the section that differs, the master sends its configuration, and they match.
 #   2. Edits on the master (a real server added, a weight changed, a UDP service added, a server
 #      removed) appear on the backup: rawlb-ctl -S prints the same on both but for per-host flags.
@@ -14,8 +14,14 @@ rs_nginx 1; rs_nginx 2; rs_nginx 3
 ARGS="-e ext -i int -n $NAT $HA_TIMING -t $VIP:80 -r 203.0.113.11:80 -r 203.0.113.12:80"
 start_director 1 primary $ARGS
 wait_ha 1 master 10 || fail "the primary is not master: $(dctl 1 status)"
-start_director 2 backup $ARGS -r 203.0.113.13:80
+# the backup tells a service manager it is ready once its role is decided: once it heard the master
+chmod 0711 "$W" # the notification socket is reached after the drop to --user
+bg_start notify lb2 "$PY" "$E2E/nethelper.py" notifyd "$W/notify.sock"
+wait_for 5 test -S "$W/notify.sock" || fail "the notification socket did not appear: $(cat "$W/notify.log")"
+NOTIFY_SOCKET=$W/notify.sock start_director 2 backup $ARGS -r 203.0.113.13:80
 wait_ha 2 backup 5 || fail "the backup is not backup: $(dctl 2 status)"
+wait_for 5 grep -q "READY=1 STATUS=balancing 1 service(s) on ext, HA backup" "$W/notify.log" ||
+  fail "the backup did not say READY=1 as backup: $(cat "$W/notify.log")"
 
 wait_same() { wait_for 5 ha_same_config || fail "$1: the configurations differ:\n  lb1: $(ha_shared 1)\n  lb2: $(ha_shared 2)"; }
 
