@@ -95,6 +95,7 @@ void opts_usage(FILE *out)
           "  --json               the report as JSON on stdout (per-flow counts included)\n"
           "  --no-flows           leave the per-flow list out of the JSON\n"
           "  --progress, --no-progress   a line a second (default: when stdout is a terminal)\n"
+          "  -V, --version        print the version and exit\n"
           "  -h, --help           this text\n"
           "Exit status: 0 done, 1 failed (interface, ARP, file, socket), 2 bad flags.\n",
           out);
