@@ -61,11 +61,13 @@ listing >"$T/build.after"
 if cmp -s "$T/build.before" "$T/build.after"; then
   ok "cpack left the build dir's top level as it was"
 else
-  bad "cpack changed the build dir: $(diff "$T/build.before" "$T/build.after" | grep '^[<>]' | tr '\n' ' ')"
+  bad "cpack changed the build dir:" \
+    "$(diff "$T/build.before" "$T/build.after" | grep '^[<>]' | tr '\n' ' ')"
 fi
 ARCH=$(dpkg --print-architecture)
 DEB=$T/out/rawlb_${VERSION}_${ARCH}.deb
-[ -f "$DEB" ] || die "no $(basename "$DEB") from cpack; it made: $(cd "$T/out" && ls -- *.deb 2>/dev/null)"
+[ -f "$DEB" ] ||
+  die "no $(basename "$DEB") from cpack; it made: $(cd "$T/out" && ls -- *.deb 2>/dev/null)"
 ok "cpack made $(basename "$DEB") ($(stat -c %s "$DEB") bytes)"
 
 # ---- control fields
@@ -107,7 +109,8 @@ for s in postinst prerm postrm; do
   if [ ! -f "$f" ]; then bad "no $s in the package"; continue; fi
   mode=$(stat -c %a "$f")
   [ "$mode" = 755 ] && ok "$s is 0755" || bad "$s has mode $mode, want 755"
-  head -1 "$f" | grep -qx '#!/bin/sh' && ok "$s runs under /bin/sh" || bad "$s starts '$(head -1 "$f")'"
+  head -1 "$f" | grep -qx '#!/bin/sh' && ok "$s runs under /bin/sh" ||
+    bad "$s starts '$(head -1 "$f")'"
   err=$(sh -n "$f" 2>&1) && ok "$s passes sh -n" || bad "$s does not parse: $err"
   cmp -s "$f" "$SRC/packaging/$s" && ok "$s is packaging/$s" || bad "$s differs from packaging/$s"
 done
@@ -175,12 +178,16 @@ GZ_FNAME=8                                  # RFC 1952 FLG.FNAME
 check_gzip() {
   local f=$R$1 hdr
   [ -f "$f" ] || return 1
-  if ! gzip -t "$f" 2>"$T/gzip.err"; then bad "$1 is no valid gzip: $(cat "$T/gzip.err")"; return 1; fi
+  if ! gzip -t "$f" 2>"$T/gzip.err"; then
+    bad "$1 is no valid gzip: $(cat "$T/gzip.err")"
+    return 1
+  fi
   read -ra hdr < <(od -An -tu1 -N8 "$f")
   if (( (hdr[3] & GZ_FNAME) == 0 && hdr[4] + hdr[5] + hdr[6] + hdr[7] == 0 )); then
     ok "$1 is gzipped without name and time stamp"
   else
-    bad "$1's gzip header carries a name or a time stamp (flags ${hdr[3]}, mtime bytes ${hdr[*]:4:4})"
+    bad "$1's gzip header carries a name or a time stamp" \
+      "(flags ${hdr[3]}, mtime bytes ${hdr[*]:4:4})"
   fi
 }
 
@@ -196,11 +203,13 @@ fi
 # ---- the copyright: machine-readable, GPL-2.0-or-later, pointing at the system's GPL-2
 C=$R/usr/share/doc/rawlb/copyright
 if [ -f "$C" ]; then
-  head -1 "$C" | grep -qx 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/' &&
+  DEP5_FORMAT='Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/'
+  head -1 "$C" | grep -qxF "$DEP5_FORMAT" &&
     ok "copyright is machine-readable (DEP-5)" || bad "copyright starts '$(head -1 "$C")'"
   grep -qx 'License: GPL-2.0-or-later' "$C" && ok "copyright: License: GPL-2.0-or-later" ||
     bad "copyright has no 'License: GPL-2.0-or-later' line"
-  grep -q '/usr/share/common-licenses/GPL-2' "$C" && ok "copyright points at common-licenses/GPL-2" ||
+  grep -q '/usr/share/common-licenses/GPL-2' "$C" &&
+    ok "copyright points at common-licenses/GPL-2" ||
     bad "copyright does not point at /usr/share/common-licenses/GPL-2"
 fi
 
@@ -241,61 +250,78 @@ else
 fi
 
 # ---- maintainer scripts, run for real against stub commands: each stub logs how it was called.
-# getent answers from $STUB_USERS (the users and groups that "exist").
-STUBS=$T/stubs
-mkdir -p "$STUBS"
-for cmd in adduser deluser delgroup systemctl; do
+# getent answers from $STUB_USERS (the users and groups that "exist"). $DPKG_ROOT is a temp dir:
+# the scripts' paths (the state dir, the enablement link, /run/systemd/system that says systemd
+# runs the system) are under it, so each script runs with and without a "running systemd".
+STUBS=$T/stubs DR=$T/dpkgroot
+mkdir -p "$STUBS" "$DR"
+for cmd in adduser deluser delgroup systemctl deb-systemd-invoke; do
   printf '#!/bin/sh\necho "%s $*" >>"$STUB_LOG"\n' "$cmd" >"$STUBS/$cmd"
 done
 cat >"$STUBS/getent" <<'EOF'
 #!/bin/sh
 # getent DATABASE NAME: found when "DATABASE:NAME" is in $STUB_USERS
-case " $STUB_USERS " in *" $1:$2 "*) echo "$2:x:999:999::/nonexistent:/usr/sbin/nologin" ;; *) exit 2 ;; esac
+case " $STUB_USERS " in
+  *" $1:$2 "*) echo "$2:x:999:999::/nonexistent:/usr/sbin/nologin" ;;
+  *) exit 2 ;;
+esac
 EOF
 chmod 755 "$STUBS"/*
+systemd_running() { mkdir -p "$DR/run/systemd/system"; }
+systemd_stopped() { rm -rf "$DR/run"; }
 run_script() {  # run_script SCRIPT ARG USERS: the stub log of one run
   : >"$T/stub.log"
-  STUB_LOG=$T/stub.log STUB_USERS=$3 DPKG_ROOT=$T/dpkgroot PATH="$STUBS:$PATH" \
+  STUB_LOG=$T/stub.log STUB_USERS=$3 DPKG_ROOT=$DR PATH="$STUBS:$PATH" \
     sh "$T/control/$1" "$2" >"$T/script.out" 2>&1 || bad "$1 $2 failed: $(cat "$T/script.out")"
   cat "$T/stub.log"
 }
+expect_log() {  # expect_log WHAT LOG WANT: the stubs were called exactly as WANT says
+  if [ "$2" = "$3" ]; then ok "$1: $(echo "${3:-nothing called}" | paste -sd';')"
+  else bad "$1: called '$(echo "$2" | paste -sd';')', want '$(echo "$3" | paste -sd';')'"; fi
+}
 ADDUSER="adduser --system --group --no-create-home --home /nonexistent --quiet rawlb"
+RELOAD="systemctl --system daemon-reload"
+BOTH="passwd:rawlb group:rawlb"
 if [ -f "$T/control/postinst" ]; then
-  log=$(run_script postinst configure "")
-  grep -qxF "$ADDUSER" <<<"$log" && ok "postinst configure without the user: $ADDUSER" ||
-    bad "postinst configure without the user did not run '$ADDUSER'; it ran: $log"
-  others=$(grep '^systemctl' <<<"$log" | grep -vx 'systemctl --system daemon-reload')
-  [ -z "$others" ] && ok "postinst neither enables nor starts rawlb" || bad "postinst ran: $others"
-  log=$(run_script postinst configure "passwd:rawlb group:rawlb")
-  grep -q '^adduser' <<<"$log" && bad "postinst with the user there ran: $log" ||
-    ok "postinst leaves an existing rawlb user alone"
-  log=$(run_script postinst configure "group:rawlb")
-  grep -qxF "adduser --system --ingroup rawlb --no-create-home --home /nonexistent --quiet rawlb" \
-    <<<"$log" && ok "postinst with only the group joins it" ||
-    bad "postinst with only the group ran: $log"
-fi
-if [ -f "$T/control/postrm" ]; then
-  STATE=$T/dpkgroot/var/lib/rawlb WANTS=$T/dpkgroot/etc/systemd/system/multi-user.target.wants
-  mkdir -p "$STATE" "$WANTS" && touch "$STATE/conntable" && ln -s /lib/systemd/system/rawlb.service "$WANTS/"
-  log=$(run_script postrm remove "passwd:rawlb group:rawlb")
-  grep -q '^del' <<<"$log" && bad "postrm remove removed the user: $log" || ok "postrm remove keeps the user"
-  [ -e "$STATE/conntable" ] && ok "postrm remove keeps the state" || bad "postrm remove deleted the state"
-  log=$(run_script postrm purge "passwd:rawlb group:rawlb")
-  grep -qx 'deluser --system --quiet rawlb' <<<"$log" && ok "postrm purge removes the user" ||
-    bad "postrm purge did not run 'deluser --system --quiet rawlb'; it ran: $log"
-  [ ! -e "$STATE" ] && ok "postrm purge removes \$DPKG_ROOT/var/lib/rawlb" || bad "postrm purge left $STATE"
-  [ ! -L "$WANTS/rawlb.service" ] && ok "postrm purge removes the enablement link" ||
-    bad "postrm purge left $WANTS/rawlb.service"
-  log=$(run_script postrm purge "")
-  grep -q '^del' <<<"$log" && bad "postrm purge without the user ran: $log" ||
-    ok "postrm purge without the user removes nobody"
+  systemd_running
+  expect_log "postinst configure, no user, systemd" "$(run_script postinst configure "")" \
+    "$ADDUSER"$'\n'"$RELOAD"
+  expect_log "postinst configure, user there, systemd" "$(run_script postinst configure "$BOTH")" \
+    "$RELOAD"
+  systemd_stopped
+  expect_log "postinst configure, no user, no systemd" "$(run_script postinst configure "")" \
+    "$ADDUSER"
+  expect_log "postinst configure, only the group" "$(run_script postinst configure group:rawlb)" \
+    "adduser --system --ingroup rawlb --no-create-home --home /nonexistent --quiet rawlb"
 fi
 if [ -f "$T/control/prerm" ]; then
-  log=$(run_script prerm upgrade "passwd:rawlb group:rawlb")
-  [ -z "$log" ] && ok "prerm upgrade leaves the daemon running" || bad "prerm upgrade ran: $log"
-  log=$(run_script prerm remove "passwd:rawlb group:rawlb")
-  others=$(grep -vx 'systemctl stop rawlb.service' <<<"$log")
-  [ -z "$others" ] && ok "prerm remove at most stops rawlb.service" || bad "prerm remove ran: $others"
+  systemd_running
+  expect_log "prerm upgrade" "$(run_script prerm upgrade "$BOTH")" ""
+  expect_log "prerm remove, systemd" "$(run_script prerm remove "$BOTH")" \
+    "deb-systemd-invoke stop rawlb.service"
+  systemd_stopped
+  expect_log "prerm remove, no systemd" "$(run_script prerm remove "$BOTH")" ""
+fi
+if [ -f "$T/control/postrm" ]; then
+  STATE=$DR/var/lib/rawlb WANTS=$DR/etc/systemd/system/multi-user.target.wants
+  mkdir -p "$STATE" "$WANTS" && touch "$STATE/conntable" &&
+    ln -s /lib/systemd/system/rawlb.service "$WANTS/" || die "cannot set up \$DPKG_ROOT for postrm"
+  systemd_running
+  expect_log "postrm remove" "$(run_script postrm remove "$BOTH")" "$RELOAD"
+  [ -e "$STATE/conntable" ] && ok "postrm remove keeps the state" ||
+    bad "postrm remove deleted the state"
+  [ -L "$WANTS/rawlb.service" ] && ok "postrm remove keeps the enablement link" ||
+    bad "postrm remove deleted the enablement link"
+  # the stub's group outlives deluser, so delgroup is asked too (it removes only an empty group)
+  PURGE_CALLS=$(printf '%s\n' "deluser --system --quiet rawlb" \
+                 "delgroup --system --only-if-empty --quiet rawlb" "$RELOAD")
+  expect_log "postrm purge, systemd" "$(run_script postrm purge "$BOTH")" "$PURGE_CALLS"
+  [ ! -e "$STATE" ] && ok "postrm purge removes \$DPKG_ROOT/var/lib/rawlb" ||
+    bad "postrm purge left $STATE"
+  [ ! -L "$WANTS/rawlb.service" ] && ok "postrm purge removes the enablement link" ||
+    bad "postrm purge left $WANTS/rawlb.service"
+  systemd_stopped
+  expect_log "postrm purge, no user, no systemd" "$(run_script postrm purge "")" ""
 fi
 
 if [ $FAILED -gt 0 ]; then echo "$FAILED check(s) failed" >&2; exit 1; fi
