@@ -8,7 +8,10 @@
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 # Debian 12 keeps packaged units here (its /usr/lib/systemd/system is the same directory once
 # /usr is merged, but dpkg tracks the path a package ships).
-set(RAWLB_SYSTEMD_UNIT_DIR /lib/systemd/system CACHE STRING "Where the package puts rawlb.service")
+set(RAWLB_SYSTEMD_UNIT_DIR /lib/systemd/system
+    CACHE STRING "Where the package puts rawlb.service")
+# Absolute, as the unit's EnvironmentFile= names it. A plain `cmake --install` as root writes it
+# there too, over an operator's edits (dpkg keeps those, the conffile below): install the package.
 set(RAWLB_DEFAULTS_DIR /etc/default)
 set(RAWLB_DOC_DIR share/doc/rawlb)
 set(RAWLB_PACKAGING_DIR ${PROJECT_SOURCE_DIR}/packaging)
@@ -26,7 +29,7 @@ install(FILES ${RAWLB_PACKAGING_DIR}/rawlb.default DESTINATION ${RAWLB_DEFAULTS_
 find_program(GZIP_PROGRAM gzip REQUIRED)
 set(RAWLB_GZ_DIR ${PROJECT_BINARY_DIR}/deb)
 set(RAWLB_GZ_OUTPUTS)
-# Copies SRC to the build tree as NAME and gzips it there into NAME.gz; *OUT_VAR gets the path.
+# Copies SRC to the build tree as NAME and gzips it there into NAME.gz; OUT_VAR gets its path.
 function(rawlb_gzip src name out_var)
   set(plain ${RAWLB_GZ_DIR}/${name})
   add_custom_command(OUTPUT ${plain}.gz
