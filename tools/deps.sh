@@ -1,13 +1,15 @@
 #!/bin/bash
 # Installs what rawlb needs to build, run its demo and run its tests on Debian 12 (as root).
 # Packages already present are left alone, so it is quick on a prepared box.
-# chromium: test_webui loads the web status page in it, headless. groff-base, man-db: the man
-# pages' test renders them (test/man/check_manpage.py).
+# chromium: test_webui loads the web status page in it, headless.
+# dpkg-dev, systemd, groff-base, man-db: the Debian package (cpack -G DEB) and its test,
+# package.test_deb: dpkg-shlibdeps and dpkg-parsechangelog, systemd-analyze verify, the man
+# pages rendered by groff and man (also test/man/check_manpage.py).
 set -euo pipefail
 PKGS="build-essential cmake pkg-config libpcap-dev libnet1-dev libev-dev libmicrohttpd-dev
       nginx-light curl python3 iproute2 tcpdump iputils-ping iputils-arping ethtool socat procps
-      valgrind wrk iperf3 haproxy nftables gnuplot-nox libsodium-dev libseccomp-dev libsystemd-dev clang dnsmasq-base dnsutils
-      chromium groff-base man-db"
+      valgrind wrk iperf3 haproxy nftables gnuplot-nox libsodium-dev libseccomp-dev libsystemd-dev clang
+      dnsmasq-base dnsutils chromium dpkg-dev systemd groff-base man-db"
 missing=$(for p in $PKGS; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 [ -z "$missing" ] && exit 0
 [ "$(id -u)" = 0 ] || { echo "tools/deps.sh: run as root to install:" $missing >&2; exit 1; }

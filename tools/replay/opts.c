@@ -47,6 +47,8 @@ static const struct option long_opts[] = {
     { "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
     { "no-flows", no_argument, NULL, OPT_NO_FLOWS },
     { "one-way", no_argument, NULL, OPT_ONE_WAY },
+    /* after every OPT_* entry: opts_parse finds a refused long flag's name at optopt - OPT_TO + 3 */
+    { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
 };
 
@@ -229,7 +231,7 @@ int opts_parse(struct opts *o, int argc, char **argv, bool *done)
     *done = true;
     opterr = 0;
     int c, li, rc;
-    while ((li = -1, c = getopt_long(argc, argv, ":hi:r:", long_opts, &li)) != -1) {
+    while ((li = -1, c = getopt_long(argc, argv, ":hVi:r:", long_opts, &li)) != -1) {
         uint64_t u;
         char fl[64];
         /* the flag's name: from the table, or as typed when getopt refused it */
@@ -248,6 +250,9 @@ int opts_parse(struct opts *o, int argc, char **argv, bool *done)
         switch (c) {
         case 'h':
             opts_usage(stdout);
+            return REPLAY_EXIT_OK;
+        case 'V':
+            printf("rawlb-replay %s\n", RAWLB_VERSION);
             return REPLAY_EXIT_OK;
         case 'i': o->ifname = optarg; break;
         case 'r':

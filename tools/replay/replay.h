@@ -61,8 +61,8 @@ struct opts {
     bool one_way;            /* sink: one-way latency of stamped frames (one host's clock) */
 };
 
-/* Parses argv into o. Returns REPLAY_EXIT_OK, or an exit status after printing help (0) or
- * an error naming the flag (2); *done tells the caller to exit with that status. */
+/* Parses argv into o. Returns REPLAY_EXIT_OK, or an exit status after printing help or the
+ * version (0) or an error naming the flag (2); *done tells the caller to exit with that status. */
 int opts_parse(struct opts *o, int argc, char **argv, bool *done);
 void opts_usage(FILE *out);
 
