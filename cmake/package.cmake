@@ -44,16 +44,8 @@ endfunction()
 
 # The man pages (docs/man): one a binary, each in the section its binary's directory implies.
 set(RAWLB_MAN_PAGES rawlb.8 rawlb-ctl.8 rawlb-replay.1)
-# Re-globbed at every build, so a page added after configuring is picked up without re-running
-# cmake by hand.
-file(GLOB RAWLB_MAN_PRESENT CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/docs/man/*)
 foreach(page ${RAWLB_MAN_PAGES})
   set(src ${PROJECT_SOURCE_DIR}/docs/man/${page})
-  if(NOT EXISTS ${src})
-    # The build does not need the page, so it goes on; the package lacks it and its test says so.
-    message(WARNING "docs/man/${page} is missing: the package will have no man page for it")
-    continue()
-  endif()
   string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
   rawlb_gzip(${src} ${page} gz)
   list(APPEND RAWLB_GZ_OUTPUTS ${gz})
