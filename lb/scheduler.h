@@ -22,9 +22,11 @@ struct sched_ops {
      * under its lock, after a server's overload (-x) changed. May be NULL. */
     void (*update)(struct service *svc);
     /* Fast path, through service_schedule (one worker at a time per service, as IPVS's
-     * sched_lock): picks a real server for a new flow from client caddr (network order).
-     * Returns its index in svc->rs, or -1 when no server is schedulable. Never NULL. */
-    int (*schedule)(struct service *svc, uint32_t caddr);
+     * sched_lock): picks a real server for a new flow from client caddr:cport (network order;
+     * cport 0 without ports). Only the hashing schedulers look at the client; only mh with
+     * mh-port at its port. Returns its index in svc->rs, or -1 when no server is schedulable.
+     * Never NULL. */
+    int (*schedule)(struct service *svc, uint32_t caddr, uint16_t cport);
 };
 
 extern const struct sched_ops sched_rr_ops, sched_wrr_ops, sched_lc_ops, sched_wlc_ops, sched_sh_ops;

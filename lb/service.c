@@ -234,13 +234,13 @@ static bool service_update_overload(struct service *svc)
     return any;
 }
 
-int service_schedule(struct service *svc, uint32_t caddr)
+int service_schedule(struct service *svc, uint32_t caddr, uint16_t cport)
 {
     while (__atomic_test_and_set(&svc->sched_busy, __ATOMIC_ACQUIRE))
         while (__atomic_load_n(&svc->sched_busy, __ATOMIC_RELAXED))
             cpu_relax();
     bool limited = svc->has_threshold && service_update_overload(svc);
-    int rs = svc->sched->schedule(svc, caddr);
+    int rs = svc->sched->schedule(svc, caddr, cport);
     __atomic_clear(&svc->sched_busy, __ATOMIC_RELEASE);
     return rs < 0 && limited ? SERVICE_SCHED_LIMIT : rs;
 }

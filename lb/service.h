@@ -133,7 +133,7 @@ bool service_rs_overloaded(const struct real_server *rs);
 /* service_schedule's answer when no server was picked only because every one in the schedule
  * is overloaded (-x): the fast path counts that refusal apart from "no server". */
 #define SERVICE_SCHED_LIMIT (-2)
-/* Fast path: the scheduler's pick for a new flow from caddr, -1 when no server is in the
+/* Fast path: the scheduler's pick for a new flow from caddr:cport, -1 when no server is in the
  * schedule, or SERVICE_SCHED_LIMIT. Workers schedule one at a time per service (a spin lock held
  * for one pick: IPVS's sched_lock), so round-robin positions and weighted state advance as with
  * one worker. In a service with thresholds every server's overload is decided under that lock
@@ -144,7 +144,7 @@ bool service_rs_overloaded(const struct real_server *rs);
  * just after its pick, outside the lock, so each other worker picking in that instant may pass
  * the limit by one (IPVS binds after its sched_lock too). A table starts with no server
  * overloaded; an edit carries each kept server's flag over while it still has a limit. */
-int service_schedule(struct service *svc, uint32_t caddr);
+int service_schedule(struct service *svc, uint32_t caddr, uint16_t cport);
 
 /* The index of the sorry server (n_rs), valid only when has_sorry. */
 static inline unsigned service_sorry_index(const struct service *svc)
