@@ -86,6 +86,8 @@ static void apply(struct health_target *t)
     bool was = rs_of(t)->available, sorry_was = svc->sorry_active;
     bool available = t->machine.state == HEALTH_UP && !t->agent_down;
     service_set_weight(svc, t->rs, effective_weight(t));
+    /* Pending is not down: mh keeps such a server in its choices (sched_mh.c). */
+    service_set_pending(svc, t->rs, t->machine.state == HEALTH_PENDING && !t->agent_down);
     service_set_available(svc, t->rs, available);
     /* A pending server was never judged alive: flows restored or synced to it go on. */
     if (was && !available && t->machine.state != HEALTH_PENDING && !check_of(t)->quiesce && h->drop_flows)

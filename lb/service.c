@@ -40,6 +40,7 @@ bool service_table_init(struct service_table *t, const struct rawlb_config *cfg,
             svc->has_sorry = true;
         }
         svc->sched = sched_find(sc->scheduler);
+        svc->sched_flags = sc->sched_flags;
         if (!svc->sched) {
             snprintf(err, errlen, "service %s: unknown scheduler '%s' (known: %s)",
                      endpoint_str(sc->vip.addr, sc->vip.port, ep), sc->scheduler, sched_names());
@@ -138,6 +139,13 @@ void service_set_available(struct service *svc, unsigned rs_index, bool availabl
     if (rs_index >= svc->n_rs || svc->rs[rs_index].available == available) return;
     svc->rs[rs_index].available = available;
     service_refresh(svc);
+}
+
+void service_set_pending(struct service *svc, unsigned rs_index, bool pending)
+{
+    if (rs_index >= svc->n_rs || svc->rs[rs_index].pending == pending) return;
+    svc->rs[rs_index].pending = pending;
+    service_changed(svc);
 }
 
 bool service_drop_flows(struct service_table *t, unsigned svc, unsigned rs, uint32_t *flows)

@@ -226,7 +226,7 @@ static void test_errors(void)
               "'0.0.0.0' is not a usable host address");
     CHECK_ERR(BASE "-t 198.51.100.10 -r 203.0.113.11:80", "--tcp-service", "'198.51.100.10'");
     CHECK_ERR(BASE "-t 198.51.100.10:80 -s nosuch -r 203.0.113.11:80",
-              "--scheduler: unknown scheduler 'nosuch' (known: rr wrr lc wlc sh)");
+              "--scheduler: unknown scheduler 'nosuch' (known: rr wrr lc wlc sh mh)");
     CHECK_ERR(BASE "-s WLC -t 198.51.100.10:80 -r 203.0.113.11:80", "--scheduler", "'WLC'");
     CHECK_ERR(BASE "-p 0 -t 198.51.100.10:80 -r 203.0.113.11:80", "--persistent", "'0'");
     CHECK_ERR(BASE "-t 198.51.100.10:80 -p 2147483648 -r 203.0.113.11:80", "--persistent", "'2147483648'");
