@@ -54,7 +54,7 @@
 #include "scheduler.h"
 #include "siphash.h"
 
-#define MH_TAB_SIZE 65537u /* M: prime; the paper's default, ~1000 slots per server at 64 */
+#define MH_TAB_SIZE SCHED_MH_TAB_SIZE /* M: prime; the paper's 65537, ~1000 slots per server at 64 */
 #define MH_TURNS_MAX 1024u /* T at most this (+ one per server): share error <= T / M */
 #define MH_NONE 0xffu      /* a slot not claimed yet */
 #define MH_MSG_LEN 7       /* bytes hashed: address 4, port 2, purpose 1 */
@@ -203,6 +203,12 @@ static int mh_schedule(struct service *svc, uint32_t caddr, uint16_t cport)
     if (mh_up(&svc->rs[i]))
         return (int)i;
     return svc->sched_flags & SCHED_FLAG_MH_FALLBACK ? mh_fallback(s, svc, slot) : -1;
+}
+
+int sched_mh_owner(const struct service *svc, uint32_t slot)
+{
+    const struct mh_state *s = svc->sched_data;
+    return s->members && slot < MH_TAB_SIZE ? s->owner[slot] : -1;
 }
 
 const struct sched_ops sched_mh_ops = {

@@ -58,6 +58,11 @@ bool sched_flags_fit(const struct sched_ops *ops, unsigned flags, char *why, siz
  * SCHED_FLAGS_STRLEN. */
 const char *sched_flags_str(unsigned flags, char *buf);
 
+/* mh's lookup table (sched_mh.c): its size, and the index in svc->rs of the server owning slot,
+ * -1 when no server has slots. For tests, which compare tables slot by slot. */
+#define SCHED_MH_TAB_SIZE 65537u
+int sched_mh_owner(const struct service *svc, uint32_t slot);
+
 /* IPVS's cost of a server for the least-connection family: active*256 + inactive
  * (ip_vs_dest_conn_overhead). */
 static inline uint64_t sched_conn_overhead(const struct real_server *rs)
