@@ -316,8 +316,10 @@ static void apply_all(struct health *h)
 {
     for (unsigned s = 0; s < h->services->n; s++)
         if (!service_checked(&h->cfg->services[s].check))
-            for (unsigned r = 0; r < h->services->svc[s].n_rs; r++)
+            for (unsigned r = 0; r < h->services->svc[s].n_rs; r++) {
+                service_set_pending(&h->services->svc[s], r, false);
                 service_set_available(&h->services->svc[s], r, true);
+            }
     for (unsigned i = 0; i < h->n_targets; i++)
         apply(&h->targets[i]);
 }

@@ -2,9 +2,10 @@
  * Options keep their order ("+" optstring): -s -b -p -M -o and the health
  * options before the first service are defaults for every service, after a -t/-u they belong to
  * that service. -b goes with -s: a -s without a -b in the same place means no flags, so a
- * service that names its own scheduler does not inherit the default scheduler's flags. -x and -y (connection limits) are a real server's: after a -r they belong to it,
- * before the first -r of a service to every server of that service, before the first service to
- * every server.
+ * service that names its own scheduler does not inherit the default scheduler's flags.
+ * -x and -y (connection limits) are a real server's: after a -r they belong to it, before the
+ * first -r of a service to every server of that service, before the first service to every
+ * server.
  * Every refusal names the flag and the value as typed; nothing is printed except for --help and
  * --version, and nothing here looks at the host (interfaces are checked by the daemon). */
 #include "config.h"

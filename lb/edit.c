@@ -242,7 +242,8 @@ bool edit_parse(int argc, char **argv, struct edit_cmd *cmd, char *err, size_t e
         const char *allowed;
     } scope[] = {{'s', "-A or -E"}, {'b', "-A or -E"}, {'p', "-A or -E"}, {'M', "-A or -E"}, {'o', "-A or -E"},
                  {'r', "-a, -e or -d"}, {'w', "-a or -e"}, {'m', "-a or -e"}, {'x', "-a or -e"}, {'y', "-a or -e"}};
-    bool given[] = {w.sched, w.sched_flags, w.persist, w.mask, w.ops, w.rs, w.weight, w.masq, w.u_threshold, w.l_threshold};
+    bool given[] = {w.sched, w.sched_flags, w.persist, w.mask,        w.ops,
+                    w.rs,    w.weight,      w.masq,    w.u_threshold, w.l_threshold};
     for (size_t i = 0; i < sizeof scope / sizeof scope[0]; i++) {
         bool ok = scope[i].letter == 'r'   ? !service_op
                   : strchr("wmxy", scope[i].letter)
