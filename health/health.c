@@ -86,6 +86,8 @@ static void apply(struct health_target *t)
     bool was = rs_of(t)->available, sorry_was = svc->sorry_active;
     bool available = t->machine.state == HEALTH_UP && !t->agent_down;
     service_set_weight(svc, t->rs, effective_weight(t));
+    /* Pending is not down: mh keeps such a server in its choices (sched_mh.c). */
+    service_set_pending(svc, t->rs, t->machine.state == HEALTH_PENDING && !t->agent_down);
     service_set_available(svc, t->rs, available);
     /* A pending server was never judged alive: flows restored or synced to it go on. */
     if (was && !available && t->machine.state != HEALTH_PENDING && !check_of(t)->quiesce && h->drop_flows)
@@ -314,8 +316,10 @@ static void apply_all(struct health *h)
 {
     for (unsigned s = 0; s < h->services->n; s++)
         if (!service_checked(&h->cfg->services[s].check))
-            for (unsigned r = 0; r < h->services->svc[s].n_rs; r++)
+            for (unsigned r = 0; r < h->services->svc[s].n_rs; r++) {
+                service_set_pending(&h->services->svc[s], r, false);
                 service_set_available(&h->services->svc[s], r, true);
+            }
     for (unsigned i = 0; i < h->n_targets; i++)
         apply(&h->targets[i]);
 }

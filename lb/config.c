@@ -1,9 +1,11 @@
 /* config: the daemon's flags into one validated struct rawlb_config (README.md, "Running it").
- * Options keep their order ("+" optstring): -s -p -M -o and the health
+ * Options keep their order ("+" optstring): -s -b -p -M -o and the health
  * options before the first service are defaults for every service, after a -t/-u they belong to
- * that service. -x and -y (connection limits) are a real server's: after a -r they belong to it,
- * before the first -r of a service to every server of that service, before the first service to
- * every server.
+ * that service. -b goes with -s: a -s without a -b in the same place means no flags, so a
+ * service that names its own scheduler does not inherit the default scheduler's flags.
+ * -x and -y (connection limits) are a real server's: after a -r they belong to it, before the
+ * first -r of a service to every server of that service, before the first service to every
+ * server.
  * Every refusal names the flag and the value as typed; nothing is printed except for --help and
  * --version, and nothing here looks at the host (interfaces are checked by the daemon). */
 #include "config.h"
@@ -46,7 +48,7 @@ enum {
     OPT_CTL_GROUP,
 };
 
-static const char short_opts[] = "+:e:i:n:t:u:s:p:M:or:x:y:hV";
+static const char short_opts[] = "+:e:i:n:t:u:s:b:p:M:or:x:y:hV";
 
 static const struct option own_opts[] = {
     {"ext-if", required_argument, NULL, 'e'},
@@ -55,6 +57,7 @@ static const struct option own_opts[] = {
     {"tcp-service", required_argument, NULL, 't'},
     {"udp-service", required_argument, NULL, 'u'},
     {"scheduler", required_argument, NULL, 's'},
+    {"sched-flags", required_argument, NULL, 'b'},
     {"persistent", required_argument, NULL, 'p'},
     {"netmask", required_argument, NULL, 'M'},
     {"ops", no_argument, NULL, 'o'},
@@ -105,6 +108,8 @@ static void collect_options(void)
  * given in this scope, checked once every service's check kind is known. */
 struct svc_opts {
     const struct sched_ops *sched;
+    unsigned sched_flags;
+    bool flags_given; /* -b in this scope: a later -s here keeps them */
     uint32_t persist_timeout;
     uint32_t persist_mask;
     bool one_packet;
@@ -237,6 +242,7 @@ static bool add_service(struct parser *p, int opt, const char *val)
     *so = p->defaults;
     so->one_packet = so->one_packet && proto == IPPROTO_UDP; /* a default -o is for UDP services */
     so->mask_given = false; /* a default -M is checked against the defaults, not per service */
+    so->flags_given = false;
     /* Likewise a default --check is for the services of its protocol; the others keep their own. */
     if (!check_fits(so->check.kind, proto))
         so->check.kind = CHECK_AUTO;
@@ -306,6 +312,18 @@ static bool set_scheduler(struct parser *p, const char *val)
     if (!ops)
         return fail(p, "--scheduler: unknown scheduler '%s' (known: %s)", val, sched_names());
     scope(p)->sched = ops;
+    if (!scope(p)->flags_given)
+        scope(p)->sched_flags = 0;
+    return true;
+}
+
+/* -b FLAGS; whether they fit the scheduler is checked once the scope's scheduler is final. */
+static bool set_sched_flags(struct parser *p, const char *val)
+{
+    char why[RAWLB_ERRLEN];
+    if (!sched_flags_parse(val, &scope(p)->sched_flags, why, sizeof why))
+        return fail(p, "--sched-flags: %s in '%s'", why, val);
+    scope(p)->flags_given = true;
     return true;
 }
 
@@ -737,6 +755,10 @@ static bool check_services(struct parser *p)
             return fail(p, "--netmask: only meaningful with --persistent, which %s does not have",
                         svc_str(sc, name, sizeof(name)));
         snprintf(sc->scheduler, sizeof(sc->scheduler), "%s", so->sched->name);
+        char why[RAWLB_ERRLEN];
+        if (!sched_flags_fit(so->sched, so->sched_flags, why, sizeof why))
+            return fail(p, "--sched-flags: %s (%s)", why, svc_str(sc, name, sizeof(name)));
+        sc->sched_flags = so->sched_flags;
         sc->persist_timeout = so->persist_timeout;
         sc->persist_mask = so->persist_mask;
         sc->one_packet = so->one_packet;
@@ -753,6 +775,9 @@ static bool check_services(struct parser *p)
         any_http |= sc->check.kind == CHECK_HTTP;
         any_udp |= sc->check.kind == CHECK_UDP;
     }
+    char why[RAWLB_ERRLEN];
+    if (!sched_flags_fit(p->defaults.sched, p->defaults.sched_flags, why, sizeof why))
+        return fail(p, "--sched-flags: %s (the default scheduler, before the first service)", why);
     if (p->defaults.mask_given && !any_persistent)
         return fail(p, "--netmask: only meaningful with --persistent, which no service has");
     if (p->defaults.expect_status_given && !any_http)
@@ -824,6 +849,8 @@ static bool parse_one(struct parser *p, int c, const char *arg)
         return add_service(p, c, optarg);
     case 's':
         return set_scheduler(p, optarg);
+    case 'b':
+        return set_sched_flags(p, optarg);
     case 'p':
         return set_persistent(p, optarg);
     case 'M':
@@ -1006,7 +1033,12 @@ void config_usage(FILE *out)
             "                                in a subnet of -i's addresses, no VIP nor real server\n"
             "  -t, --tcp-service VIP:PORT    open a TCP virtual service (repeatable)\n"
             "  -u, --udp-service VIP:PORT    open a UDP virtual service (repeatable)\n"
-            "  -s, --scheduler NAME          %s (default wlc)\n"
+            "  -s, --scheduler NAME          %s (default wlc); mh: Maglev\n"
+            "                                hashing, directors with the same set-up pick alike\n"
+            "  -b, --sched-flags FLAGS       scheduler flags, a comma list: mh-port (mh hashes\n"
+            "                                the client port too), mh-fallback (mh sends a flow\n"
+            "                                whose server is down to the next one); goes with the\n"
+            "                                -s before it (-s alone: no flags)\n"
             "  -p, --persistent SECONDS      send a client to the same real server for SECONDS\n"
             "                                (SECONDS required: -p alone is not ipvsadm's 360)\n"
             "  -M, --netmask MASK            persistence granularity, a.b.c.d or /LEN (default /32)\n"

@@ -94,6 +94,7 @@ struct service_config {
     uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
     struct endpoint vip;
     char scheduler[RAWLB_SCHED_NAMELEN];
+    unsigned sched_flags;     /* -b: SCHED_FLAG_ bits (scheduler.h), each one this scheduler's */
     uint32_t persist_timeout; /* seconds, 0 = no persistence */
     uint32_t persist_mask;    /* network order */
     bool one_packet;          /* -o, UDP only */

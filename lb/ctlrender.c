@@ -109,6 +109,10 @@ static void render_service(struct textout *o, const struct service *svc, unsigne
     } else {
         textout_printf(o, "%s  %s %s", proto, endpoint_str(svc->vip.addr, svc->vip.port, ep),
                        svc->sched ? svc->sched->name : "-");
+        if (svc->sched_flags) { /* as ipvsadm -L: "mh (mh-fallback,mh-port)" */
+            char flags[SCHED_FLAGS_STRLEN];
+            textout_printf(o, " (%s)", sched_flags_str(svc->sched_flags, flags));
+        }
         if (svc->persist_timeout) {
             textout_printf(o, " persistent %u", svc->persist_timeout);
             if (svc->persist_mask != 0xffffffffu)
@@ -215,6 +219,9 @@ void ctlproto_render_list_json(struct textout *o, const struct service_table *t,
         json_addr(o, "address", svc->vip.addr);
         textout_printf(o, ",\"port\":%u,\"scheduler\":", (unsigned)ntohs(svc->vip.port));
         textout_json_str(o, svc->sched ? svc->sched->name : "-");
+        char flags[SCHED_FLAGS_STRLEN];
+        textout_printf(o, ",\"sched_flags\":"); /* -b's spelling, "" for none */
+        textout_json_str(o, sched_flags_str(svc->sched_flags, flags));
         textout_printf(o, ",\"persistent\":%u,\"netmask\":\"%s\",\"ops\":%s,", svc->persist_timeout,
                        addr_str(svc->persist_mask, mask), svc->one_packet ? "true" : "false");
         struct rs_stats sum = service_sum(svc, false), rate = service_sum(svc, true);

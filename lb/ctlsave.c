@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "scheduler.h"
 #include "textout.h"
 
 /* Milliseconds as the seconds config.c reads: "2", "0.5", "1.25". */
@@ -176,6 +177,10 @@ static void save_service(struct textout *o, const struct service_config *sc)
     textout_printf(o, " %s %s -s", sc->proto == IPPROTO_TCP ? "-t" : "-u",
                    endpoint_str(sc->vip.addr, sc->vip.port, ep));
     textout_word(o, sc->scheduler);
+    if (sc->sched_flags) { /* after its -s, which would clear it (config.c) */
+        char flags[SCHED_FLAGS_STRLEN];
+        textout_printf(o, " -b %s", sched_flags_str(sc->sched_flags, flags));
+    }
     if (sc->persist_timeout) {
         textout_printf(o, " -p %u", sc->persist_timeout);
         if (sc->persist_mask != 0xffffffffu)

@@ -25,7 +25,8 @@ static const struct edit_opt edit_opts[] = {
     {'A', "add-service", ARG_NONE},    {'E', "edit-service", ARG_NONE}, {'D', "delete-service", ARG_NONE},
     {'a', "add-server", ARG_NONE},     {'e', "edit-server", ARG_NONE},  {'d', "delete-server", ARG_NONE},
     {'t', "tcp-service", ARG_REQUIRED}, {'u', "udp-service", ARG_REQUIRED},
-    {'s', "scheduler", ARG_REQUIRED},  {'p', "persistent", ARG_REQUIRED}, {'M', "netmask", ARG_REQUIRED},
+    {'s', "scheduler", ARG_REQUIRED},  {'b', "sched-flags", ARG_REQUIRED},
+    {'p', "persistent", ARG_REQUIRED}, {'M', "netmask", ARG_REQUIRED},
     {'o', "ops", ARG_NONE},            {'r', "real-server", ARG_REQUIRED}, {'w', "weight", ARG_REQUIRED},
     {'x', "u-threshold", ARG_REQUIRED}, {'y', "l-threshold", ARG_REQUIRED},
     {'m', "masquerading", ARG_NONE},   {'g', "gatewaying", ARG_NONE},   {'i', "ipip", ARG_NONE},
@@ -76,7 +77,7 @@ static const struct edit_opt *find_short(char c)
 struct edit_words {
     int op; /* enum edit_op, or -1 */
     const char *op_word;
-    const char *service, *rs, *sched, *persist, *mask, *weight, *u_threshold, *l_threshold;
+    const char *service, *rs, *sched, *sched_flags, *persist, *mask, *weight, *u_threshold, *l_threshold;
     bool ops, masq;
 };
 
@@ -103,6 +104,8 @@ static bool collect(const struct edit_opt *o, const char *word, const char *val,
     switch (o->letter) {
     case 's':
         return take_value(o, &w->sched, val, err, errlen);
+    case 'b':
+        return take_value(o, &w->sched_flags, val, err, errlen);
     case 'p':
         return take_value(o, &w->persist, val, err, errlen);
     case 'M':
@@ -237,9 +240,10 @@ bool edit_parse(int argc, char **argv, struct edit_cmd *cmd, char *err, size_t e
     static const struct {
         char letter;
         const char *allowed;
-    } scope[] = {{'s', "-A or -E"}, {'p', "-A or -E"}, {'M', "-A or -E"}, {'o', "-A or -E"},
+    } scope[] = {{'s', "-A or -E"}, {'b', "-A or -E"}, {'p', "-A or -E"}, {'M', "-A or -E"}, {'o', "-A or -E"},
                  {'r', "-a, -e or -d"}, {'w', "-a or -e"}, {'m', "-a or -e"}, {'x', "-a or -e"}, {'y', "-a or -e"}};
-    bool given[] = {w.sched, w.persist, w.mask, w.ops, w.rs, w.weight, w.masq, w.u_threshold, w.l_threshold};
+    bool given[] = {w.sched, w.sched_flags, w.persist, w.mask,        w.ops,
+                    w.rs,    w.weight,      w.masq,    w.u_threshold, w.l_threshold};
     for (size_t i = 0; i < sizeof scope / sizeof scope[0]; i++) {
         bool ok = scope[i].letter == 'r'   ? !service_op
                   : strchr("wmxy", scope[i].letter)
@@ -255,6 +259,14 @@ bool edit_parse(int argc, char **argv, struct edit_cmd *cmd, char *err, size_t e
             return textout_error(err, errlen, "--scheduler: unknown scheduler '%s' (known: %s)", w.sched, sched_names());
         snprintf(cmd->sched, sizeof cmd->sched, "%s", w.sched);
         cmd->has_sched = true;
+    }
+    if (w.sched_flags) {
+        if (!sched_flags_parse(w.sched_flags, &cmd->sched_flags, why, sizeof why))
+            return textout_error(err, errlen, "--sched-flags: %s in '%s'", why, w.sched_flags);
+        cmd->has_sched_flags = true;
+        /* With its -s the pair is known here; alone it is checked against the service's. */
+        if (cmd->has_sched && !sched_flags_fit(sched_find(cmd->sched), cmd->sched_flags, why, sizeof why))
+            return textout_error(err, errlen, "--sched-flags: %s (%s)", why, name);
     }
     if (w.persist) {
         unsigned long v;
@@ -346,8 +358,15 @@ static void new_service(struct service_config *sc, const struct edit_cmd *cmd)
 static bool apply_service_options(struct service_config *sc, const struct edit_cmd *cmd, const char *name,
                                   char *err, size_t errlen)
 {
-    if (cmd->has_sched)
+    char why[RAWLB_ERRLEN];
+    if (cmd->has_sched) {
         snprintf(sc->scheduler, sizeof sc->scheduler, "%s", cmd->sched);
+        sc->sched_flags = 0; /* -b goes with -s, as at start (config.c) */
+    }
+    if (cmd->has_sched_flags)
+        sc->sched_flags = cmd->sched_flags;
+    if (!sched_flags_fit(sched_find(sc->scheduler), sc->sched_flags, why, sizeof why))
+        return textout_error(err, errlen, "--sched-flags: %s (%s)", why, name);
     if (cmd->has_persist) {
         sc->persist_timeout = cmd->persist_timeout;
         if (!sc->persist_timeout)

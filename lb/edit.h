@@ -1,5 +1,5 @@
 /* edit: runtime changes to the set-up in ipvsadm's own syntax (rawlb-ctl -A -E -D -a -e -d).
- *   -A|-E -t|-u VIP:PORT [-s SCHED] [-p [SEC]] [-M MASK] [-o]
+ *   -A|-E -t|-u VIP:PORT [-s SCHED] [-b FLAGS] [-p [SEC]] [-M MASK] [-o]
  *   -D    -t|-u VIP:PORT
  *   -a|-e -t|-u VIP:PORT -r ADDR[:PORT] [-w WEIGHT] [-x UPPER] [-y LOWER] [-m]
  *   -d    -t|-u VIP:PORT -r ADDR[:PORT]
@@ -9,7 +9,9 @@
  * config.c applies at start. Both are pure: nothing is printed, nothing touches the daemon.
  * -p needs its value, as at start: a difference from ipvsadm, whose -p alone means 360 s and
  * whose next word may or may not be that value (RAWLB_PERSIST_NEEDS_VALUE). Differences from the
- * start-up flags, as in ipvsadm: -E changes only what it is given (-E -p 0 ends persistence), a service may be left
+ * start-up flags, as in ipvsadm: -E changes only what it is given (-E -p 0 ends persistence;
+ * -b goes with -s as at start: -E -s without -b leaves no flags, -E -b alone keeps the
+ * scheduler and must fit it), a service may be left
  * with no real servers, and -A gives a new service the built-in health-check defaults (the
  * defaults given before the first service at start are not remembered in the config). The
  * connection limits -x/-y are a real server's, as in ipvsadm: -a gives 0 (no limit) for what is
@@ -40,8 +42,9 @@ struct edit_cmd {
     uint8_t proto; /* IPPROTO_TCP or IPPROTO_UDP */
     struct endpoint vip;
     /* Service options (-A -E); the has_ flags say what was given. */
-    bool has_sched, has_persist, has_mask, has_ops;
+    bool has_sched, has_sched_flags, has_persist, has_mask, has_ops;
     char sched[RAWLB_SCHED_NAMELEN];
+    unsigned sched_flags; /* SCHED_FLAG_ bits (scheduler.h) */
     uint32_t persist_timeout; /* 0 only with -E: persistence off */
     uint32_t persist_mask;    /* network order */
     /* Real server options (-a -e -d). */

@@ -260,14 +260,14 @@ static bool reusable(const struct conn *c)
 }
 
 /* Persistence (-p): the client network's template names the server while it lives. */
-static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, uint32_t *template)
+static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, uint16_t cport, uint32_t *template)
 {
     struct service *svc = &fp->services->svc[svc_idx];
     *template = CONN_NONE;
     if (svc->sorry_active)
         return (int)service_sorry_index(svc); /* every real server is down: no persistence either */
     if (!svc->persist_timeout)
-        return service_schedule(svc, caddr);
+        return service_schedule(svc, caddr, cport);
     uint32_t net = caddr & svc->persist_mask;
     struct conn *t = conn_lookup_template(&fp->conns, svc->proto, net, svc->vip.addr, svc->vip.port);
     /* As IPVS by default: a quiesced (weight 0) server keeps its persistent clients; one that
@@ -280,7 +280,7 @@ static int pick_server(struct fastpath *fp, unsigned svc_idx, uint32_t caddr, ui
     }
     if (t && !t->controlled)
         conn_delete(&fp->conns, t);
-    int rs = service_schedule(svc, caddr);
+    int rs = service_schedule(svc, caddr, cport);
     if (rs < 0)
         return rs;
     struct conn proto_entry = {
@@ -301,7 +301,7 @@ static struct conn *new_flow(struct fastpath *fp, const struct parsed *p, unsign
 {
     struct service *svc = &fp->services->svc[svc_idx];
     uint32_t template;
-    int rs = pick_server(fp, svc_idx, p->saddr, &template);
+    int rs = pick_server(fp, svc_idx, p->saddr, p->sport, &template);
     if (rs < 0) {
         *why = rs == SERVICE_SCHED_LIMIT ? FP_DROP_SERVER_LIMIT : FP_DROP_NO_SERVER;
         return NULL;

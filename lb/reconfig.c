@@ -38,8 +38,10 @@ static void carry_server(struct service_table *next, const struct real_server *o
     /* A server full at its -x limit stays full until it is back below its -y (or 3/4 of -x): an
      * edit elsewhere must not let it fill up to -x again. Without a limit now, it is not full. */
     n->overloaded = o->overloaded && n->u_threshold;
-    if (r < next->svc[s].n_rs)
+    if (r < next->svc[s].n_rs) {
         n->available = o->available;
+        n->pending = o->pending;
+    }
 }
 
 /* What leaves: its slot is retired, so its entries are answered as dropped from now on. */

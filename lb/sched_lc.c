@@ -3,12 +3,13 @@
  * Weights only matter as 0 = quiesced. (IPVS ip_vs_lc.c) */
 #include "scheduler.h"
 
-static int lc_schedule(struct service *svc, uint32_t caddr)
+static int lc_schedule(struct service *svc, uint32_t caddr, uint16_t cport)
 {
     int least = -1;
     uint64_t loh = 0;
 
     (void)caddr;
+    (void)cport;
     for (unsigned i = 0; i < svc->n_rs; i++) {
         const struct real_server *rs = &svc->rs[i];
         if (!rs_schedulable(rs)) continue;

@@ -23,12 +23,13 @@ static void rr_done(struct service *svc)
     svc->sched_data = NULL;
 }
 
-static int rr_schedule(struct service *svc, uint32_t caddr)
+static int rr_schedule(struct service *svc, uint32_t caddr, uint16_t cport)
 {
     struct rr_state *s = svc->sched_data;
     int n = (int)svc->n_rs;
 
     (void)caddr;
+    (void)cport;
     for (int k = 1; k <= n; k++) {
         int i = (s->last + k) % n;
         if (rs_schedulable(&svc->rs[i])) {

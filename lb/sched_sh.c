@@ -102,9 +102,10 @@ static void sh_update(struct service *svc)
     sh_build(svc->sched_data, svc);
 }
 
-static int sh_schedule(struct service *svc, uint32_t caddr)
+static int sh_schedule(struct service *svc, uint32_t caddr, uint16_t cport)
 {
     const struct sh_state *s = svc->sched_data;
+    (void)cport; /* rawlb's sh hashes the address alone (no sh-port) */
 
     if (!s->n_filled) return -1;
     unsigned b = hash_mix32(caddr) >> (32 - SH_TAB_BITS);

@@ -5,12 +5,13 @@
  * The first of equals wins. (IPVS ip_vs_wlc.c) */
 #include "scheduler.h"
 
-static int wlc_schedule(struct service *svc, uint32_t caddr)
+static int wlc_schedule(struct service *svc, uint32_t caddr, uint16_t cport)
 {
     int least = -1;
     uint64_t loh = 0, lw = 0;
 
     (void)caddr;
+    (void)cport;
     for (unsigned i = 0; i < svc->n_rs; i++) {
         const struct real_server *rs = &svc->rs[i];
         if (!rs_schedulable(rs)) continue;

@@ -71,12 +71,13 @@ static void wrr_update(struct service *svc)
         s->cw = (s->cw / s->di) * s->di + 1;
 }
 
-static int wrr_schedule(struct service *svc, uint32_t caddr)
+static int wrr_schedule(struct service *svc, uint32_t caddr, uint16_t cport)
 {
     struct wrr_state *s = svc->sched_data;
     int n = (int)svc->n_rs;
 
     (void)caddr;
+    (void)cport;
     if (s->mw <= 0 || n == 0) return -1;
     /* cw reaches 1 within mw/di + 1 wraps and every schedulable weight is >= 1, so a walk this
      * long finds a server unless update() was skipped after a change; then give up rather than

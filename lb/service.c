@@ -40,6 +40,7 @@ bool service_table_init(struct service_table *t, const struct rawlb_config *cfg,
             svc->has_sorry = true;
         }
         svc->sched = sched_find(sc->scheduler);
+        svc->sched_flags = sc->sched_flags;
         if (!svc->sched) {
             snprintf(err, errlen, "service %s: unknown scheduler '%s' (known: %s)",
                      endpoint_str(sc->vip.addr, sc->vip.port, ep), sc->scheduler, sched_names());
@@ -140,6 +141,13 @@ void service_set_available(struct service *svc, unsigned rs_index, bool availabl
     service_refresh(svc);
 }
 
+void service_set_pending(struct service *svc, unsigned rs_index, bool pending)
+{
+    if (rs_index >= svc->n_rs || svc->rs[rs_index].pending == pending) return;
+    svc->rs[rs_index].pending = pending;
+    service_changed(svc);
+}
+
 bool service_drop_flows(struct service_table *t, unsigned svc, unsigned rs, uint32_t *flows)
 {
     struct service *s = &t->svc[svc];
@@ -234,13 +242,13 @@ static bool service_update_overload(struct service *svc)
     return any;
 }
 
-int service_schedule(struct service *svc, uint32_t caddr)
+int service_schedule(struct service *svc, uint32_t caddr, uint16_t cport)
 {
     while (__atomic_test_and_set(&svc->sched_busy, __ATOMIC_ACQUIRE))
         while (__atomic_load_n(&svc->sched_busy, __ATOMIC_RELAXED))
             cpu_relax();
     bool limited = svc->has_threshold && service_update_overload(svc);
-    int rs = svc->sched->schedule(svc, caddr);
+    int rs = svc->sched->schedule(svc, caddr, cport);
     __atomic_clear(&svc->sched_busy, __ATOMIC_RELEASE);
     return rs < 0 && limited ? SERVICE_SCHED_LIMIT : rs;
 }

@@ -26,6 +26,8 @@ struct real_server {
     int weight;          /* in effect (an agent may scale it); 0 = quiesced: keeps its flows, gets no new ones */
     int config_weight;   /* as configured; what agent percentages apply to */
     bool available;      /* false while health checks hold it out of the schedule */
+    bool pending;        /* held out only because its first probe has not passed yet (health.h;
+                          * its agent did not say down): mh counts it as up (sched_mh.c) */
     bool resolved;       /* its MAC is known: frames for it can be sent (service_table_resolve) */
     uint32_t active;     /* ActiveConn: entries in ESTABLISHED */
     uint32_t inactive;   /* InActConn: every other state (UDP entries included, as in IPVS) */
@@ -43,6 +45,7 @@ struct service {
     uint16_t slot; /* the service slot its connection entries name */
     struct endpoint vip;
     const struct sched_ops *sched;
+    unsigned sched_flags; /* -b: SCHED_FLAG_ bits of sched (scheduler.h) */
     void *sched_data; /* owned by sched; NULL for schedulers without state */
     uint32_t persist_timeout;
     uint32_t persist_mask;
@@ -104,6 +107,9 @@ void service_set_weight(struct service *svc, unsigned rs_index, int weight);
  * scheduler. Same rules as service_set_weight. The sorry server comes into use when the last
  * real server goes out, and out of use when one comes back. */
 void service_set_available(struct service *svc, unsigned rs_index, bool available);
+/* Health: whether a server held out is so only because its first probe has not passed yet
+ * (real_server.pending). Same rules as service_set_weight. */
+void service_set_pending(struct service *svc, unsigned rs_index, bool pending);
 /* The neighbour table's word (the daemon: at start and after every edit for every real server,
  * addr 0; for the real servers at addr whenever its entry is learnt or forgotten): their
  * resolved flag becomes known(arg, their address), and the scheduler of each service where one
@@ -133,7 +139,7 @@ bool service_rs_overloaded(const struct real_server *rs);
 /* service_schedule's answer when no server was picked only because every one in the schedule
  * is overloaded (-x): the fast path counts that refusal apart from "no server". */
 #define SERVICE_SCHED_LIMIT (-2)
-/* Fast path: the scheduler's pick for a new flow from caddr, -1 when no server is in the
+/* Fast path: the scheduler's pick for a new flow from caddr:cport, -1 when no server is in the
  * schedule, or SERVICE_SCHED_LIMIT. Workers schedule one at a time per service (a spin lock held
  * for one pick: IPVS's sched_lock), so round-robin positions and weighted state advance as with
  * one worker. In a service with thresholds every server's overload is decided under that lock
@@ -144,7 +150,7 @@ bool service_rs_overloaded(const struct real_server *rs);
  * just after its pick, outside the lock, so each other worker picking in that instant may pass
  * the limit by one (IPVS binds after its sched_lock too). A table starts with no server
  * overloaded; an edit carries each kept server's flag over while it still has a limit. */
-int service_schedule(struct service *svc, uint32_t caddr);
+int service_schedule(struct service *svc, uint32_t caddr, uint16_t cport);
 
 /* The index of the sorry server (n_rs), valid only when has_sorry. */
 static inline unsigned service_sorry_index(const struct service *svc)

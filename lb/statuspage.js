@@ -135,7 +135,7 @@ function serviceSection(svc) {
   const inactive = svc.real_servers.reduce((a, rs) => a + rs.inactive, 0);
   const persist = svc.persistent ? ` persistent ${svc.persistent}s` : '';
   return el('section', { class: 'service' },
-    el('h2', {}, `${svc.proto} ${svc.address}:${svc.port} `, el('span', { class: 'sched' }, svc.scheduler + persist)),
+    el('h2', {}, `${svc.proto} ${svc.address}:${svc.port} `, el('span', { class: 'sched' }, svc.scheduler + (svc.sched_flags ? ` (${svc.sched_flags})` : '') + persist)),
     el('p', { class: 'totals' },
       `${active} active, ${inactive} inactive · ${si(svc.rate.cps)} conn/s · ` +
       `${si(svc.rate.in_pps + svc.rate.out_pps)} packets/s · ${si(svc.rate.in_bps + svc.rate.out_bps, 'B/s')} · ` +

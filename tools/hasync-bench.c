@@ -322,7 +322,7 @@ static uint32_t template_for(struct director *d, unsigned svc_idx, uint32_t cadd
         *rs = t->rs;
         return conn_index(&d->conns, t);
     }
-    *rs = svc->sched->schedule(svc, caddr);
+    *rs = svc->sched->schedule(svc, caddr, 0); /* a template is the client's, not one port's */
     struct conn e = { .caddr = net, .vaddr = svc->vip.addr, .vport = svc->vip.port,
                       .daddr = svc->rs[*rs].ep.addr, .dport = svc->rs[*rs].ep.port, .proto = svc->proto,
                       .flags = CONN_F_TEMPLATE, .svc = (uint16_t)svc_idx, .rs = (uint16_t)*rs,
@@ -363,7 +363,7 @@ static bool make_flow(struct director *d, unsigned svc_idx, uint32_t caddr, uint
         if (tpl == CONN_NONE)
             return false;
     } else {
-        rs = svc->sched->schedule(svc, caddr);
+        rs = svc->sched->schedule(svc, caddr, cport);
     }
     struct conn e = { .caddr = caddr, .cport = cport, .vaddr = svc->vip.addr, .vport = svc->vip.port,
                       .daddr = svc->rs[rs].ep.addr, .dport = svc->rs[rs].ep.port, .proto = svc->proto,

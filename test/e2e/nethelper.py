@@ -23,6 +23,8 @@
                                 wire; curl's --limit-rate overshoots on a loaded box), the body into
                                 OUT; prints the status code, and fails (status 1, "ERROR ...") on a
                                 reset, a stall of 10 s or a body shorter than Content-Length
+  getfrom HOST PORT LPORT       HTTP/1.0 GET / from local port LPORT; prints the body. Closes with a
+                                reset (SO_LINGER 0), so no TIME_WAIT keeps LPORT from the next call
   notifyd PATH                  a service manager's notification socket ($NOTIFY_SOCKET, sd_notify(3)):
                                 binds a datagram socket at PATH that anyone may send to, prints each
                                 message as "MS FIELD FIELD..." (its lines joined by spaces)
@@ -307,6 +309,33 @@ def slowget(host, port, path, rate, out):
     return 0
 
 
+GETFROM_TIMEOUT = 5.0
+
+
+def getfrom(host, port, lport):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.settimeout(GETFROM_TIMEOUT)
+    data = bytearray()
+    try:
+        s.bind(("0.0.0.0", lport))
+        s.connect((host, port))
+        s.sendall(b"GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % host.encode())
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            data += chunk
+    except OSError as e:
+        print("ERROR %s" % errno.errorcode.get(e.errno, e), flush=True)
+        return 1
+    finally:
+        s.close()
+    print(bytes(data).partition(b"\r\n\r\n")[2].decode(errors="replace"), flush=True)
+    return 0
+
+
 def notifyd(path):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(path)
@@ -452,6 +481,8 @@ def main(argv):
         return hold(args[0], int(args[1]), float(args[2]), *(float(a) for a in args[3:4]))
     if cmd == "slowget":
         return slowget(args[0], int(args[1]), args[2], float(args[3]), args[4])
+    if cmd == "getfrom":
+        return getfrom(args[0], int(args[1]), int(args[2]))
     if cmd == "notifyd":
         return notifyd(args[0])
     if cmd == "udphold":

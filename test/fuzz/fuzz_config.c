@@ -116,7 +116,8 @@ static const char *const fz_lines[] = {
 static const char *const fz_dict[] = {
     "-e", "-i", "-n", "-t", "-u", "-s", "-p", "-M", "-o", "-r", "-w", "-x", "-y", "--ext-if", "--int-if", "--nat-ip",
     "--u-threshold", "--l-threshold", "67108864", "67108865",
-    "--tcp-service", "--udp-service", "--scheduler", "--persistent", "--netmask", "--ops", "--real-server",
+    "--tcp-service", "--udp-service", "--scheduler", "-b", "--sched-flags", "mh-port", "mh-fallback",
+    "mh-port,mh-fallback", "sh-port", "mh", "--persistent", "--netmask", "--ops", "--real-server",
     "--timeouts", "--max-conns", "--workers", "--ctl", "--pidfile", "--check", "--expect-status", "--expect",
     "--send", "--check-port", "--check-interval", "--probe-timeout", "--check-timeout", "--reentry",
     "--quiesce", "--sorry-server", "--agent-port", "--metrics", "--help", "--version", "--ha-role", "--ha-if",

@@ -132,7 +132,8 @@ static const char *const fz_dict[] = {
     "--rate", "--json", "--service", "--client", "-A", "-E", "-D", "-a", "-e", "-d", "-t", "-u", "-r", "-w",
     "-s", "-p", "-M", "-o", "--tcp-service", "--udp-service", "--real-server", "--weight", "--scheduler",
     "-x", "-y", "--u-threshold", "--l-threshold", "--thresholds", "67108864",
-    "--persistent", "--netmask", "--ops", "rr", "wlc", "sh", "tcp:198.51.100.10:80", "udp:1.2.3.4:0",
+    "--persistent", "--netmask", "--ops", "rr", "wlc", "sh", "mh", "-b", "--sched-flags", "mh-port",
+    "mh-fallback,mh-port", "tcp:198.51.100.10:80", "udp:1.2.3.4:0",
     "198.51.100.10:80", "203.0.113.11", "255.255.255.255", "0", "65535", "65536", "-1", "4294967296", "",
 };
 

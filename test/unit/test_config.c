@@ -226,7 +226,7 @@ static void test_errors(void)
               "'0.0.0.0' is not a usable host address");
     CHECK_ERR(BASE "-t 198.51.100.10 -r 203.0.113.11:80", "--tcp-service", "'198.51.100.10'");
     CHECK_ERR(BASE "-t 198.51.100.10:80 -s nosuch -r 203.0.113.11:80",
-              "--scheduler: unknown scheduler 'nosuch' (known: rr wrr lc wlc sh)");
+              "--scheduler: unknown scheduler 'nosuch' (known: rr wrr lc wlc sh mh)");
     CHECK_ERR(BASE "-s WLC -t 198.51.100.10:80 -r 203.0.113.11:80", "--scheduler", "'WLC'");
     CHECK_ERR(BASE "-p 0 -t 198.51.100.10:80 -r 203.0.113.11:80", "--persistent", "'0'");
     CHECK_ERR(BASE "-t 198.51.100.10:80 -p 2147483648 -r 203.0.113.11:80", "--persistent", "'2147483648'");
@@ -790,6 +790,7 @@ static void test_usage(void)
     config_usage(f);
     fclose(f);
     const char *flags[] = {"--ext-if", "--int-if", "--nat-ip", "--tcp-service", "--udp-service", "--scheduler",
+                           "--sched-flags", "mh-port", "mh-fallback",
                            "--persistent", "--netmask", "--ops", "--real-server", "--timeouts", "--max-conns",
                            "--ctl", "--pidfile", "--user", "--ctl-group", "--help", "--version", "--check ",
                            "--expect-status", "--expect ", "--send", "--check-port", "--check-interval",
@@ -1138,6 +1139,9 @@ static void test_save_round_trip(void)
         "rawlb -e ext -i int -n 203.0.113.1 -x 1000 -y 10 -t 198.51.100.10:80 -x 50 -r 203.0.113.11:80 "
         "-r 203.0.113.12:80 -y 0 -x 0 -r 203.0.113.13:80:2 -x 67108864 -y 67108864 "
         "-t 198.51.100.10:81 -r 203.0.113.11:81 -u 198.51.100.10:53 -y 7 -r 203.0.113.11:53",
+        /* Scheduler flags: a default, one per service, one left behind by a service's own -s. */
+        "rawlb -e ext -i int -n 203.0.113.1 -s mh -b mh-fallback -t 198.51.100.10:80 -r 203.0.113.11:80 "
+        "-t 198.51.100.10:81 -b mh-port,mh-fallback -r 203.0.113.11:81 -t 198.51.100.10:82 -s sh -r 203.0.113.11:82",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
         char line[4096];

@@ -316,9 +316,9 @@ static void test_json(void)
     CHECK_EQ_U(n, strlen(buf));
     CHECK(json_balanced(buf));
     CHECK(strncmp(buf, "{\"version\":\"" RAWLB_VERSION "\",\"size\":4096,\"services\":[{\"proto\":\"TCP\","
-                       "\"address\":\"198.51.100.10\",\"port\":80,\"scheduler\":\"wlc\",\"persistent\":60,",
+                       "\"address\":\"198.51.100.10\",\"port\":80,\"scheduler\":\"wlc\",\"sched_flags\":\"\",\"persistent\":60,",
                   strlen("{\"version\":\"" RAWLB_VERSION "\",\"size\":4096,\"services\":[{\"proto\":\"TCP\","
-                         "\"address\":\"198.51.100.10\",\"port\":80,\"scheduler\":\"wlc\",\"persistent\":60,")) == 0);
+                         "\"address\":\"198.51.100.10\",\"port\":80,\"scheduler\":\"wlc\",\"sched_flags\":\"\",\"persistent\":60,")) == 0);
     CHECK(strstr(buf, "\"stats\":{\"conns\":4,\"in_pkts\":40,\"out_pkts\":25,\"in_bytes\":2100,\"out_bytes\":123463789}"));
     CHECK(strstr(buf, "\"rate\":{\"cps\":8,\"in_pps\":80,\"out_pps\":50,\"in_bps\":4200,\"out_bps\":246927578}"));
     CHECK(strstr(buf, "{\"address\":\"203.0.113.11\",\"port\":80,\"forward\":\"Masq\",\"weight\":3,"));
@@ -327,7 +327,7 @@ static void test_json(void)
                       "\"last\":\"connect \\\"refused\\\"\\\\\\n\\u0001\"}"));
     CHECK(strstr(buf, "\"health\":{\"checked\":false,\"state\":\"up\",\"since\":null,\"last\":\"not checked\"}"));
     CHECK(strstr(buf, "\"address\":\"203.0.113.99\",\"port\":80,") && strstr(buf, "\"sorry\":true,\"in_use\":false"));
-    CHECK(strstr(buf, "{\"proto\":\"UDP\",\"address\":\"198.51.100.10\",\"port\":53,\"scheduler\":\"rr\","
+    CHECK(strstr(buf, "{\"proto\":\"UDP\",\"address\":\"198.51.100.10\",\"port\":53,\"scheduler\":\"rr\",\"sched_flags\":\"\","
                       "\"persistent\":0,\"netmask\":\"255.255.255.255\",\"ops\":false,"));
     CHECK(strstr(buf, "\"real_servers\":[]}]}\n"));
     health_last = "ok";

@@ -1,5 +1,6 @@
 /* test_sched: every scheduler against hand-built services: eligibility (weight 0, unavailable,
- * unresolved, none left), then each one's own distribution as IPVS would give it. */
+ * unresolved, none left), then each one's own distribution as IPVS would give it. mh has its
+ * own notion of a server that is up, and its own test (test_sched_mh). */
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 #include "scheduler.h"
 
 static const struct sched_ops *const all_ops[] = {
-    &sched_rr_ops, &sched_wrr_ops, &sched_lc_ops, &sched_wlc_ops, &sched_sh_ops,
+    &sched_rr_ops, &sched_wrr_ops, &sched_lc_ops, &sched_wlc_ops, &sched_sh_ops, &sched_mh_ops,
 };
 #define N_OPS (sizeof(all_ops) / sizeof(all_ops[0]))
 
@@ -23,7 +24,7 @@ static void svc_setup(const struct sched_ops *ops, const int *weights, unsigned 
     for (unsigned i = 0; i < n; i++) {
         svc.rs[i].ep.addr = htonl(0x0a000100u + i + 1);
         svc.rs[i].ep.port = htons(80);
-        svc.rs[i].weight = weights[i];
+        svc.rs[i].weight = svc.rs[i].config_weight = weights[i];
         svc.rs[i].available = svc.rs[i].resolved = true;
     }
     if (ops->init) CHECK(ops->init(&svc));
@@ -43,7 +44,7 @@ static uint32_t client(unsigned i)
 /* One new flow as the connection table would account it: the picked server gains an entry. */
 static int pick(unsigned flow)
 {
-    int i = svc.sched->schedule(&svc, client(flow));
+    int i = svc.sched->schedule(&svc, client(flow), 0);
     if (i >= 0) svc.rs[i].inactive++;
     return i;
 }
@@ -228,19 +229,19 @@ static void test_lc(void)
     svc.rs[1].active = 1;
     svc.rs[2].active = 1;
     svc.rs[2].inactive = 5;
-    CHECK(svc.sched->schedule(&svc, client(0)) == 1);
+    CHECK(svc.sched->schedule(&svc, client(0), 0) == 1);
     /* One active outweighs 255 inactive. */
     svc.rs[1].active = 2;
     svc.rs[2].active = 0;
     svc.rs[2].inactive = 255;
-    CHECK(svc.sched->schedule(&svc, client(0)) == 2);
+    CHECK(svc.sched->schedule(&svc, client(0), 0) == 2);
     /* First minimum wins; weights other than 0 do not matter. */
     for (unsigned i = 0; i < 3; i++) svc.rs[i].active = svc.rs[i].inactive = 0;
     svc.rs[0].weight = 1;
     svc.rs[2].weight = 100;
-    CHECK(svc.sched->schedule(&svc, client(0)) == 0);
+    CHECK(svc.sched->schedule(&svc, client(0), 0) == 0);
     svc.rs[0].available = false;
-    CHECK(svc.sched->schedule(&svc, client(0)) == 1);
+    CHECK(svc.sched->schedule(&svc, client(0), 0) == 1);
     /* Equal flows per server whatever the weights. */
     svc.rs[0].available = true;
     unsigned hits[3] = {0};
@@ -255,7 +256,7 @@ static void wlc_ratio(bool active)
 
     svc_setup(&sched_wlc_ops, (const int[]){3, 1}, 2);
     for (unsigned f = 0; f < 4000; f++) {
-        int i = svc.sched->schedule(&svc, client(f));
+        int i = svc.sched->schedule(&svc, client(f), 0);
         CHECK(i == 0 || i == 1);
         if (i < 0) continue;
         hits[i]++;
@@ -289,21 +290,21 @@ static void test_wlc(void)
     svc.rs[0].active = 2;
     svc.rs[0].inactive = 88;
     svc.rs[1].inactive = 250;
-    CHECK(svc.sched->schedule(&svc, client(0)) == 1);
+    CHECK(svc.sched->schedule(&svc, client(0), 0) == 1);
     svc.rs[0].active = 1;
     svc.rs[0].inactive = 144;
-    CHECK(svc.sched->schedule(&svc, client(0)) == 0);
+    CHECK(svc.sched->schedule(&svc, client(0), 0) == 0);
     /* Ties go to the first. */
     svc.rs[0].active = 0;
     svc.rs[0].inactive = 500;
-    CHECK(svc.sched->schedule(&svc, client(0)) == 0);
+    CHECK(svc.sched->schedule(&svc, client(0), 0) == 0);
     /* Counters at their limits do not overflow the cross-multiplication. */
     svc.rs[0].active = svc.rs[0].inactive = UINT32_MAX;
     svc.rs[0].weight = 65535;
     svc.rs[1].active = UINT32_MAX;
     svc.rs[1].inactive = 0;
     svc.rs[1].weight = 65535;
-    CHECK(svc.sched->schedule(&svc, client(0)) == 1);
+    CHECK(svc.sched->schedule(&svc, client(0), 0) == 1);
     svc_teardown();
 }
 
@@ -316,36 +317,36 @@ static void test_sh(void)
     /* Same client, same server; spread in proportion to weights over consecutive addresses. */
     svc_setup(&sched_sh_ops, (const int[]){3, 1}, 2);
     for (unsigned c = 0; c < N; c++) {
-        first[c] = svc.sched->schedule(&svc, client(c));
+        first[c] = svc.sched->schedule(&svc, client(c), 0);
         CHECK(first[c] == 0 || first[c] == 1);
         if (first[c] >= 0) hits[first[c]]++;
     }
-    for (unsigned c = 0; c < N; c++) CHECK(svc.sched->schedule(&svc, client(c)) == first[c]);
+    for (unsigned c = 0; c < N; c++) CHECK(svc.sched->schedule(&svc, client(c), 0) == first[c]);
     CHECK(hits[0] >= 6750 && hits[0] <= 8250);
     CHECK(hits[1] >= 1750 && hits[1] <= 3250);
     /* Clients that differ only in high bits spread too (not just the low byte). */
     memset(hits, 0, sizeof(hits));
-    for (unsigned c = 0; c < 4000; c++) hits[svc.sched->schedule(&svc, htonl((c << 20) | 0x0a))]++;
+    for (unsigned c = 0; c < 4000; c++) hits[svc.sched->schedule(&svc, htonl((c << 20) | 0x0a), 0)]++;
     CHECK(hits[0] >= 2700 && hits[0] <= 3300);
 
     /* Fallback: a server quiesced before the table is rebuilt loses its clients to the next
      * bucket; everyone else keeps their server. */
     svc.rs[0].weight = 0;
-    for (unsigned c = 0; c < N; c++) CHECK(svc.sched->schedule(&svc, client(c)) == 1);
+    for (unsigned c = 0; c < N; c++) CHECK(svc.sched->schedule(&svc, client(c), 0) == 1);
     svc.rs[0].weight = 3;
     /* Held out by health: the table stays, only its clients move. */
     service_set_available(&svc, 1, false);
-    for (unsigned c = 0; c < N; c++) CHECK(svc.sched->schedule(&svc, client(c)) == 0);
+    for (unsigned c = 0; c < N; c++) CHECK(svc.sched->schedule(&svc, client(c), 0) == 0);
     service_set_available(&svc, 1, true);
-    for (unsigned c = 0; c < N; c++) CHECK(svc.sched->schedule(&svc, client(c)) == first[c]);
+    for (unsigned c = 0; c < N; c++) CHECK(svc.sched->schedule(&svc, client(c), 0) == first[c]);
     svc_teardown();
 
     svc_setup(&sched_sh_ops, (const int[]){1, 1, 1, 1}, 4);
-    for (unsigned c = 0; c < N; c++) first[c] = svc.sched->schedule(&svc, client(c));
+    for (unsigned c = 0; c < N; c++) first[c] = svc.sched->schedule(&svc, client(c), 0);
     service_set_available(&svc, 2, false);
     unsigned moved = 0;
     for (unsigned c = 0; c < N; c++) {
-        int i = svc.sched->schedule(&svc, client(c));
+        int i = svc.sched->schedule(&svc, client(c), 0);
         CHECK(i != 2 && i >= 0);
         if (first[c] != 2)
             CHECK(i == first[c]);
@@ -357,7 +358,7 @@ static void test_sh(void)
     service_set_available(&svc, 2, true);
     service_set_weight(&svc, 3, 0);
     memset(hits, 0, sizeof(hits));
-    for (unsigned c = 0; c < N; c++) hits[svc.sched->schedule(&svc, client(c))]++;
+    for (unsigned c = 0; c < N; c++) hits[svc.sched->schedule(&svc, client(c), 0)]++;
     CHECK_EQ_U(hits[3], 0);
     for (unsigned i = 0; i < 3; i++) CHECK(hits[i] >= 2900 && hits[i] <= 3770);
     svc_teardown();
@@ -365,14 +366,14 @@ static void test_sh(void)
     /* Proportional even when weights are large next to 256 (IPVS's fill would give 200:56). */
     svc_setup(&sched_sh_ops, (const int[]){200, 300}, 2);
     memset(hits, 0, sizeof(hits));
-    for (unsigned c = 0; c < N; c++) hits[svc.sched->schedule(&svc, client(c))]++;
+    for (unsigned c = 0; c < N; c++) hits[svc.sched->schedule(&svc, client(c), 0)]++;
     CHECK(hits[0] >= 3600 && hits[0] <= 4400);
     svc_teardown();
 
     /* A tiny weight still gets a bucket. */
     svc_setup(&sched_sh_ops, (const int[]){65535, 1}, 2);
     memset(hits, 0, sizeof(hits));
-    for (unsigned c = 0; c < N; c++) hits[svc.sched->schedule(&svc, client(c))]++;
+    for (unsigned c = 0; c < N; c++) hits[svc.sched->schedule(&svc, client(c), 0)]++;
     CHECK(hits[1] > 0 && hits[1] < 200);
     svc_teardown();
 }
@@ -380,7 +381,9 @@ static void test_sh(void)
 int main(void)
 {
     test_registry();
-    for (unsigned i = 0; i < N_OPS; i++) test_eligibility(all_ops[i]);
+    for (unsigned i = 0; i < N_OPS; i++)
+        if (all_ops[i] != &sched_mh_ops) /* unresolved counts as up for mh (sched_mh.c) */
+            test_eligibility(all_ops[i]);
     test_rr();
     test_wrr();
     test_lc();

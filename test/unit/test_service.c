@@ -105,17 +105,17 @@ static void test_weights(void)
     unsigned hits[3] = {0};
 
     /* wrr 3:1 as configured. */
-    for (unsigned f = 0; f < 400; f++) hits[t->sched->schedule(t, f)]++;
+    for (unsigned f = 0; f < 400; f++) hits[t->sched->schedule(t, f, 0)]++;
     CHECK(hits[0] == 300 && hits[1] == 100);
 
     /* 3:1 -> 0:1, then 1:3. */
     service_set_weight(t, 0, 0);
     CHECK(t->rs[0].weight == 0);
-    for (unsigned f = 0; f < 50; f++) CHECK(t->sched->schedule(t, f) == 1);
+    for (unsigned f = 0; f < 50; f++) CHECK(t->sched->schedule(t, f, 0) == 1);
     service_set_weight(t, 0, 1);
     service_set_weight(t, 1, 3);
     memset(hits, 0, sizeof(hits));
-    for (unsigned f = 0; f < 400; f++) hits[t->sched->schedule(t, f)]++;
+    for (unsigned f = 0; f < 400; f++) hits[t->sched->schedule(t, f, 0)]++;
     CHECK(hits[0] == 100 && hits[1] == 300);
     /* Out of range is ignored. */
     service_set_weight(t, 2, 5);
@@ -124,16 +124,16 @@ static void test_weights(void)
 
     /* rr: the weight-0 server joins when given a weight, leaves when held out by health. */
     memset(hits, 0, sizeof(hits));
-    for (unsigned f = 0; f < 100; f++) hits[u->sched->schedule(u, f)]++;
+    for (unsigned f = 0; f < 100; f++) hits[u->sched->schedule(u, f, 0)]++;
     CHECK(hits[0] == 50 && hits[1] == 50 && hits[2] == 0);
     service_set_weight(u, 2, 1);
     memset(hits, 0, sizeof(hits));
-    for (unsigned f = 0; f < 300; f++) hits[u->sched->schedule(u, f)]++;
+    for (unsigned f = 0; f < 300; f++) hits[u->sched->schedule(u, f, 0)]++;
     CHECK(hits[0] == 100 && hits[1] == 100 && hits[2] == 100);
     service_set_available(u, 0, false);
     CHECK(!u->rs[0].available);
     memset(hits, 0, sizeof(hits));
-    for (unsigned f = 0; f < 300; f++) hits[u->sched->schedule(u, f)]++;
+    for (unsigned f = 0; f < 300; f++) hits[u->sched->schedule(u, f, 0)]++;
     CHECK(hits[0] == 0 && hits[1] == 150 && hits[2] == 150);
 }
 
@@ -153,10 +153,11 @@ static void count_update(struct service *svc)
     updates++;
 }
 
-static int schedule_none(struct service *svc, uint32_t caddr)
+static int schedule_none(struct service *svc, uint32_t caddr, uint16_t cport)
 {
     (void)svc;
     (void)caddr;
+    (void)cport;
     return -1;
 }
 
@@ -178,14 +179,14 @@ static void test_resolve(void)
     CHECK_EQ_U(asked, 5); /* every real server once */
     CHECK(!t->rs[0].resolved && t->rs[1].resolved && !u->rs[0].resolved && u->rs[1].resolved && u->rs[2].resolved);
     CHECK(t->rs[0].available && !rs_schedulable(&t->rs[0]));
-    for (unsigned f = 0; f < 50; f++) CHECK(t->sched->schedule(t, f) == 1);
-    for (unsigned f = 0; f < 50; f++) CHECK(u->sched->schedule(u, f) == 1);
+    for (unsigned f = 0; f < 50; f++) CHECK(t->sched->schedule(t, f, 0) == 1);
+    for (unsigned f = 0; f < 50; f++) CHECK(u->sched->schedule(u, f, 0) == 1);
 
     /* Known again: wrr 3:1 as before. */
     unknown_addr = 0;
     service_table_resolve(&tab, 0, known_but_one, NULL);
     CHECK(t->rs[0].resolved && u->rs[0].resolved);
-    for (unsigned f = 0; f < 400; f++) hits[t->sched->schedule(t, f)]++;
+    for (unsigned f = 0; f < 400; f++) hits[t->sched->schedule(t, f, 0)]++;
     CHECK(hits[0] == 300 && hits[1] == 100);
 
     /* One address: only the servers there are looked at. */
@@ -235,7 +236,7 @@ static void test_errors(void)
         build_config();
         snprintf(cfg.services[0].scheduler, sizeof(cfg.services[0].scheduler), "%s", names[i]);
         CHECK(service_table_init(&tab, &cfg, err, sizeof(err)));
-        int r = tab.svc[0].sched->schedule(&tab.svc[0], htonl(0x01020304u));
+        int r = tab.svc[0].sched->schedule(&tab.svc[0], htonl(0x01020304u), 0);
         CHECK(r == 0 || r == 1);
         service_table_free(&tab);
     }
@@ -277,7 +278,7 @@ static unsigned flows(struct service *svc, unsigned n)
     static unsigned client;
     unsigned to0 = 0;
     for (unsigned i = 0; i < n; i++) {
-        int r = service_schedule(svc, htonl(0xc6336400u + client++));
+        int r = service_schedule(svc, htonl(0xc6336400u + client++), 0);
         CHECK(r == 0 || r == 1);
         if (r < 0)
             continue;
@@ -344,15 +345,15 @@ static void test_threshold_refusal(const char *name)
     svc->rs[1].u_threshold = 3; /* as a table from -x 3 on the second server */
     svc->rs[0].persistent = 50;
     CHECK_EQ_U(flows(svc, 5), 2);
-    CHECK(service_schedule(svc, htonl(0xc6336401u)) == SERVICE_SCHED_LIMIT); /* decided at the pick */
+    CHECK(service_schedule(svc, htonl(0xc6336401u), 0) == SERVICE_SCHED_LIMIT); /* decided at the pick */
     CHECK(svc->rs[0].overloaded && svc->rs[1].overloaded);
     service_set_weight(svc, 1, 0);
-    CHECK(service_schedule(svc, htonl(0xc6336401u)) == SERVICE_SCHED_LIMIT);
+    CHECK(service_schedule(svc, htonl(0xc6336401u), 0) == SERVICE_SCHED_LIMIT);
     service_set_available(svc, 0, false);
-    CHECK(service_schedule(svc, htonl(0xc6336401u)) == -1);
+    CHECK(service_schedule(svc, htonl(0xc6336401u), 0) == -1);
     service_set_available(svc, 0, true);
     svc->rs[0].active = svc->rs[0].inactive = 0; /* server 0 drained: taken again */
-    CHECK(service_schedule(svc, htonl(0xc6336401u)) == 0);
+    CHECK(service_schedule(svc, htonl(0xc6336401u), 0) == 0);
     service_table_free(&tab);
 }
 
