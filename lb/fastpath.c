@@ -491,10 +491,18 @@ static enum fp_verdict unknown_flow(struct fastpath *fp, uint8_t *buf, size_t *l
     if (svc_idx < 0)
         return service_is_vip(fp->services, p->daddr) ? refuse(fp, buf, len, p, now, FP_DROP_NO_SERVICE)
                                                       : drop(fp, FP_DROP_NO_SERVICE);
-    if (mid_flow) /* its entry expired, or never was here: the client learns at once */
+    bool picks_mid_flow = fp->services->svc[svc_idx].sched == &sched_mh_ops;
+    if (mid_flow && (!picks_mid_flow || !reply_allowed(p))) /* expired, or never here: the client learns at once */
         return refuse(fp, buf, len, p, now, FP_DROP_NOT_SYN);
     enum fp_drop why;
     struct conn *c = new_flow(fp, p, (unsigned)svc_idx, fwd_bucket, &why);
+    if (c && mid_flow) {
+        /* Another director carried it until the network's ECMP moved it here: mh picks the same
+         * server every director picks. Half-open (SYN_RECV, whose rows let only the server move
+         * it on) until the server's answer shows the flow is real, as IPVS's sloppy_tcp. */
+        conn_change_state(&fp->conns, c, TCP_S_SYN_RECV);
+        fp->stats.mid_flow_taken++;
+    }
     return c ? forward_in(fp, c, buf, len, p, now) : drop(fp, why);
 }
 

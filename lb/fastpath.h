@@ -15,7 +15,8 @@
  *   so it can forward the moment it becomes master. Without --ha-role a director is master.
  * - One rule for unknown flows, everywhere (Edges and Scale-out fill in the answers):
  *     TCP non-SYN without an entry: an RST from VIP:port (never for an RST segment), no entry
- *       made; for mh services forwarded to the server mh picks, as a mid-flow entry (Scale-out);
+ *       made; for mh services forwarded to the server mh picks, as a mid-flow entry in SYN_RECV
+ *       (half-open until the server answers; never for an RST segment either);
  *     the same within the grace period (from becoming master until grace_until: one dead time,
  *       and while an HA import or a saved-table restore runs): dropped silently as "grace", so a
  *       flow whose entry had not reached this director yet is not reset by the takeover;
@@ -100,6 +101,7 @@ struct fastpath_stats {
     uint64_t rx_ext, rx_int, tx_ext, tx_int;
     uint64_t arp_replies, echo_replies;
     uint64_t resets_sent;       /* RSTs from a VIP: flows dropped, segments of no flow, no service */
+    uint64_t mid_flow_taken;    /* mh: TCP segments of no flow here forwarded, a mid-flow entry made */
     uint64_t icmp_too_big_sent;
     uint64_t icmp_unreach_sent; /* ICMP port unreachable: UDP to a VIP port without a service */
     uint64_t icmp_translated;

@@ -234,6 +234,9 @@ static void render_fastpath(struct textout *o, const struct metrics_view *v)
     textout_printf(o, "rawlb_replies_total{kind=\"rst\"} %llu\n", (unsigned long long)s->resets_sent);
     textout_printf(o, "rawlb_replies_total{kind=\"frag_needed\"} %llu\n", (unsigned long long)s->icmp_too_big_sent);
     textout_printf(o, "rawlb_replies_total{kind=\"port_unreach\"} %llu\n", (unsigned long long)s->icmp_unreach_sent);
+    family(o, "rawlb_mid_flow_taken_total", "counter",
+           "mh services: TCP segments of a flow without an entry here forwarded to mh's pick (ECMP moved it here).");
+    textout_printf(o, "rawlb_mid_flow_taken_total %llu\n", (unsigned long long)s->mid_flow_taken);
     family(o, "rawlb_icmp_translated_total", "counter", "ICMP errors about balanced flows translated and forwarded.");
     textout_printf(o, "rawlb_icmp_translated_total %llu\n", (unsigned long long)s->icmp_translated);
 }

@@ -1945,6 +1945,49 @@ static void test_fragmented_echo(void)
     env_down();
 }
 
+/* mh services (Scale-out): a segment of a flow another director carried is forwarded to the
+ * server mh picks for its client, as a mid-flow entry, half-open until the server answers; an
+ * RST segment is not taken up, and a wlc service still answers such a segment with an RST. */
+static void test_mid_flow_mh(void)
+{
+    now_s = NOW;
+    struct fpenv_opts o = { .max_conns = 1024, .ext_mtu = 1500, .int_mtu = 1500, .seed = 0x12345678u };
+    fpenv_up(&env,
+             "-e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -s mh -b mh-port --check none "
+             "-r 203.0.113.11:8080 -r 203.0.113.12:8080 -t 198.51.100.20:80 --check none -r 203.0.113.11:8080",
+             &o);
+    struct flow fl = { .caddr = CLIENT, .cport = 45000, .vaddr = VIP, .vport = 80 };
+    int want = service_schedule(&svcs.svc[0], htonl(CLIENT), htons(45000));
+    CHECK(want >= 0);
+    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_ | 0x08, 100), FP_VERDICT_TX_INT);
+    CHECK_EQ_U(o_daddr(), ntohl(svcs.svc[0].rs[want].ep.addr));
+    CHECK_EQ_U(o_dport(), 8080);
+    CHECK(l4_csum_ok(F));
+    struct conn *c = flow_conn(&fl);
+    CHECK(c && c->state == TCP_S_SYN_RECV);
+    CHECK_EQ_U(fp.stats.mid_flow_taken, 1);
+    CHECK_EQ_U(fp.stats.resets_sent, 0);
+    /* the client again: still half-open; the server's answer makes it established */
+    CHECK_EQ_U(tcp_from_client(&fl, TH_ACK_ | 0x08, 100), FP_VERDICT_TX_INT);
+    CHECK(c->state == TCP_S_SYN_RECV);
+    fl.raddr = ntohl(svcs.svc[0].rs[want].ep.addr);
+    fl.rport = 8080;
+    CHECK_EQ_U(tcp_from_server(&fl, TH_ACK_ | 0x08, 200), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(o_saddr(), VIP);
+    CHECK_EQ_U(o_sport(), 80);
+    CHECK(c->state == TCP_S_ESTABLISHED);
+    CHECK_EQ_U(fp.stats.mid_flow_taken, 1);
+    /* an RST of no flow is not taken up, nor answered */
+    CHECK_EQ_U(tcp_segment(VIP, 80, 45001, TH_RST_ | TH_ACK_, 1, 2, 0), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NOT_SYN], 1);
+    /* a service with another scheduler: the RST of the unknown-flow rule */
+    CHECK_EQ_U(tcp_segment(VIP2, 80, 45002, TH_ACK_, 1, 2, 0), FP_VERDICT_TX_EXT);
+    check_rst(VIP2, 80, 45002, TH_RST_, 2, 0);
+    CHECK_EQ_U(fp.stats.mid_flow_taken, 1);
+    CHECK_EQ_U(fp.conns.count, 1);
+    env_down();
+}
+
 int main(void)
 {
     test_tcp_flow();
@@ -1972,5 +2015,6 @@ int main(void)
     test_no_service();
     test_reply_limit();
     test_fragmented_echo();
+    test_mid_flow_mh();
     CHECK_DONE();
 }
