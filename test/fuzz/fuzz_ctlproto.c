@@ -15,7 +15,8 @@
  *   - a refusal has a message, not empty and without the "error: " the daemon puts before it;
  *   - the same line gives the same request or message again (the parser keeps no state);
  *   - what is taken is taken the same with its words joined by single spaces, as rawlb-ctl
- *     sends them (tabs and runs of blanks change nothing);
+ *     sends them (tabs and runs of blanks change nothing), but for a reload, whose command line
+ *     (quoted words) is config_parse_line's: there the line it names is within the request;
  *   - the verb is one of enum ctl_verb. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,6 +53,8 @@ static bool fz_same_ep(struct endpoint a, struct endpoint b)
 static bool fz_same_request(const struct ctl_request *a, const struct ctl_request *b)
 {
     const struct edit_cmd *x = &a->edit, *y = &b->edit;
+    if (a->verb == CTL_RELOAD || b->verb == CTL_RELOAD)
+        return a->verb == b->verb && strcmp(a->reload_line, b->reload_line) == 0;
     return a->verb == b->verb && a->health == b->health && a->list.stats == b->list.stats &&
            a->list.rate == b->list.rate && a->list.json == b->list.json && a->json == b->json &&
            a->filter.by_service == b->filter.by_service && a->filter.proto == b->filter.proto &&
@@ -81,8 +84,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(ok || (err[0] && strncmp(err, FZ_ERR_PREFIX, strlen(FZ_ERR_PREFIX)) != 0));
     FUZZ_ASSERT(ctlproto_parse_request(line, &again, err_again, sizeof err_again) == ok);
     FUZZ_ASSERT(ok ? fz_same_request(&req, &again) : strcmp(err, err_again) == 0);
-    if (ok) {
-        FUZZ_ASSERT(req.verb <= CTL_HA_RELEASE);
+    if (ok && req.verb == CTL_RELOAD) {
+        /* its command line is config_parse_line's (fuzz_config), quotes and all: only where it is */
+        FUZZ_ASSERT(req.reload_line > line && req.reload_line < line + strlen(line) && *req.reload_line);
+    } else if (ok) {
+        FUZZ_ASSERT(req.verb <= CTL_RELOAD);
         fz_normalise(line, joined);
         FUZZ_ASSERT(ctlproto_parse_request(joined, &again, err_again, sizeof err_again));
         FUZZ_ASSERT(fz_same_request(&req, &again));
@@ -123,12 +129,14 @@ static const char *const fz_requests[] = {
     "ha",
     "edit -a -t 198.51.100.10:80 -r 203.0.113.300:80",
     "list --no-such-option",
+    "reload rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80",
+    "reload",
 };
 #define FZ_N_REQUESTS (sizeof fz_requests / sizeof fz_requests[0])
 
 /* Words the edits put in: every option and verb the parser knows, and values of each kind. */
 static const char *const fz_dict[] = {
-    "list", "conns", "zero", "save", "edit", "status", "ha", "takeover", "release", "--health", "--stats",
+    "list", "conns", "zero", "save", "edit", "status", "ha", "takeover", "release", "reload", "--health", "--stats",
     "--rate", "--json", "--service", "--client", "-A", "-E", "-D", "-a", "-e", "-d", "-t", "-u", "-r", "-w",
     "-s", "-p", "-M", "-o", "--tcp-service", "--udp-service", "--real-server", "--weight", "--scheduler",
     "-x", "-y", "--u-threshold", "--l-threshold", "--thresholds", "67108864",
