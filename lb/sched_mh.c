@@ -89,16 +89,6 @@ static bool ep_before(const struct endpoint *a, const struct endpoint *b)
     return aa < ba || (aa == ba && ntohs(a->port) < ntohs(b->port));
 }
 
-static uint64_t gcd64(uint64_t a, uint64_t b)
-{
-    while (b) {
-        uint64_t t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 /* The servers with slots, sorted by address and port, and their turns per round (see the top). */
 static unsigned mh_members(const struct service *svc, unsigned *order, uint64_t *turns)
 {
@@ -117,7 +107,7 @@ static unsigned mh_members(const struct service *svc, unsigned *order, uint64_t 
     for (unsigned k = 0; k < n; k++) {
         uint64_t w = (uint64_t)svc->rs[order[k]].config_weight;
         sum += w;
-        g = gcd64(w, g);
+        g = sched_gcd(w, g);
     }
     for (unsigned k = 0; k < n; k++) {
         uint64_t w = (uint64_t)svc->rs[order[k]].config_weight;

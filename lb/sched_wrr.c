@@ -17,16 +17,6 @@ struct wrr_state {
     int di; /* gcd of the schedulable weights, 1 when there are none */
 };
 
-static int gcd(int a, int b)
-{
-    while (b) {
-        int t = a % b;
-        a = b;
-        b = t;
-    }
-    return a;
-}
-
 /* Recomputes di and mw from the schedulable servers and restarts the walk from the first. */
 static void wrr_recompute(struct wrr_state *s, const struct service *svc)
 {
@@ -35,7 +25,7 @@ static void wrr_recompute(struct wrr_state *s, const struct service *svc)
     for (unsigned i = 0; i < svc->n_rs; i++) {
         const struct real_server *rs = &svc->rs[i];
         if (!rs_schedulable(rs)) continue;
-        g = g ? gcd(rs->weight, g) : rs->weight;
+        g = g ? (int)sched_gcd((uint64_t)rs->weight, (uint64_t)g) : rs->weight;
         if (rs->weight > max) max = rs->weight;
     }
     s->cl = -1;

@@ -63,6 +63,17 @@ const char *sched_flags_str(unsigned flags, char *buf);
 #define SCHED_MH_TAB_SIZE 65537u
 int sched_mh_owner(const struct service *svc, uint32_t slot);
 
+/* Greatest common divisor of two weights (wrr's step, mh's turns per round); gcd(a, 0) = a. */
+static inline uint64_t sched_gcd(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
 /* IPVS's cost of a server for the least-connection family: active*256 + inactive
  * (ip_vs_dest_conn_overhead). */
 static inline uint64_t sched_conn_overhead(const struct real_server *rs)
