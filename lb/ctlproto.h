@@ -67,6 +67,7 @@ struct ctl_conn_filter {
 enum ctl_verb {
     CTL_LIST, CTL_CONNS, CTL_ZERO, CTL_SAVE, CTL_EDIT, CTL_STATUS, CTL_HA_TAKEOVER, CTL_HA_RELEASE, CTL_RELOAD
 };
+#define CTL_VERB_COUNT (CTL_RELOAD + 1) /* CTL_RELOAD is the last verb */
 
 struct ctl_request {
     enum ctl_verb verb;

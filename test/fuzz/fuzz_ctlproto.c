@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* its command line is config_parse_line's (fuzz_config), quotes and all: only where it is */
         FUZZ_ASSERT(req.reload_line > line && req.reload_line < line + strlen(line) && *req.reload_line);
     } else if (ok) {
-        FUZZ_ASSERT(req.verb <= CTL_RELOAD);
+        FUZZ_ASSERT(req.verb < CTL_VERB_COUNT);
         fz_normalise(line, joined);
         FUZZ_ASSERT(ctlproto_parse_request(joined, &again, err_again, sizeof err_again));
         FUZZ_ASSERT(fz_same_request(&req, &again));
@@ -165,7 +165,7 @@ int main(int argc, char **argv)
     int status = fz_standalone_args(argc, argv, fz_next, buf);
     if (status >= 0)
         return status;
-    unsigned taken[CTL_HA_RELEASE + 1] = { 0 }, refused = 0;
+    unsigned taken[CTL_VERB_COUNT] = { 0 }, refused = 0;
     for (unsigned i = 0; i < FZ_ITERATIONS; i++) {
         size_t len = fz_next(buf);
         LLVMFuzzerTestOneInput(buf, len);
@@ -179,7 +179,7 @@ int main(int argc, char **argv)
     }
     printf("%u requests: %u refused; taken:", FZ_ITERATIONS, refused);
     bool every_verb = true;
-    for (unsigned v = 0; v <= CTL_HA_RELEASE; v++) {
+    for (unsigned v = 0; v < CTL_VERB_COUNT; v++) {
         printf(" %u", taken[v]);
         every_verb = every_verb && taken[v];
     }
