@@ -743,14 +743,11 @@ static bool check_services(struct parser *p)
     bool any_http = false, any_udp = false;
     char name[64];
 
-    if (cfg->n_services == 0)
-        return fail(p, "no service: give at least one -t/--tcp-service or -u/--udp-service");
+    /* No service, or a service without real servers, is what edits can leave (rawlb-ctl -D, -d),
+     * so it starts too: rawlb-ctl -S of any running daemon is a command line rawlb takes. */
     for (unsigned i = 0; i < cfg->n_services; i++) {
         struct service_config *sc = &cfg->services[i];
         const struct svc_opts *so = &p->per_svc[i];
-        if (sc->n_rs == 0)
-            return fail(p, "service %s has no real servers (give -r/--real-server after it)",
-                        svc_str(sc, name, sizeof(name)));
         if (so->mask_given && so->persist_timeout == 0)
             return fail(p, "--netmask: only meaningful with --persistent, which %s does not have",
                         svc_str(sc, name, sizeof(name)));
@@ -1021,8 +1018,8 @@ enum config_result config_parse_line(struct rawlb_config *cfg, const char *line,
 void config_usage(FILE *out)
 {
     fprintf(out,
-            "usage: rawlb -e IF -i IF -n ADDR [SERVICE-OPTIONS] SERVICE... [OPTIONS]\n"
-            "       SERVICE = -t|-u VIP:PORT [SERVICE-OPTIONS] -r ADDR:PORT[:WEIGHT] [-x N] [-y N]...\n"
+            "usage: rawlb -e IF -i IF -n ADDR [SERVICE-OPTIONS] [SERVICE...] [OPTIONS]\n"
+            "       SERVICE = -t|-u VIP:PORT [SERVICE-OPTIONS] [-r ADDR:PORT[:WEIGHT] [-x N] [-y N]...]\n"
             "userspace LVS-NAT load balancer. Service options before the first service are\n"
             "defaults for every service; after a service they belong to that service only.\n"
             "\n"

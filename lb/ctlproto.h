@@ -139,8 +139,8 @@ size_t ctlproto_conns_refuse(const struct service_table *t, const struct ctl_con
 size_t ctlproto_render_conns(struct service_table *t, struct conn_table *const *tables, unsigned n_tables,
                              uint32_t now, const struct ctl_conn_filter *f, bool json, char *buf, size_t len);
 /* The configuration as one rawlb command line that gives the same list (options only where
- * they differ from the defaults). An error line when a service has no real servers: rawlb
- * would refuse it at start. */
+ * they differ from the defaults), whatever edits left: no service, a service without real
+ * servers (rawlb starts with those too). */
 size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t len);
 /* One section of that command line, without the per-host flags: the globals (svc -1) or
  * service svc. Both directors of a pair must render the same text for every section (HA

@@ -202,21 +202,9 @@ static void save_service(struct textout *o, const struct service_config *sc)
 
 size_t ctlproto_render_save(const struct rawlb_config *cfg, char *buf, size_t len)
 {
-    char ep[ENDPOINT_STRLEN];
     if (len < 2) {
         if (len) buf[0] = '\0';
         return 0;
-    }
-    for (unsigned i = 0; i < cfg->n_services; i++) {
-        const struct service_config *sc = &cfg->services[i];
-        if (sc->n_rs == 0) {
-            char msg[160];
-            snprintf(msg, sizeof msg,
-                     "save: service %s %s has no real servers, which rawlb refuses at start: add one (-a) or "
-                     "delete the service (-D) first",
-                     sc->proto == IPPROTO_TCP ? "TCP" : "UDP", endpoint_str(sc->vip.addr, sc->vip.port, ep));
-            return ctlproto_render_error(msg, buf, len);
-        }
     }
     struct textout o;
     textout_init(&o, buf, len);

@@ -963,6 +963,20 @@ static bool threads_start(struct daemon *d, char *err, size_t errlen)
     return (!d->cfg.metrics || metrics_start(&d->metrics, err, errlen)) && workers_start(&d->workers, err, errlen);
 }
 
+/* What rawlb starts with but edits usually make (rawlb-ctl -S of such a daemon): said once. */
+static void warn_empty(const struct daemon *d)
+{
+    char ep[ENDPOINT_STRLEN];
+    if (d->cfg.n_services == 0)
+        log_warn("no services: nothing is balanced until one is added (rawlb-ctl -A, then -a)");
+    for (unsigned i = 0; i < d->cfg.n_services; i++) {
+        const struct service_config *sc = &d->cfg.services[i];
+        if (sc->n_rs == 0)
+            log_warn("service %s %s has no real servers: its clients are refused until one is added (rawlb-ctl -a)",
+                     sc->proto == IPPROTO_TCP ? "TCP" : "UDP", endpoint_str(sc->vip.addr, sc->vip.port, ep));
+    }
+}
+
 int main(int argc, char **argv)
 {
     static struct daemon d; /* large (the config holds every service): not on the stack */
@@ -1006,6 +1020,7 @@ int main(int argc, char **argv)
     neigh_for_each_wanted(&d.neigh, 0, solicit_cb, &d.arp_int);
     log_info("balancing %u service(s) on %s, real servers on %s, NAT router %s; %u worker(s); control on %s",
              d.services.n, d.cfg.ext_if, d.cfg.int_if, addr_str(d.cfg.nat_ip, err), d.workers.n, d.cfg.ctl_path);
+    warn_empty(&d);
     if (d.cfg.metrics) {
         publish_metrics(&d);
         char ep[ENDPOINT_STRLEN];

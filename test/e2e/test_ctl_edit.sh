@@ -118,12 +118,16 @@ ctl -A -t $VIP:8080 -s rr || fail "-A failed"
 ctl -a -t $VIP:8080 -r $RS3 || fail "-a to the new service failed"
 wait_for 5 http -m 2 -o /dev/null http://$VIP:8080/ || fail "no answer from the added service $VIP:8080: $(ctl list)"
 [ "$(http -m 5 http://$VIP:8080/)" = rs3 ] || fail "the added service does not reach rs3"
-# its last real server deleted: the service stays, with none (as in ipvsadm), and -S says why it cannot save
+# its last real server deleted: the service stays, with none (as in ipvsadm)
 ctl -d -t $VIP:8080 -r $RS3 || fail "-d of the last real server failed"
 ctl list | grep -A1 "^TCP  $VIP:8080 rr" | grep -q -- "->" && fail "-d: the service still lists a real server: $(ctl list)"
 http -m 2 --connect-timeout 2 -o /dev/null http://$VIP:8080/ 2>/dev/null && fail "a service without real servers answers"
 out=$(ctl -S 2>&1); rc=$?
-[ $rc = 1 ] && grep -q "no real servers" <<<"$out" || fail "-S with an empty service: exit $rc: $out"
+# -S prints a command line rawlb takes though the service is empty: reloaded as it is, it is taken
+[ $rc = 0 ] && grep -qE -- "-t $VIP:8080 -s [a-z]+( |\$)" <<<"$out" && ! grep -q -- "-r [0-9.]*:8080" <<<"$out" ||
+  fail "-S with an empty service: exit $rc: $out"
+eval "set -- $out"; shift
+ctl reload "$@" || fail "the -S line of a service without servers was not taken back: $out"
 kill -0 $RAWLB_PID || fail "rawlb died with a service left without real servers"
 ctl -D -t $VIP:8080 || fail "-D failed"
 ctl list | grep -q ":8080" && fail "-D: list still shows the service: $(ctl list)"

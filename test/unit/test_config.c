@@ -244,16 +244,21 @@ static void test_errors(void)
     CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:0", "--real-server", "'0'");
     CHECK_ERR(BASE "-t 198.51.100.10:80 -r 224.0.0.5:80", "--real-server", "'224.0.0.5'");
 
-    /* Missing required flags, no service, a service without real servers. */
+    /* Missing required flags. */
     CHECK_ERR("rawlb -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80", "--ext-if");
     CHECK_ERR("rawlb -e ext -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80", "--int-if");
     CHECK_ERR("rawlb -e ext -i int -t 198.51.100.10:80 -r 203.0.113.11:80", "--nat-ip");
     CHECK_ERR("rawlb", "--ext-if");
-    CHECK_ERR(BASE, "no service");
-    CHECK_ERR(BASE "-s rr", "no service");
-    CHECK_ERR(BASE "-t 198.51.100.10:80", "TCP 198.51.100.10:80", "no real servers");
-    CHECK_ERR(BASE "-t 198.51.100.10:80 -u 198.51.100.10:53 -r 203.0.113.11:53", "TCP 198.51.100.10:80",
-              "no real servers");
+    /* No service and a service without real servers: what edits can leave, so taken at start. */
+    CHECK_OK(BASE);
+    CHECK_EQ_U(cfg.n_services, 0);
+    CHECK_OK(BASE "-s rr");
+    CHECK_OK(BASE "-t 198.51.100.10:80");
+    CHECK_EQ_U(cfg.n_services, 1);
+    CHECK_EQ_U(cfg.services[0].n_rs, 0);
+    CHECK_OK(BASE "-t 198.51.100.10:80 -u 198.51.100.10:53 -r 203.0.113.11:53");
+    CHECK_EQ_U(cfg.services[0].n_rs, 0);
+    CHECK_EQ_U(cfg.services[1].n_rs, 1);
 
     /* Duplicates. */
     CHECK_ERR(BASE "-t 198.51.100.10:80 -r 203.0.113.11:80 -t 198.51.100.10:80 -r 203.0.113.12:80",
@@ -1061,7 +1066,8 @@ static void test_parse_line(void)
     LINE_REFUSED("", "empty");
     LINE_REFUSED(" \t \n", "empty");
     /* config_parse's own refusals come back as such. */
-    LINE_REFUSED("rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80", "no real servers");
+    LINE_REFUSED("rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80 --max-conns 0",
+                 "--max-conns");
     /* Help or version wherever an option may be, spelt any way getopt reads them: refused, and
      * nothing printed (a backup running the master's configuration must not print its usage). */
     const char *asks[] = { "-h", "--help", "-V", "--version", "--hel", "--vers", "-oh", "-oV" };

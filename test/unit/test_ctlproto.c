@@ -528,11 +528,17 @@ static void test_save(void)
     ctlproto_render_save(&cfg, buf, sizeof buf);
     expect_text("save of defaults", buf, "rawlb -e a -i b -n 203.0.113.1 -t 198.51.100.10:80 -s wlc -r 203.0.113.11:80:1\n");
 
-    /* A service left without real servers by edits: refused, rawlb would refuse the line. */
+    /* A service left without real servers by edits: its line without -r, which rawlb takes. */
     cfg.services[0].n_rs = 0;
     n = ctlproto_render_save(&cfg, buf, sizeof buf);
-    static const char no_rs[] = "error: save: service TCP 198.51.100.10:80 has no real servers";
-    CHECK(strncmp(buf, no_rs, strlen(no_rs)) == 0 && n == strlen(buf));
+    expect_text("save of a service without servers", buf, "rawlb -e a -i b -n 203.0.113.1 -t 198.51.100.10:80 -s wlc\n");
+    CHECK(n == strlen(buf) && parse_line(buf, &cfg));
+    /* and no service at all */
+    cfg.n_services = 0;
+    ctlproto_render_save(&cfg, buf, sizeof buf);
+    expect_text("save of no service", buf, "rawlb -e a -i b -n 203.0.113.1\n");
+    CHECK(parse_line(buf, &cfg) && cfg.n_services == 0);
+    CHECK(parse_line("rawlb -e a -i b -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80", &cfg));
     /* Too small: an error, never half a command line. */
     cfg.services[0].n_rs = 1;
     n = ctlproto_render_save(&cfg, buf, 40);
