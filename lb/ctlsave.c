@@ -90,12 +90,24 @@ static void save_check(struct textout *o, const struct service_config *sc)
         textout_printf(o, " --agent-port %u", c->agent_port);
 }
 
+/* --state-dir, where it is not the default: HA's node id and epochs, and the table a restart keeps. */
+static void save_state_dir(struct textout *o, const struct ha_config *h)
+{
+    if (strcmp(h->state_dir, HA_DEFAULT_STATE_DIR) != 0) {
+        textout_printf(o, " --state-dir");
+        textout_word(o, h->state_dir);
+    }
+}
+
 /* --ha-* flags that both directors share (in the globals' digest) or that are this host's. */
 static void save_ha(struct textout *o, const struct ha_config *h, bool per_host)
 {
     char a[ADDR_STRLEN];
-    if (!h->enabled)
+    if (!h->enabled) {
+        if (per_host)
+            save_state_dir(o, h); /* without HA it holds the table a restart keeps */
         return;
+    }
     if (per_host) {
         textout_printf(o, " --ha-role %s", h->role == HA_ROLE_PRIMARY ? "primary" : "backup");
         for (unsigned i = 0; i < h->n_peers; i++) {
@@ -111,10 +123,7 @@ static void save_ha(struct textout *o, const struct ha_config *h, bool per_host)
             textout_printf(o, " --ha-notify");
             textout_word(o, h->notify);
         }
-        if (strcmp(h->state_dir, HA_DEFAULT_STATE_DIR) != 0) {
-            textout_printf(o, " --state-dir");
-            textout_word(o, h->state_dir);
-        }
+        save_state_dir(o, h);
         return;
     }
     if (h->port != HA_DEFAULT_PORT)

@@ -626,12 +626,12 @@ static void test_save_ha(void)
         return;
     }
 
-    /* No --ha-role: no HA flag anywhere (--state-dir alone is accepted and meaningless). */
+    /* No --ha-role: no HA flag anywhere; --state-dir is kept (the table a restart keeps lives there). */
     CHECK(parse_ha_line("rawlb -e ext -i int -n 203.0.113.1 --state-dir /tmp/st -t 198.51.100.10:80 "
                         "-r 203.0.113.11:80", &cfg));
     ctlproto_render_save(&cfg, save, sizeof save);
-    expect_text("save without HA", save, "rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -s wlc "
-                                         "-r 203.0.113.11:80:1\n");
+    expect_text("save without HA", save, "rawlb -e ext -i int -n 203.0.113.1 --state-dir /tmp/st -t 198.51.100.10:80 "
+                                         "-s wlc -r 203.0.113.11:80:1\n");
     for (int with_ha = 0; with_ha < 2; with_ha++) {
         CHECK(ctlproto_render_section(&cfg, -1, with_ha, text, sizeof text) > 0);
         expect_text("globals without HA", text, "rawlb -e ext -i int -n 203.0.113.1");
