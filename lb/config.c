@@ -405,9 +405,7 @@ static bool set_max_conns(struct parser *p, const char *val)
     return true;
 }
 
-/* One fast-path thread per core the process may run on (its affinity mask: a container's or
- * taskset's cores, not the host's). */
-static unsigned default_workers(void)
+unsigned config_default_workers(void)
 {
     cpu_set_t cpus;
     long cores = sched_getaffinity(0, sizeof cpus, &cpus) == 0 ? CPU_COUNT(&cpus) : sysconf(_SC_NPROCESSORS_ONLN);
@@ -944,7 +942,7 @@ static enum config_result parse_argv(struct rawlb_config *cfg, int argc, char **
         !setupcheck_config(cfg, err, errlen))
         return CONFIG_ERROR;
     if (!cfg->workers)
-        cfg->workers = default_workers();
+        cfg->workers = config_default_workers();
     return CONFIG_OK;
 }
 

@@ -154,6 +154,9 @@ bool config_parse_threshold(int flag, const char *val, uint32_t *out, char *err,
  * and is taken, as in ipvsadm: a default -y may meet servers without -x). */
 bool config_check_thresholds(const struct rs_config *rs, const char *who, char *err, size_t errlen);
 
+/* --workers when not given: one fast-path thread per core the process may run on (its affinity
+ * mask: a container's or taskset's cores, not the host's). */
+unsigned config_default_workers(void);
 enum config_result config_parse(struct rawlb_config *cfg, int argc, char **argv, char *err, size_t errlen);
 /* The same from one line as rawlb-ctl -S prints it ("rawlb -e ext ..."): words separated by
  * spaces, a word in single quotes where it needs them, '\'' for a quote inside one. */

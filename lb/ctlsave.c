@@ -139,8 +139,8 @@ static void save_ha(struct textout *o, const struct ha_config *h, bool per_host)
 }
 
 /* The options before the first service; per_host adds the ones that may differ between two
- * directors (--ctl, --pidfile, --user, --ctl-group, --metrics, --ha-role, --ha-peer, --ha-if,
- * --ha-key, --ha-notify, --state-dir). */
+ * directors (--ctl, --pidfile, --user, --ctl-group, --metrics, --workers, --ha-role, --ha-peer,
+ * --ha-if, --ha-key, --ha-notify, --state-dir). */
 static void save_globals(struct textout *o, const struct rawlb_config *cfg, bool per_host, bool with_ha)
 {
     char a[ADDR_STRLEN];
@@ -177,6 +177,8 @@ static void save_globals(struct textout *o, const struct rawlb_config *cfg, bool
     if (cfg->metrics)
         textout_printf(o, " --metrics %s:%u", cfg->metrics_ep.addr ? addr_str(cfg->metrics_ep.addr, a) : "0.0.0.0",
                        (unsigned)ntohs(cfg->metrics_ep.port));
+    if (cfg->workers != config_default_workers())
+        textout_printf(o, " --workers %u", cfg->workers);
     save_ha(o, &cfg->ha, true);
 }
 

@@ -426,7 +426,7 @@ start_director() {
 }
 
 # ha_shared N: rawlb-ctl -S of director N without the flags that may differ between the two
-ha_shared() { dctl "$1" save | sed -E 's/ --(ctl|pidfile|user|ctl-group|metrics|ha-role|ha-peer|ha-if|ha-key|ha-notify|state-dir) [^ ]+//g'; }
+ha_shared() { dctl "$1" save | sed -E 's/ --(ctl|pidfile|user|ctl-group|metrics|workers|ha-role|ha-peer|ha-if|ha-key|ha-notify|state-dir) [^ ]+//g'; }
 ha_same_config() { [ -n "$(ha_shared 1)" ] && [ "$(ha_shared 1)" = "$(ha_shared 2)" ]; }
 
 # ha_state N: master, backup, fault or leaving (empty when the director does not answer)

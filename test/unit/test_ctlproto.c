@@ -528,6 +528,14 @@ static void test_save(void)
     ctlproto_render_save(&cfg, buf, sizeof buf);
     expect_text("save of defaults", buf, "rawlb -e a -i b -n 203.0.113.1 -t 198.51.100.10:80 -s wlc -r 203.0.113.11:80:1\n");
 
+    /* A worker count other than this host's default is this daemon's own: printed. */
+    cfg.workers = config_default_workers() + 1;
+    ctlproto_render_save(&cfg, buf, sizeof buf);
+    char want_workers[32];
+    snprintf(want_workers, sizeof want_workers, " --workers %u ", cfg.workers);
+    CHECK(strstr(buf, want_workers) != NULL);
+    cfg.workers = config_default_workers();
+
     /* A service left without real servers by edits: its line without -r, which rawlb takes. */
     cfg.services[0].n_rs = 0;
     n = ctlproto_render_save(&cfg, buf, sizeof buf);
