@@ -177,11 +177,13 @@ udpq() { timeout 20 ip netns exec "${P}c" "$PY" "$E2E/nethelper.py" udpq "$@"; }
 ctl()  { timeout 5 "$CTL" --ctl "$SOCK" "$@"; }
 # metric NAME{LABELS}: its value in rawlb's /metrics at $MX (the test's --metrics), scraped from
 # rs1 (the director's monitoring side); "missing" when it is not there
-metric() {
-  local out
-  out=$(timeout 10 ip netns exec "${P}rs1" curl -sS -m 5 "http://$MX/metrics") || fail "GET http://$MX/metrics failed"
-  awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print "missing" }' <<<"$out"
+metric() { local out; out=$(metrics_scrape) || exit 1; metric_in "$out" "$1"; }
+# metrics_scrape: the whole /metrics text (one snapshot: counts read from it add up)
+metrics_scrape() {
+  timeout 10 ip netns exec "${P}rs1" curl -sS -m 5 "http://$MX/metrics" || fail "GET http://$MX/metrics failed"
 }
+# metric_in TEXT NAME{LABELS}: its value in a scrape, "missing" when it is not there
+metric_in() { awk -v m="$2" '$1 == m { print $2; found = 1 } END { if (!found) print "missing" }' <<<"$1"; }
 # metric_at NAME{LABELS} WANT: its value once the snapshot shows WANT (what it shows after 3 s
 # otherwise): a count that grows in steps reaches the snapshot over several seconds
 metric_at() {
