@@ -5,6 +5,7 @@
  * exactly this table. (IPVS ip_vs_sched.c; the flag names are ipvsadm's) */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scheduler.h"
@@ -99,4 +100,10 @@ const char *sched_flags_str(unsigned flags, char *buf)
         if (flags & flag_table[i].bit)
             n += (size_t)snprintf(buf + n, SCHED_FLAGS_STRLEN - n, "%s%s", n ? "," : "", flag_table[i].name);
     return buf;
+}
+
+void sched_free_data(struct service *svc)
+{
+    free(svc->sched_data);
+    svc->sched_data = NULL;
 }

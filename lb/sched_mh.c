@@ -155,12 +155,6 @@ static bool mh_init(struct service *svc)
     return true;
 }
 
-static void mh_done(struct service *svc)
-{
-    free(svc->sched_data);
-    svc->sched_data = NULL;
-}
-
 /* See the top: out only at weight 0, down by health (not merely pending) or overloaded. */
 static bool mh_up(const struct real_server *rs)
 {
@@ -206,6 +200,6 @@ const struct sched_ops sched_mh_ops = {
     .name = "mh",
     .flags = SCHED_FLAG_MH_PORT | SCHED_FLAG_MH_FALLBACK,
     .init = mh_init,
-    .done = mh_done,
+    .done = sched_free_data,
     .schedule = mh_schedule,
 };

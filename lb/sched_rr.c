@@ -17,12 +17,6 @@ static bool rr_init(struct service *svc)
     return true;
 }
 
-static void rr_done(struct service *svc)
-{
-    free(svc->sched_data);
-    svc->sched_data = NULL;
-}
-
 static int rr_schedule(struct service *svc, uint32_t caddr, uint16_t cport)
 {
     struct rr_state *s = svc->sched_data;
@@ -43,6 +37,6 @@ static int rr_schedule(struct service *svc, uint32_t caddr, uint16_t cport)
 const struct sched_ops sched_rr_ops = {
     .name = "rr",
     .init = rr_init,
-    .done = rr_done,
+    .done = sched_free_data,
     .schedule = rr_schedule,
 };

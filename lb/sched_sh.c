@@ -91,12 +91,6 @@ static bool sh_init(struct service *svc)
     return true;
 }
 
-static void sh_done(struct service *svc)
-{
-    free(svc->sched_data);
-    svc->sched_data = NULL;
-}
-
 static void sh_update(struct service *svc)
 {
     sh_build(svc->sched_data, svc);
@@ -119,7 +113,7 @@ static int sh_schedule(struct service *svc, uint32_t caddr, uint16_t cport)
 const struct sched_ops sched_sh_ops = {
     .name = "sh",
     .init = sh_init,
-    .done = sh_done,
+    .done = sched_free_data,
     .update = sh_update,
     .schedule = sh_schedule,
 };

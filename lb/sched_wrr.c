@@ -43,12 +43,6 @@ static bool wrr_init(struct service *svc)
     return true;
 }
 
-static void wrr_done(struct service *svc)
-{
-    free(svc->sched_data);
-    svc->sched_data = NULL;
-}
-
 static void wrr_update(struct service *svc)
 {
     struct wrr_state *s = svc->sched_data;
@@ -92,7 +86,7 @@ static int wrr_schedule(struct service *svc, uint32_t caddr, uint16_t cport)
 const struct sched_ops sched_wrr_ops = {
     .name = "wrr",
     .init = wrr_init,
-    .done = wrr_done,
+    .done = sched_free_data,
     .update = wrr_update,
     .schedule = wrr_schedule,
 };

@@ -41,6 +41,9 @@ struct sched_ops {
     int (*schedule)(struct service *svc, uint32_t caddr, uint16_t cport);
 };
 
+/* The done of a scheduler whose state is one malloc'd block in svc->sched_data. */
+void sched_free_data(struct service *svc);
+
 extern const struct sched_ops sched_rr_ops, sched_wrr_ops, sched_lc_ops, sched_wlc_ops, sched_sh_ops, sched_mh_ops;
 
 /* NULL for an unknown name. */
