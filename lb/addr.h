@@ -19,6 +19,11 @@ struct endpoint {
     uint16_t port;
 };
 
+static inline bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)
+{
+    return a->addr == b->addr && a->port == b->port;
+}
+
 /* A host address a service or real server may use: not 0.0.0.0, not broadcast, not multicast. */
 bool addr_parse_host(const char *s, uint32_t *addr, char *err, size_t errlen);
 /* "ADDR:PORT" */

@@ -84,7 +84,6 @@ struct daemon {
     uint64_t rates_ms; /* when the rates were last computed */
     int exit_status;
     int pid_fd;
-    bool workers_running;
     bool ready_told; /* READY=1 sent to the service manager (svcnotify.h) */
 };
 
@@ -212,10 +211,11 @@ static void note_server_traffic(struct daemon *d)
 
 /* READY=1 for the service manager once the fast path forwards, and with HA once this
  * director's role is decided (a backup that has heard its master, or any other state): a
- * start that waits for it is then over. */
+ * start that waits for it is then over. Called once the workers run: right after they
+ * start, then from the tick. */
 static void tell_ready(struct daemon *d)
 {
-    if (d->ready_told || !d->workers_running || (d->cfg.ha.enabled && !ha_role_decided(&d->ha)))
+    if (d->ready_told || (d->cfg.ha.enabled && !ha_role_decided(&d->ha)))
         return;
     d->ready_told = true;
     char status[RAWLB_ERRLEN];
@@ -1030,7 +1030,6 @@ int main(int argc, char **argv)
         log_err("%s", err);
         d.exit_status = EXIT_FAILURE;
     } else {
-        d.workers_running = true;
         tell_ready(&d);
         ev_run(d.loop, 0);
     }

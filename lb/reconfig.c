@@ -7,17 +7,12 @@
 
 #define NOT_FOUND (-1)
 
-static bool same_ep(const struct endpoint *a, const struct endpoint *b)
-{
-    return a->addr == b->addr && a->port == b->port;
-}
-
 /* Where an old server went in the new service: a real server by address and port, the sorry
  * server onto the new sorry server when both name the same one, else NOT_FOUND. */
 static int find_in(const struct service *o, unsigned j, const struct service *n)
 {
     if (j == o->n_rs) /* o's sorry server */
-        return n->has_sorry && same_ep(&o->rs[j].ep, &n->rs[n->n_rs].ep) ? (int)n->n_rs : NOT_FOUND;
+        return n->has_sorry && endpoint_equal(&o->rs[j].ep, &n->rs[n->n_rs].ep) ? (int)n->n_rs : NOT_FOUND;
     int r = service_find_rs(n, &o->rs[j].ep);
     return r >= 0 && (unsigned)r < n->n_rs ? r : NOT_FOUND;
 }

@@ -6,11 +6,6 @@
 
 #include "textout.h"
 
-static bool same_endpoint(const struct endpoint *a, const struct endpoint *b)
-{
-    return a->addr == b->addr && a->port == b->port;
-}
-
 bool reload_check(const struct rawlb_config *running, const struct rawlb_config *given, char *err, size_t errlen)
 {
     const struct {
@@ -27,7 +22,7 @@ bool reload_check(const struct rawlb_config *running, const struct rawlb_config 
         { "--ctl-group", strcmp(running->ctl_group, given->ctl_group) == 0 },
         { "--pidfile", strcmp(running->pidfile, given->pidfile) == 0 },
         { "--metrics", running->metrics == given->metrics &&
-                           (!running->metrics || same_endpoint(&running->metrics_ep, &given->metrics_ep)) },
+                           (!running->metrics || endpoint_equal(&running->metrics_ep, &given->metrics_ep)) },
         { "--state-dir", strcmp(running->ha.state_dir, given->ha.state_dir) == 0 },
         { "--ha-*", haconfig_same(&running->ha, &given->ha) },
     };
