@@ -21,8 +21,13 @@
   slowget HOST PORT PATH RATE OUT   HTTP/1.0 GET of PATH read at no more than RATE bytes/s with a
                                 small receive buffer (the window stays small, the data is on the
                                 wire; curl's --limit-rate overshoots on a loaded box), the body into
-                                OUT; prints the status code, and fails (status 1, "ERROR ...") on a
-                                reset, a stall of 10 s or a body shorter than Content-Length
+                                OUT; prints "port N" (its local port) once connected, then the
+                                status code and "stall MS" (the longest wait for data), and fails
+                                (status 1, "ERROR ...") on a reset, a stall of 10 s or a body
+                                shorter than Content-Length
+  manyget HOST PORT COUNT PARALLEL   COUNT HTTP/1.0 GETs of /, each on a new connection (a new
+                                source port), PARALLEL at a time; prints "BODY N" per distinct
+                                first word of the answers and "failed N"
   getfrom HOST PORT LPORT       HTTP/1.0 GET / from local port LPORT; prints the body. Closes with a
                                 reset (SO_LINGER 0), so no TIME_WAIT keeps LPORT from the next call
   notifyd PATH                  a service manager's notification socket ($NOTIFY_SOCKET, sd_notify(3)):
@@ -279,11 +284,15 @@ def slowget(host, port, path, rate, out):
     s.settimeout(SLOWGET_STALL)
     data = bytearray()
     start = time.monotonic()
+    stall, last = 0.0, start
     try:
         s.connect((host, port))
+        print("port %d" % s.getsockname()[1], flush=True)
         s.sendall(b"GET %s HTTP/1.0\r\nHost: %s\r\n\r\n" % (path.encode(), host.encode()))
         while True:
             chunk = s.recv(SLOWGET_CHUNK)
+            now = time.monotonic()
+            stall, last = max(stall, now - last), now
             if not chunk:
                 break
             data += chunk
@@ -303,6 +312,7 @@ def slowget(host, port, path, rate, out):
     with open(out, "wb") as f:
         f.write(body)
     print(status, flush=True)
+    print("stall %d" % (stall * 1000), flush=True)
     if not sep or length is None or int(length) != len(body):
         print("ERROR body of %d bytes, Content-Length %s" % (len(body), length), flush=True)
         return 1
@@ -310,6 +320,35 @@ def slowget(host, port, path, rate, out):
 
 
 GETFROM_TIMEOUT = 5.0
+MANYGET_TIMEOUT = 3.0  # seconds for one connection's whole exchange
+
+
+def manyget(host, port, count, parallel):
+    from concurrent.futures import ThreadPoolExecutor
+    from collections import Counter
+
+    def one(_):
+        try:
+            with socket.create_connection((host, port), timeout=MANYGET_TIMEOUT) as s:
+                s.settimeout(MANYGET_TIMEOUT)
+                s.sendall(b"GET / HTTP/1.0\r\nHost: %s\r\n\r\n" % host.encode())
+                data = bytearray()
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+        except OSError:
+            return "failed"
+        body = bytes(data).partition(b"\r\n\r\n")[2].decode(errors="replace").split()
+        return body[0] if body else "failed"
+
+    with ThreadPoolExecutor(parallel) as pool:
+        counts = Counter(pool.map(one, range(count)))
+    counts.setdefault("failed", 0)
+    for name, n in sorted(counts.items()):
+        print("%s %d" % (name, n), flush=True)
+    return 0
 
 
 def getfrom(host, port, lport):
@@ -481,6 +520,8 @@ def main(argv):
         return hold(args[0], int(args[1]), float(args[2]), *(float(a) for a in args[3:4]))
     if cmd == "slowget":
         return slowget(args[0], int(args[1]), args[2], float(args[3]), args[4])
+    if cmd == "manyget":
+        return manyget(args[0], int(args[1]), int(args[2]), int(args[3]))
     if cmd == "getfrom":
         return getfrom(args[0], int(args[1]), int(args[2]))
     if cmd == "notifyd":
