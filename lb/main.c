@@ -44,6 +44,7 @@
 #include "service.h"
 #include "statedir.h"
 #include "svcnotify.h"
+#include "uplink.h"
 #include "worker.h"
 #include "xmit.h"
 
@@ -62,6 +63,8 @@ struct daemon {
     struct rawlb_config cfg;
     struct service_table services;
     struct neigh_table neigh;
+    struct uplink uplink; /* the way to clients for stateless replies (mh behind ECMP) */
+    bool uplink_ok;       /* the last route dump worked (a change is logged) */
     struct host_setup host;
     struct worker_set workers;
     struct fastpath *fps[FLOW_MAX_WORKERS]; /* each worker's, for what walks them all */
@@ -224,6 +227,19 @@ static void tell_ready(struct daemon *d)
     svcnotify_ready(status);
 }
 
+/* The routes toward clients and their gateways' MACs, for stateless replies (uplink.h). */
+static void refresh_uplink(struct daemon *d, uint32_t now)
+{
+    bool ok = uplink_refresh(&d->uplink);
+    if (ok && !d->uplink_ok)
+        log_info("route dump works again: stateless replies follow the kernel's routes");
+    else if (!ok && d->uplink_ok)
+        log_warn("route dump failed: stateless replies follow the routes last read");
+    d->uplink_ok = ok;
+    neigh_age(&d->uplink.gateways, now);
+    neigh_for_each_wanted(&d->uplink.gateways, now, solicit_cb, &d->arp_ext);
+}
+
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
@@ -237,6 +253,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     d->rates_ms = ms;
     neigh_age(&d->neigh, now); /* asks for servers that went silent; the workers expire their tables */
     neigh_for_each_wanted(&d->neigh, now, solicit_cb, &d->arp_int);
+    refresh_uplink(d, now);
     publish_metrics(d);
     tell_ready(d);
 }
@@ -565,8 +582,12 @@ static bool open_io(struct daemon *d, const struct fastpath_config *fc, char *er
     if (!workers_open(&d->workers, d->cfg.workers, fc, &d->services, &d->neigh, &io, clock_monotonic_ms(), err,
                       errlen))
         return false;
+    if (!uplink_open(&d->uplink, d->host.ext.ifindex, err, errlen))
+        return false;
+    d->uplink_ok = true;
     for (unsigned i = 0; i < d->workers.n; i++) {
         d->fps[i] = &d->workers.w[i].fp;
+        d->fps[i]->uplink = &d->uplink;
         d->tables[i] = &d->fps[i]->conns;
     }
     if (!capture_open(&d->arp_rx_ext, d->host.ext.ifindex, FILTER_ARP, CAPTURE_VLAN_UNCOUNTED, err, errlen) ||
@@ -619,6 +640,7 @@ static void close_io(struct daemon *d)
     arp_sender_close(&d->arp_ext);
     capture_close(&d->arp_rx_int);
     capture_close(&d->arp_rx_ext);
+    uplink_close(&d->uplink);
     workers_close(&d->workers);
 }
 
@@ -1005,6 +1027,7 @@ int main(int argc, char **argv)
     d.helper.fd = -1;
     d.ctl.fd = d.links.fd = -1;
     d.arp_rx_ext.fd = d.arp_rx_int.fd = -1;
+    d.uplink.nl_fd = -1;
     if (!setup(&d, err, sizeof err)) {
         log_err("%s", err);
         close_io(&d);
