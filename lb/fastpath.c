@@ -142,6 +142,8 @@ void fastpath_tick(struct fastpath *fp, uint32_t now)
     conn_expire_tick(&fp->conns, now);
     fastpath_reap_some(fp, UINT32_MAX, &reaped);
     neigh_age(fp->neigh, now);
+    if (fp->uplink)
+        neigh_age(&fp->uplink->gateways, now);
 }
 
 struct reap {
