@@ -65,6 +65,7 @@ struct daemon {
     struct neigh_table neigh;
     struct uplink uplink; /* the way to clients for stateless replies (mh behind ECMP) */
     bool uplink_ok;       /* the last route dump worked (a change is logged) */
+    ev_io uplink_io;      /* the kernel's route change reports */
     struct host_setup host;
     struct worker_set workers;
     struct fastpath *fps[FLOW_MAX_WORKERS]; /* each worker's, for what walks them all */
@@ -129,6 +130,14 @@ static void arp_frames(struct daemon *d, struct capture *rx, bool from_ext)
     }
     xmit_flush(&w->tx_ext);
     xmit_flush(&w->tx_int);
+}
+
+static void uplink_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct daemon *d = w->data;
+    uplink_take_events(&d->uplink);
 }
 
 static void arp_ext_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -897,6 +906,9 @@ static bool ctl_share(struct daemon *d, char *err, size_t errlen)
 static void watchers_start(struct daemon *d)
 {
     ev_io_init(&d->arp_ext_io, arp_ext_cb, d->arp_rx_ext.fd, EV_READ);
+    ev_io_init(&d->uplink_io, uplink_cb, d->uplink.events_fd, EV_READ);
+    d->uplink_io.data = d;
+    ev_io_start(d->loop, &d->uplink_io);
     ev_io_init(&d->arp_int_io, arp_int_cb, d->arp_rx_int.fd, EV_READ);
     ev_timer_init(&d->tick, tick_cb, TICK_SECONDS, TICK_SECONDS);
     ev_signal_init(&d->sigterm, stop_cb, SIGTERM);
@@ -1027,7 +1039,7 @@ int main(int argc, char **argv)
     d.helper.fd = -1;
     d.ctl.fd = d.links.fd = -1;
     d.arp_rx_ext.fd = d.arp_rx_int.fd = -1;
-    d.uplink.nl_fd = -1;
+    d.uplink.nl_fd = d.uplink.events_fd = -1;
     if (!setup(&d, err, sizeof err)) {
         log_err("%s", err);
         close_io(&d);

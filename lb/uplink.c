@@ -152,11 +152,14 @@ static bool gateway_in_use(void *arg, uint32_t addr)
 
 bool uplink_refresh(struct uplink *u)
 {
+    if (!u->stale)
+        return true;
     struct uplink_route routes[UPLINK_MAX_ROUTES];
     unsigned n;
     bool truncated;
     if (!dump_routes(u, routes, &n, &truncated))
         return false;
+    u->stale = false;
     uplink_sort(routes, n);
     if (truncated && !u->truncated)
         log_warn("more than %d routes leave through the external interface: replies without an entry follow "
@@ -172,14 +175,28 @@ bool uplink_refresh(struct uplink *u)
     return true;
 }
 
+void uplink_take_events(struct uplink *u)
+{
+    static char drain[UPLINK_DUMP_BUF];
+    ssize_t got;
+    /* What changed does not matter: the next tick reads the whole set. An overrun (ENOBUFS)
+     * lost reports, so it marks the routes stale too. */
+    while ((got = recv(u->events_fd, drain, sizeof drain, 0)) > 0 || (got < 0 && errno == ENOBUFS))
+        u->stale = true;
+}
+
 bool uplink_open(struct uplink *u, int ifindex, char *err, size_t errlen)
 {
     memset(u, 0, sizeof *u);
     u->ifindex = ifindex;
+    u->stale = true;
     neigh_init(&u->gateways);
     u->nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    u->events_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
     struct timeval timeout = { .tv_usec = UPLINK_DUMP_TIMEOUT_US };
+    struct sockaddr_nl changes = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_ROUTE };
     if (u->nl_fd < 0 || setsockopt(u->nl_fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout) < 0 ||
+        u->events_fd < 0 || bind(u->events_fd, (struct sockaddr *)&changes, sizeof changes) < 0 ||
         !uplink_refresh(u)) {
         snprintf(err, errlen, "netlink route dump (the routes toward clients): %s", strerror(errno));
         uplink_close(u);
@@ -192,5 +209,7 @@ void uplink_close(struct uplink *u)
 {
     if (u->nl_fd >= 0)
         close(u->nl_fd);
-    u->nl_fd = -1;
+    if (u->events_fd >= 0)
+        close(u->events_fd);
+    u->nl_fd = u->events_fd = -1;
 }

@@ -5,8 +5,10 @@
  * flow, independently of the router in front that picked the director for the request.
  *
  * It holds a copy of the kernel's IPv4 unicast routes of the main table that leave through the
- * external interface, re-read once a tick (routes toward clients change rarely, and a second
- * of staleness after a change is the whole cost), and the MAC addresses of their gateways in a
+ * external interface, read at start and again at the next tick after the kernel reports a
+ * change of its IPv4 routes (RTMGRP_IPV4_ROUTE: a second of staleness after a change is the
+ * whole cost, and a box whose routes do not change is never asked twice), and the MAC
+ * addresses of their gateways in a
  * neighbour table of their own, learnt from ARP on the external link and asked for through it.
  * Only the gateways are registered in that table, so no host on the link can grow it.
  * A route without a gateway (clients on the external link itself) gives no next hop: behind
@@ -34,7 +36,9 @@ struct uplink_route {
 };
 
 struct uplink {
-    int nl_fd; /* netlink socket for the route dumps: opened before privileges drop; -1 when closed */
+    int nl_fd;     /* netlink socket for the route dumps: opened before privileges drop; -1 when closed */
+    int events_fd; /* netlink socket told of route changes (non-blocking); -1 when closed */
+    bool stale;    /* a change was reported (or a dump failed): uplink_refresh re-reads */
     int ifindex; /* the external interface */
     unsigned n;
     struct uplink_route routes[UPLINK_MAX_ROUTES]; /* longest prefix first */
@@ -68,10 +72,13 @@ bool uplink_parse_dump(const void *buf, size_t len, int ifindex, struct uplink_r
 /* Orders routes longest prefix first, as uplink_next_hop takes the first match. */
 void uplink_sort(struct uplink_route *routes, unsigned n);
 
-/* Opens the netlink socket and reads the routes once. False with a message. */
+/* Opens the netlink sockets and reads the routes once. False with a message. */
 bool uplink_open(struct uplink *u, int ifindex, char *err, size_t errlen);
-/* Re-reads the routes (the tick); the gateways of the new set are registered, those no route
- * uses any more retired. False when the dump failed (the old routes stay). */
+/* events_fd became readable: takes the kernel's change reports (marks the routes stale). */
+void uplink_take_events(struct uplink *u);
+/* The tick: when the routes are stale, re-reads them; the gateways of the new set are
+ * registered, those no route uses any more retired. False when the dump failed (the old routes
+ * stay, and the next tick tries again). */
 bool uplink_refresh(struct uplink *u);
 void uplink_close(struct uplink *u);
 

@@ -12,7 +12,6 @@ source "$(dirname "$0")/lib.sh"
 NAT2=203.0.113.4; MX2=127.0.0.1:9102
 CLIENT_GW=$LB_EXT ha_topo_up 1    # the client's frames for the VIP all go to lb
 on rs1 ip route replace default via $NAT2 || fail "rs1 default route via lb2"
-on lb2 ip route add $CIP/32 via $CIP dev ext || fail "lb2's route toward the client"
 rs_nginx 1
 SERVICE=(-t $VIP:80 -s mh -b mh-port -r 203.0.113.11:80 --check none)
 
@@ -24,6 +23,14 @@ LB2_PID=$!; PIDS+=($LB2_PID)
 wait_for 10 dctl 2 list || fail "rawlb on lb2 did not answer within 10 s"
 lb2_metric() { metric_in "$(timeout 10 ip netns exec "${P}lb2" curl -sS -m 5 "http://$MX2/metrics")" "$1"; }
 
+# Before lb2 has a route through a gateway toward the client (only the on-link /24), the replies
+# have no next hop there: dropped as no_route. rawlb reads the route added once the kernel
+# reports it, and the next request goes through.
+wait_for 10 grep -q "real server 203.0.113.11 is at" "$LOG" || fail "lb never learnt rs1's MAC"
+http -m 2 -o /dev/null "http://$VIP/" 2>/dev/null && fail "a reply went through lb2 without a route toward the client"
+lb2_no_route() { local v; v=$(lb2_metric 'rawlb_drops_total{reason="no_route"}'); [ "$v" != missing ] && [ "$v" -gt 0 ]; }
+wait_for 5 lb2_no_route || fail "lb2 did not count the replies it had no route for"
+on lb2 ip route add $CIP/32 via $CIP dev ext || fail "lb2's route toward the client"
 wait_http "http://$VIP/"
 body=$(http "http://$VIP/") || fail "GET / through lb and back through lb2"
 [ "$body" = rs1 ] || fail "GET / answered '$body' (want rs1)"
