@@ -10,6 +10,7 @@
 #include "packet.h"
 #include "reply.h"
 #include "scheduler.h"
+#include "uplink.h"
 
 static const char *const drop_names[FP_DROP_COUNT] = {
 #define FP_DROP_NAME(name, str) [FP_DROP_##name] = str,
@@ -141,6 +142,8 @@ void fastpath_tick(struct fastpath *fp, uint32_t now)
     conn_expire_tick(&fp->conns, now);
     fastpath_reap_some(fp, UINT32_MAX, &reaped);
     neigh_age(fp->neigh, now);
+    if (fp->uplink)
+        neigh_age(&fp->uplink->gateways, now);
 }
 
 struct reap {
@@ -541,6 +544,36 @@ static enum fp_verdict from_client(struct fastpath *fp, uint8_t *buf, size_t *le
     return c ? forward_in(fp, c, buf, len, p, now) : unknown_flow(fp, buf, len, p, now, fwd_bucket);
 }
 
+/* A real server's TCP/UDP segment without an entry here (the unknown-flow rule): for an mh
+ * service, rewritten from the service table and sent toward the client by the kernel's route
+ * (uplink.h). With several directors behind ECMP the servers' return path need not come back
+ * through the director that carried the request, so this is how most replies leave; the
+ * server's address:port must name one service, or whose reply it is cannot be told. */
+static enum fp_verdict stateless_reply(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p)
+{
+    unsigned rs = 0;
+    int svc_idx = fp->uplink ? service_find_by_server(fp->services, p->proto, p->saddr, p->sport, &rs) : -1;
+    if (svc_idx < 0 || fp->services->svc[svc_idx].sched != &sched_mh_ops)
+        return drop(fp, FP_DROP_NO_CONN);
+    const struct service *svc = &fp->services->svc[svc_idx];
+    bool routed;
+    const uint8_t *mac = uplink_next_hop(fp->uplink, p->daddr, &routed);
+    if (!mac)
+        return drop(fp, routed ? FP_DROP_NO_GATEWAY_MAC : FP_DROP_NO_ROUTE);
+    int v = check_mtu(fp, buf, len, p, fp->cfg.ext_mtu, fp->cfg.nat_ip, false);
+    if (v >= 0)
+        return (enum fp_verdict)v;
+    if (!packet_ttl_ok(p))
+        return drop(fp, FP_DROP_TTL);
+    struct rs_stats *st = &fp->rs_stats[svc_idx][rs];
+    st->out_pkts++;
+    st->out_bytes += p->ip_len;
+    packet_forward_snat(p, svc->vip.addr, svc->vip.port, needs_csum(buf));
+    set_eth(p, mac, fp->cfg.ext_mac);
+    fp->stats.stateless_replies++;
+    return FP_VERDICT_TX_EXT;
+}
+
 static enum fp_verdict from_server(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p, uint32_t now)
 {
     /* An ICMP error is at most 576 bytes (RFC 1812): one in fragments is dropped whole, as a
@@ -556,6 +589,8 @@ static enum fp_verdict from_server(struct fastpath *fp, uint8_t *buf, size_t *le
     struct conn *c = NULL;
     if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP)
         c = conn_lookup_out(&fp->conns, p->proto, p->saddr, p->sport, p->daddr, p->dport);
+    if (!c && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP))
+        return stateless_reply(fp, buf, len, p);
     if (!c || dropped(fp, c))
         return drop(fp, FP_DROP_NO_CONN);
     return forward_out(fp, c, buf, len, p, now);
@@ -569,6 +604,8 @@ static enum fp_verdict handle_arp(struct fastpath *fp, bool from_ext, uint8_t *b
         return drop(fp, FP_DROP_ARP_IGNORED);
     if (!from_ext)
         neigh_learn(fp->neigh, a.spa, a.sha, now);
+    else if (fp->uplink)
+        neigh_learn(&fp->uplink->gateways, a.spa, a.sha, now);
     if (!fp->master)
         return drop(fp, FP_DROP_STANDBY);
     if (a.op != ARP_OP_REQUEST)

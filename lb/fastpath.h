@@ -21,8 +21,11 @@
  *       and while an HA import or a saved-table restore runs): dropped silently as "grace", so a
  *       flow whose entry had not reached this director yet is not reset by the takeover;
  *     TCP SYN (any TCP) / UDP to a VIP port without a service: RST / ICMP port unreachable;
- *     a reply from a real server without an entry: mh services rewritten from the service table,
- *       otherwise dropped as no_conn.
+ *     a reply from a real server without an entry: mh services rewritten from the service table
+ *       (a stateless reply, whose next hop is the kernel's route toward the client: uplink.h),
+ *       otherwise dropped as no_conn. No entry is made: the director that carried the request
+ *       keeps the flow's state, and its entry stays half-open when the replies leave through
+ *       another director (each client segment renews it; mh re-picks the same server after it).
  *   The RSTs and ICMP errors of this rule share one token bucket per worker (FP_REPLY_RATE):
  *   what it refuses is dropped as rate_limited. None answers what RFC 1122 forbids answering
  *   (reply_allowed). A fragmented ping to a VIP is dropped whole (icmp_fragment), never
@@ -41,6 +44,8 @@
 #include "neigh.h"
 #include "ratelimit.h"
 #include "service.h"
+
+struct uplink;
 
 /* Answers to traffic of no flow (RSTs, ICMP port unreachable) per second and worker: the
  * kernel's net.ipv4.icmp_msgs_per_sec. The clock counts whole seconds, so the bucket holds one
@@ -64,7 +69,9 @@
     X(TTL, "ttl_exceeded")              /* TTL would reach zero */                            \
     X(TOO_BIG, "too_big")               /* larger than the egress MTU, DF clear */            \
     X(FRAG_UNKNOWN, "frag_unknown")     /* later fragment without its first */                \
-    X(NO_CONN, "no_conn")               /* from a real server, no entry */                    \
+    X(NO_CONN, "no_conn")               /* from a real server, no entry (nor an mh service) */ \
+    X(NO_ROUTE, "no_route")             /* stateless reply: no route via a gateway on ext */  \
+    X(NO_GATEWAY_MAC, "no_gateway_mac") /* stateless reply: its gateway's MAC not learnt yet */ \
     X(ICMP_UNTRACKED, "icmp_untracked") /* ICMP error about no flow of ours */                \
     X(ICMP_OTHER, "icmp_other")         /* ICMP to a VIP that is neither echo nor error */    \
     X(GSO_BAD, "gso_bad")               /* vnet header inconsistent with the frame */         \
@@ -102,6 +109,7 @@ struct fastpath_stats {
     uint64_t arp_replies, echo_replies;
     uint64_t resets_sent;       /* RSTs from a VIP: flows dropped, segments of no flow, no service */
     uint64_t mid_flow_taken;    /* mh: TCP segments of no flow here forwarded, a mid-flow entry made */
+    uint64_t stateless_replies; /* mh: real servers' segments of no flow here sent on to the client */
     uint64_t icmp_too_big_sent;
     uint64_t icmp_unreach_sent; /* ICMP port unreachable: UDP to a VIP port without a service */
     uint64_t icmp_translated;
@@ -112,6 +120,7 @@ struct fastpath {
     struct fastpath_config cfg;
     struct service_table *services;
     struct neigh_table *neigh;
+    struct uplink *uplink; /* the way to clients for stateless replies; NULL: none (dropped as no_conn) */
     struct conn_table conns;
     struct frag_table frags;
     struct fastpath_stats stats;

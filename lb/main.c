@@ -44,6 +44,7 @@
 #include "service.h"
 #include "statedir.h"
 #include "svcnotify.h"
+#include "uplink.h"
 #include "worker.h"
 #include "xmit.h"
 
@@ -62,6 +63,9 @@ struct daemon {
     struct rawlb_config cfg;
     struct service_table services;
     struct neigh_table neigh;
+    struct uplink uplink; /* the way to clients for stateless replies (mh behind ECMP) */
+    bool uplink_ok;       /* the last route dump worked (a change is logged) */
+    ev_io uplink_io;      /* the kernel's route change reports */
     struct host_setup host;
     struct worker_set workers;
     struct fastpath *fps[FLOW_MAX_WORKERS]; /* each worker's, for what walks them all */
@@ -126,6 +130,14 @@ static void arp_frames(struct daemon *d, struct capture *rx, bool from_ext)
     }
     xmit_flush(&w->tx_ext);
     xmit_flush(&w->tx_int);
+}
+
+static void uplink_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct daemon *d = w->data;
+    uplink_take_events(&d->uplink);
 }
 
 static void arp_ext_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -224,6 +236,19 @@ static void tell_ready(struct daemon *d)
     svcnotify_ready(status);
 }
 
+/* The routes toward clients and their gateways' MACs, for stateless replies (uplink.h). */
+static void refresh_uplink(struct daemon *d, uint32_t now)
+{
+    bool ok = uplink_refresh(&d->uplink);
+    if (ok && !d->uplink_ok)
+        log_info("route dump works again: stateless replies follow the kernel's routes");
+    else if (!ok && d->uplink_ok)
+        log_warn("route dump failed: stateless replies follow the routes last read");
+    d->uplink_ok = ok;
+    neigh_age(&d->uplink.gateways, now);
+    neigh_for_each_wanted(&d->uplink.gateways, now, solicit_cb, &d->arp_ext);
+}
+
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
@@ -237,6 +262,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     d->rates_ms = ms;
     neigh_age(&d->neigh, now); /* asks for servers that went silent; the workers expire their tables */
     neigh_for_each_wanted(&d->neigh, now, solicit_cb, &d->arp_int);
+    refresh_uplink(d, now);
     publish_metrics(d);
     tell_ready(d);
 }
@@ -565,8 +591,12 @@ static bool open_io(struct daemon *d, const struct fastpath_config *fc, char *er
     if (!workers_open(&d->workers, d->cfg.workers, fc, &d->services, &d->neigh, &io, clock_monotonic_ms(), err,
                       errlen))
         return false;
+    if (!uplink_open(&d->uplink, d->host.ext.ifindex, err, errlen))
+        return false;
+    d->uplink_ok = true;
     for (unsigned i = 0; i < d->workers.n; i++) {
         d->fps[i] = &d->workers.w[i].fp;
+        d->fps[i]->uplink = &d->uplink;
         d->tables[i] = &d->fps[i]->conns;
     }
     if (!capture_open(&d->arp_rx_ext, d->host.ext.ifindex, FILTER_ARP, CAPTURE_VLAN_UNCOUNTED, err, errlen) ||
@@ -619,6 +649,7 @@ static void close_io(struct daemon *d)
     arp_sender_close(&d->arp_ext);
     capture_close(&d->arp_rx_int);
     capture_close(&d->arp_rx_ext);
+    uplink_close(&d->uplink);
     workers_close(&d->workers);
 }
 
@@ -875,6 +906,9 @@ static bool ctl_share(struct daemon *d, char *err, size_t errlen)
 static void watchers_start(struct daemon *d)
 {
     ev_io_init(&d->arp_ext_io, arp_ext_cb, d->arp_rx_ext.fd, EV_READ);
+    ev_io_init(&d->uplink_io, uplink_cb, d->uplink.events_fd, EV_READ);
+    d->uplink_io.data = d;
+    ev_io_start(d->loop, &d->uplink_io);
     ev_io_init(&d->arp_int_io, arp_int_cb, d->arp_rx_int.fd, EV_READ);
     ev_timer_init(&d->tick, tick_cb, TICK_SECONDS, TICK_SECONDS);
     ev_signal_init(&d->sigterm, stop_cb, SIGTERM);
@@ -1005,6 +1039,7 @@ int main(int argc, char **argv)
     d.helper.fd = -1;
     d.ctl.fd = d.links.fd = -1;
     d.arp_rx_ext.fd = d.arp_rx_int.fd = -1;
+    d.uplink.nl_fd = d.uplink.events_fd = -1;
     if (!setup(&d, err, sizeof err)) {
         log_err("%s", err);
         close_io(&d);

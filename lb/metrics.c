@@ -237,6 +237,10 @@ static void render_fastpath(struct textout *o, const struct metrics_view *v)
     family(o, "rawlb_mid_flow_taken_total", "counter",
            "mh services: TCP segments of a flow without an entry here forwarded to mh's pick (ECMP moved it here).");
     textout_printf(o, "rawlb_mid_flow_taken_total %llu\n", (unsigned long long)s->mid_flow_taken);
+    family(o, "rawlb_stateless_replies_total", "counter",
+           "mh services: real servers' segments of a flow without an entry here sent on to the client by the "
+           "kernel's route (ECMP brought the reply to another director than the request).");
+    textout_printf(o, "rawlb_stateless_replies_total %llu\n", (unsigned long long)s->stateless_replies);
     family(o, "rawlb_icmp_translated_total", "counter", "ICMP errors about balanced flows translated and forwarded.");
     textout_printf(o, "rawlb_icmp_translated_total %llu\n", (unsigned long long)s->icmp_translated);
 }

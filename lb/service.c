@@ -90,6 +90,22 @@ int service_find_rs(const struct service *svc, const struct endpoint *ep)
     return -1;
 }
 
+int service_find_by_server(const struct service_table *t, uint8_t proto, uint32_t addr, uint16_t port, unsigned *rs)
+{
+    const struct endpoint ep = { .addr = addr, .port = port };
+    int found = -1;
+    for (unsigned i = 0; i < t->n; i++) {
+        int j = t->svc[i].proto == proto ? service_find_rs(&t->svc[i], &ep) : -1;
+        if (j < 0)
+            continue;
+        if (found >= 0)
+            return -1;
+        found = (int)i;
+        *rs = (unsigned)j;
+    }
+    return found;
+}
+
 bool service_is_vip(const struct service_table *t, uint32_t addr)
 {
     for (unsigned i = 0; i < t->n; i++)

@@ -77,6 +77,10 @@ int service_find(const struct service_table *t, uint8_t proto, uint32_t vip, uin
 /* A real server of svc by address and port (as in struct endpoint): its index, the sorry server's (n_rs) when that matches, or -1. For what
  * names servers by address and port: edits, HA's sync. */
 int service_find_rs(const struct service *svc, const struct endpoint *ep);
+/* Fast path (stateless replies): the one service of proto with a real server (or sorry server)
+ * at addr:port, and that server's index in *rs; -1 when none has it or several do (whose reply
+ * it is cannot be told then). Linear over every service's servers. */
+int service_find_by_server(const struct service_table *t, uint8_t proto, uint32_t addr, uint16_t port, unsigned *rs);
 /* Fast path: the address is a VIP of some service (ARP, ICMP echo). */
 bool service_is_vip(const struct service_table *t, uint32_t addr);
 

@@ -11,8 +11,11 @@
  * still), half of them mutated; --write-corpus DIR N writes N seeds.
  *
  * Set up once: the services of FZ_ARGS (TCP, UDP one-packet, TCP persistent whose server takes
- * at most 4 connections, -x 4, so that "server limit" is reached), the real servers' MACs
- * learnt, a connection table of 64 entries so that "table full" is reached.
+ * at most 4 connections, -x 4, so that "server limit" is reached, and an mh service whose
+ * server's answers without an entry are stateless replies), the real servers' MACs learnt, a
+ * connection table of 64 entries so that "table full" is reached, and routes toward the
+ * clients (FZ_ONLINK on the link itself, the rest via the client-side router, whose MAC the
+ * stream's ARP teaches).
  * Input: byte 0 is control (bit 0: from the external side; bit 1: make the IPv4 and L4
  * checksums of the frame valid first; bits 2-7, a code: mostly nothing; FZ_CODE_DROP: a real
  * server is declared dead (fastpath_drop_server, the one the input's last byte picks), so its
@@ -58,6 +61,7 @@
 #include "packet.h"
 #include "reply.h"
 #include "service.h"
+#include "uplink.h"
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -80,7 +84,8 @@
     "-e ext -i int -n 203.0.113.1 --max-conns 64 "                                                     \
     "-t 198.51.100.10:80 -r 203.0.113.11:80:3 -r 203.0.113.12:80 "                                     \
     "-u 198.51.100.10:53 -o -r 203.0.113.11:53 -r 203.0.113.12:53 "                                    \
-    "-t 198.51.100.11:443 -p 60 -r 203.0.113.11:443 -x 4"
+    "-t 198.51.100.11:443 -p 60 -r 203.0.113.11:443 -x 4 "                                            \
+    "-t 198.51.100.12:80 -s mh -b mh-port -r 203.0.113.13:80"
 
 #define FZ_IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
 #define FZ_VIP FZ_IP4(198, 51, 100, 10)
@@ -88,6 +93,11 @@
 #define FZ_NAT FZ_IP4(203, 0, 113, 1)
 #define FZ_RS1 FZ_IP4(203, 0, 113, 11)
 #define FZ_RS2 FZ_IP4(203, 0, 113, 12)
+#define FZ_VIP_MH FZ_IP4(198, 51, 100, 12)
+#define FZ_RS_MH FZ_IP4(203, 0, 113, 13)
+#define FZ_ROUTER FZ_IP4(192, 0, 2, 254) /* the clients' side router: the default route's gateway */
+#define FZ_ONLINK FZ_IP4(192, 0, 2, 0)   /* clients 192.0.2.1-3 are on the external link: /30 */
+#define FZ_ONLINK_LEN 30
 #define FZ_EXT_MTU 1500
 #define FZ_INT_MTU 1480
 
@@ -98,6 +108,7 @@ static struct rawlb_config fz_cfg;
 static struct service_table fz_svcs;
 static struct neigh_table fz_neigh;
 static struct fastpath fz_fp;
+static struct uplink fz_uplink;
 static uint32_t fz_now = 1;
 static _Alignas(16) uint8_t fz_buf[FZ_BUF_SIZE];
 
@@ -116,6 +127,14 @@ static void fz_setup(void)
     static const struct fpenv env = { &fz_cfg, &fz_svcs, &fz_neigh, &fz_fp };
     struct fpenv_opts o = { .ext_mtu = FZ_EXT_MTU, .int_mtu = FZ_INT_MTU, .seed = 0x2545f491u, .learnt_at = fz_now };
     fpenv_up(&env, FZ_ARGS, &o);
+    neigh_init(&fz_uplink.gateways);
+    /* longest prefix first, as uplink_refresh orders them (uplink.c is the daemon's, not linked here) */
+    fz_uplink.routes[0] = (struct uplink_route){
+        .net = htonl(FZ_ONLINK), .mask = htonl(~0u << (32 - FZ_ONLINK_LEN)), .len = FZ_ONLINK_LEN };
+    fz_uplink.routes[1] = (struct uplink_route){ .gateway = htonl(FZ_ROUTER) };
+    fz_uplink.n = 2;
+    neigh_add(&fz_uplink.gateways, htonl(FZ_ROUTER));
+    fz_fp.uplink = &fz_uplink;
     FZ_POISON(fz_buf, sizeof fz_buf);
 }
 
@@ -539,8 +558,13 @@ static size_t fz_build(uint8_t *d)
         break;
     case 4:
     case 5:
-    case 6: /* a real server answers */
+    case 6: /* a real server answers (now and then the mh service's, of no flow here) */
         from_ext = false;
+        if (fz_rnd() % 4 == 0) {
+            fl.proto = IPPROTO_TCP;
+            fl.raddr = FZ_RS_MH;
+            fl.rport = 80;
+        }
         s = fz_server_spec(&fl);
         s.tcp_flags = server_flags[fz_rnd() % sizeof server_flags];
         s.payload = fz_payload();
@@ -608,7 +632,7 @@ static size_t fz_build(uint8_t *d)
         uint16_t op = 1;
         if (k == 0) {
             fz_client_mac(smac, 254);
-            spa = FZ_IP4(192, 0, 2, 254);
+            spa = FZ_ROUTER;
             tpa = fz_rnd() % 2 ? FZ_VIP : FZ_VIP2;
         } else if (k == 1) {
             from_ext = false;
@@ -783,15 +807,16 @@ int main(int argc, char **argv)
         unused += s->drops[i] == 0;
     }
     printf("  arp replies %llu, echo replies %llu, resets %llu (%llu of %llu entries of dropped servers), "
-           "too big %llu, port unreachable %llu, icmp translated %llu\n",
+           "too big %llu, port unreachable %llu, icmp translated %llu, stateless replies %llu\n",
            (unsigned long long)s->arp_replies, (unsigned long long)s->echo_replies,
            (unsigned long long)s->resets_sent, (unsigned long long)fz_marked_answered,
            (unsigned long long)fz_marked, (unsigned long long)s->icmp_too_big_sent,
-           (unsigned long long)s->icmp_unreach_sent, (unsigned long long)s->icmp_translated);
+           (unsigned long long)s->icmp_unreach_sent, (unsigned long long)s->icmp_translated,
+           (unsigned long long)s->stateless_replies);
     /* The stream must reach the fast path's verdicts broadly, or it tests little. */
     bool broad = tx > FZ_ITERATIONS / 10 && s->tx_ext && s->tx_int && s->arp_replies && s->echo_replies &&
                  s->resets_sent && fz_marked_answered && s->icmp_too_big_sent && s->icmp_unreach_sent && s->icmp_translated &&
-                 evicted && s->drops[FP_DROP_RATE_LIMITED] && unused <= 2;
+                 evicted && s->drops[FP_DROP_RATE_LIMITED] && s->stateless_replies && unused <= 2;
     if (!broad)
         fprintf(stderr, "the frame stream reaches too little of the fast path\n");
     return broad ? 0 : 1;

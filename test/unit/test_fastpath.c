@@ -19,6 +19,7 @@
 #include "packet.h"
 #include "reply.h"
 #include "service.h"
+#include "uplink.h"
 
 #define IP4(a, b, c, d) (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) | (uint32_t)(d))
 #define VIP IP4(198, 51, 100, 10)
@@ -1988,6 +1989,76 @@ static void test_mid_flow_mh(void)
     env_down();
 }
 
+/* Stateless replies (Scale-out): a real server's segment of a flow this director did not carry
+ * goes to the client from VIP:port for an mh service, through the gateway of the kernel's route
+ * toward the client, whose MAC comes from ARP on the external side. Without a way out (no
+ * uplink, no route, an on-link route, the gateway's MAC not known yet), for another scheduler's
+ * service, and from a server two services share, it is dropped and counted. No entry is made. */
+static void test_stateless_reply(void)
+{
+    static const uint8_t GW_MAC[6] = { 0x02, 0x9a, 0, 0, 0, 0x01 };
+    const uint32_t gw = IP4(198, 51, 100, 1);
+    const uint32_t shared = IP4(203, 0, 113, 13);
+    now_s = NOW;
+    struct fpenv_opts o = { .max_conns = 1024, .ext_mtu = 1500, .int_mtu = 1500, .seed = 0x12345678u };
+    fpenv_up(&env,
+             "-e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -s mh --check none -r 203.0.113.11:8080 "
+             "-t 198.51.100.20:80 --check none -r 203.0.113.12:8080 "
+             "-t 198.51.100.10:81 -s mh --check none -r 203.0.113.13:8080 "
+             "-t 198.51.100.20:81 -s mh --check none -r 203.0.113.13:8080",
+             &o);
+    struct flow fl = { .caddr = CLIENT, .cport = 46000, .vaddr = VIP, .vport = 80, .raddr = RS1, .rport = 8080 };
+    /* no uplink (rawlb-pcap, the fuzzer): dropped as ever */
+    CHECK_EQ_U(tcp_from_server(&fl, TH_ACK_, 100), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_CONN], 1);
+
+    static struct uplink up;
+    neigh_init(&up.gateways);
+    up.routes[0] = (struct uplink_route){ .net = 0, .mask = 0, .gateway = htonl(gw), .len = 0 };
+    up.routes[1] = (struct uplink_route){
+        .net = htonl(IP4(198, 51, 100, 0)), .mask = htonl(0xffffff00u), .gateway = 0, .len = 24 };
+    up.n = 2;
+    uplink_sort(up.routes, up.n);
+    CHECK_EQ_U(up.routes[0].len, 24);
+    CHECK(neigh_add(&up.gateways, htonl(gw)));
+    fp.uplink = &up;
+    /* the gateway's MAC is not known yet */
+    CHECK_EQ_U(tcp_from_server(&fl, TH_ACK_, 100), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_GATEWAY_MAC], 1);
+    /* its ARP on the external side teaches it */
+    size_t len = frame_build_arp(buf, ARP_REPLY, GW_MAC, EXT_MAC, GW_MAC, gw, EXT_MAC, VIP);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_DROP);
+    CHECK_EQ_U(tcp_from_server(&fl, TH_ACK_, 100), FP_VERDICT_TX_EXT);
+    CHECK_EQ_U(out_len, TCP_FRAME_LEN(100));
+    CHECK(mac_is(F, GW_MAC));
+    CHECK(mac_is(F + 6, EXT_MAC));
+    CHECK_EQ_U(o_saddr(), VIP);
+    CHECK_EQ_U(o_sport(), 80);
+    CHECK_EQ_U(o_daddr(), CLIENT);
+    CHECK_EQ_U(o_dport(), 46000);
+    CHECK(ip_csum_ok(F));
+    CHECK(l4_csum_ok(F));
+    CHECK_EQ_U(fp.stats.stateless_replies, 1);
+    CHECK_EQ_U(fp.rs_stats[0][0].out_pkts, 1);
+    CHECK_EQ_U(fp.conns.count, 0);
+    /* a client on the external link itself: no gateway to send it to */
+    fl.caddr = OTHER;
+    CHECK_EQ_U(tcp_from_server(&fl, TH_ACK_, 100), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_ROUTE], 1);
+    fl.caddr = CLIENT;
+    /* a wlc service's server: its flows have entries or are not ours */
+    fl.raddr = RS2;
+    CHECK_EQ_U(tcp_from_server(&fl, TH_ACK_, 100), FP_VERDICT_DROP);
+    /* a server in two mh services: whose reply it is cannot be told */
+    fl.raddr = shared;
+    CHECK_EQ_U(tcp_from_server(&fl, TH_ACK_, 100), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_NO_CONN], 3);
+    CHECK_EQ_U(fp.stats.stateless_replies, 1);
+    fp.uplink = NULL;
+    env_down();
+}
+
 int main(void)
 {
     test_tcp_flow();
@@ -2016,5 +2087,6 @@ int main(void)
     test_reply_limit();
     test_fragmented_echo();
     test_mid_flow_mh();
+    test_stateless_reply();
     CHECK_DONE();
 }
