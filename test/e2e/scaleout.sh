@@ -25,16 +25,19 @@ SO_MAX_DIRECTORS=4
 SO_HOLD=3; SO_KEEPALIVE=1; SO_CONNECT_RETRY=1
 # Neighbour timers on the real servers' eth0 (rawlb answers ARP for its -n only while it runs):
 # an entry is REACHABLE for 0.5-1.5 s after a confirmation (base_reachable_time_ms, randomised by
-# the kernel), waits SO_NEIGH_DELAY_S in DELAY, then SO_NEIGH_PROBES unicast probes
-# SO_NEIGH_RETRANS_MS apart: a director whose rawlb died is FAILED within about 3 s of its last
-# answer, and fib_multipath_use_neigh leaves a FAILED next hop out of the ECMP route. The kernel
-# defaults (30 s, 5 s, 3 x 1 s) would keep replies going to a dead director for over half a minute.
-SO_NEIGH_REACHABLE_MS=1000; SO_NEIGH_DELAY_S=1; SO_NEIGH_RETRANS_MS=200; SO_NEIGH_PROBES=3
-# A server's TCP socket keeps its route (and so its next hop) until it is told the route is bad:
-# the kernel does so (__dst_negative_advice) once a segment has gone unanswered for tcp_retries1
-# backed-off retransmissions. The default 3 is about 3 s of backoff before the reply path moves off a
-# dead director; 1 moves it after about 0.6 s, which, with the neighbour timers above, keeps a
-# flow's stall under the client's 10 s stall limit.
+# the kernel); used after that, it is probed at once (delay_first_probe_time 0: no DELAY state),
+# SO_NEIGH_PROBES unicast probes SO_NEIGH_RETRANS_MS apart, so a director whose rawlb died is
+# FAILED about 2 s after its last answer at most, and fib_multipath_use_neigh leaves a FAILED next
+# hop out of the ECMP route. The kernel defaults (30 s, 5 s, 3 x 1 s) would keep replies going to a
+# dead director for over half a minute; a DELAY of 1 s doubled the downloads' stall at a rawlb kill
+# (5.3 s against 2.6 s) because the flows' retransmission then came just too late. The price is an
+# ARP probe for each live director about once a second while a server sends through it.
+SO_NEIGH_REACHABLE_MS=1000; SO_NEIGH_DELAY_S=0; SO_NEIGH_RETRANS_MS=200; SO_NEIGH_PROBES=3
+# A server's TCP socket keeps its route, and so its next hop, until the route is dropped: a next
+# hop whose neighbour failed marks the route expired, and the socket drops it (and looks again,
+# finding the FAILED next hop left out) once a segment has gone unanswered for tcp_retries1
+# backed-off retransmissions (__dst_negative_advice). The default 3 is about 3 s of backoff; 1 is
+# about 0.6 s, so the replies move off a dead director soon after its neighbour entry failed.
 SO_TCP_RETRIES1=1
 
 so_ext() { echo "198.51.100.$((17 + $1))"; }   # director N's own address on the router's link
@@ -204,6 +207,7 @@ neighbor $SO_ROUTER_D {
   local-as $SO_DIRECTOR_AS;
   peer-as $SO_ROUTER_AS;
   hold-time $SO_HOLD;
+  family { ipv4 unicast; }
   api { processes [ announce-rawlb ]; }
 }
 EOF

@@ -66,10 +66,10 @@ dl_bytes() {
 # dl_primed NAME: download NAME is mid-flight, or has ended (it is judged by dl_check)
 dl_primed() { ! kill -0 "${BG[$1]}" 2>/dev/null || [ "$(dl_bytes "$1")" -ge $DL_PRIMED ]; }
 dls_primed() { local d; for d in "$@"; do dl_primed "$d" || return 1; done; }
-# dl_start SET: DL_COUNT downloads SET1..SETn at DL_KBPS; returns once each is mid-flight (the ones
+# dl_start SET: DL_COUNT downloads dlSET1..dlSETn at DL_KBPS; returns once each is mid-flight (the ones
 # that are not after DL_START_WAIT s are reported; dl_check judges them)
 dl_start() {
-  local set=$1 i names=()
+  local set=dl$1 i names=()
   for ((i = 1; i <= DL_COUNT; i++)); do
     bg_start "$set$i" c "$PY" "$E2E/nethelper.py" slowget "$VIP" 80 /dl.bin $((DL_KBPS * 1024)) "$W/$set$i.bin"
     names+=("$set$i")
@@ -101,15 +101,15 @@ dl_director() {
 # complete with 200 and the server's bytes, except those served by BROKEN_SERVER, which must not
 # complete (their server was taken away mid-flight). Sets MAX_STALL (ms, of the intact ones).
 dl_check() {
-  local set=$1 broken=${2:-} i d rc end stall ok=0 bad=0
+  local set=dl$1 broken=${2:-} i d rc end stall ok=0 bad=0
   end=$(($(date +%s) + DL_WAIT)); MAX_STALL=0
   for ((i = 1; i <= DL_COUNT; i++)); do
     d=$set$i
     bg_wait "$d" $((end - $(date +%s) > 0 ? end - $(date +%s) : 1)); rc=$?
     [ $rc = 124 ] && bg_stop "$d"
     if [ -n "$broken" ] && [ "${DL_SERVER[$d]}" = "$broken" ]; then
-      if [ $rc = 0 ]; then fail_later "($set) download $d from the removed $broken completed"
-      else say "($set) download $d from the removed $broken broke, as it should: $(tr '\n' ' ' < "$W/$d.log")"; fi
+      if [ $rc = 0 ]; then fail_later "($1) download $d from the removed $broken completed"
+      else say "($1) download $d from the removed $broken broke, as it should: $(tr '\n' ' ' < "$W/$d.log")"; fi
       continue
     fi
     if [ $rc = 0 ] && grep -qx 200 "$W/$d.log" && cmp -s "$W/$d.bin" "$W/dl.bin"; then
@@ -118,18 +118,18 @@ dl_check() {
       [ "${stall:-0}" -gt "$MAX_STALL" ] && MAX_STALL=$stall
     else
       bad=$((bad + 1))
-      fail_later "($set) download $d (${DL_SERVER[$d]}) did not complete intact (status $rc): $(tr '\n' ' ' < "$W/$d.log")"
+      fail_later "($1) download $d (${DL_SERVER[$d]}) did not complete intact (status $rc): $(tr '\n' ' ' < "$W/$d.log")"
     fi
   done
-  say "($set) $ok downloads intact, $bad broken; longest stall of an intact one ${MAX_STALL} ms"
+  say "($1) $ok downloads intact, $bad broken; longest stall of an intact one ${MAX_STALL} ms"
 }
-dl_where() { local i d s=""; for ((i = 1; i <= DL_COUNT; i++)); do d=$1$i; s+="$d:${DL_SERVER[$d]}/$(dl_director "$d") "; done; echo "$s"; }
+dl_where() { local i d s=""; for ((i = 1; i <= DL_COUNT; i++)); do d=dl$1$i; s+="$d:${DL_SERVER[$d]}/$(dl_director "$d") "; done; echo "$s"; }
 without() { local x out=(); for x in "${LIVE[@]}"; do [ "$x" = "$1" ] || out+=("$x"); done; LIVE=("${out[@]}"); }
 # a director with an entry for one of SET's downloads (the first live one without)
 carrier() {
   local i n
   for ((i = 1; i <= DL_COUNT; i++)); do
-    for n in $(dl_director "$1$i"); do [ "$n" != none ] && { echo "${n#d}"; return; }; done
+    for n in $(dl_director "dl$1$i"); do [ "$n" != none ] && { echo "${n#d}"; return; }; done
   done
   echo "${LIVE[0]}"
 }
@@ -198,7 +198,7 @@ GAP_C=$MAX_STALL
 dl_start d
 say "(d) downloads: $(dl_where d)"
 # the server with the most downloads, so that its flows breaking is seen
-victim=$(for ((i = 1; i <= DL_COUNT; i++)); do echo "${DL_SERVER[d$i]}"; done | grep '^rs' | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
+victim=$(for ((i = 1; i <= DL_COUNT; i++)); do echo "${DL_SERVER[dld$i]}"; done | grep '^rs' | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
 [ -n "$victim" ] || fail "(d) no download is served by any real server: $(dl_where d)"
 say "(d) removing $victim ($(so_rs "${victim#rs}")) on every director: ${LIVE[*]}"
 for n in "${LIVE[@]}"; do
