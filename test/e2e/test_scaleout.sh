@@ -211,5 +211,11 @@ say "gaps: longest stall of an intact download: (a) rawlb killed ${GAP_A} ms (ro
 for n in "${LIVE[@]}"; do
   say "d$n carried $(so_conns "$n") connections in all"
 done
-for n in "${LIVE[@]}"; do so_rawlb_kill "$n" TERM; [ "$SO_RC" = 0 ] || fail_later "rawlb on d$n exited with status $SO_RC after SIGTERM"; done
+for n in "${LIVE[@]}"; do
+  so_rawlb_kill "$n" TERM
+  [ "$SO_RC" = 0 ] || fail_later "rawlb on d$n exited with status $SO_RC after SIGTERM"
+done
+for n in 1 2 3 4; do
+  ! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$W/d$n.log" 2>/dev/null || fail_later "sanitizer report in d$n.log"
+done
 pass_unless_failed
