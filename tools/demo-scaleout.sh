@@ -30,7 +30,7 @@ echo "== topology (namespaces ${P}*): client, router, 3 directors, 4 real server
 so_topo_up 4
 so_nginx
 so_rs_route 1 2 3
-so_bird_up
+so_bird_up 3
 for n in 1 2 3; do
   echo "   d$n: rawlb $(so_rawlb_args "$n")"
   so_director_start "$n"

@@ -97,10 +97,11 @@ so_director_up() {
   on d$n ip route add default via $SO_ROUTER_D || fail "default route of d$n"
 }
 
-# so_bird_up: BIRD in the router with a BGP session to every possible director (the sessions of
-# absent ones stay down) and the kernel protocol merging equal routes into one ECMP route
+# so_bird_up [N]: BIRD in the router with a BGP session to each of directors 1..N (default
+# SO_MAX_DIRECTORS; the sessions of absent ones stay down until they come) and the kernel protocol
+# merging equal routes into one ECMP route
 so_bird_up() {
-  local n
+  local n max=${1:-$SO_MAX_DIRECTORS}
   {
     echo "log \"$W/bird.log\" all;"
     echo "router id $SO_ROUTER_D;"
@@ -116,7 +117,7 @@ so_bird_up() {
     echo "  error wait time $SO_CONNECT_RETRY, $((SO_CONNECT_RETRY * 5));"
     echo "  ipv4 { import all; export none; };"
     echo "}"
-    for ((n = 1; n <= SO_MAX_DIRECTORS; n++)); do
+    for ((n = 1; n <= max; n++)); do
       echo "protocol bgp d$n from director { neighbor $(so_ext "$n") as $SO_DIRECTOR_AS; }"
     done
   } > "$W/bird.conf"
