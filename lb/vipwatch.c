@@ -27,16 +27,28 @@ void vipwatch_init(struct vipwatch *w, struct control *ctl)
     control_set_watch(ctl, watch_line, watch_gone, w);
 }
 
+/* Each VIP whose eligibility is new or changed from before, in the log. */
+static void log_changes(const struct vipstate *before, const struct vipstate *now)
+{
+    char a[ADDR_STRLEN];
+    for (unsigned i = 0; i < now->n; i++) {
+        const struct vipstate_vip *v = &now->vips[i];
+        bool same = false;
+        for (unsigned j = 0; j < before->n && !same; j++)
+            same = before->vips[j].addr == v->addr && before->vips[j].eligible == v->eligible;
+        if (!same)
+            log_info("vip %s: %s for BGP announcement", addr_str(v->addr, a), v->eligible ? "eligible" : "not eligible");
+    }
+}
+
 void vipwatch_check(struct vipwatch *w, const struct service_table *t, bool forwarding)
 {
+    static struct vipstate before; /* the loop is single-threaded */
+    before = w->state;
     if (!vipstate_update(&w->state, t, forwarding))
         return;
+    log_changes(&before, &w->state);
     size_t n = vipstate_snapshot(&w->state, w->snapshot, sizeof w->snapshot);
-    for (unsigned i = 0; i < w->state.n; i++) {
-        char a[ADDR_STRLEN];
-        log_info("vip %s: %s for announcement", addr_str(w->state.vips[i].addr, a),
-                 w->state.vips[i].eligible ? "eligible" : "not eligible");
-    }
     control_watch_send(w->ctl, w->snapshot, n);
 }
 
@@ -44,7 +56,7 @@ size_t vipwatch_answer(struct vipwatch *w, const struct service_table *t, bool f
                        struct control_stream *more)
 {
     vipwatch_check(w, t, forwarding); /* the others hear of a change before this one starts */
-    log_info("announcer connected (%u watching with it)", control_watchers(w->ctl) + 1);
+    log_info("an announcer asks to watch the VIPs");
     more->watch = true;
     return vipstate_snapshot(&w->state, out, len);
 }

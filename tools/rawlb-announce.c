@@ -45,6 +45,7 @@ struct announce_ctx {
     const char *ctl_path;
     const char *next_hop; /* an address, or "self" */
     int fd;               /* the watch connection, -1 while rawlb is away */
+    uint64_t next_try_ms; /* while away: when to try again (monotonic) */
     char in[INPUT_MAX];
     size_t in_len;
     struct announcer ann;
@@ -104,6 +105,7 @@ static void lost(struct announce_ctx *ctx, const char *why)
     say(ctx, "connection to rawlb at %s lost (%s): withdrawing every VIP", ctx->ctl_path, why);
     announcer_withdraw_all(&ctx->ann, emit, ctx);
     ctx->away_logged = false;
+    ctx->next_try_ms = now_ms() + RETRY_INTERVAL_MS; /* a rawlb that is stopping may still take a connection */
 }
 
 /* One attempt to reach rawlb and ask to watch; false (logged once per outage) when it is away. */
@@ -273,13 +275,12 @@ static int run(struct announce_ctx *ctx)
 {
     sigset_t wait_mask;
     setup_signals(&wait_mask);
-    uint64_t next_try = 0;
     while (!stop_signal && !ctx->stdout_failed) {
         uint64_t now = now_ms();
-        if (ctx->fd < 0 && now >= next_try && !try_connect(ctx))
-            next_try = now + RETRY_INTERVAL_MS;
+        if (ctx->fd < 0 && now >= ctx->next_try_ms && !try_connect(ctx))
+            ctx->next_try_ms = now + RETRY_INTERVAL_MS;
         struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = ctx->fd, .events = POLLIN } };
-        uint64_t wait_ms = ctx->fd >= 0 || next_try <= now ? 0 : next_try - now;
+        uint64_t wait_ms = ctx->fd >= 0 || ctx->next_try_ms <= now ? 0 : ctx->next_try_ms - now;
         struct timespec ts = { .tv_sec = (time_t)(wait_ms / MS_PER_S), .tv_nsec = (long)(wait_ms % MS_PER_S) * NS_PER_MS };
         int n = ppoll(p, 2, ctx->fd >= 0 ? NULL : &ts, &wait_mask);
         if (n < 0)
