@@ -242,7 +242,7 @@ static int parse_args(struct announce_ctx *ctx, int argc, char **argv)
             uint32_t addr;
             char why[RAWLB_ERRLEN];
             if (strcmp(v, ANNOUNCER_NEXT_HOP_SELF) != 0 && !addr_parse_host(v, &addr, why, sizeof why))
-                return usage_error(ctx, "--next-hop: %s (an IPv4 address or 'self')", why);
+                return usage_error(ctx, "--next-hop: %s, or 'self'", why);
             ctx->next_hop = v;
         } else if (missing) {
             return usage_error(ctx, "option '%s' needs a value", w);
