@@ -85,7 +85,8 @@ void vipstate_forget(struct vipstate *s, int watcher)
         }
 }
 
-const char *vipstate_report_name(enum vipstate_report r)
+/* "announced", "withdrawn" or "none", as status says it. */
+static const char *report_name(enum vipstate_report r)
 {
     return r == VIPSTATE_ANNOUNCED ? "announced" : r == VIPSTATE_WITHDRAWN ? "withdrawn" : "none";
 }
@@ -99,7 +100,7 @@ void vipstate_render_status(const struct vipstate *s, unsigned n_watchers, bool 
         textout_printf(o, "announcers: %u connected\n", n_watchers);
     for (unsigned i = 0; i < s->n; i++) {
         const struct vipstate_vip *v = &s->vips[i];
-        const char *eligible = v->eligible ? "up" : "down", *said = vipstate_report_name(v->report);
+        const char *eligible = v->eligible ? "up" : "down", *said = report_name(v->report);
         if (json)
             textout_printf(o, "%s{\"vip\":\"%s\",\"eligible\":\"%s\",\"announcer\":%s,\"reported\":\"%s\"}",
                            i ? "," : "", addr_str(v->addr, a), eligible, n_watchers ? "true" : "false", said);

@@ -62,7 +62,5 @@ void vipstate_forget(struct vipstate *s, int watcher);
 /* The part of rawlb-ctl status: text lines, or (json) the members "announcers" and "vips" of
  * the status object, without braces. n_watchers: announcers connected now. */
 void vipstate_render_status(const struct vipstate *s, unsigned n_watchers, bool json, struct textout *o);
-/* "announced", "withdrawn" or "none". */
-const char *vipstate_report_name(enum vipstate_report r);
 
 #endif
