@@ -1,8 +1,8 @@
 # The Debian package: what `cmake --install` puts where, and CPack's DEB settings, so that
 # `cpack -G DEB` in the build directory makes rawlb_VERSION_ARCH.deb (README "Installing as a
 # Debian package"; test/package/test_deb.sh checks the result). Included from the top
-# CMakeLists.txt after every packaged target exists. Only the daemon, rawlb-ctl and rawlb-replay
-# are installed: tests, benches, fuzzers and rawlb-pcap have no install() rule on purpose.
+# CMakeLists.txt after every packaged target exists. Only the daemon, rawlb-ctl, rawlb-announce
+# (the BGP announcer ExaBGP runs) and rawlb-replay are installed: tests, benches, fuzzers and rawlb-pcap have no install() rule on purpose.
 
 # The package's prefix: binaries in /usr/sbin and /usr/bin, as rawlb.service's ExecStart names.
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
@@ -17,7 +17,7 @@ set(RAWLB_DOC_DIR share/doc/rawlb)
 set(RAWLB_PACKAGING_DIR ${PROJECT_SOURCE_DIR}/packaging)
 
 # ---- binaries: root's daemon and its control tool in sbin; the replay benchmark is a user's tool
-install(TARGETS rawlb rawlb-ctl RUNTIME DESTINATION sbin)
+install(TARGETS rawlb rawlb-ctl rawlb-announce RUNTIME DESTINATION sbin)
 install(TARGETS rawlb-replay RUNTIME DESTINATION bin)
 
 # ---- systemd: the unit and its flags file; the flags file is the operator's (a conffile below)
@@ -43,7 +43,7 @@ function(rawlb_gzip src name out_var)
 endfunction()
 
 # The man pages (docs/man): one a binary, each in the section its binary's directory implies.
-set(RAWLB_MAN_PAGES rawlb.8 rawlb-ctl.8 rawlb-replay.1)
+set(RAWLB_MAN_PAGES rawlb.8 rawlb-ctl.8 rawlb-announce.8 rawlb-replay.1)
 foreach(page ${RAWLB_MAN_PAGES})
   set(src ${PROJECT_SOURCE_DIR}/docs/man/${page})
   string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section ${page})
@@ -107,6 +107,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # The libraries come from dpkg-shlibdeps; adduser from postinst's and postrm's use of it.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS adduser)
+# rawlb-announce is run by ExaBGP; without it the rest of the package works as it did
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS exabgp)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${RAWLB_CONTROL_DIR}/conffiles
   ${RAWLB_PACKAGING_DIR}/postinst ${RAWLB_PACKAGING_DIR}/prerm ${RAWLB_PACKAGING_DIR}/postrm)

@@ -713,7 +713,7 @@ static void status_json(const struct ha *ha, struct textout *o)
     const struct hasync_stats *s = &ha->sync.stats;
     char a[ADDR_STRLEN];
     textout_printf(o,
-                   "{\"ha\":true,\"role\":\"%s\",\"state\":\"%s\",\"since_s\":%.1f,\"reason\":\"%s\","
+                   "\"ha\":true,\"role\":\"%s\",\"state\":\"%s\",\"since_s\":%.1f,\"reason\":\"%s\","
                    "\"node\":\"%016" PRIx64 "\",\"epoch\":%" PRIu64 ",",
                    role_name(ha->hc->role), ha_state_name(f->state), age_s(f->changed_ms, now), f->reason, ha->node,
                    ha->epoch);
@@ -759,16 +759,13 @@ static void status_json(const struct ha *ha, struct textout *o)
         textout_printf(o, "%s{\"at_ms\":%" PRIu64 ",\"from\":\"%s\",\"to\":\"%s\",\"reason\":\"%s\"}", i ? "," : "",
                        t->at_ms, ha_state_name(t->from), ha_state_name(t->to), t->reason);
     }
-    textout_printf(o, "]}\n");
+    textout_printf(o, "]");
 }
 
-size_t ha_render_status(const struct ha *ha, bool json, char *buf, size_t len)
+void ha_render_status(const struct ha *ha, bool json, struct textout *o)
 {
-    struct textout o;
-    textout_init(&o, buf, len);
     if (json)
-        status_json(ha, &o);
+        status_json(ha, o);
     else
-        status_text(ha, &o);
-    return textout_finish(&o);
+        status_text(ha, o);
 }

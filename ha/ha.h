@@ -123,7 +123,9 @@ bool ha_takeover(struct ha *ha, char *msg, size_t len);
 bool ha_release(struct ha *ha, char *msg, size_t len);
 /* The peer's address on the first link (for "edit on the master" answers). */
 uint32_t ha_peer_addr(const struct ha *ha);
-/* rawlb-ctl status (text or JSON); returns the length written. */
-size_t ha_render_status(const struct ha *ha, bool json, char *buf, size_t len);
+struct textout;
+/* HA's part of rawlb-ctl status into o: text lines, or (json) the members of the status object
+ * without its braces (the daemon adds the announcement state after them: vipstate.h). */
+void ha_render_status(const struct ha *ha, bool json, struct textout *o);
 
 #endif

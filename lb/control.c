@@ -60,6 +60,7 @@ static void stream_part(struct control_client *cl)
 static void client_close(struct control_client *cl)
 {
     struct control *c = cl->owner;
+    bool watcher = cl->state == CONTROL_CLIENT_WATCHING;
     ev_io_stop(c->loop, &cl->io);
     ev_timer_stop(c->loop, &cl->deadline);
     client_drain(cl->fd);
@@ -69,6 +70,8 @@ static void client_close(struct control_client *cl)
     free(cl->out);
     cl->out = NULL;
     stream_end(cl);
+    if (watcher && c->watch_gone)
+        c->watch_gone(c->watch_arg, (int)(cl - c->clients));
     if (c->fd >= 0 && !ev_is_active(&c->accept_io))
         ev_io_start(c->loop, &c->accept_io);
 }
@@ -122,6 +125,130 @@ static void client_write_cb(struct ev_loop *loop, ev_io *w, int revents)
         client_linger(cl);
 }
 
+/* ---- watchers ---- */
+
+/* Reading always (its lines, its end), writing while output waits. */
+static void watcher_arm(struct control_client *cl)
+{
+    struct ev_loop *loop = cl->owner->loop;
+    ev_io_stop(loop, &cl->io);
+    ev_io_set(&cl->io, cl->fd, EV_READ | (cl->out_off < cl->out_len ? EV_WRITE : 0));
+    ev_io_start(loop, &cl->io);
+}
+
+/* Writes what the socket takes; false when the watcher went away. */
+static bool watcher_flush(struct control_client *cl)
+{
+    while (cl->out_off < cl->out_len) {
+        ssize_t n = write(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return true;
+        if (n <= 0)
+            return false;
+        cl->out_off += (size_t)n;
+    }
+    cl->out_off = cl->out_len = 0;
+    return true;
+}
+
+/* Hands every whole line in req to the daemon and keeps the rest; false when a line would not
+ * fit the buffer (no watcher of ours writes that). */
+static bool watcher_lines(struct control_client *cl)
+{
+    struct control *c = cl->owner;
+    char *nl;
+    while ((nl = memchr(cl->req, '\n', cl->got))) {
+        size_t used = (size_t)(nl - cl->req) + 1;
+        *nl = '\0';
+        cl->req[strcspn(cl->req, "\r")] = '\0';
+        if (c->watch_line)
+            c->watch_line(c->watch_arg, (int)(cl - c->clients), cl->req);
+        memmove(cl->req, cl->req + used, cl->got - used);
+        cl->got -= used;
+    }
+    return cl->got < sizeof cl->req - 1;
+}
+
+static void client_watch_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    struct control_client *cl = w->data;
+    if ((revents & EV_WRITE) && !watcher_flush(cl)) {
+        client_close(cl);
+        return;
+    }
+    if (revents & EV_READ) {
+        ssize_t n = read(cl->fd, cl->req + cl->got, sizeof cl->req - 1 - cl->got);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            client_close(cl); /* the watcher closed its end: its slot is free again */
+            return;
+        }
+        cl->got += n > 0 ? (size_t)n : 0;
+        if (!watcher_lines(cl)) {
+            client_close(cl);
+            return;
+        }
+    }
+    watcher_arm(cl);
+}
+
+/* The answer to watch is queued: the client stays, without a deadline. first: the bytes of its
+ * request line; what it sent after that is its first lines. */
+static void watcher_start(struct control_client *cl, size_t first)
+{
+    struct control *c = cl->owner;
+    memmove(cl->req, cl->req + first, cl->got - first);
+    cl->got -= first;
+    cl->state = CONTROL_CLIENT_WATCHING;
+    ev_timer_stop(c->loop, &cl->deadline);
+    ev_io_stop(c->loop, &cl->io);
+    ev_io_init(&cl->io, client_watch_cb, cl->fd, EV_READ);
+    cl->io.data = cl;
+    if (!watcher_lines(cl)) {
+        client_close(cl);
+        return;
+    }
+    watcher_arm(cl);
+}
+
+unsigned control_watchers(const struct control *c)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < CONTROL_SLOTS; i++)
+        n += c->clients[i].state == CONTROL_CLIENT_WATCHING;
+    return n;
+}
+
+void control_set_watch(struct control *c, control_watch_line line, control_watch_gone gone, void *arg)
+{
+    c->watch_arg = arg;
+    c->watch_line = line;
+    c->watch_gone = gone;
+}
+
+void control_watch_send(struct control *c, const char *text, size_t len)
+{
+    for (unsigned i = 0; i < CONTROL_SLOTS; i++) {
+        struct control_client *cl = &c->clients[i];
+        if (cl->state != CONTROL_CLIENT_WATCHING)
+            continue;
+        memmove(cl->out, cl->out + cl->out_off, cl->out_len - cl->out_off);
+        cl->out_len -= cl->out_off;
+        cl->out_off = 0;
+        if (cl->out_len + len > CONTROL_WATCH_OUT_MAX) {
+            client_close(cl); /* it stopped reading: it must not hold the loop or our memory */
+            continue;
+        }
+        memcpy(cl->out + cl->out_len, text, len);
+        cl->out_len += len;
+        watcher_arm(cl);
+    }
+}
+
+/* ---- answers ---- */
+
 /* The answer (or a streamed answer's first part) is rendered into the shared buffer, then copied
  * for this client, which is sent it as fast as it reads, within its deadline. A request that
  * filled the buffer without ending is refused whole: a cut one could mean something else. */
@@ -129,15 +256,23 @@ static void client_answer(struct control_client *cl)
 {
     struct control *c = cl->owner;
     cl->req[cl->got] = '\0';
-    size_t n;
-    if (!memchr(cl->req, '\n', cl->got) && cl->got == sizeof cl->req - 1) {
+    const char *nl = memchr(cl->req, '\n', cl->got);
+    size_t first = nl ? (size_t)(nl - cl->req) + 1 : cl->got, n;
+    if (!nl && cl->got == sizeof cl->req - 1) {
         n = (size_t)snprintf(c->answer, CONTROL_ANSWER_MAX, "error: request longer than %d bytes\n",
                              CONTROL_REQUEST_MAX - 1);
     } else {
         cl->req[strcspn(cl->req, "\r\n")] = '\0';
         n = c->handler(c->handler_arg, cl->req, c->answer, CONTROL_ANSWER_MAX, &cl->more);
     }
+    if (cl->more.watch && control_watchers(c) >= CONTROL_MAX_WATCHERS) {
+        cl->more.watch = false;
+        n = (size_t)snprintf(c->answer, CONTROL_ANSWER_MAX, "error: %d watchers already, the most there may be\n",
+                             CONTROL_MAX_WATCHERS);
+    }
     size_t room = cl->more.next && n < CONTROL_PART_MAX ? CONTROL_PART_MAX : n; /* later parts reuse it */
+    if (cl->more.watch && room < CONTROL_WATCH_OUT_MAX)
+        room = CONTROL_WATCH_OUT_MAX; /* later snapshots are queued behind it */
     cl->out = malloc(room ? room : 1);
     if (!cl->out) {
         client_close(cl);
@@ -146,6 +281,11 @@ static void client_answer(struct control_client *cl)
     memcpy(cl->out, c->answer, n);
     cl->out_len = n;
     cl->out_off = 0;
+    if (cl->more.watch) {
+        cl->more.watch = false;
+        watcher_start(cl, first);
+        return;
+    }
     cl->state = CONTROL_CLIENT_WRITING;
     ev_io_stop(c->loop, &cl->io);
     ev_io_init(&cl->io, client_write_cb, cl->fd, EV_WRITE);

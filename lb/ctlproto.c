@@ -206,8 +206,8 @@ bool ctlproto_parse_request(const char *line, struct ctl_request *req, char *err
         req->verb = CTL_EDIT;
         return edit_parse(n - 1, words + 1, &req->edit, err, errlen);
     }
-    if (strcmp(verb, CTL_REQ_ZERO) == 0 || strcmp(verb, CTL_REQ_SAVE) == 0) {
-        req->verb = verb[0] == 'z' ? CTL_ZERO : CTL_SAVE;
+    if (strcmp(verb, CTL_REQ_ZERO) == 0 || strcmp(verb, CTL_REQ_SAVE) == 0 || strcmp(verb, CTL_REQ_WATCH) == 0) {
+        req->verb = verb[0] == 'z' ? CTL_ZERO : verb[0] == 's' ? CTL_SAVE : CTL_WATCH;
         if (n > 1) {
             snprintf(err, errlen, "%s: unexpected argument '%s'", verb, words[1]);
             return false;
@@ -232,6 +232,6 @@ bool ctlproto_parse_request(const char *line, struct ctl_request *req, char *err
         req->verb = takeover ? CTL_HA_TAKEOVER : CTL_HA_RELEASE;
         return true;
     }
-    snprintf(err, errlen, "unknown request '%.64s' (known: list conns zero save edit status ha reload)", verb);
+    snprintf(err, errlen, "unknown request '%.64s' (known: list conns zero save edit status ha reload watch)", verb);
     return false;
 }

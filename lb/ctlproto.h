@@ -12,7 +12,9 @@
  *   status [--json]                               high availability: role, peer, sync (ha.h)
  *   ha takeover|release                           switch the master role on purpose
  *   reload rawlb FLAGS...                         a whole rawlb command line (quoted as save prints
- *                                                 it): its services and timeouts applied (reload.h) */
+ *                                                 it): its services and timeouts applied (reload.h)
+ *   watch                                         a BGP announcer's (rawlb-announce): the connection
+ *                                                 stays open, fed the VIPs' eligibility (annproto.h) */
 #ifndef RAWLB_CTLPROTO_H
 #define RAWLB_CTLPROTO_H
 
@@ -36,6 +38,7 @@
 #define CTL_REQ_STATUS "status"
 #define CTL_REQ_HA "ha"
 #define CTL_REQ_RELOAD "reload"
+#define CTL_REQ_WATCH "watch"
 #define CTL_ANSWER_OK "ok\n"
 
 /* What list --health adds to a real server's line, from the daemon's health checking. */
@@ -65,9 +68,10 @@ struct ctl_conn_filter {
 };
 
 enum ctl_verb {
-    CTL_LIST, CTL_CONNS, CTL_ZERO, CTL_SAVE, CTL_EDIT, CTL_STATUS, CTL_HA_TAKEOVER, CTL_HA_RELEASE, CTL_RELOAD
+    CTL_LIST, CTL_CONNS, CTL_ZERO, CTL_SAVE, CTL_EDIT, CTL_STATUS, CTL_HA_TAKEOVER, CTL_HA_RELEASE, CTL_RELOAD,
+    CTL_WATCH
 };
-#define CTL_VERB_COUNT (CTL_RELOAD + 1) /* CTL_RELOAD is the last verb */
+#define CTL_VERB_COUNT (CTL_WATCH + 1) /* CTL_WATCH is the last verb */
 
 struct ctl_request {
     enum ctl_verb verb;

@@ -412,6 +412,23 @@ static struct conn *frag_conn(struct fastpath *fp, const struct parsed *p, uint3
     return c->generation == s->generation && !dropped(fp, c) ? c : NULL;
 }
 
+/* An ICMP error about a reply of an mh service's flow that has no entry here (a stateless
+ * reply: a router on the way to the client saying it was too big, say): the server is the one
+ * mh picks for the quoted client, as every director picks it. Without this, path MTU
+ * discovery would fail for every flow whose requests pass another director. */
+static bool stateless_server(struct fastpath *fp, const struct icmp_quote *q, struct endpoint *server)
+{
+    int svc_idx = service_find(fp->services, q->proto, q->saddr, q->sport);
+    if (svc_idx < 0 || fp->services->svc[svc_idx].sched != &sched_mh_ops)
+        return false;
+    struct service *svc = &fp->services->svc[svc_idx];
+    int rs = service_schedule(svc, q->daddr, q->dport);
+    if (rs < 0)
+        return false;
+    *server = svc->rs[rs].ep;
+    return true;
+}
+
 static enum fp_verdict icmp_from_client(struct fastpath *fp, uint8_t *buf, size_t *len, struct parsed *p)
 {
     if (icmp_is_echo_request(p) && service_is_vip(fp->services, p->daddr)) {
@@ -424,16 +441,19 @@ static enum fp_verdict icmp_from_client(struct fastpath *fp, uint8_t *buf, size_
         return drop(fp, FP_DROP_ICMP_OTHER);
     /* It quotes what we sent the client: VIP:vport -> client:cport. */
     struct conn *c = conn_lookup_in(&fp->conns, q.proto, q.daddr, q.dport, q.saddr, q.sport);
-    if (!c || dropped(fp, c))
+    struct endpoint server;
+    if (c && !dropped(fp, c))
+        server = (struct endpoint){ .addr = c->daddr, .port = c->dport };
+    else if (c || !stateless_server(fp, &q, &server))
         return drop(fp, FP_DROP_ICMP_UNTRACKED);
-    const uint8_t *mac = neigh_lookup(fp->neigh, c->daddr);
+    const uint8_t *mac = neigh_lookup(fp->neigh, server.addr);
     if (!mac)
         return drop(fp, FP_DROP_NO_NEIGH);
     if (!packet_dec_ttl(p))
         return drop(fp, FP_DROP_TTL);
-    packet_set_daddr(p, c->daddr, false);
-    icmp_quote_set_saddr(&q, c->daddr);
-    icmp_quote_set_sport(&q, c->dport);
+    packet_set_daddr(p, server.addr, false);
+    icmp_quote_set_saddr(&q, server.addr);
+    icmp_quote_set_sport(&q, server.port);
     icmp_finish(p);
     memset(buf, 0, VNET_HLEN);
     set_eth(p, mac, fp->cfg.int_mac);

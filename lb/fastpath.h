@@ -23,7 +23,8 @@
  *     TCP SYN (any TCP) / UDP to a VIP port without a service: RST / ICMP port unreachable;
  *     a reply from a real server without an entry: mh services rewritten from the service table
  *       (a stateless reply, whose next hop is the kernel's route toward the client: uplink.h),
- *       otherwise dropped as no_conn. No entry is made: the director that carried the request
+ *       otherwise dropped as no_conn; an ICMP error from the client side about such a reply
+ *       goes to the server mh picks for the quoted client (path MTU discovery across directors). No entry is made: the director that carried the request
  *       keeps the flow's state, and its entry stays half-open when the replies leave through
  *       another director (each client segment renews it; mh re-picks the same server after it).
  *   The RSTs and ICMP errors of this rule share one token bucket per worker (FP_REPLY_RATE):

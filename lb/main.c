@@ -44,7 +44,9 @@
 #include "service.h"
 #include "statedir.h"
 #include "svcnotify.h"
+#include "textout.h"
 #include "uplink.h"
+#include "vipwatch.h"
 #include "worker.h"
 #include "xmit.h"
 
@@ -74,6 +76,7 @@ struct daemon {
     struct arp_sender arp_ext, arp_int;
     struct linkmon links; /* ext and int: carrier, MTU and MAC followed live */
     struct control ctl;
+    struct vipwatch vips; /* the VIPs' eligibility for BGP announcers watching on ctl */
     struct iflock iflock; /* -e and -i: one daemon per interface and network namespace */
     struct health health;
     struct metrics metrics; /* --metrics: the HTTP thread and its snapshots */
@@ -176,6 +179,12 @@ static void daemon_totals(struct daemon *d, struct workers_totals *t)
     capture_stats_add(&t->rx_int, &d->arp_rx_int.stats);
 }
 
+/* This director forwards: it runs without HA, or is HA's master. */
+static bool daemon_forwards(struct daemon *d)
+{
+    return !d->cfg.ha.enabled || ha_is_master(&d->ha);
+}
+
 /* --metrics: a snapshot for the HTTP thread, rendered here in the loop (metrics.h). */
 static void publish_metrics(struct daemon *d)
 {
@@ -198,6 +207,7 @@ static void publish_metrics(struct daemon *d)
         .rx_too_old_ext = t.rx_ext.too_old, .rx_too_old_int = t.rx_int.too_old, .rx_vlan_ext = t.rx_ext.vlan_tagged,
         .rx_vlan_int = t.rx_int.vlan_tagged, .n_workers = d->workers.n,
         .workers = per_worker, .tx_failed_ext = t.tx_ext.failed, .tx_failed_int = t.tx_int.failed,
+        .vips = &d->vips.state, .announcers = control_watchers(&d->ctl),
     };
     memcpy(v.conns_evicted, t.conns_evicted, sizeof v.conns_evicted);
     struct metrics_ha_view ha;
@@ -263,6 +273,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     neigh_age(&d->neigh, now); /* asks for servers that went silent; the workers expire their tables */
     neigh_for_each_wanted(&d->neigh, now, solicit_cb, &d->arp_int);
     refresh_uplink(d, now);
+    vipwatch_check(&d->vips, &d->services, daemon_forwards(d)); /* health and HA changes since the last tick */
     publish_metrics(d);
     tell_ready(d);
 }
@@ -310,7 +321,7 @@ static size_t conns_listing(struct daemon *d, const struct ctl_request *req, cha
  * with why in err, when this director is not master. */
 static bool refused_on_backup(struct daemon *d, char *err, size_t errlen)
 {
-    if (!d->cfg.ha.enabled || ha_is_master(&d->ha))
+    if (daemon_forwards(d))
         return false;
     char a[ADDR_STRLEN];
     snprintf(err, errlen, "this director is %s: edits and reloads are made on the master (the peer, %s), whose "
@@ -326,6 +337,25 @@ static bool daemon_reload(struct daemon *d, const char *line, char *err, size_t 
     static struct rawlb_config given; /* large: not on the stack */
     return config_parse_line(&given, line, err, errlen) == CONFIG_OK && reload_check(&d->cfg, &given, err, errlen) &&
            apply_services(d, &given, err, errlen);
+}
+
+/* rawlb-ctl status: HA's part, then the VIPs' announcement (vipwatch.h); with json, one object. */
+static size_t status_answer(struct daemon *d, bool json, char *out, size_t len)
+{
+    struct textout o;
+    textout_init(&o, out, len);
+    if (json)
+        textout_printf(&o, "{");
+    if (d->cfg.ha.enabled)
+        ha_render_status(&d->ha, json, &o);
+    else
+        textout_printf(&o, json ? "\"ha\":false,\"state\":\"master\"" : "HA: off (no --ha-role): this director is always master\n");
+    if (json)
+        textout_printf(&o, ",");
+    vipwatch_render_status(&d->vips, json, &o);
+    if (json)
+        textout_printf(&o, "}\n");
+    return textout_finish(&o);
 }
 
 static size_t control_request(void *arg, const char *request, char *out, size_t len, struct control_stream *more)
@@ -353,12 +383,9 @@ static size_t control_request(void *arg, const char *request, char *out, size_t 
     case CTL_SAVE:
         return ctlproto_render_save(&d->cfg, out, len);
     case CTL_STATUS:
-        if (!d->cfg.ha.enabled) {
-            snprintf(out, len, req.json ? "{\"ha\":false,\"state\":\"master\"}\n"
-                                        : "HA: off (no --ha-role): this director is always master\n");
-            return strlen(out);
-        }
-        return ha_render_status(&d->ha, req.json, out, len);
+        return status_answer(d, req.json, out, len);
+    case CTL_WATCH:
+        return vipwatch_answer(&d->vips, &d->services, daemon_forwards(d), out, len, more);
     case CTL_HA_TAKEOVER:
     case CTL_HA_RELEASE:
         if (!d->cfg.ha.enabled)
@@ -391,6 +418,7 @@ static size_t control_request(void *arg, const char *request, char *out, size_t 
         log_info("rawlb-ctl: %s", request);
         break;
     }
+    vipwatch_check(&d->vips, &d->services, daemon_forwards(d)); /* an edit or reload may have changed a VIP */
     snprintf(out, len, "%s", CTL_ANSWER_OK);
     return strlen(out);
 }
@@ -609,7 +637,10 @@ static bool open_io(struct daemon *d, const struct fastpath_config *fc, char *er
         return false;
     for (unsigned i = 0; i < LINK_COUNT; i++)
         link_changed(d, &d->links.ifs[i], 0);
-    return control_open(&d->ctl, d->loop, d->cfg.ctl_path, control_request, d, err, errlen);
+    if (!control_open(&d->ctl, d->loop, d->cfg.ctl_path, control_request, d, err, errlen))
+        return false;
+    vipwatch_init(&d->vips, &d->ctl);
+    return true;
 }
 
 /* What an operator wants to know when the daemon stops: where frames went, why some were not

@@ -441,6 +441,23 @@ static void render_workers(struct textout *o, const struct metrics_view *v)
         textout_printf(o, "rawlb_worker_conn_table_entries{worker=\"%u\"} %u\n", i, v->workers[i].conn_entries);
 }
 
+/* Per VIP, as rawlb-ctl status shows it: eligible, and what an announcer last reported. */
+static void render_vips(struct textout *o, const struct vipstate *s, unsigned announcers)
+{
+    char a[ADDR_STRLEN];
+    family(o, "rawlb_vip_eligible", "gauge",
+           "1 while the VIP may be announced over BGP: this director forwards and a service of it has a real server "
+           "up.");
+    for (unsigned i = 0; i < s->n; i++)
+        textout_printf(o, "rawlb_vip_eligible{vip=\"%s\"} %d\n", addr_str(s->vips[i].addr, a), s->vips[i].eligible);
+    family(o, "rawlb_vip_announced", "gauge", "1 while an announcer (rawlb-announce) reports the VIP announced.");
+    for (unsigned i = 0; i < s->n; i++)
+        textout_printf(o, "rawlb_vip_announced{vip=\"%s\"} %d\n", addr_str(s->vips[i].addr, a),
+                       s->vips[i].report == VIPSTATE_ANNOUNCED);
+    one_value(o, "rawlb_announcers", "gauge", "BGP announcers (rawlb-announce) watching on the control socket.",
+              announcers);
+}
+
 size_t metrics_render(const struct metrics_view *v, char *buf, size_t len)
 {
     struct textout o;
@@ -465,6 +482,8 @@ size_t metrics_render(const struct metrics_view *v, char *buf, size_t len)
         textout_printf(&o, "rawlb_conn_evicted_total{class=\"%s\"} %llu\n", conn_class_name(k),
                        (unsigned long long)v->conns_evicted[k]);
     render_workers(&o, v);
+    if (v->vips)
+        render_vips(&o, v->vips, v->announcers);
     if (v->ha)
         render_ha(&o, v->ha);
     family(&o, "rawlb_build_info", "gauge", "rawlb's version.");

@@ -18,7 +18,10 @@
  * heartbeats, rejected datagrams and connection sync. The loop copies them into a
  * metrics_ha_view of plain values (metrics_ha_fill), so rendering stays pure.
  * Without --ha-role there is no rawlb_ha_* family at all: such a director always forwards (as
- * rawlb-ctl status says, "always master"), and an absent rawlb_ha_info is how a query tells. */
+ * rawlb-ctl status says, "always master"), and an absent rawlb_ha_info is how a query tells.
+ *
+ * BGP announcement (vipstate.h): rawlb_vip_eligible and rawlb_vip_announced per VIP and
+ * rawlb_announcers, as rawlb-ctl status shows them. */
 #ifndef RAWLB_METRICS_H
 #define RAWLB_METRICS_H
 
@@ -36,6 +39,7 @@
 #include "hamsg.h"
 #include "hasync.h"
 #include "service.h"
+#include "vipstate.h"
 
 #define METRICS_PATH "/metrics" /* also served: /status.json and the web page (statuspage.h) */
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -91,6 +95,8 @@ struct metrics_view {
     const struct metrics_ha_view *ha;                  /* NULL without --ha-role: no rawlb_ha_* */
     unsigned n_workers;
     const struct metrics_worker_view *workers;         /* n_workers of them */
+    const struct vipstate *vips;                       /* BGP announcement (vipstate.h); NULL: no rawlb_vip_* */
+    unsigned announcers;                               /* announcers watching now */
 };
 
 /* Renders the exposition text into buf (always NUL-terminated when len > 0). Returns the length

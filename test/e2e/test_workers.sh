@@ -27,6 +27,20 @@ wait_http http://$VIP/
 ctl -Z >/dev/null
 
 frames() { metric "rawlb_worker_frames_total{worker=\"$1\"}"; }
+# settled_frames: "W0 W1" once a snapshot shows the counts of the one before it. The metrics are a
+# snapshot taken once a second, and a part must start from counts that hold every frame of the
+# part before (the last segments of its closing connections come after its last curl returned:
+# on a busy host, a second later).
+SNAPSHOT_GAP=1.2 # seconds: more than the once-a-second snapshot's period
+settled_frames() {
+  local before now i
+  now="$(frames 0) $(frames 1)"
+  for ((i = 0; i < 10; i++)); do
+    before=$now; sleep $SNAPSHOT_GAP; now="$(frames 0) $(frames 1)"
+    [ "$before" = "$now" ] && { echo "$now"; return 0; }
+  done
+  fail "the per-worker frame counts did not settle within 12 s"
+}
 w0=$(frames 0); w1=$(frames 1)
 [ "$w0" != missing ] && [ "$w1" != missing ] || fail "no per-worker frame counters in /metrics"
 
@@ -48,7 +62,7 @@ conns=$(ctl -L -n --stats | awk -v v="203.0.113.11:80" '$1 == "->" && $2 == v { 
 [ "${conns:-0}" = $((CONNS / 2)) ] || fail "--stats: rs1 made ${conns:-none} connections, want $((CONNS / 2)) (counters summed over workers)"
 
 # 2. UDP: one client address, one worker
-w0=$(frames 0); w1=$(frames 1)
+counts=$(settled_frames) || exit 1; read -r w0 w1 <<<"$counts"
 out=$(udpq $VIP 53 $QUERIES) || fail "udpq: $out"
 answered=$(grep -c "^rs[12]" <<<"$out")
 [ "$answered" = $QUERIES ] || fail "$answered of $QUERIES UDP queries answered: $out"
@@ -60,7 +74,7 @@ say "$QUERIES UDP queries from $QUERIES ports: worker 0 +$d0, worker 1 +$d1 fram
 ctl -A -t $VIP:81 -p 60 && ctl -a -t $VIP:81 -r 203.0.113.11:81 -m && ctl -a -t $VIP:81 -r 203.0.113.12:81 -m ||
   fail "adding the persistent service failed"
 grep -q "persistence changed how flows are spread over the workers" "$LOG" || fail "no log line about the new fanout key"
-w0=$(frames 0); w1=$(frames 1)
+counts=$(settled_frames) || exit 1; read -r w0 w1 <<<"$counts"
 p1=0; p2=0
 for ((i = 0; i < 20; i++)); do
   body=$(http -m 5 -H 'Connection: close' http://$VIP:81/) || fail "connection $i to :81 failed"

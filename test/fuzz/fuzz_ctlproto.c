@@ -131,12 +131,14 @@ static const char *const fz_requests[] = {
     "list --no-such-option",
     "reload rawlb -e ext -i int -n 203.0.113.1 -t 198.51.100.10:80 -r 203.0.113.11:80",
     "reload",
+    "watch",
+    "watch --json",
 };
 #define FZ_N_REQUESTS (sizeof fz_requests / sizeof fz_requests[0])
 
 /* Words the edits put in: every option and verb the parser knows, and values of each kind. */
 static const char *const fz_dict[] = {
-    "list", "conns", "zero", "save", "edit", "status", "ha", "takeover", "release", "reload", "--health", "--stats",
+    "list", "conns", "zero", "save", "edit", "status", "ha", "takeover", "release", "reload", "watch", "--health", "--stats",
     "--rate", "--json", "--service", "--client", "-A", "-E", "-D", "-a", "-e", "-d", "-t", "-u", "-r", "-w",
     "-s", "-p", "-M", "-o", "--tcp-service", "--udp-service", "--real-server", "--weight", "--scheduler",
     "-x", "-y", "--u-threshold", "--l-threshold", "--thresholds", "67108864",

@@ -99,6 +99,8 @@ for pkg in libc6 libpcap0.8 libev4 libnet1 libmicrohttpd12 libseccomp2 libsodium
   else bad "Depends does not name $pkg: '$DEPENDS'"; fi
 done
 
+expect_field Suggests exabgp
+
 # ---- control archive: conffiles and maintainer scripts
 dpkg-deb -e "$DEB" "$T/control" || die "dpkg-deb -e failed"
 CONFFILES=$(cat "$T/control/conffiles" 2>/dev/null)
@@ -117,9 +119,11 @@ done
 
 # ---- file list: each packaged file with its mode and root:root, and nothing else but directories
 declare -A WANT=(
-  [/usr/sbin/rawlb]=-rwxr-xr-x [/usr/sbin/rawlb-ctl]=-rwxr-xr-x [/usr/bin/rawlb-replay]=-rwxr-xr-x
+  [/usr/sbin/rawlb]=-rwxr-xr-x [/usr/sbin/rawlb-ctl]=-rwxr-xr-x [/usr/sbin/rawlb-announce]=-rwxr-xr-x
+  [/usr/bin/rawlb-replay]=-rwxr-xr-x
   [/lib/systemd/system/rawlb.service]=-rw-r--r-- [/etc/default/rawlb]=-rw-r--r--
   [/usr/share/man/man8/rawlb.8.gz]=-rw-r--r-- [/usr/share/man/man8/rawlb-ctl.8.gz]=-rw-r--r--
+  [/usr/share/man/man8/rawlb-announce.8.gz]=-rw-r--r--
   [/usr/share/man/man1/rawlb-replay.1.gz]=-rw-r--r--
   [/usr/share/doc/rawlb/copyright]=-rw-r--r-- [/usr/share/doc/rawlb/changelog.gz]=-rw-r--r--
 )
@@ -162,7 +166,7 @@ same /etc/default/rawlb packaging/rawlb.default
 same /usr/share/doc/rawlb/copyright packaging/copyright
 
 # binaries: the project's version, and stripped (debug information stays in the build tree)
-for b in /usr/sbin/rawlb /usr/sbin/rawlb-ctl /usr/bin/rawlb-replay; do
+for b in /usr/sbin/rawlb /usr/sbin/rawlb-ctl /usr/sbin/rawlb-announce /usr/bin/rawlb-replay; do
   [ -x "$R$b" ] || continue
   name=$(basename "$b")
   got=$("$R$b" --version 2>&1); rc=$?
@@ -215,7 +219,7 @@ fi
 
 # ---- man pages: the tree's pages, rendered without a warning
 MAN_PAGES="/usr/share/man/man8/rawlb.8.gz /usr/share/man/man8/rawlb-ctl.8.gz
-           /usr/share/man/man1/rawlb-replay.1.gz"
+           /usr/share/man/man8/rawlb-announce.8.gz /usr/share/man/man1/rawlb-replay.1.gz"
 for m in $MAN_PAGES; do
   check_gzip "$m" || continue
   page=$(basename "$m" .gz)

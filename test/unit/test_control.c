@@ -2,7 +2,10 @@
  * and event loop: the parts arrive whole and in order after the first, more of them than the
  * socket's buffer holds (so the loop renders the next only once the client has read), the
  * stream is freed once after its last part; and a client that goes away in the middle of a
- * stream has it freed too. */
+ * stream has it freed too. Watchers (control_stream.watch): the first answer and what is
+ * broadcast arrive, their lines come back with their slot, one more than CONTROL_MAX_WATCHERS is
+ * refused, one that stops reading is dropped once its output is full (the loop never waits for
+ * it), and one that closes frees its slot and is reported gone. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +24,8 @@
 #define PARTS 40
 #define PART_FILL 8000 /* bytes of each part: 40 of them are more than a unix socket buffers */
 #define LOOP_TURNS_MAX 100000
+#define WATCH_ANSWER "vip 198.51.100.10 up\nend\n"
+#define WATCH_CHUNK 4096 /* a broadcast to fill a watcher that does not read */
 
 struct stream_state {
     unsigned next_part;
@@ -60,6 +65,10 @@ static size_t handler(void *arg, const char *request, char *out, size_t len, str
 {
     (void)arg;
     CHECK(more->next == NULL);
+    if (strcmp(request, "watch") == 0) {
+        more->watch = true;
+        return (size_t)snprintf(out, len, WATCH_ANSWER);
+    }
     if (strcmp(request, "stream") != 0)
         return (size_t)snprintf(out, len, "error: unknown\n");
     state.next_part = 1;
@@ -67,15 +76,20 @@ static size_t handler(void *arg, const char *request, char *out, size_t len, str
     return render_part(0, out, len);
 }
 
-static int connect_to(const char *path)
+static int connect_request(const char *path, const char *request)
 {
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
     struct sockaddr_un sun = { .sun_family = AF_UNIX };
     snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
     CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0);
     fcntl(fd, F_SETFL, O_NONBLOCK);
-    CHECK(write(fd, "stream\n", 7) == 7);
+    CHECK(write(fd, request, strlen(request)) == (ssize_t)strlen(request));
     return fd;
+}
+
+static int connect_to(const char *path)
+{
+    return connect_request(path, "stream\n");
 }
 
 /* Reads what is there; returns false at end of file. */
@@ -89,6 +103,92 @@ static bool drain(int fd, char *got, size_t *got_len, size_t cap)
         }
         return !(n == 0 || (n < 0 && errno != EAGAIN));
     }
+}
+
+/* What the watch callbacks were told. */
+static struct {
+    char line[64];
+    int line_from, gone_from;
+    unsigned lines, gone;
+} seen;
+
+static void watch_line(void *arg, int watcher, const char *line)
+{
+    (void)arg;
+    snprintf(seen.line, sizeof seen.line, "%s", line);
+    seen.line_from = watcher;
+    seen.lines++;
+}
+
+static void watch_gone(void *arg, int watcher)
+{
+    (void)arg;
+    seen.gone_from = watcher;
+    seen.gone++;
+}
+
+/* Turns the loop, reading fd, until got holds want (or the turns run out); true when it does. */
+static bool read_until(struct ev_loop *loop, int fd, char *got, size_t cap, const char *want)
+{
+    size_t got_len = strlen(got);
+    for (unsigned turns = 0; !strstr(got, want) && turns < LOOP_TURNS_MAX; turns++) {
+        ev_run(loop, EVRUN_NOWAIT);
+        drain(fd, got, &got_len, cap - 1);
+        got[got_len] = '\0';
+    }
+    return strstr(got, want) != NULL;
+}
+
+static void test_watchers(struct ev_loop *loop, struct control *ctl, const char *path)
+{
+    char got[1024] = "";
+    control_set_watch(ctl, watch_line, watch_gone, NULL);
+    int a = connect_request(path, "watch\n");
+    CHECK(read_until(loop, a, got, sizeof got, WATCH_ANSWER));
+    CHECK_EQ_U(control_watchers(ctl), 1);
+    /* no deadline: still watching after the turns a request would have been answered in */
+    control_watch_send(ctl, "end\n", 4);
+    CHECK(read_until(loop, a, got, sizeof got, WATCH_ANSWER "end\n"));
+    CHECK(write(a, "announced 198.51.100.10\nwithdr", 30) == 30);
+    for (unsigned turns = 0; seen.lines == 0 && turns < LOOP_TURNS_MAX; turns++)
+        ev_run(loop, EVRUN_NOWAIT);
+    CHECK_EQ_U(seen.lines, 1); /* the half line waits for its end */
+    CHECK(strcmp(seen.line, "announced 198.51.100.10") == 0);
+    int slot_a = seen.line_from;
+
+    /* the second watcher is taken, a third refused */
+    int b = connect_request(path, "watch\n");
+    got[0] = '\0';
+    CHECK(read_until(loop, b, got, sizeof got, WATCH_ANSWER));
+    int c = connect_request(path, "watch\n");
+    got[0] = '\0';
+    CHECK(read_until(loop, c, got, sizeof got, "error: "));
+    CHECK_EQ_U(control_watchers(ctl), 2);
+    close(c);
+
+    /* b never reads: once its output is full it is dropped, and a goes on */
+    static char chunk[WATCH_CHUNK];
+    memset(chunk, 'x', sizeof chunk - 1);
+    chunk[sizeof chunk - 1] = '\n';
+    for (unsigned turns = 0; seen.gone == 0 && turns < LOOP_TURNS_MAX; turns++) {
+        control_watch_send(ctl, chunk, sizeof chunk);
+        ev_run(loop, EVRUN_NOWAIT);
+        size_t sink_len = 0;
+        static char sink[CONTROL_WATCH_OUT_MAX];
+        drain(a, sink, &sink_len, sizeof sink); /* a keeps reading */
+    }
+    CHECK_EQ_U(seen.gone, 1);
+    CHECK(seen.gone_from != slot_a);
+    CHECK_EQ_U(control_watchers(ctl), 1);
+    close(b);
+
+    /* a closes: reported gone, its slot free */
+    close(a);
+    for (unsigned turns = 0; seen.gone == 1 && turns < LOOP_TURNS_MAX; turns++)
+        ev_run(loop, EVRUN_NOWAIT);
+    CHECK_EQ_U(seen.gone, 2);
+    CHECK_EQ_U(seen.gone_from, slot_a);
+    CHECK_EQ_U(control_watchers(ctl), 0);
 }
 
 int main(void)
@@ -129,6 +229,7 @@ int main(void)
     CHECK_EQ_U(state.freed, 1);
     CHECK(state.next_part < PARTS);
 
+    test_watchers(loop, &ctl, path);
     control_close(&ctl);
     ev_loop_destroy(loop);
     CHECK_DONE();

@@ -778,6 +778,8 @@ static void test_requests(void)
     CHECK(r.verb == CTL_ZERO);
     request_ok("save", &r);
     CHECK(r.verb == CTL_SAVE);
+    request_ok("watch", &r);
+    CHECK(r.verb == CTL_WATCH);
     request_ok("edit -e -t 198.51.100.10:80 -r 203.0.113.11:80 -w 0", &r);
     CHECK(r.verb == CTL_EDIT && r.edit.op == EDIT_EDIT_SERVER && r.edit.has_weight && r.edit.weight == 0);
     request_ok("edit -e -t 198.51.100.10:80 -r 203.0.113.11:80 -x 9 -y 3", &r);
@@ -807,6 +809,7 @@ static void test_requests(void)
     request_bad("conns --bogus", "conns: unknown option '--bogus'");
     request_bad("zero now", "zero: unexpected argument 'now'");
     request_bad("save x", "save: unexpected argument 'x'");
+    request_bad("watch --json", "watch: unexpected argument '--json'");
     request_bad("edit -A -t 198.51.100.10:80 -s nosuch", "--scheduler: unknown scheduler 'nosuch'");
     request_bad("edit", "no edit given");
     char long_line[CTL_REQUEST_MAX + 8];

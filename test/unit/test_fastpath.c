@@ -1991,7 +1991,8 @@ static void test_mid_flow_mh(void)
 
 /* Stateless replies (Scale-out): a real server's segment of a flow this director did not carry
  * goes to the client from VIP:port for an mh service, through the gateway of the kernel's route
- * toward the client, whose MAC comes from ARP on the external side. Without a way out (no
+ * toward the client, whose MAC comes from ARP on the external side; an ICMP error about one goes
+ * to the server mh picks. Without a way out (no
  * uplink, no route, an on-link route, the gateway's MAC not known yet), for another scheduler's
  * service, and from a server two services share, it is dropped and counted. No entry is made. */
 static void test_stateless_reply(void)
@@ -2042,6 +2043,35 @@ static void test_stateless_reply(void)
     CHECK_EQ_U(fp.stats.stateless_replies, 1);
     CHECK_EQ_U(fp.rs_stats[0][0].out_pkts, 1);
     CHECK_EQ_U(fp.conns.count, 0);
+    /* a router on the way says that reply was too big: the error goes to the server mh picks for
+     * the quoted client, as it would through the director that has the entry */
+    uint8_t client_got[28];
+    memcpy(client_got, F + 14, sizeof client_got);
+    struct frame_spec s = fpenv_client_spec(IPPROTO_ICMP, ROUTER, 0, VIP, 0);
+    s.icmp_type = 3;
+    s.icmp_code = 4;
+    s.icmp_rest = 1400;
+    s.data = client_got;
+    s.payload = sizeof client_got;
+    len = frame_build(buf, &s);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_TX_INT);
+    CHECK(o_dmac_is_rs(RS1));
+    CHECK_EQ_U(o_daddr(), RS1);
+    CHECK(l4_csum_ok(F));
+    const uint8_t *q = l4of(F) + 8;
+    CHECK_EQ_U(get32(q + 12), RS1);
+    CHECK_EQ_U(get16(q + 20), 8080);
+    CHECK_EQ_U(get32(q + 16), CLIENT);
+    CHECK_EQ_U(get16(q + 22), 46000);
+    CHECK_EQ_U(fp.stats.icmp_translated, 1);
+    /* the same about a wlc service's flow without an entry: not ours to guess */
+    memcpy(client_got + 12, &(uint32_t){ htonl(VIP2) }, 4);
+    s.data = client_got;
+    len = frame_build(buf, &s);
+    out_len = len;
+    CHECK_EQ_U(fastpath_handle(&fp, true, buf, &out_len, NOW), FP_VERDICT_DROP);
+    CHECK_EQ_U(fp.stats.drops[FP_DROP_ICMP_UNTRACKED], 1);
     /* a client on the external link itself: no gateway to send it to */
     fl.caddr = OTHER;
     CHECK_EQ_U(tcp_from_server(&fl, TH_ACK_, 100), FP_VERDICT_DROP);

@@ -5,7 +5,8 @@
  * a copy) and freed with the last reference (ASan's leak check sees the rest). HA: a hand-built
  * view renders the rawlb_ha_* families (exactly one state at 1), none without --ha-role, and
  * metrics_ha_fill copies a hand-built struct ha as rawlb-ctl status reads it, counting
- * transitions past the HA_HISTORY kept. */
+ * transitions past the HA_HISTORY kept. BGP announcement: rawlb_vip_eligible and
+ * rawlb_vip_announced per VIP and rawlb_announcers from a vipstate, none without one. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -582,9 +583,37 @@ static void test_ha_fill(void)
     CHECK_EQ_U(h.state, ha.fsm.state);
 }
 
+static void test_vip_samples(void)
+{
+    struct metrics_view v = build();
+    char *text = render(&v);
+    CHECK(!strstr(text, "rawlb_vip_") && !strstr(text, "rawlb_announcers"));
+    free(text);
+    struct vipstate s = { 0 };
+    vipstate_update(&s, &table, true);
+    CHECK(vipstate_report(&s, 0, "announced 198.51.100.10"));
+    v.vips = &s;
+    v.announcers = 1;
+    text = render(&v);
+    CHECK_LINE(text, "# TYPE rawlb_vip_eligible gauge");
+    CHECK_LINE(text, "rawlb_vip_eligible{vip=\"198.51.100.10\"} 1");
+    CHECK_LINE(text, "rawlb_vip_announced{vip=\"198.51.100.10\"} 1");
+    CHECK_LINE(text, "rawlb_announcers 1");
+    free(text);
+    vipstate_update(&s, &table, false); /* a backup: not eligible, the report stays until it changes */
+    CHECK(vipstate_report(&s, 0, "withdrawn 198.51.100.10"));
+    v.announcers = 0;
+    text = render(&v);
+    CHECK_LINE(text, "rawlb_vip_eligible{vip=\"198.51.100.10\"} 0");
+    CHECK_LINE(text, "rawlb_vip_announced{vip=\"198.51.100.10\"} 0");
+    CHECK_LINE(text, "rawlb_announcers 0");
+    free(text);
+}
+
 int main(void)
 {
     test_samples();
+    test_vip_samples();
     test_structure();
     test_escaping();
     test_truncated();
