@@ -35,7 +35,6 @@ for n in 1 2 3; do
   echo "   d$n: rawlb $(so_rawlb_args "$n")"
   so_director_start "$n"
 done
-so_real_announcer || echo "   (ExaBGP announces the VIP statically: tools/rawlb-announce is not built yet)"
 echo "== waiting for the router's BGP sessions"
 so_wait_nexthops $BGP_WAIT 3 >/dev/null || fail "the router has $(so_nexthops) next hops for $VIP after ${BGP_WAIT} s"
 so_birdc show protocols | sed 's/^/   /'

@@ -10,7 +10,7 @@
 #       ExaBGP (AS 65001) announcing VIP/32 with next hop self while its rawlb runs
 #   rsI default route: one ECMP route over the NAT router addresses of the live directors
 #
-# Only lib.sh's helpers (on, mkns, link, wait_for, fail, say, PIDS, W, P, BIN, PY) are used, so the
+# Needs rawlb-announce next to rawlb. Only lib.sh's helpers (on, mkns, link, wait_for, fail, say, PIDS, W, P, BIN, PY) are used, so the
 # demo and the test build the same thing. Everything runs in this run's namespaces, which lib.sh's
 # cleanup empties and deletes (bird and exabgp included) even on failure.
 ROLES="$ROLES r d1 d2 d3 d4 rs4"
@@ -178,21 +178,9 @@ so_rawlb_kill() {
   { wait "$pid"; } 2>/dev/null; SO_RC=$?; forget "$pid"; unset "SO_RAWLB[$1]"
 }
 
-# The program ExaBGP runs to announce the VIP. TEMPORARY stand-in until tools/rawlb-announce
-# lands: it announces the VIP once and for good, whether rawlb runs or not (so killing rawlb alone
-# withdraws nothing). With the real one the line below picks `rawlb-announce --ctl SOCKET`.
-so_announcer() {
-  if [ -x "$BIN/rawlb-announce" ]; then echo "$BIN/rawlb-announce --ctl $(so_sock "$1")"; return; fi
-  if [ ! -x "$W/announce-static-TEMPORARY.sh" ]; then
-    # it reads ExaBGP's acknowledgements until ExaBGP goes, keeping its stdout open: ExaBGP takes
-    # a helper whose stdout closed for a dead one
-    printf '#!/bin/sh\necho "announce route %s/32 next-hop self"\nwhile read -r ack; do :; done\n' "$VIP" \
-      > "$W/announce-static-TEMPORARY.sh"
-    chmod +x "$W/announce-static-TEMPORARY.sh"
-  fi
-  echo "$W/announce-static-TEMPORARY.sh"
-}
-so_real_announcer() { [ -x "$BIN/rawlb-announce" ]; }
+# The program ExaBGP runs to announce the VIP: rawlb-announce, watching director N's rawlb (it
+# withdraws the VIP the moment rawlb dies, and announces it again once rawlb is back)
+so_announcer() { echo "$BIN/rawlb-announce --ctl $(so_sock "$1")"; }
 
 # so_exabgp_start N: ExaBGP on director N, one session to the router, running so_announcer
 declare -A SO_EXABGP=()
