@@ -10,9 +10,10 @@
 #       ExaBGP (AS 65001) announcing VIP/32 with next hop self while its rawlb runs
 #   rsI default route: one ECMP route over the NAT router addresses of the live directors
 #
-# Needs rawlb-announce next to rawlb. Only lib.sh's helpers (on, mkns, link, wait_for, fail, say, PIDS, W, P, BIN, PY) are used, so the
-# demo and the test build the same thing. Everything runs in this run's namespaces, which lib.sh's
-# cleanup empties and deletes (bird and exabgp included) even on failure.
+# Needs rawlb-announce next to rawlb. Only lib.sh's helpers (on, mkns, link, wait_for, fail, say,
+# PIDS, W, P, BIN, PY) are used, so the demo and the test build the same thing. Everything runs in
+# this run's namespaces, which lib.sh's cleanup empties and deletes (bird and exabgp included) even
+# on failure.
 ROLES="$ROLES r d1 d2 d3 d4 rs4"
 
 SO_ROUTER_C=198.51.100.97; SO_ROUTER_D=198.51.100.17
