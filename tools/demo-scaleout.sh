@@ -2,8 +2,9 @@
 # rawlb scale-out demo on a Debian 12 box (run as root from the source tree): installs what is
 # missing, builds, and makes in network namespaces (test/e2e/scaleout.sh, the topology of
 # test_scaleout.sh) a client behind a router running BIRD, three directors each running rawlb
-# (-s mh -b mh-port) and ExaBGP announcing the VIP, and four nginx real servers. It shows the
-# router's ECMP route, sends connections from many client ports through the VIP and prints each
+# (-s mh -b mh-port) and ExaBGP announcing the VIP (through rawlb-announce), and four nginx real
+# servers. It shows BIRD's sessions, what rawlb-announce reported to d1's rawlb, the router's ECMP
+# route, sends connections from many client ports through the VIP and prints each
 # director's `rawlb-ctl list --stats`: the three directors share the load. Everything is removed
 # on exit (KEEP=1 keeps the logs).
 #
@@ -38,6 +39,8 @@ done
 echo "== waiting for the router's BGP sessions"
 so_wait_nexthops $BGP_WAIT 3 >/dev/null || fail "the router has $(so_nexthops) next hops for $VIP after ${BGP_WAIT} s"
 so_birdc show protocols | sed 's/^/   /'
+echo "== rawlb-ctl status on d1: rawlb-announce watches rawlb and tells ExaBGP what to announce"
+so_ctl 1 status | sed -n "/^announcers/,\$p" | sed "s/^/   /"
 echo "== the router's route to the VIP: one next hop per director (ECMP, hashing addresses and ports)"
 on r ip route show "$VIP/32" | sed 's/^/   /'
 
