@@ -59,7 +59,9 @@ so_topo_up() {
   local nrs=$1 i
   topo_down
   mkns sw
-  for br in brcli brdir brint; do on sw ip link add $br type bridge && on sw ip link set $br up || fail "bridge $br"; done
+  for br in brcli brdir brint; do
+    on sw ip link add $br type bridge && on sw ip link set $br up || fail "bridge $br"
+  done
   for f in iptables ip6tables arptables; do on sw sysctl -qw net.bridge.bridge-nf-call-$f=0 2>/dev/null; done
   mkns c; link c eth0 c-eth0 brcli $CIP/$SO_CLIENT_NET
   on c ip route add default via $SO_ROUTER_C || fail "client default route"
@@ -164,7 +166,10 @@ so_rawlb_start() {
     --pidfile "$W/d$n.pid" --state-dir "$W/state$n" >> "$W/d$n.log" 2>&1 &
   pid=$!; PIDS+=($pid); SO_RAWLB[$n]=$pid
   for ((i = 0; i < 100; i++)); do
-    kill -0 "$pid" 2>/dev/null || { wait "$pid"; rc=$?; forget "$pid"; fail "rawlb on d$n exited with status $rc: $(tail -n 5 "$W/d$n.log")"; }
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid"; rc=$?; forget "$pid"
+      fail "rawlb on d$n exited with status $rc: $(tail -n 5 "$W/d$n.log")"
+    fi
     so_ctl "$n" list >/dev/null 2>&1 && return 0
     sleep 0.1
   done
@@ -220,7 +225,10 @@ so_exabgp_kill() {
 so_director_start() { so_director_up "$1"; so_rawlb_start "$1"; so_exabgp_start "$1"; }
 
 # so_conns N: the Conns column of the VIP's service in director N's list --stats
-so_conns() { so_ctl "$1" list --stats | awk -v s="$VIP:80" '$1 == "TCP" && $2 == s { print $3; found = 1 } END { if (!found) print "none" }'; }
+so_conns() {
+  so_ctl "$1" list --stats |
+    awk -v s="$VIP:80" '$1 == "TCP" && $2 == s { print $3; found = 1 } END { if (!found) print "none" }'
+}
 
 # so_nginx: nginx on every real server (lib.sh's rs_nginx: / answers "rsI") with /dl.bin, a file of
 # SO_DL_BYTES for the slow downloads

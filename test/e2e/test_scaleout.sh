@@ -123,8 +123,18 @@ dl_check() {
   done
   say "($1) $ok downloads intact, $bad broken; longest stall of an intact one ${MAX_STALL} ms"
 }
-dl_where() { local i d s=""; for ((i = 1; i <= DL_COUNT; i++)); do d=dl$1$i; s+="$d:${DL_SERVER[$d]}/$(dl_director "$d") "; done; echo "$s"; }
-without() { local x out=(); for x in "${LIVE[@]}"; do [ "$x" = "$1" ] || out+=("$x"); done; LIVE=("${out[@]}"); }
+# dl_where SET: each download of SET with its real server and the directors holding its entry
+dl_where() {
+  local i d s=""
+  for ((i = 1; i <= DL_COUNT; i++)); do d=dl$1$i; s+="$d:${DL_SERVER[$d]}/$(dl_director "$d") "; done
+  echo "$s"
+}
+# without N: director N leaves LIVE
+without() {
+  local x out=()
+  for x in "${LIVE[@]}"; do [ "$x" = "$1" ] || out+=("$x"); done
+  LIVE=("${out[@]}")
+}
 # a director with an entry for one of SET's downloads (the first live one without)
 carrier() {
   local i n
@@ -145,7 +155,8 @@ if so_wait_nexthops $WITHDRAW_WAIT $((${#LIVE[@]} - 1)) >/dev/null; then
   GAP_A_ROUTE=$(($(now_ms) - t0))
   say "gap (a): the router left d$d out $GAP_A_ROUTE ms after its rawlb was killed"
 else
-  fail_later "(a) the router's route still has $(so_nexthops) next hops ${WITHDRAW_WAIT} s after rawlb on d$d was killed (rawlb-announce did not withdraw: $(tail -n 3 "$W/exabgp-d$d.log" | tr '\n' ' '))"
+  fail_later "(a) the router's route still has $(so_nexthops) next hops ${WITHDRAW_WAIT} s after rawlb on d$d" \
+    "was killed (rawlb-announce did not withdraw: $(tail -n 3 "$W/exabgp-d$d.log" | tr '\n' ' '))"
 fi
 dl_check a
 GAP_A=$MAX_STALL
@@ -201,7 +212,8 @@ GAP_C=$MAX_STALL
 dl_start d
 say "(d) downloads: $(dl_where d)"
 # the server with the most downloads, so that its flows breaking is seen
-victim=$(for ((i = 1; i <= DL_COUNT; i++)); do echo "${DL_SERVER[dld$i]}"; done | grep '^rs' | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
+victim=$(for ((i = 1; i <= DL_COUNT; i++)); do echo "${DL_SERVER[dld$i]}"; done |
+  grep '^rs' | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }')
 [ -n "$victim" ] || fail "(d) no download is served by any real server: $(dl_where d)"
 say "(d) removing $victim ($(so_rs "${victim#rs}")) on every director: ${LIVE[*]}"
 for n in "${LIVE[@]}"; do
@@ -210,7 +222,9 @@ done
 dl_check d "$victim"
 GAP_D=$MAX_STALL
 
-say "gaps: longest stall of an intact download: (a) rawlb killed ${GAP_A} ms (route ${GAP_A_ROUTE:-?} ms), (b) director died ${GAP_B} ms (route ${GAP_B_ROUTE:-?} ms), (c) d4 joined ${GAP_C} ms (route ${GAP_C_ROUTE:-?} ms), (d) server removed ${GAP_D} ms"
+say "gaps: longest stall of an intact download (the router's route changed after):" \
+  "(a) rawlb killed ${GAP_A} ms (${GAP_A_ROUTE:-?} ms), (b) director died ${GAP_B} ms (${GAP_B_ROUTE:-?} ms)," \
+  "(c) d4 joined ${GAP_C} ms (${GAP_C_ROUTE:-?} ms), (d) server removed ${GAP_D} ms"
 for n in "${LIVE[@]}"; do
   say "d$n carried $(so_conns "$n") connections in all"
 done
