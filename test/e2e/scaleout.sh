@@ -179,8 +179,9 @@ so_rawlb_start() {
 so_rawlb_kill() {
   local pid=${SO_RAWLB[$1]:-}
   [ -n "$pid" ] || return 0
-  kill "-$2" "$pid" 2>/dev/null
-  wait_for 10 bash -c "! kill -0 $pid" || fail "rawlb on d$1 did not exit after SIG$2"
+  # stderr off while it dies: bash reports a job killed by a signal ("Killed") when it reaps it
+  { kill "-$2" "$pid"; wait_for 10 bash -c "! kill -0 $pid"; } 2>/dev/null ||
+    fail "rawlb on d$1 did not exit after SIG$2"
   { wait "$pid"; } 2>/dev/null; SO_RC=$?; forget "$pid"; unset "SO_RAWLB[$1]"
 }
 
@@ -216,8 +217,9 @@ EOF
 so_exabgp_kill() {
   local pid=${SO_EXABGP[$1]:-}
   [ -n "$pid" ] || return 0
-  kill -KILL "$pid" 2>/dev/null
-  wait_for 10 bash -c "! kill -0 $pid" || fail "exabgp on d$1 did not exit after SIGKILL"
+  # stderr off while it dies, as in so_rawlb_kill
+  { kill -KILL "$pid"; wait_for 10 bash -c "! kill -0 $pid"; } 2>/dev/null ||
+    fail "exabgp on d$1 did not exit after SIGKILL"
   { wait "$pid"; } 2>/dev/null; forget "$pid"; unset "SO_EXABGP[$1]"
 }
 
