@@ -24,7 +24,11 @@
  * limit dropped TCP segments in such stalls: keep-alive p99 139 ms and close p99 161 ms (RTOs).
  * Only in overload (backlogged for CAPTURE_OVERLOAD_MS): 7.3 and 11.7 ms, while the replay sinks
  * stopped receiving with the 4 s send (4.0 s; 5.7-6.1 s before, the queue's tail). The timestamps
- * cost about 0.1-0.3 us per frame in a microbenchmark, within that box's noise. */
+ * cost about 0.1-0.3 us per frame in a microbenchmark, within that box's noise.
+ * The age limit in overload, 1 ms rather than 3 (2026-11-27, the same box, quiet, interleaved
+ * rounds): the overload test's one-way p99 4.98-5.24 ms instead of 7.08-7.34 ms at about the same
+ * delivered rate, and new connections during a top-speed SYN flood answered as often (20 and 18
+ * of 20 against 16 and 20); a 5 ms CAPTURE_OVERLOAD_MS instead of 20 changed nothing more. */
 
 /* Every filter starts with this prefix. First, a socket in a fanout group is handed the frames
  * this host sends on the interface as well (the group's hook does not honour the socket's own

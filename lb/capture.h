@@ -29,7 +29,7 @@
  * (the loop descheduled for a few ms on a busy host) leaves old frames too but drains before
  * CAPTURE_OVERLOAD_MS: those are forwarded late rather than dropped, as a dropped TCP segment
  * costs a retransmission timeout (measurements in capture.c). */
-#define CAPTURE_MAX_AGE_MS 3
+#define CAPTURE_MAX_AGE_MS 1
 #define CAPTURE_OVERLOAD_MS 20
 /* What the filter keeps of a frame that came with a VLAN tag (capture.c): a length no frame has. */
 #define CAPTURE_VLAN_MARK 1
