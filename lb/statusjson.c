@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "textout.h"
+#include "vipstate.h"
 
 static void json_bool(struct textout *o, const char *key, bool b)
 {
@@ -74,6 +75,18 @@ static void render_ha(struct textout *o, const struct metrics_ha_view *h)
     textout_printf(o, "]}");
 }
 
+/* rawlb-ctl status --json's own rendering, so the page and the status can never disagree. */
+static void render_announce(struct textout *o, const struct metrics_view *v)
+{
+    if (!v->vips) {
+        textout_printf(o, ",\"announce\":null");
+        return;
+    }
+    textout_printf(o, ",\"announce\":{");
+    vipstate_render_status(v->vips, v->announcers, true, o);
+    textout_printf(o, "}");
+}
+
 size_t statusjson_render(const struct metrics_view *v, char *buf, size_t len)
 {
     struct textout o;
@@ -87,6 +100,7 @@ size_t statusjson_render(const struct metrics_view *v, char *buf, size_t len)
         textout_printf(&o, "null");
     textout_printf(&o, ",\"conn_table\":{\"entries\":%u,\"capacity\":%u}", v->conn_entries, v->conn_capacity);
     render_fastpath(&o, v);
+    render_announce(&o, v);
     render_ha(&o, v->ha);
     textout_printf(&o, "}\n");
     textout_finish(&o);

@@ -11,6 +11,10 @@
  *   "interfaces"  per balancing interface: frames rx/tx and the drops before the fast path
  *                 (receive buffer, overload, VLAN) and send failures; null without fast-path stats
  *   "drops"       the fast path's drops by reason (lb/fastpath.h); null without fast-path stats
+ *   "announce"    BGP announcement, exactly rawlb-ctl status --json's members (vipstate_render_status,
+ *                 from the same vipstate): {"announcers": connected now, "vips": per VIP "eligible"
+ *                 up/down, "announcer" connected, "reported" announced/withdrawn/none}; null
+ *                 without the VIPs' state
  *   "ha"          role, state, peer and links from the metrics_ha_view; null without --ha-role */
 #ifndef RAWLB_STATUSJSON_H
 #define RAWLB_STATUSJSON_H

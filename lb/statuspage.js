@@ -122,7 +122,22 @@ function serverRow(svc, rs, metric, max) {
     cell('Seen', 'chart', sparkline(serverKey(svc, rs), metric, max)));
 }
 
-function serviceSection(svc) {
+// A VIP's BGP announcement as rawlb-ctl status says it (/status.json's "announce", null without
+// it): announced once an announcer reports it so, else whether it may be. A VIP reported
+// announced that is no longer eligible says both: its announcer has not withdrawn it yet.
+function announcement(announce, address) {
+  const vip = announce && announce.vips.find(v => v.vip === address);
+  if (!vip) return null;
+  const announced = vip.reported === 'announced';
+  const eligible = vip.eligible === 'up';
+  const [state, text] = !eligible ? ['down', announced ? 'not eligible, announced' : 'not eligible']
+    : announced ? ['up', 'announced'] : ['eligible', 'eligible'];
+  const why = !vip.announcer ? 'no announcer connected' : `the announcer reported: ${vip.reported}`;
+  return el('span', { class: `tag bgp bgp-${state}`, 'data-vip': address,
+    title: `BGP: ${eligible ? 'eligible (forwarding, a real server up)' : 'not eligible'}; ${why}` }, `BGP ${text}`);
+}
+
+function serviceSection(svc, announce) {
   const head = el('tr', {}, ...[['Real server'], ['Weight', 'num'], ['ActiveConn', 'num'], ['InActConn', 'num'],
     ['State'], ['Since', 'num'], ['Last check'], ['CPS', 'num'], ['PPS in/out', 'num'], ['BPS in/out', 'num'],
     ['Seen']].map(([t, cls]) => el('th', cls ? { class: cls } : {}, t)));
@@ -135,7 +150,8 @@ function serviceSection(svc) {
   const inactive = svc.real_servers.reduce((a, rs) => a + rs.inactive, 0);
   const persist = svc.persistent ? ` persistent ${svc.persistent}s` : '';
   return el('section', { class: 'service' },
-    el('h2', {}, `${svc.proto} ${svc.address}:${svc.port} `, el('span', { class: 'sched' }, svc.scheduler + (svc.sched_flags ? ` (${svc.sched_flags})` : '') + persist)),
+    el('h2', {}, `${svc.proto} ${svc.address}:${svc.port} `, el('span', { class: 'sched' }, svc.scheduler + (svc.sched_flags ? ` (${svc.sched_flags})` : '') + persist),
+      announcement(announce, svc.address) || ''),
     el('p', { class: 'totals' },
       `${active} active, ${inactive} inactive · ${si(svc.rate.cps)} conn/s · ` +
       `${si(svc.rate.in_pps + svc.rate.out_pps)} packets/s · ${si(svc.rate.in_bps + svc.rate.out_bps, 'B/s')} · ` +
@@ -179,9 +195,11 @@ function renderDrops(s, now) {
 function render(s) {
   const now = Date.now();
   const list = s.list || { services: [] };
-  document.getElementById('services').replaceChildren(...list.services.map(serviceSection));
+  document.getElementById('services').replaceChildren(...list.services.map(svc => serviceSection(svc, s.announce)));
+  const announcers = s.announce ? ` · ${plural(s.announce.announcers, 'BGP announcer')}` : '';
   document.getElementById('summary').textContent =
-    `${list.version || ''} · ${plural(list.services.length, 'service')} · connection table ${si(s.conn_table.entries)} of ${si(s.conn_table.capacity)}`;
+    `${list.version || ''} · ${plural(list.services.length, 'service')} · connection table ${si(s.conn_table.entries)} of ${si(s.conn_table.capacity)}` +
+    announcers;
   renderHa(s.ha);
   renderDrops(s, now);
   const updated = document.getElementById('updated');

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 #include "annproto.h"
 #include "config.h"
 #include "ctlproto.h"
+#include "toolmsg.h"
 
 enum { EXIT_STOPPED = 0, EXIT_STDOUT = 1, EXIT_USAGE = 2 };
 
@@ -60,17 +60,6 @@ static void on_stop(int sig)
     stop_signal = sig;
 }
 
-static void say(const struct announce_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(const struct announce_ctx *ctx, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", ctx->prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
-
 static uint64_t now_ms(void)
 {
     struct timespec ts;
@@ -87,12 +76,12 @@ static void emit(void *arg, bool announce, uint32_t addr)
     announcer_command(announce, addr, ctx->next_hop, cmd, sizeof cmd);
     if (fputs(cmd, stdout) == EOF || fflush(stdout) == EOF)
         ctx->stdout_failed = true;
-    say(ctx, "%s %s", announce ? "announced" : "withdrew", addr_str(addr, a));
+    toolmsg_say(ctx->prog, "%s %s", announce ? "announced" : "withdrew", addr_str(addr, a));
     if (ctx->fd < 0)
         return;
     int n = annproto_render_report(addr, announce, report, sizeof report);
     if (send(ctx->fd, report, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) != n)
-        say(ctx, "could not tell rawlb (%s); its status may lag", strerror(errno));
+        toolmsg_say(ctx->prog, "could not tell rawlb (%s); its status may lag", strerror(errno));
 }
 
 /* The connection broke (rawlb stopped or was killed), or is given up: every route withdrawn at
@@ -102,7 +91,7 @@ static void lost(struct announce_ctx *ctx, const char *why)
     close(ctx->fd);
     ctx->fd = -1;
     ctx->in_len = 0;
-    say(ctx, "connection to rawlb at %s lost (%s): withdrawing every VIP", ctx->ctl_path, why);
+    toolmsg_say(ctx->prog, "connection to rawlb at %s lost (%s): withdrawing every VIP", ctx->ctl_path, why);
     announcer_withdraw_all(&ctx->ann, emit, ctx);
     ctx->away_logged = false;
     ctx->next_try_ms = now_ms() + RETRY_INTERVAL_MS; /* a rawlb that is stopping may still take a connection */
@@ -119,8 +108,8 @@ static bool try_connect(struct announce_ctx *ctx)
               send(fd, request, sizeof request - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof request - 1);
     if (!ok) {
         if (!ctx->away_logged)
-            say(ctx, "cannot reach rawlb at %s: %s (trying every %d ms)", ctx->ctl_path, strerror(errno),
-                RETRY_INTERVAL_MS);
+            toolmsg_say(ctx->prog, "cannot reach rawlb at %s: %s (trying every %d ms)", ctx->ctl_path,
+                        strerror(errno), RETRY_INTERVAL_MS);
         ctx->away_logged = true;
         if (fd >= 0)
             close(fd);
@@ -129,7 +118,7 @@ static bool try_connect(struct announce_ctx *ctx)
     ctx->fd = fd;
     ctx->in_len = 0;
     announcer_init(&ctx->ann);
-    say(ctx, "watching rawlb at %s", ctx->ctl_path);
+    toolmsg_say(ctx->prog, "watching rawlb at %s", ctx->ctl_path);
     return true;
 }
 
@@ -149,12 +138,12 @@ static void from_rawlb(struct announce_ctx *ctx)
         *nl = '\0';
         enum announcer_result r = announcer_line(&ctx->ann, ctx->in, emit, ctx);
         if (r == ANNOUNCER_REFUSED) {
-            say(ctx, "rawlb refused: %s", ctx->in);
+            toolmsg_say(ctx->prog, "rawlb refused: %s", ctx->in);
             lost(ctx, "refused");
             return;
         }
         if (r == ANNOUNCER_BAD_LINE) {
-            say(ctx, "rawlb sent a line this program does not know: '%.*s'", ANNPROTO_LINE_MAX, ctx->in);
+            toolmsg_say(ctx->prog, "rawlb sent a line this program does not know: '%.*s'", ANNPROTO_LINE_MAX, ctx->in);
             lost(ctx, "protocol error");
             return;
         }
@@ -190,18 +179,6 @@ static void usage(FILE *out)
             RAWLB_DEFAULT_CTL);
 }
 
-static int usage_error(const struct announce_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int usage_error(const struct announce_ctx *ctx, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", ctx->prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see %s --help)\n", ctx->prog);
-    return EXIT_USAGE;
-}
-
 /* "--name VALUE" or "--name=VALUE" at argv[*i]: its value (*i moved past it), or NULL when the
  * word is another; *missing when the value is. */
 static const char *option_value(int argc, char **argv, int *i, const char *name, bool *missing)
@@ -235,19 +212,19 @@ static int parse_args(struct announce_ctx *ctx, int argc, char **argv)
         }
         if ((v = option_value(argc, argv, &i, "--ctl", &missing))) {
             if (*v == '\0' || strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-                return usage_error(ctx, "--ctl: '%s' is no unix socket path (1 to %zu bytes)", v,
-                                   sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+                return toolmsg_usage_error(ctx->prog, EXIT_USAGE, "--ctl: '%s' is no unix socket path (1 to %zu bytes)",
+                                           v, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
             ctx->ctl_path = v;
         } else if ((v = option_value(argc, argv, &i, "--next-hop", &missing))) {
             uint32_t addr;
             char why[RAWLB_ERRLEN];
             if (strcmp(v, ANNOUNCER_NEXT_HOP_SELF) != 0 && !addr_parse_host(v, &addr, why, sizeof why))
-                return usage_error(ctx, "--next-hop: %s, or 'self'", why);
+                return toolmsg_usage_error(ctx->prog, EXIT_USAGE, "--next-hop: %s, or 'self'", why);
             ctx->next_hop = v;
         } else if (missing) {
-            return usage_error(ctx, "option '%s' needs a value", w);
+            return toolmsg_usage_error(ctx->prog, EXIT_USAGE, "option '%s' needs a value", w);
         } else {
-            return usage_error(ctx, "unknown argument '%s'", w);
+            return toolmsg_usage_error(ctx->prog, EXIT_USAGE, "unknown argument '%s'", w);
         }
     }
     return -1;
@@ -286,14 +263,14 @@ static int run(struct announce_ctx *ctx)
         if (n < 0)
             continue; /* a signal: the loop's test sees it */
         if (p[0].revents && !from_exabgp()) {
-            say(ctx, "ExaBGP closed our stdin: stopping");
+            toolmsg_say(ctx->prog, "ExaBGP closed our stdin: stopping");
             break;
         }
         if (ctx->fd >= 0 && p[1].revents)
             from_rawlb(ctx);
     }
     if (stop_signal)
-        say(ctx, "signal %d: stopping", (int)stop_signal);
+        toolmsg_say(ctx->prog, "signal %d: stopping", (int)stop_signal);
     announcer_withdraw_all(&ctx->ann, emit, ctx);
     if (ctx->fd >= 0)
         close(ctx->fd);

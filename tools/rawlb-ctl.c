@@ -7,7 +7,6 @@
  * without a round trip. One request line, one text answer read until the daemon closes.
  * Exit status: 0 done, 1 the daemon could not be reached or said "error: ...", 2 a usage error. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "edit.h"
 #include "scheduler.h"
 #include "textout.h"
+#include "toolmsg.h"
 
 enum {
     CTL_EXIT_OK = 0,
@@ -141,18 +141,6 @@ static void usage(FILE *out)
             sched_names(), RAWLB_DEFAULT_CTL);
 }
 
-static int usage_error(struct ctl_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int usage_error(struct ctl_ctx *ctx, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", ctx->prog);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (see %s --help)\n", ctx->prog);
-    return CTL_EXIT_USAGE;
-}
-
 static const struct ctl_command *find_command(const char *name)
 {
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -168,7 +156,7 @@ static bool is_word(const char *w, const char *short_opt, const char *long_opt)
 static int add_word(struct ctl_ctx *ctx, char *w)
 {
     if (ctx->nwords == (int)(sizeof ctx->words / sizeof ctx->words[0]))
-        return usage_error(ctx, "too many arguments");
+        return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "too many arguments");
     ctx->words[ctx->nwords++] = w;
     return -1;
 }
@@ -196,17 +184,18 @@ static int parse_args(struct ctl_ctx *ctx, int argc, char **argv)
         }
         if (strcmp(w, "--ctl") == 0) {
             if (i + 1 == argc)
-                return usage_error(ctx, "option '--ctl' needs a value");
+                return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "option '--ctl' needs a value");
             path = argv[++i];
         } else if (strncmp(w, "--ctl=", 6) == 0) {
             path = w + 6;
         }
         if (path) {
             if (*path == '\0')
-                return usage_error(ctx, "--ctl: empty path");
+                return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "--ctl: empty path");
             if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-                return usage_error(ctx, "--ctl: path '%s' is too long (at most %zu bytes)", path,
-                                   sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+                return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE,
+                                           "--ctl: path '%s' is too long (at most %zu bytes)", path,
+                                           sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
             ctx->ctl_path = path;
             ctx->ctl_given = true;
             continue;
@@ -227,7 +216,7 @@ static int parse_args(struct ctl_ctx *ctx, int argc, char **argv)
             return rc;
     }
     if (ctx->nwords == 0) {
-        fprintf(stderr, "%s: no command given\n", ctx->prog);
+        toolmsg_say(ctx->prog, "no command given");
         usage(stderr);
         return CTL_EXIT_USAGE;
     }
@@ -246,7 +235,7 @@ static int parse_args(struct ctl_ctx *ctx, int argc, char **argv)
 
 static int fail(struct ctl_ctx *ctx, const char *what, int err)
 {
-    fprintf(stderr, "%s: %s %s: %s\n", ctx->prog, what, ctx->ctl_path, strerror(err));
+    toolmsg_say(ctx->prog, "%s %s: %s", what, ctx->ctl_path, strerror(err));
     return CTL_EXIT_FAIL;
 }
 
@@ -264,8 +253,8 @@ static int ctl_connect(struct ctl_ctx *ctx)
         setsockopt(ctx->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
         return fail(ctx, "cannot set timeouts on the socket for", errno);
     if (connect(ctx->fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-        fprintf(stderr, "%s: cannot connect to %s: %s (is rawlb running? see --ctl)\n", ctx->prog,
-                ctx->ctl_path, strerror(errno));
+        toolmsg_say(ctx->prog, "cannot connect to %s: %s (is rawlb running? see --ctl)", ctx->ctl_path,
+                    strerror(errno));
         return CTL_EXIT_FAIL;
     }
     return CTL_EXIT_OK;
@@ -297,20 +286,19 @@ static int ctl_exchange(struct ctl_ctx *ctx, const char *line, size_t n)
         if (r == 0) break;
         if (r < 0 && errno == EINTR) continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            fprintf(stderr, "%s: no answer from %s within %d s\n", ctx->prog, ctx->ctl_path, CTL_TIMEOUT_S);
+            toolmsg_say(ctx->prog, "no answer from %s within %d s", ctx->ctl_path, CTL_TIMEOUT_S);
             return CTL_EXIT_FAIL;
         }
         if (r < 0) return fail(ctx, "cannot read the answer from", errno);
         ctx->answer_len += (size_t)r;
         if (ctx->answer_len > CTL_ANSWER_MAX) {
-            fprintf(stderr, "%s: the answer from %s is larger than %u bytes\n", ctx->prog, ctx->ctl_path,
-                    CTL_ANSWER_MAX);
+            toolmsg_say(ctx->prog, "the answer from %s is larger than %u bytes", ctx->ctl_path, CTL_ANSWER_MAX);
             return CTL_EXIT_FAIL;
         }
     }
     ctx->answer[ctx->answer_len] = '\0';
     if (ctx->answer_len == 0) {
-        fprintf(stderr, "%s: %s closed the connection without an answer\n", ctx->prog, ctx->ctl_path);
+        toolmsg_say(ctx->prog, "%s closed the connection without an answer", ctx->ctl_path);
         return CTL_EXIT_FAIL;
     }
     return CTL_EXIT_OK;
@@ -322,7 +310,7 @@ static int ctl_request(struct ctl_ctx *ctx, const char *request)
     char line[CTL_REQUEST_MAX];
     int n = snprintf(line, sizeof(line), "%s\n", request);
     if (n < 0 || (size_t)n >= sizeof(line)) {
-        fprintf(stderr, "%s: request too long (at most %d bytes)\n", ctx->prog, CTL_REQUEST_MAX - 1);
+        toolmsg_say(ctx->prog, "request too long (at most %d bytes)", CTL_REQUEST_MAX - 1);
         return CTL_EXIT_USAGE;
     }
     int rc = ctl_exchange(ctx, line, (size_t)n);
@@ -345,7 +333,7 @@ static int print_answer(struct ctl_ctx *ctx)
     if (strcmp(ctx->answer, CTL_ANSWER_OK) == 0)
         return CTL_EXIT_OK;
     if (fwrite(ctx->answer, 1, ctx->answer_len, stdout) != ctx->answer_len || fflush(stdout) != 0) {
-        fprintf(stderr, "%s: cannot write to stdout: %s\n", ctx->prog, strerror(errno));
+        toolmsg_say(ctx->prog, "cannot write to stdout: %s", strerror(errno));
         return CTL_EXIT_FAIL;
     }
     return CTL_EXIT_OK;
@@ -360,14 +348,15 @@ static int build_request(struct ctl_ctx *ctx, int argc, char **argv, char *line,
     line[0] = '\0';
     for (int i = 0; i < argc; i++) {
         if (argv[i][0] == '\0' || strpbrk(argv[i], " \t\r\n"))
-            return usage_error(ctx, "argument '%s' is empty or has a space: no value of rawlb-ctl has one", argv[i]);
+            return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE,
+                                       "argument '%s' is empty or has a space: no value of rawlb-ctl has one", argv[i]);
         int n = snprintf(line + off, len - off, "%s%s", i ? " " : "", argv[i]);
         if (n < 0 || (size_t)n >= len - off)
-            return usage_error(ctx, "request too long (at most %zu bytes)", len - 1);
+            return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "request too long (at most %zu bytes)", len - 1);
         off += (size_t)n;
     }
     if (!ctlproto_parse_request(line, &req, err, sizeof err))
-        return usage_error(ctx, "%s", err);
+        return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "%s", err);
     return -1;
 }
 
@@ -392,15 +381,17 @@ static int cmd_reload(struct ctl_ctx *ctx, int argc, char **argv)
     char err[RAWLB_ERRLEN * 2];
     struct textout o;
     if (ctx->n_rawlb_flags == 0)
-        return usage_error(ctx, "reload: give rawlb's flags (reload -e IF -i IF -n ADDR ...)");
+        return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE,
+                                   "reload: give rawlb's flags (reload -e IF -i IF -n ADDR ...)");
     textout_init(&o, line, sizeof line);
     textout_printf(&o, "%s rawlb", CTL_REQ_RELOAD);
     for (int i = 0; i < ctx->n_rawlb_flags; i++)
         textout_word(&o, ctx->rawlb_flags[i]);
     if (o.truncated)
-        return usage_error(ctx, "reload: request too long (at most %d bytes)", CTL_REQUEST_MAX - 1);
+        return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "reload: request too long (at most %d bytes)",
+                                   CTL_REQUEST_MAX - 1);
     if (config_parse_line(&given, line + strlen(CTL_REQ_RELOAD) + 1, err, sizeof err) != CONFIG_OK)
-        return usage_error(ctx, "reload: %s", err);
+        return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "reload: %s", err);
     if (!ctx->ctl_given)
         ctx->ctl_path = given.ctl_path;
     int rc = ctl_request(ctx, line);
@@ -417,23 +408,25 @@ static int cmd_watch(struct ctl_ctx *ctx, int argc, char **argv)
         if (strcmp(argv[i], "--stats") == 0 || strcmp(argv[i], "--rate") == 0 || strcmp(argv[i], "--thresholds") == 0 ||
             strcmp(argv[i], "--health") == 0) {
             if (strlen(line) + strlen(argv[i]) + 2 > sizeof line)
-                return usage_error(ctx, "watch: too many options");
+                return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "watch: too many options");
             strcat(line, " ");
             strcat(line, argv[i]);
         } else if (strcmp(argv[i], "--count") == 0) {
             if (i + 1 == argc)
-                return usage_error(ctx, "watch: option '--count' needs a value");
+                return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "watch: option '--count' needs a value");
             if (!addr_parse_uint(argv[++i], 1, WATCH_MAX_FRAMES, &count))
-                return usage_error(ctx, "--count: '%s' is not a number of frames 1..%lu", argv[i], WATCH_MAX_FRAMES);
+                return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "--count: '%s' is not a number of frames 1..%lu",
+                                           argv[i], WATCH_MAX_FRAMES);
         } else {
-            return usage_error(ctx, "watch: unknown option '%s' (known: --stats --rate --thresholds --health --count N)",
-                               argv[i]);
+            return toolmsg_usage_error(
+                ctx->prog, CTL_EXIT_USAGE,
+                "watch: unknown option '%s' (known: --stats --rate --thresholds --health --count N)", argv[i]);
         }
     }
     struct ctl_request req;
     char err[RAWLB_ERRLEN * 2];
     if (!ctlproto_parse_request(line, &req, err, sizeof err))
-        return usage_error(ctx, "watch: %s", err);
+        return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "watch: %s", err);
     for (unsigned long frame = 0; frame < count; frame++) {
         if (frame)
             sleep(1);
@@ -462,24 +455,26 @@ static int run_ipvsadm(struct ctl_ctx *ctx)
     for (int i = 0; i < ctx->nwords; i++) {
         const char *w = ctx->words[i];
         int m = is_word(w, "-L", "--list") || is_word(w, "-l", NULL) ? LIST
-                : is_word(w, "-Z", "--zero")                          ? ZERO
-                : is_word(w, "-S", "--save")                          ? SAVE
+                : is_word(w, "-Z", "--zero")                         ? ZERO
+                : is_word(w, "-S", "--save")                         ? SAVE
                 : (w[0] == '-' && w[1] && strchr("AEDaed", w[1]) && w[2] == '\0') ||
-                        is_word(w, "--add-service", "--edit-service") || is_word(w, "--delete-service", "--add-server") ||
-                        is_word(w, "--edit-server", "--delete-server")
+                        is_word(w, "--add-service", "--edit-service") ||
+                        is_word(w, "--delete-service", "--add-server") || is_word(w, "--edit-server", "--delete-server")
                     ? EDIT
                     : NONE;
         if (m == NONE)
             continue;
         if (mode != NONE && !(mode == EDIT && m == EDIT))
-            return usage_error(ctx, "'%s' and '%s' do not go together: one command at a time", mode_word, w);
+            return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE,
+                                       "'%s' and '%s' do not go together: one command at a time", mode_word, w);
         if (mode == NONE) {
             mode = m;
             mode_word = w;
         }
     }
     if (mode == NONE)
-        return usage_error(ctx, "no command: '%s' is none of -L -Z -S -A -E -D -a -e -d", ctx->words[0]);
+        return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "no command: '%s' is none of -L -Z -S -A -E -D -a -e -d",
+                                   ctx->words[0]);
 
     char *out[CTL_MAX_WORDS * 2 + 1];
     int n = 0;
@@ -491,7 +486,7 @@ static int run_ipvsadm(struct ctl_ctx *ctx)
         struct edit_cmd cmd;
         char err[RAWLB_ERRLEN * 2];
         if (!edit_parse(ctx->nwords, ctx->words, &cmd, err, sizeof err))
-            return usage_error(ctx, "%s", err);
+            return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "%s", err);
         return cmd_request(ctx, n, out);
     }
 
@@ -508,7 +503,7 @@ static int run_ipvsadm(struct ctl_ctx *ctx)
         }
         if (mode == LIST && (is_word(w, "-t", "--tcp-service") || is_word(w, "-u", "--udp-service"))) {
             if (i + 1 == ctx->nwords)
-                return usage_error(ctx, "option '%s' needs a value", w);
+                return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "option '%s' needs a value", w);
             snprintf(service_arg, sizeof service_arg, "%s:%s", w[1] == 't' || w[2] == 't' ? "tcp" : "udp",
                      ctx->words[++i]);
             filter_service = service_arg;
@@ -521,7 +516,7 @@ static int run_ipvsadm(struct ctl_ctx *ctx)
                 out[n++] = ctx->words[++i];
             continue;
         }
-        return usage_error(ctx, "'%s' does not go with '%s'", w, mode_word);
+        return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE, "'%s' does not go with '%s'", w, mode_word);
     }
     if (mode == LIST && conns) {
         out[0] = CTL_REQ_CONNS;
@@ -530,8 +525,9 @@ static int run_ipvsadm(struct ctl_ctx *ctx)
             out[n++] = filter_service;
         }
     } else if (filter_service) {
-        return usage_error(ctx, "-L -t|-u: listing one service is not supported; -c -t|-u VIP:PORT shows its "
-                                "connections");
+        return toolmsg_usage_error(ctx->prog, CTL_EXIT_USAGE,
+                                   "-L -t|-u: listing one service is not supported; -c -t|-u VIP:PORT shows its "
+                                   "connections");
     }
     return cmd_request(ctx, n, out);
 }

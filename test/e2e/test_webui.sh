@@ -6,12 +6,16 @@
 # traffic flows. Headless Chromium (Debian's, run in rs1's namespace, the monitoring side) loads
 # the page while traffic flows, and the DOM its script built shows each real server's address,
 # state and reason, a rate for rs1 and a chart each, and no HA section (no --ha-role); nothing in
-# the page's console (no script error, nothing the CSP blocked).
+# the page's console (no script error, nothing the CSP blocked). rawlb-announce watches rawlb (its
+# ExaBGP replaced by a FIFO nobody writes to, its routes going to a file): /status.json's
+# "announce" and the page's BGP badge and header say the VIP is announced by one announcer.
 . "$(dirname "$0")/lib.sh"
 
 command -v chromium >/dev/null || fail "missing tool: chromium (tools/deps.sh installs it)"
 
 MX=$LB_INT:9100
+ANNOUNCE=$BIN/rawlb-announce
+[ -x "$ANNOUNCE" ] || fail "no rawlb-announce binary in $BIN"
 TRAFFIC_S=60          # the client's requests last longer than anything below needs
 CHROMIUM_BUDGET_MS=5000 # virtual time the page runs for: several refreshes of /status.json
 
@@ -27,6 +31,14 @@ wait_http http://$VIP/
 rs_stop 2
 wait_state 15 203.0.113.12:80 down >/dev/null || fail "rs2 not down in list --health after its nginx stopped"
 say "rs2 down: $(health_line 203.0.113.12:80)"
+
+# An announcer, as ExaBGP would run it: its stdin a FIFO this shell holds open (at EOF it would
+# stop), what it tells ExaBGP into its log.
+mkfifo "$W/exabgp.in" || fail "mkfifo"
+exec 7<>"$W/exabgp.in"
+bg_start announce lb bash -c "exec '$ANNOUNCE' --ctl '$SOCK' < '$W/exabgp.in'"
+wait_for 5 bash -c "timeout 5 '$CTL' --ctl '$SOCK' status | grep -q '^vip $VIP: eligible up, announcer connected yes, reported announced$'" ||
+  fail "the announcer did not report the VIP announced: $(ctl status; cat "$W/announce.log")"
 
 # The page's files: 200, their content types, the security headers, nothing from elsewhere.
 for f in /:text/html /statuspage.js:text/javascript /statuspage.css:text/css; do
@@ -58,9 +70,10 @@ sleep 2.5 # two snapshots with the traffic's rates
 hdr=$(get /status.json -o "$W/status.json" -w '%{http_code} %{content_type}') || fail "GET /status.json failed"
 [ "$hdr" = "200 application/json" ] || fail "GET /status.json: got '$hdr'"
 "$PY" -m json.tool "$W/status.json" > /dev/null || fail "/status.json is not valid JSON: $(head -c 400 "$W/status.json")"
-res=$("$PY" - "$W/status.json" <<'EOF'
+res=$("$PY" - "$W/status.json" "$VIP" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
+vip = sys.argv[2]
 svc = s['list']['services']
 assert len(svc) == 1 and svc[0]['proto'] == 'TCP' and svc[0]['port'] == 80, svc
 rs = {f"{r['address']}:{r['port']}": r for r in svc[0]['real_servers']}
@@ -74,7 +87,9 @@ assert one['active'] + one['inactive'] > 0, one
 assert s['conn_table']['capacity'] == 1048576, s['conn_table']
 assert 'no_service' in s['drops'] and [i['name'] for i in s['interfaces']] == ['ext', 'int'], s['interfaces']
 assert s['ha'] is None, s['ha']
-print(f"rs1 {one['health']['state']} {one['rate']['in_pps']}/{one['rate']['out_pps']} pps, "
+assert s['announce'] == {'announcers': 1, 'vips': [{'vip': vip, 'eligible': 'up', 'announcer': True,
+                                                    'reported': 'announced'}]}, s['announce']
+print(f"{vip} announced; rs1 {one['health']['state']} {one['rate']['in_pps']}/{one['rate']['out_pps']} pps, "
       f"rs2 {two['health']['state']} ({two['health']['last']}, {two['health']['since']} s)")
 EOF
 ) || fail "/status.json: $res"
@@ -89,16 +104,19 @@ timeout 60 ip netns exec "${P}rs1" env HOME="$W/chromium" chromium --headless --
   --dump-dom "http://$MX/" > "$W/dom.html" 2> "$W/chromium.log" || fail "chromium failed: $(tail -n 5 "$W/chromium.log")"
 # The page writes nothing to its console: a line there is a script error or something the CSP blocked.
 grep -q ':CONSOLE' "$W/chromium.log" && fail "the page's console: $(grep ':CONSOLE' "$W/chromium.log" | head -n 3)"
-res=$("$PY" - "$W/dom.html" <<'EOF'
+res=$("$PY" - "$W/dom.html" "$VIP" <<'EOF'
 import sys
 from html.parser import HTMLParser
 
 class Rows(HTMLParser):
-    """Each <tr data-server=...>: its cells' text by class (state, last, pps, ...)."""
+    """Each <tr data-server=...>: its cells' text by class (state, last, pps, ...); each BGP badge
+    (<span data-vip=...>): its text; the header's #updated and #summary."""
     def __init__(self):
         super().__init__()
         self.rows, self.row, self.cell, self.updated = {}, None, None, ''
         self.in_updated = False
+        self.bgp, self.vip = {}, None
+        self.summary, self.in_summary = '', False
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == 'tr' and 'data-server' in a:
@@ -108,15 +126,24 @@ class Rows(HTMLParser):
             for c in self.cell:
                 self.row.setdefault(c, '')
         self.in_updated = a.get('id') == 'updated'
+        self.in_summary = a.get('id') == 'summary'
+        if 'data-vip' in a:
+            self.vip = a['data-vip']
+            self.bgp[self.vip] = ''
     def handle_endtag(self, tag):
         if tag == 'td':
             self.cell = None
         elif tag == 'tr':
             self.row = None
-        self.in_updated = False
+        self.in_updated = self.in_summary = False
+        self.vip = None
     def handle_data(self, data):
         if self.in_updated:
             self.updated += data
+        if self.in_summary:
+            self.summary += data
+        if self.vip is not None:
+            self.bgp[self.vip] += data
         if self.row is not None and self.cell:
             for c in self.cell:
                 self.row[c] += data
@@ -132,7 +159,9 @@ assert one['weight'] == '3' and two['weight'] == '1', (one['weight'], two['weigh
 pin, pout = (float(x.rstrip('kMG')) for x in one['pps'].split(' / '))
 assert pin > 0 and pout > 0, f"rs1's packets/s: {one['pps']!r}"
 assert two['since'] not in ('', '–'), two
-print(f"rs1 {one['state']} weight {one['weight']} pps {one['pps']}; rs2 {two['state']} since {two['since']}: {two['last']}")
+assert p.bgp == {sys.argv[2]: 'BGP announced'}, f'BGP badges: {p.bgp}'
+assert p.summary.endswith(' · 1 BGP announcer'), f'#summary says {p.summary!r}'
+print(f"{sys.argv[2]} {p.bgp[sys.argv[2]]!r}, {p.summary.split(' · ')[-1]}; rs1 {one['state']} weight {one['weight']} pps {one['pps']}; rs2 {two['state']} since {two['since']}: {two['last']}")
 EOF
 ) || { KEEP=1; fail "the page's DOM: $res (DOM kept in $W/dom.html)"; }
 say "DOM: $res"
@@ -140,4 +169,7 @@ grep -q '<section id="ha" hidden=""' "$W/dom.html" || fail "the HA section is sh
 grep -q '<svg class="spark"' "$W/dom.html" || fail "no chart (svg.spark) in the DOM"
 grep -q '<polyline' "$W/dom.html" || fail "the charts have no line after several refreshes"
 bg_stop traffic
+bg_stop announce
+grep -qx "announce route $VIP/32 next-hop self" "$W/announce.log" ||
+  fail "the announcer did not tell its ExaBGP to announce $VIP: $(cat "$W/announce.log")"
 pass

@@ -1,7 +1,9 @@
 /* test_statusjson: /status.json rendered from a hand-built service table: valid JSON (checked by a
  * strict parser here), every real server with weight, connections, rates and health (state,
  * since, last), the fast path's drops by reason, the interfaces, HA (null without --ha-role, role,
- * state, peer and links with it); health results with quotes, backslashes and control
+ * state, peer and links with it); the BGP announcement (null without the VIPs' state; with it,
+ * rawlb-ctl status --json's members: an announced VIP, one not eligible, the announcers);
+ * health results with quotes, backslashes and control
  * characters stay valid JSON; a short buffer says what the whole text needs; and a snapshot
  * holds both texts, /metrics and /status.json, whatever the size tried first. */
 #include <arpa/inet.h>
@@ -224,7 +226,7 @@ static void test_fields(void)
         snprintf(key, sizeof key, "\"%s\":", fastpath_drop_name((enum fp_drop)i));
         CHECK_HAS(t, key);
     }
-    CHECK_HAS(t, ",\"ha\":null}\n");
+    CHECK_HAS(t, ",\"announce\":null,\"ha\":null}\n");
     free(t);
 
     /* Without fast-path stats nor a health describer: still valid, the parts absent say null. */
@@ -275,6 +277,36 @@ static void test_ha(void)
     free(t);
 }
 
+/* The VIPs as rawlb-ctl status --json shows them: 198.51.100.10 has a real server up and was
+ * reported announced; 198.51.100.20's only real server is down, so it is not eligible. */
+static void test_announce(void)
+{
+    struct metrics_view v = build();
+    struct service *svc = svctable_add_svc(&table, IPPROTO_TCP, "198.51.100.20", 80);
+    svctable_add_rs(svc, "203.0.113.13", 80, 1)->available = false;
+    struct vipstate s = { 0 };
+    vipstate_update(&s, &table, true);
+    CHECK(vipstate_report(&s, 0, "announced 198.51.100.10"));
+    v.vips = &s;
+    v.announcers = 1;
+    char *t = render(&v);
+    CHECK(json_valid(t));
+    CHECK_HAS(t, ",\"announce\":{\"announcers\":1,\"vips\":["
+                 "{\"vip\":\"198.51.100.10\",\"eligible\":\"up\",\"announcer\":true,\"reported\":\"announced\"},"
+                 "{\"vip\":\"198.51.100.20\",\"eligible\":\"down\",\"announcer\":true,\"reported\":\"none\"}]},"
+                 "\"ha\":null}\n");
+    free(t);
+
+    /* the announcer gone: its report is void, and nobody is connected */
+    vipstate_forget(&s, 0);
+    v.announcers = 0;
+    t = render(&v);
+    CHECK(json_valid(t));
+    CHECK_HAS(t, "\"announce\":{\"announcers\":0,\"vips\":[{\"vip\":\"198.51.100.10\",\"eligible\":\"up\","
+                 "\"announcer\":false,\"reported\":\"none\"},");
+    free(t);
+}
+
 /* A buffer too short: the length the whole text needs all the same, never an overrun. */
 static void test_short_buffer(void)
 {
@@ -318,6 +350,7 @@ int main(void)
     test_fields();
     test_escaping();
     test_ha();
+    test_announce();
     test_short_buffer();
     test_snapshot();
     CHECK_DONE();
