@@ -24,11 +24,18 @@
  * limit dropped TCP segments in such stalls: keep-alive p99 139 ms and close p99 161 ms (RTOs).
  * Only in overload (backlogged for CAPTURE_OVERLOAD_MS): 7.3 and 11.7 ms, while the replay sinks
  * stopped receiving with the 4 s send (4.0 s; 5.7-6.1 s before, the queue's tail). The timestamps
- * cost about 0.1-0.3 us per frame in a microbenchmark, within that box's noise.
+ * cost about 0.1-0.3 us per frame in a microbenchmark, within that box's noise; but while any
+ * socket asks for them the kernel stamps every frame the host receives, on every interface: perf
+ * of the whole box in bench.sh's UDP test (2026-11-27) put 2.8% of its samples in read_tsc, most
+ * under netif_rx's stamping, so they are asked for only around a backlog (CAPTURE_STAMP_HOLD_MS).
  * The age limit in overload, 1 ms rather than 3 (2026-11-27, the same box, quiet, interleaved
  * rounds): the overload test's one-way p99 4.98-5.24 ms instead of 7.08-7.34 ms at about the same
  * delivered rate, and new connections during a top-speed SYN flood answered as often (20 and 18
- * of 20 against 16 and 20); a 5 ms CAPTURE_OVERLOAD_MS instead of 20 changed nothing more. */
+ * of 20 against 16 and 20); a 5 ms CAPTURE_OVERLOAD_MS instead of 20 changed nothing more.
+ * 500 us rather than 1 ms (2026-11-27, the same box, interleaved rounds with nft): p99 4.98, 4.72
+ * and 4.72 ms against 5.24, 5.24 and 4.98, replay delivered 87-111 against 97-156 kpps (the
+ * rounds' spread): in sustained overload the loop forwards what it can either way, the younger
+ * limit only picks younger frames. */
 
 /* Every filter starts with this prefix. First, a socket in a fanout group may be handed the frames
  * this host sends on the interface as well (the group's hook does not honour the socket's own
@@ -122,7 +129,6 @@ static int open_socket(int ifindex, const struct sock_fprog *prog, char *err, si
     if (!set_int(fd, SOL_PACKET, PACKET_VNET_HDR, 1, "PACKET_VNET_HDR", err, errlen) ||
         !set_int(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING", err, errlen) ||
         !set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, CAPTURE_RCVBUF, "SO_RCVBUFFORCE", err, errlen) ||
-        !set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS", err, errlen) ||
         !attach_filter(fd, prog, err, errlen))
         goto fail;
     struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex };
@@ -284,6 +290,7 @@ void capture_stats_add(struct capture_stats *sum, const struct capture_stats *s)
 
 #define NS_PER_S 1000000000LL
 #define NS_PER_MS 1000000LL
+#define NS_PER_US 1000LL
 
 static int64_t clock_ns(clockid_t clock)
 {
@@ -305,6 +312,26 @@ static int64_t received_ns(struct msghdr *m)
     return INT64_MAX;
 }
 
+/* Receive timestamps from the first full batch until CAPTURE_STAMP_HOLD_MS without one
+ * (capture.h). Frames queued before they were asked for come stamped with the time they are
+ * read, so they pass as fresh. */
+static void follow_backlog(struct capture *c, bool full, int64_t now)
+{
+    if (full)
+        c->last_full_ns = now;
+    bool wanted = now - c->last_full_ns < CAPTURE_STAMP_HOLD_MS * NS_PER_MS || now < c->overload_until_ns;
+    if (wanted == c->stamping)
+        return;
+    int on = wanted;
+    if (setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) == 0)
+        c->stamping = wanted;
+}
+
+void capture_tick(struct capture *c)
+{
+    follow_backlog(c, false, clock_ns(CLOCK_MONOTONIC));
+}
+
 int capture_read_batch(struct capture *c)
 {
     for (unsigned i = 0; i < CAPTURE_BATCH; i++) {
@@ -323,9 +350,10 @@ int capture_read_batch(struct capture *c)
         c->backlog_since_ns = 0; /* caught up */
     else if (!c->backlog_since_ns)
         c->backlog_since_ns = now;
+    follow_backlog(c, n == CAPTURE_BATCH, now);
     bool overload = now < c->overload_until_ns ||
                     (c->backlog_since_ns && now - c->backlog_since_ns >= CAPTURE_OVERLOAD_MS * NS_PER_MS);
-    int64_t oldest = overload ? clock_ns(CLOCK_REALTIME) - CAPTURE_MAX_AGE_MS * NS_PER_MS : 0;
+    int64_t oldest = overload ? clock_ns(CLOCK_REALTIME) - CAPTURE_MAX_AGE_US * NS_PER_US : 0;
     for (int i = 0; i < n; i++) {
         c->stale[i] = false;
         if (c->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {

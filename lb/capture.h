@@ -21,7 +21,7 @@
 #define CAPTURE_SNAPLEN 262144
 /* Overload: under sustained overload the socket's queue fills up to CAPTURE_RCVBUF, seconds of
  * delay for every frame forwarded. Once the socket has stayed backlogged (every read a full batch)
- * for CAPTURE_OVERLOAD_MS, frames that waited longer than CAPTURE_MAX_AGE_MS (from the kernel's
+ * for CAPTURE_OVERLOAD_MS, frames that waited longer than CAPTURE_MAX_AGE_US (from the kernel's
  * receive timestamp to the read) are stale: the reader drops them unless they belong to an
  * established flow (capture_drop_stale), which is cheap and spares the flows already carried, so
  * the loop catches up with fresh ones and a flood of new flows (spoofed SYNs) sheds itself first;
@@ -29,8 +29,13 @@
  * (the loop descheduled for a few ms on a busy host) leaves old frames too but drains before
  * CAPTURE_OVERLOAD_MS: those are forwarded late rather than dropped, as a dropped TCP segment
  * costs a retransmission timeout (measurements in capture.c). */
-#define CAPTURE_MAX_AGE_MS 1
+#define CAPTURE_MAX_AGE_US 500
 #define CAPTURE_OVERLOAD_MS 20
+/* The receive timestamps the rule reads are asked for only from the first full batch until
+ * CAPTURE_STAMP_HOLD_MS pass without one: while any socket asks, the kernel stamps every frame
+ * the host receives, on every interface (2% of a 2-vCPU box's time under load, measured: see
+ * capture.c). The hold keeps a load that comes and goes from switching it on and off. */
+#define CAPTURE_STAMP_HOLD_MS 1000
 /* What the filter keeps of a frame that came with a VLAN tag (capture.c): a length no frame has. */
 #define CAPTURE_VLAN_MARK 1
 
@@ -60,9 +65,11 @@ struct capture {
     struct mmsghdr msgs[CAPTURE_BATCH];
     struct iovec iov[CAPTURE_BATCH];
     union capture_cmsg ctrl[CAPTURE_BATCH];
-    bool stale[CAPTURE_BATCH]; /* of the last read: waited over CAPTURE_MAX_AGE_MS in overload */
+    bool stale[CAPTURE_BATCH]; /* of the last read: waited over CAPTURE_MAX_AGE_US in overload */
     int64_t backlog_since_ns; /* the first of the current run of full batches; 0: none */
     int64_t overload_until_ns;
+    bool stamping;            /* receive timestamps asked for (SO_TIMESTAMPNS) */
+    int64_t last_full_ns;     /* the last full batch read */
     struct capture_stats stats;
 };
 
@@ -102,6 +109,9 @@ void capture_stats_add(struct capture_stats *sum, const struct capture_stats *s)
  * short by the buffer and frames of another VLAN are reported with length 0 and counted
  * (truncated, vlan_tagged); c->stale[i] says frame i is stale (overload). */
 int capture_read_batch(struct capture *c);
+/* For the socket's reader about once a second: stops asking for receive timestamps once
+ * CAPTURE_STAMP_HOLD_MS have passed without a full batch, though no frame came since. */
+void capture_tick(struct capture *c);
 /* The reader's verdict on stale frame i: dropped (counted as too_old; its length becomes 0). */
 static inline void capture_drop_stale(struct capture *c, unsigned i)
 {

@@ -85,6 +85,8 @@ static void expire_cb(struct ev_loop *loop, ev_timer *t, int revents)
     bool expired, reaped;
     conn_expire_some(&w->fp.conns, workers_now(w->set), WORKER_EXPIRE_BUDGET, &expired);
     fastpath_reap_some(&w->fp, WORKER_REAP_BUDGET, &reaped);
+    capture_tick(&w->rx_ext);
+    capture_tick(&w->rx_int);
     t->repeat = expired && reaped ? EXPIRE_INTERVAL_S : EXPIRE_AGAIN_S;
     ev_timer_again(loop, t);
 }

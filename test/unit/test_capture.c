@@ -2,7 +2,8 @@
  * two capture sockets in one fanout group split the frames by a field the group's program reads,
  * the program and the filter can be replaced, the frames an xmit socket sends on the same
  * interface never come back to the group, and a socket of another interface cannot join; frames
- * that waited are forwarded after a stall, dropped (too_old) in overload. */
+ * that waited are forwarded after a stall, dropped (too_old) in overload; receive timestamps are
+ * asked for only around a backlog. */
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
@@ -152,13 +153,20 @@ static void test_live(void)
     CHECK_EQ_U(s1.out, 0);
     CHECK_EQ_U(drain(&rx_a).out, N_OUT);
 
-    /* A stall: frames older than CAPTURE_MAX_AGE_MS, but the socket was not backlogged for
+    /* A stall: frames older than CAPTURE_MAX_AGE_US, but the socket was not backlogged for
      * CAPTURE_OVERLOAD_MS: forwarded late, not dropped. */
-    struct timespec stall = { .tv_nsec = (CAPTURE_MAX_AGE_MS + CAPTURE_OVERLOAD_MS) * 1000000L };
+    struct timespec stall = { .tv_nsec = CAPTURE_MAX_AGE_US * 1000L + CAPTURE_OVERLOAD_MS * 1000000L };
     send_udp(&tx_b, PORT_OUT, N_OUT);
     nanosleep(&stall, NULL);
     CHECK_EQ_U(drain(&rx_a).out, N_OUT);
     CHECK_EQ_U(rx_a.stats.too_old, 0);
+    /* Receive timestamps are asked for from the first full batch read on, not before. */
+    CHECK(!rx_a.stamping);
+    unsigned queued = 0;
+    for (; queued < CAPTURE_BATCH; queued += N_OUT)
+        send_udp(&tx_b, PORT_OUT, N_OUT);
+    CHECK_EQ_U(drain(&rx_a).out, queued);
+    CHECK(rx_a.stamping);
     /* In overload (as if the socket had stayed backlogged): the old frames are reported stale
      * (the reader drops them, counted, when they are of no established flow), fresh ones not. */
     send_udp(&tx_b, PORT_OUT, N_OUT);
@@ -171,6 +179,14 @@ static void test_live(void)
     CHECK_EQ_U(rx_a.stats.too_old, N_OUT);
     capture_stats_add(&rx0.stats, &rx_a.stats);
     CHECK_EQ_U(rx0.stats.too_old, N_OUT);
+    /* Out of overload, no longer once CAPTURE_STAMP_HOLD_MS passed without a full batch. */
+    rx_a.overload_until_ns = 0;
+    capture_tick(&rx_a);
+    CHECK(rx_a.stamping);
+    struct timespec hold = { .tv_sec = CAPTURE_STAMP_HOLD_MS / 1000, .tv_nsec = (CAPTURE_STAMP_HOLD_MS % 1000) * 1000000L };
+    nanosleep(&hold, NULL);
+    capture_tick(&rx_a);
+    CHECK(!rx_a.stamping);
 
     capture_close(&rx0);
     capture_close(&rx1);
