@@ -1,10 +1,49 @@
 /* service: the table of virtual services built from the config, lookups for the fast path, and
  * the weight, availability and resolution changes that schedulers must hear about. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scheduler.h"
 #include "service.h"
+
+static uint64_t server_key(uint8_t proto, uint32_t addr, uint16_t port)
+{
+    return (uint64_t)proto << 48 | (uint64_t)addr << 16 | port;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    const struct server_ref *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    /* Within one key, by service and then server: the first of a service's own is its lowest
+     * index, as service_find_rs answers. */
+    return x->svc != y->svc ? x->svc - y->svc : x->rs - y->rs;
+}
+
+/* The table's servers (service_table's index): every endpoint once, in key order. */
+static void index_servers(struct service_table *t)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < t->n; i++) {
+        const struct service *svc = &t->svc[i];
+        unsigned count = svc->n_rs + (svc->has_sorry ? 1 : 0);
+        for (unsigned j = 0; j < count; j++)
+            t->servers[n++] = (struct server_ref){ .key = server_key(svc->proto, svc->rs[j].ep.addr, svc->rs[j].ep.port),
+                                                   .svc = (uint8_t)i, .rs = (uint8_t)j };
+    }
+    qsort(t->servers, n, sizeof t->servers[0], by_key);
+    unsigned kept = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct server_ref *last = kept ? &t->servers[kept - 1] : NULL;
+        if (last && last->key == t->servers[i].key)
+            last->shared |= last->svc != t->servers[i].svc;
+        else
+            t->servers[kept++] = t->servers[i];
+    }
+    t->n_servers = kept;
+}
 
 bool service_table_init(struct service_table *t, const struct rawlb_config *cfg, char *err, size_t errlen)
 {
@@ -54,6 +93,7 @@ bool service_table_init(struct service_table *t, const struct rawlb_config *cfg,
         }
         t->n = i + 1;
     }
+    index_servers(t);
     return true;
 
 fail:
@@ -92,18 +132,19 @@ int service_find_rs(const struct service *svc, const struct endpoint *ep)
 
 int service_find_by_server(const struct service_table *t, uint8_t proto, uint32_t addr, uint16_t port, unsigned *rs)
 {
-    const struct endpoint ep = { .addr = addr, .port = port };
-    int found = -1;
-    for (unsigned i = 0; i < t->n; i++) {
-        int j = t->svc[i].proto == proto ? service_find_rs(&t->svc[i], &ep) : -1;
-        if (j < 0)
-            continue;
-        if (found >= 0)
-            return -1;
-        found = (int)i;
-        *rs = (unsigned)j;
+    uint64_t key = server_key(proto, addr, port);
+    unsigned lo = 0, hi = t->n_servers;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        if (t->servers[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return found;
+    if (lo == t->n_servers || t->servers[lo].key != key || t->servers[lo].shared)
+        return -1;
+    *rs = t->servers[lo].rs;
+    return t->servers[lo].svc;
 }
 
 bool service_is_vip(const struct service_table *t, uint32_t addr)

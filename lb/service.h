@@ -61,10 +61,24 @@ struct service {
     bool sched_busy; /* service_schedule's lock: scheduler state (rr position) is per service */
 };
 
+/* Every real server (and sorry server) of the table by proto, address and port, sorted by key:
+ * each stateless reply looks its server up here, and a linear walk over up to 64 services of 65
+ * servers each would cost thousands of compares per packet. One entry per endpoint; shared when
+ * several services have it (whose reply it is cannot be told then). Built with the table
+ * (service_table_init), whose endpoints never change afterwards: edits build a new table. */
+#define SERVICE_MAX_SERVERS (RAWLB_MAX_SERVICES * (RAWLB_MAX_RS_PER_SERVICE + 1))
+struct server_ref {
+    uint64_t key; /* server_key(proto, addr, port) */
+    uint8_t svc, rs;
+    bool shared;
+};
+
 struct service_table {
     unsigned n;
     struct service svc[RAWLB_MAX_SERVICES];
     struct slot_table slots; /* outlives the table's rebuilds: reconfig carries it over */
+    unsigned n_servers;
+    struct server_ref servers[SERVICE_MAX_SERVERS];
 };
 
 /* Builds the table from a validated config; false with a message when a scheduler fails to
@@ -79,7 +93,7 @@ int service_find(const struct service_table *t, uint8_t proto, uint32_t vip, uin
 int service_find_rs(const struct service *svc, const struct endpoint *ep);
 /* Fast path (stateless replies): the one service of proto with a real server (or sorry server)
  * at addr:port, and that server's index in *rs; -1 when none has it or several do (whose reply
- * it is cannot be told then). Linear over every service's servers. */
+ * it is cannot be told then). A binary search of the table's servers. */
 int service_find_by_server(const struct service_table *t, uint8_t proto, uint32_t addr, uint16_t port, unsigned *rs);
 /* Fast path: the address is a VIP of some service (ARP, ICMP echo). */
 bool service_is_vip(const struct service_table *t, uint32_t addr);

@@ -2,6 +2,8 @@
  * availability and resolution changes reaching the scheduler. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testing.h"
@@ -366,10 +368,73 @@ static void test_thresholds(void)
     }
 }
 
+static void test_find_by_server(void)
+{
+    unsigned rs = 99;
+    CHECK(service_find_by_server(&tab, IPPROTO_TCP, htonl(0xc0a80a02u), htons(8080), &rs) == 0);
+    CHECK_EQ_U(rs, 1);
+    CHECK(service_find_by_server(&tab, IPPROTO_UDP, htonl(0xc0a80a05u), htons(53), &rs) == 1);
+    CHECK_EQ_U(rs, 2);
+    /* Each of proto, address and port must match. */
+    CHECK(service_find_by_server(&tab, IPPROTO_UDP, htonl(0xc0a80a01u), htons(8080), &rs) == -1);
+    CHECK(service_find_by_server(&tab, IPPROTO_TCP, htonl(0xc0a80a01u), htons(8081), &rs) == -1);
+    CHECK(service_find_by_server(&tab, IPPROTO_TCP, htonl(0xc0a80a09u), htons(8080), &rs) == -1);
+    CHECK(service_find_by_server(&tab, IPPROTO_TCP, VIP, htons(80), &rs) == -1); /* a VIP is no server */
+
+    /* A sorry server is found as its service's; a server in two services is nobody's. */
+    char err[RAWLB_ERRLEN] = "";
+    struct service_table *two = calloc(1, sizeof *two);
+    CHECK(two != NULL);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.n_services = 2;
+    for (unsigned i = 0; i < 2; i++) {
+        struct service_config *sc = &cfg.services[i];
+        sc->proto = IPPROTO_TCP;
+        sc->vip.addr = VIP;
+        sc->vip.port = htons((uint16_t)(80 + i));
+        snprintf(sc->scheduler, sizeof(sc->scheduler), "mh");
+        add_rs(sc, 0xc0a80b01u + i, 80, 1); /* its own */
+        add_rs(sc, 0xc0a80bffu, 80, 1);     /* in both */
+    }
+    cfg.services[0].check.has_sorry = true;
+    cfg.services[0].check.sorry = (struct endpoint){ .addr = htonl(0xc0a80c01u), .port = htons(80) };
+    CHECK(service_table_init(two, &cfg, err, sizeof(err)));
+    CHECK(service_find_by_server(two, IPPROTO_TCP, htonl(0xc0a80b02u), htons(80), &rs) == 1);
+    CHECK_EQ_U(rs, 0);
+    CHECK(service_find_by_server(two, IPPROTO_TCP, htonl(0xc0a80c01u), htons(80), &rs) == 0);
+    CHECK_EQ_U(rs, service_sorry_index(&two->svc[0]));
+    CHECK(service_find_by_server(two, IPPROTO_TCP, htonl(0xc0a80bffu), htons(80), &rs) == -1);
+    service_table_free(two);
+
+    /* A full table: every server of every service where it is. */
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.n_services = RAWLB_MAX_SERVICES;
+    for (unsigned i = 0; i < RAWLB_MAX_SERVICES; i++) {
+        struct service_config *sc = &cfg.services[i];
+        sc->proto = i % 2 ? IPPROTO_UDP : IPPROTO_TCP;
+        sc->vip.addr = VIP;
+        sc->vip.port = htons((uint16_t)(1000 + i));
+        snprintf(sc->scheduler, sizeof(sc->scheduler), "rr");
+        for (unsigned j = 0; j < RAWLB_MAX_RS_PER_SERVICE; j++)
+            add_rs(sc, 0xc0a80000u + i * 256 + j, (uint16_t)(2000 + j), 1);
+    }
+    CHECK(service_table_init(two, &cfg, err, sizeof(err)));
+    unsigned found = 0;
+    for (unsigned i = 0; i < RAWLB_MAX_SERVICES; i++)
+        for (unsigned j = 0; j < RAWLB_MAX_RS_PER_SERVICE; j++)
+            found += service_find_by_server(two, i % 2 ? IPPROTO_UDP : IPPROTO_TCP, htonl(0xc0a80000u + i * 256 + j),
+                                            htons((uint16_t)(2000 + j)), &rs) == (int)i &&
+                     rs == j;
+    CHECK_EQ_U(found, RAWLB_MAX_SERVICES * RAWLB_MAX_RS_PER_SERVICE);
+    service_table_free(two);
+    free(two);
+}
+
 int main(void)
 {
     test_init();
     test_find();
+    test_find_by_server();
     test_weights();
     test_resolve();
     test_errors();
