@@ -1,9 +1,10 @@
 #!/bin/bash
 # Smoke of the benchmark, so that it cannot rot: tools/bench/bench.sh once over kernel routing,
 # nftables DNAT, HAProxy and rawlb (and rawlb --workers 1 when it has the flag), one second per
-# test, one round, a one-second rawlb-replay; BENCHMARKS.md, README.md and the chart are not
-# written. Checks that the summary has every table, every path's row and a number in every column
-# that path measures, and a computed verdict for every target. No timing is asserted: a CI
+# test, one round, a one-second rawlb-replay, then tools/bench/floor.sh for one round of one
+# second; BENCHMARKS.md, README.md and the chart are not written. Checks that the summary has
+# every table, every path's row and a number in every column that path measures, a computed
+# verdict for every target, and floor.sh's ratios for both forwarders. No timing is asserted: a CI
 # machine's figures mean nothing.
 # usage: bash test/e2e/test_bench_smoke.sh BUILD_DIR (the directory holding rawlb)
 set -uo pipefail
@@ -134,4 +135,23 @@ if bad:
     print("FAIL [bench_smoke]: " + "\n  ".join(bad), file=sys.stderr)
     sys.exit(1)
 print("[bench_smoke] every table, row and column there: %s" % " ".join(modes))
+PY
+
+# tools/bench/floor.sh once: rawlb and bench-floor each next to nft, every ratio a number
+echo "[$TAG] floor.sh"
+ROUNDS=1 DUR=1 RDUR=1 MD= TOPO_PREFIX=$P "$here/tools/bench/floor.sh" "$BIN" > "$W/floor.md" 2> "$W/floor.err" &
+bench_pid=$!
+wait $bench_pid; rc=$?; bench_pid=""
+[ $rc = 0 ] || { echo "FAIL [$TAG]: floor.sh exited $rc" >&2; tail -n 30 "$W/floor.err" "$W/floor.md" >&2; exit 1; }
+python3 - "$W/floor.md" <<'PY' || { cat "$W/floor.md" >&2; exit 1; }
+import re, sys
+rows = [[c.strip() for c in l.strip().strip("|").split("|")] for l in open(sys.argv[1]) if l.startswith("| 1 |") or l.startswith("| median |")]
+got = sorted(r[1].split(" ")[0] for r in rows)
+bad = [] if got == ["bench-floor", "floor", "rawlb", "rawlb"] else ["rows: %s" % got]
+bad += ["%s %s: column %d is '%s'" % (r[0], r[1], i + 1, c) for r in rows for i, c in enumerate(r[2:], 2)
+        if not re.match(r"^\d+\.\d+$", c)]
+if bad:
+    print("FAIL [bench_smoke]: floor.sh: " + "; ".join(bad), file=sys.stderr)
+    sys.exit(1)
+print("[bench_smoke] floor.sh: rawlb and bench-floor, every ratio there")
 PY

@@ -42,7 +42,8 @@
 #        MD=BENCHMARKS.md README=README.md PNG=docs/bench.png (empty: not written) HISTORY=1 (0: no
 #        History row) TOPO_PREFIX=bn WORK=/tmp/rawlb-bench.PREFIX RAWLB_REV=commit of the build,
 #        when it is not the checkout's HEAD; PERF=1: rawlb's threads sampled by `perf record -e
-#        cpu-clock` over each of its tests, the hottest symbols (kernel and rawlb) in WORK/profile.txt
+#        cpu-clock` over each of its tests, the hottest symbols (kernel and rawlb) in WORK/profile.txt;
+#        FORWARDER=floor: mode lb runs bench-floor, the yardstick of tools/bench/floor.sh, not rawlb
 set -u
 here=$(cd "$(dirname "$0")/../.." && pwd)
 B=$here/tools/bench
@@ -88,6 +89,12 @@ LB_CMD="$build/rawlb -e ext -i int -n $NR -t $VIP:80 -r 203.0.113.11:80 -r 203.0
  -t $VIP:5201 -r 203.0.113.11:5201 -u $VIP:5201 -r 203.0.113.11:5201 \
  -u $VIP:$RPORT -s rr -r 203.0.113.11:$RPORT -r 203.0.113.12:$RPORT --ctl $W/rawlb.sock --pidfile $W/rawlb.pid \
  --state-dir $W/state --metrics $METRICS"
+if [ "${FORWARDER:-rawlb}" = floor ]; then # mode lb runs the yardstick instead (tools/bench/floor.sh)
+  [ -x "$build/bench-floor" ] || { echo "no bench-floor in $build: build first"; exit 2; }
+  # the MACs it sends to, read when it starts (sh -c in the director's namespace expands them)
+  LB_CMD="$build/bench-floor ext int $VIP $NR 203.0.113.11 \$(ip netns exec ${P}rs1 cat /sys/class/net/eth0/address)\
+ \$(ip netns exec ${P}c cat /sys/class/net/eth0/address)"
+fi
 ns() { ip netns exec "$@"; }
 log() { echo "[$(date +%T)] $*" >&2; }
 
