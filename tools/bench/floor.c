@@ -5,10 +5,10 @@
  * What it does: one thread, two interfaces, recvmmsg and sendmmsg in batches with the vnet header
  * (GSO superframes and partial checksums pass through), poll() between them. Frames from ext to
  * VIP (any protocol, any port) get their destination rewritten to one real server, frames from
- * int sent by that server their source rewritten to VIP; TTL and the IPv4 and TCP/UDP checksums
- * updated incrementally (a partial sum the kernel completes only by the addresses' change). ARP
- * requests for VIP (on ext) and for the NAT router address (on int) are answered in place. The
- * real server's and the client's MACs are given.
+ * int sent by that server their source rewritten to VIP, by rawlb's own parse and rewrite
+ * (lb/packet.h: TTL, both checksums); ARP requests for VIP (on ext) and for the NAT router address
+ * (on int) are answered as rawlb answers them (lb/reply.h). The real server's and the client's
+ * MACs are given.
  * What it does not, and rawlb does: a connection table, scheduling, several real servers,
  * fragments, ICMP, TTL and MTU answers, health, counters, several workers, bounded queueing in
  * overload (its receive buffers make a standing queue instead). Not a balancer: a yardstick.
@@ -30,17 +30,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "packet.h"
+#include "reply.h"
+
 /* The same sizes rawlb's capture and xmit use, so that buffers are not what differs. */
 #define BATCH 64
 #define BATCHES_PER_WAKEUP 16
 #define FRAME_ROOM (65536 + 128)
 #define RCVBUF (16 * 1024 * 1024)
 #define SNDBUF (32 * 1024 * 1024)
-#define VNET_LEN sizeof(struct virtio_net_hdr)
-#define ETH_LEN 14
-#define MIN_FRAME (VNET_LEN + ETH_LEN + 20)
-#define ARP_REQUEST 1
-#define ARP_REPLY 2
 
 struct side {
     const char *name;
@@ -128,64 +126,6 @@ static void flush(struct side *s)
     s->queued = 0;
 }
 
-static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, sizeof v); return v; }
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, sizeof v); return v; }
-static void wr16(uint8_t *p, uint16_t v) { memcpy(p, &v, sizeof v); }
-static void wr32(uint8_t *p, uint32_t v) { memcpy(p, &v, sizeof v); }
-
-/* RFC 1624 with the changes' sum carried in 64 bits and folded once. */
-static uint16_t fold(uint64_t s)
-{
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)s;
-}
-
-/* One address (IPv4 header offset 12: source, 16: destination) to `to`, TTL minus one, and both
- * checksums. */
-static void nat(const uint8_t *vnet, uint8_t *ip, size_t off, uint32_t to)
-{
-    uint32_t from = rd32(ip + off);
-    wr32(ip + off, to);
-    uint64_t addr = (uint64_t)(uint32_t)~from + to;
-    uint16_t ttl_word = rd16(ip + 8);
-    ip[8]--;
-    uint64_t ttl = (uint64_t)(uint16_t)~ttl_word + rd16(ip + 8);
-    wr16(ip + 10, (uint16_t)~fold((uint16_t)~rd16(ip + 10) + addr + ttl));
-    if (ntohs(rd16(ip + 6)) & 0x1fff)
-        return; /* a later fragment: no L4 header */
-    uint8_t *l4 = ip + (ip[0] & 0x0f) * 4;
-    uint8_t *check = ip[9] == IPPROTO_TCP ? l4 + 16 : ip[9] == IPPROTO_UDP ? l4 + 6 : NULL;
-    if (!check)
-        return;
-    uint16_t c = rd16(check);
-    if (vnet[offsetof(struct virtio_net_hdr, flags)] & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-        wr16(check, fold(c + addr));
-        return;
-    }
-    if (ip[9] == IPPROTO_UDP && c == 0)
-        return;
-    c = (uint16_t)~fold((uint16_t)~c + addr);
-    wr16(check, ip[9] == IPPROTO_UDP && c == 0 ? 0xffff : c);
-}
-
-/* An ARP request for `ours`, turned into the answer in place; false when it is not one. */
-static bool answer_arp(const struct side *s, uint8_t *vnet, uint8_t *eth, uint32_t ours)
-{
-    uint8_t *a = eth + ETH_LEN;
-    if (ntohs(rd16(a + 6)) != ARP_REQUEST || rd32(a + 24) != ours)
-        return false;
-    memset(vnet, 0, VNET_LEN);
-    memcpy(eth, eth + ETH_ALEN, ETH_ALEN);
-    memcpy(eth + ETH_ALEN, s->mac, ETH_ALEN);
-    wr16(a + 6, htons(ARP_REPLY));
-    memcpy(a + 18, a + 8, ETH_ALEN + 4); /* the asker becomes the target */
-    memcpy(a + 8, s->mac, ETH_ALEN);
-    wr32(a + 14, ours);
-    return true;
-}
-
 static void forward(struct side *in, struct side *out, bool from_ext)
 {
     for (unsigned b = 0; b < BATCHES_PER_WAKEUP; b++) {
@@ -193,23 +133,31 @@ static void forward(struct side *in, struct side *out, bool from_ext)
         if (n <= 0)
             return;
         for (int i = 0; i < n; i++) {
-            uint8_t *vnet = in->buf + (size_t)i * FRAME_ROOM, *eth = vnet + VNET_LEN, *ip = eth + ETH_LEN;
+            uint8_t *vnet = in->buf + (size_t)i * FRAME_ROOM, *eth = vnet + VNET_HLEN;
             size_t len = in->rx_msgs[i].msg_len;
-            if (len < MIN_FRAME)
+            struct parsed p;
+            struct arp_view a;
+            if (len < VNET_HLEN)
                 continue;
-            uint16_t type = ntohs(rd16(eth + 12));
-            if (type == ETH_P_ARP) {
-                if (answer_arp(in, vnet, eth, from_ext ? vip : nat_addr))
-                    queue(in, vnet, len);
+            switch (packet_parse(eth, len - VNET_HLEN, &p)) {
+            case PARSE_OK:
+                break;
+            case PARSE_NOT_IPV4:
+                if (arp_parse(eth, len - VNET_HLEN, &a) && a.op == ARP_OP_REQUEST &&
+                    a.tpa == (from_ext ? vip : nat_addr))
+                    queue(in, vnet, reply_arp(vnet, len, in->mac));
+                continue;
+            default:
                 continue;
             }
-            if (type != ETH_P_IP || ip[8] <= 1)
+            if (!packet_ttl_ok(&p))
                 continue;
-            if (from_ext && rd32(ip + 16) == vip) {
-                nat(vnet, ip, 16, server);
+            bool partial = vnet[offsetof(struct virtio_net_hdr, flags)] & VIRTIO_NET_HDR_F_NEEDS_CSUM;
+            if (from_ext && p.daddr == vip) {
+                packet_forward_dnat(&p, server, p.dport, partial);
                 memcpy(eth, server_mac, ETH_ALEN);
-            } else if (!from_ext && rd32(ip + 12) == server) {
-                nat(vnet, ip, 12, vip);
+            } else if (!from_ext && p.saddr == server) {
+                packet_forward_snat(&p, vip, p.sport, partial);
                 memcpy(eth, client_mac, ETH_ALEN);
             } else {
                 continue;
