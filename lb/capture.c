@@ -196,8 +196,9 @@ static int reopen(const struct capture *c, char *err, size_t errlen)
 #endif
 
 /* The group ignores what this host sends on the interface: without it every frame rawlb forwards
- * is cloned to the group and run through both programs only to be dropped by the filter's
- * prefix, some 4% of a worker's time when forwarding small UDP (perf, bench.sh's UDP test). */
+ * is cloned for the group and run through both programs only to be dropped by the filter's
+ * prefix. With libnet's tap gone too (arp.c), the clone is not made at all: some 4% of a worker's
+ * samples forwarding small UDP were that clone and its deliveries (perf, bench.sh's UDP test). */
 static bool join(int fd, uint16_t id, int flags, char *err, size_t errlen)
 {
     flags |= PACKET_FANOUT_CBPF | PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
