@@ -7,7 +7,6 @@
 #include <net/if.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -24,14 +23,6 @@
 #define SETTLE_MS 200 /* veth delivers before the send returns: this bounds a miss */
 
 static const uint8_t own_mac[6] = { 2, 0, 0, 0, 0, 0x11 };
-
-static bool sh(const char *cmd)
-{
-    int rc = system(cmd);
-    if (rc != 0)
-        fprintf(stderr, "'%s' failed (%d)\n", cmd, rc);
-    return rc == 0;
-}
 
 /* The next ARP frame rx gets within SETTLE_MS, parsed; false when none came. */
 static bool next_arp(struct capture *rx, struct arp_view *a)
@@ -54,7 +45,7 @@ static void test_live(void)
 {
     if (!enter_private_netns())
         return;
-    if (!sh("ip link add arA type veth peer name arB && ip link set arA up && ip link set arB up")) {
+    if (!veth_pair_up("arA", "arB")) {
         CHECK(!"veth pair");
         return;
     }

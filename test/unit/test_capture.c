@@ -10,7 +10,6 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,14 +26,6 @@
 /* veth delivers in the sender's softirq, before sendmmsg returns: this bounds a miss, and is how
  * long the test waits for frames that must not come. */
 #define SETTLE_MS 200
-
-static bool sh(const char *cmd)
-{
-    int rc = system(cmd);
-    if (rc != 0)
-        fprintf(stderr, "'%s' failed (%d)\n", cmd, rc);
-    return rc == 0;
-}
 
 static uint8_t frames[N_IN + N_OUT][128];
 
@@ -100,7 +91,7 @@ static void test_live(void)
 {
     if (!enter_private_netns())
         return;
-    if (!sh("ip link add cpA type veth peer name cpB && ip link set cpA up && ip link set cpB up")) {
+    if (!veth_pair_up("cpA", "cpB")) {
         CHECK(!"veth pair");
         return;
     }

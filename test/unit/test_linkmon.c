@@ -11,7 +11,6 @@
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -327,19 +326,6 @@ static bool mac_is_wanted(const struct linkmon *m)
     return memcmp(m->ifs[0].mac, want_mac, sizeof want_mac) == 0;
 }
 
-static bool sh(const char *cmd)
-{
-    int rc = system(cmd);
-    if (rc != 0)
-        fprintf(stderr, "'%s' failed (%d)\n", cmd, rc);
-    return rc == 0;
-}
-
-static bool veth_create(void)
-{
-    return sh("ip link add lmA type veth peer name lmB") && sh("ip link set lmA up") && sh("ip link set lmB up");
-}
-
 static void set_rcvbuf(int fd, int bytes)
 {
     CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes) == 0);
@@ -368,13 +354,13 @@ static void test_live_mtu_mac(struct linkmon *m)
     CHECK_EQ_U(m->ifs[0].mtu, 1500); /* a veth's default */
     calls = 0;
     want_mtu = 1400;
-    CHECK(sh("ip link set lmA mtu 1400"));
+    CHECK(setup_cmd("ip link set lmA mtu 1400"));
     CHECK(wait_until(mtu_is_wanted, m));
     CHECK_EQ_U(calls, 1);
     CHECK_EQ_U(last_changed, LINKMON_MTU);
     static const uint8_t new_mac[LINKMON_MAC_LEN] = { 0x02, 0x00, 0x5e, 0x00, 0x00, 0x42 };
     memcpy(want_mac, new_mac, sizeof want_mac);
-    CHECK(sh("ip link set lmA address 02:00:5e:00:00:42"));
+    CHECK(setup_cmd("ip link set lmA address 02:00:5e:00:00:42"));
     CHECK(wait_until(mac_is_wanted, m));
     CHECK_EQ_U(calls, 2);
     CHECK_EQ_U(last_changed, LINKMON_MAC);
@@ -384,11 +370,11 @@ static void test_live_mtu_mac(struct linkmon *m)
 static void test_live_peer(struct linkmon *m)
 {
     calls = 0;
-    CHECK(sh("ip link set lmB down"));
+    CHECK(setup_cmd("ip link set lmB down"));
     CHECK(wait_carrier(m, false));
     CHECK_EQ_U(calls, 1);
     CHECK(linkmon_first_down(m) == &m->ifs[0]);
-    CHECK(sh("ip link set lmB up"));
+    CHECK(setup_cmd("ip link set lmB up"));
     CHECK(wait_carrier(m, true));
     CHECK_EQ_U(calls, 2);
     CHECK(last.up && linkmon_first_down(m) == NULL);
@@ -409,11 +395,11 @@ static void test_live_overflow(struct linkmon *m)
 {
     set_rcvbuf(m->fd, 1);
     calls = 0;
-    CHECK(sh("ip link set lmB down && ip link set lmB up && ip link set lmB down"));
+    CHECK(setup_cmd("ip link set lmB down && ip link set lmB up && ip link set lmB down"));
     CHECK(wait_carrier(m, false));
     CHECK_EQ_U(calls, 1);
     set_rcvbuf(m->fd, 1 << 20);
-    CHECK(sh("ip link set lmB up"));
+    CHECK(setup_cmd("ip link set lmB up"));
     CHECK(wait_carrier(m, true));
 }
 
@@ -428,7 +414,7 @@ static void test_live_overflow_stale(void)
     CHECK(linkmon_open(&m, loop, names, 1, record, &mine, err, sizeof err));
     CHECK(m.ifs[0].up);
     set_rcvbuf(m.fd, 1);
-    CHECK(sh("ip link set lmB down && ip link set lmB up"));
+    CHECK(setup_cmd("ip link set lmB down && ip link set lmB up"));
     run_for(WAIT_SECONDS / 4);
     CHECK(m.ifs[0].up);
     CHECK_EQ_U(mine, 0);
@@ -438,10 +424,10 @@ static void test_live_overflow_stale(void)
 static void test_live_recreated(struct linkmon *m)
 {
     int old = m->ifs[0].ifindex;
-    CHECK(sh("ip link del lmA"));
+    CHECK(setup_cmd("ip link del lmA"));
     CHECK(wait_carrier(m, false));
     CHECK(m->ifs[0].ifindex == 0);
-    CHECK(veth_create());
+    CHECK(veth_pair_up("lmA", "lmB"));
     CHECK(wait_carrier(m, true));
     CHECK(m->ifs[0].ifindex == (int)if_nametoindex("lmA") && m->ifs[0].ifindex != old);
 }
@@ -470,12 +456,12 @@ static void test_live_open_down(void)
     struct linkmon m;
     char err[256];
     const char *names[] = { "lmB", "lmA" };
-    CHECK(sh("ip link set lmB down"));
+    CHECK(setup_cmd("ip link set lmB down"));
     calls = 0;
     CHECK(linkmon_open(&m, loop, names, 2, record, NULL, err, sizeof err));
     CHECK(!m.ifs[0].up && !m.ifs[1].up); /* lmB is down, and lmA without carrier */
     CHECK(linkmon_first_down(&m) == &m.ifs[0]);
-    CHECK(sh("ip link set lmB up"));
+    CHECK(setup_cmd("ip link set lmB up"));
     CHECK(wait_carrier(&m, true));
     CHECK(m.ifs[1].up);
     CHECK_EQ_U(calls, 2);
@@ -488,7 +474,7 @@ static void test_live(void)
     if (!enter_private_netns())
         return;
     loop = ev_loop_new(EVFLAG_AUTO);
-    if (!veth_create()) {
+    if (!veth_pair_up("lmA", "lmB")) {
         CHECK(!"veth pair");
         return;
     }

@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int check_failures;
@@ -40,6 +41,24 @@ static inline bool enter_private_netns(void)
     else
         CHECK(!"unshare(CLONE_NEWNET)");
     return false;
+}
+
+/* A shell command of a live test's set-up; false (said on stderr) when it failed. */
+static inline bool setup_cmd(const char *cmd)
+{
+    int rc = system(cmd);
+    if (rc != 0)
+        fprintf(stderr, "'%s' failed (%d)\n", cmd, rc);
+    return rc == 0;
+}
+
+/* A veth pair a <-> b, both up, in the test's own network namespace (enter_private_netns). */
+static inline bool veth_pair_up(const char *a, const char *b)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "ip link add %s type veth peer name %s && ip link set %s up && ip link set %s up", a, b,
+             a, b);
+    return setup_cmd(cmd);
 }
 
 #define CHECK_DONE()                                                          \
