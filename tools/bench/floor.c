@@ -2,8 +2,9 @@
  * rawlb's place on bench.sh's topology, so that one run shows how far this box lets any such
  * forwarder go next to kernel forwarding, and how much of the distance is rawlb's own.
  *
- * What it does: one thread, two interfaces, recvmmsg and sendmmsg in batches with the vnet header
- * (GSO superframes and partial checksums pass through), poll() between them. Frames from ext to
+ * What it does: one thread, two interfaces, recvmmsg and rawlb's own send side (lb/xmit.h) in
+ * batches with the vnet header (GSO superframes and partial checksums pass through), poll()
+ * between them. Frames from ext to
  * VIP (any protocol, any port) get their destination rewritten to one real server, frames from
  * int sent by that server their source rewritten to VIP, by rawlb's own parse and rewrite
  * (lb/packet.h: TTL, both checksums); ARP requests for VIP (on ext) and for the NAT router address
@@ -32,22 +33,21 @@
 
 #include "packet.h"
 #include "reply.h"
+#include "xmit.h"
 
-/* The same sizes rawlb's capture and xmit use, so that buffers are not what differs. */
+/* The same sizes rawlb's capture uses, so that buffers are not what differs. */
 #define BATCH 64
 #define BATCHES_PER_WAKEUP 16
 #define FRAME_ROOM (65536 + 128)
 #define RCVBUF (16 * 1024 * 1024)
-#define SNDBUF (32 * 1024 * 1024)
 
 struct side {
-    const char *name;
-    int rx, tx;
+    int rx;
+    struct xmit tx; /* rawlb's own send side (lb/xmit.h) */
     uint8_t mac[ETH_ALEN];
     uint8_t *buf;
-    struct mmsghdr rx_msgs[BATCH], tx_msgs[BATCH];
-    struct iovec rx_iov[BATCH], tx_iov[BATCH];
-    unsigned queued;
+    struct mmsghdr rx_msgs[BATCH];
+    struct iovec rx_iov[BATCH];
 };
 
 static uint32_t vip, nat_addr, server;
@@ -65,21 +65,17 @@ static void set_int(int fd, int level, int opt, int value, const char *name)
         die("setsockopt on", name);
 }
 
-/* A receive socket (ETH_P_ALL, not its own frames) or a send socket (protocol 0: handed nothing). */
-static int packet_socket(int ifindex, bool receive, const char *name)
+/* The receive socket: ETH_P_ALL, not its own frames, rawlb's buffer size; no filter, no fanout,
+ * no timestamps. */
+static int receive_socket(int ifindex, const char *name)
 {
-    int proto = receive ? htons(ETH_P_ALL) : 0;
-    int fd = socket(AF_PACKET, SOCK_RAW, proto);
+    int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
     if (fd < 0)
         die("socket on", name);
     set_int(fd, SOL_PACKET, PACKET_VNET_HDR, 1, name);
-    if (receive) {
-        set_int(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, name);
-        set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF, name);
-    } else {
-        set_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, SNDBUF, name);
-    }
-    struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = (uint16_t)proto, .sll_ifindex = ifindex };
+    set_int(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1, name);
+    set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF, name);
+    struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex };
     if (bind(fd, (struct sockaddr *)&sll, sizeof sll) != 0)
         die("bind on", name);
     return fd;
@@ -90,9 +86,12 @@ static void open_side(struct side *s, const char *name)
     int ifindex = (int)if_nametoindex(name);
     if (!ifindex)
         die("no interface", name);
-    s->name = name;
-    s->rx = packet_socket(ifindex, true, name);
-    s->tx = packet_socket(ifindex, false, name);
+    s->rx = receive_socket(ifindex, name);
+    char err[256];
+    if (!xmit_open(&s->tx, ifindex, err, sizeof err)) {
+        fprintf(stderr, "bench-floor: %s: %s\n", name, err);
+        exit(1);
+    }
     struct ifreq ifr = { 0 };
     snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
     if (ioctl(s->rx, SIOCGIFHWADDR, &ifr) != 0)
@@ -104,26 +103,7 @@ static void open_side(struct side *s, const char *name)
     for (unsigned i = 0; i < BATCH; i++) {
         s->rx_iov[i] = (struct iovec){ .iov_base = s->buf + (size_t)i * FRAME_ROOM, .iov_len = FRAME_ROOM };
         s->rx_msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &s->rx_iov[i], .msg_iovlen = 1 };
-        s->tx_msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &s->tx_iov[i], .msg_iovlen = 1 };
     }
-}
-
-static void queue(struct side *s, uint8_t *frame, size_t len)
-{
-    s->tx_iov[s->queued++] = (struct iovec){ .iov_base = frame, .iov_len = len };
-}
-
-/* What the link refuses is dropped, as rawlb does after one more try. */
-static void flush(struct side *s)
-{
-    unsigned done = 0;
-    while (done < s->queued) {
-        int n = sendmmsg(s->tx, s->tx_msgs + done, s->queued - done, MSG_DONTWAIT);
-        if (n <= 0)
-            break;
-        done += (unsigned)n;
-    }
-    s->queued = 0;
 }
 
 static void forward(struct side *in, struct side *out, bool from_ext)
@@ -145,7 +125,7 @@ static void forward(struct side *in, struct side *out, bool from_ext)
             case PARSE_NOT_IPV4:
                 if (arp_parse(eth, len - VNET_HLEN, &a) && a.op == ARP_OP_REQUEST &&
                     a.tpa == (from_ext ? vip : nat_addr))
-                    queue(in, vnet, reply_arp(vnet, len, in->mac));
+                    xmit_queue(&in->tx, vnet, reply_arp(vnet, len, in->mac));
                 continue;
             default:
                 continue;
@@ -163,10 +143,10 @@ static void forward(struct side *in, struct side *out, bool from_ext)
                 continue;
             }
             memcpy(eth + ETH_ALEN, out->mac, ETH_ALEN);
-            queue(out, vnet, len);
+            xmit_queue(&out->tx, vnet, len);
         }
-        flush(out); /* the buffers are read into again next */
-        flush(in);
+        xmit_flush(&out->tx); /* the buffers are read into again next */
+        xmit_flush(&in->tx);
         if (n < BATCH)
             return;
     }
